@@ -1,0 +1,26 @@
+import SchemaBuilder from '@pothos/core';
+import type { ExperimentRow } from '../experiments/experiments.queries.ts';
+import type { KV, LatestMetric, MetricPointRow, RunRow } from '../runs/runs.queries.ts';
+import type { GraphQLContext } from './context.ts';
+
+/** The builder only wires types and plugins; each domain folder adds its own fields. */
+export const builder = new SchemaBuilder<{
+  Context: GraphQLContext;
+  Scalars: {
+    /** Unix epoch milliseconds. */
+    Timestamp: { Input: number; Output: number };
+    /** A float that may also be NaN, Infinity or -Infinity (sent as those strings). */
+    MetricValue: { Input: number; Output: number };
+  };
+  Objects: {
+    Experiment: ExperimentRow;
+    Run: RunRow;
+    KeyValue: KV;
+    Metric: LatestMetric;
+    MetricPoint: MetricPointRow;
+  };
+  DefaultFieldNullability: false;
+}>({ defaultFieldNullability: false });
+
+builder.queryType({});
+builder.mutationType({});

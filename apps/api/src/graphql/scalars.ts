@@ -1,0 +1,81 @@
+import { GraphQLError, Kind } from 'graphql';
+import { builder } from './builder.ts';
+
+function invalid(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: 'INVALID_ARGUMENT' } });
+}
+
+builder.scalarType('Timestamp', {
+  description: 'Unix epoch milliseconds (an integer).',
+  serialize: (value) => value,
+  parseValue: (value) => {
+    if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw invalid('Timestamp must be an integer of epoch milliseconds');
+    return value;
+  },
+  parseLiteral: (ast) => {
+    if (ast.kind !== Kind.INT) throw invalid('Timestamp must be an integer of epoch milliseconds');
+    return Number(ast.value);
+  },
+});
+
+const SPECIAL: Record<string, number> = { NaN: Number.NaN, Infinity: Number.POSITIVE_INFINITY, '-Infinity': Number.NEGATIVE_INFINITY };
+
+function parseMetricValue(value: unknown): number {
+  if (typeof value === 'number') return value;
+  if (typeof value === 'string' && value in SPECIAL) return SPECIAL[value]!;
+  throw invalid('MetricValue must be a number or one of "NaN", "Infinity", "-Infinity"');
+}
+
+builder.scalarType('MetricValue', {
+  description: 'A metric value: a JSON number, or "NaN", "Infinity", "-Infinity" (JSON has no literal for them).',
+  serialize: (value) => {
+    if (Number.isNaN(value)) return 'NaN';
+    if (value === Number.POSITIVE_INFINITY) return 'Infinity';
+    if (value === Number.NEGATIVE_INFINITY) return '-Infinity';
+    return value;
+  },
+  parseValue: parseMetricValue,
+  parseLiteral: (ast) => {
+    if (ast.kind === Kind.FLOAT || ast.kind === Kind.INT) return Number(ast.value);
+    if (ast.kind === Kind.STRING) return parseMetricValue(ast.value);
+    throw invalid('MetricValue must be a number or one of "NaN", "Infinity", "-Infinity"');
+  },
+});
+
+export const KeyValueRef = builder.objectType('KeyValue', {
+  fields: (t) => ({ key: t.exposeString('key'), value: t.exposeString('value') }),
+});
+
+export const KeyValueInput = builder.inputType('KeyValueInput', {
+  fields: (t) => ({ key: t.string({ required: true }), value: t.string({ required: true }) }),
+});
+
+export const PageInfo = builder
+  .objectRef<{ hasNextPage: boolean; endCursor: string | null }>('PageInfo')
+  .implement({
+    fields: (t) => ({
+      hasNextPage: t.exposeBoolean('hasNextPage'),
+      endCursor: t.exposeString('endCursor', { nullable: true }),
+    }),
+  });
+
+export function encodeCursor(value: unknown): string {
+  return Buffer.from(JSON.stringify(value)).toString('base64url');
+}
+
+export function decodeCursor<T>(cursor: string | null | undefined, check: (v: unknown) => v is T): T | null {
+  if (cursor === null || cursor === undefined) return null;
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString());
+    if (check(value)) return value;
+  } catch {
+    // fall through
+  }
+  throw invalid('Invalid cursor "after"');
+}
+
+export function pageSize(first: number | null | undefined, max = 1000): number {
+  const n = first ?? 100;
+  if (!Number.isInteger(n) || n < 1 || n > max) throw invalid(`"first" must be between 1 and ${max}`);
+  return n;
+}

@@ -1,0 +1,17 @@
+import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
+import { builder } from './builder.ts';
+import './scalars.ts';
+import '../experiments/experiment.graphql.ts';
+import '../runs/run.graphql.ts';
+import '../runs/run.subscriptions.ts';
+
+let schema: GraphQLSchema | null = null;
+
+export function getSchema(): GraphQLSchema {
+  schema ??= builder.toSchema();
+  return schema;
+}
+
+export function printCairnSchema(): string {
+  return printSchema(lexicographicSortSchema(getSchema()));
+}

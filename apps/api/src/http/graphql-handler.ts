@@ -1,0 +1,71 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import { GraphQLError } from 'graphql';
+import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import type { Logger } from '@cairn/projector';
+import { CairnError } from '../errors.ts';
+import { createLoaders, type GraphQLContext } from '../graphql/context.ts';
+import { getSchema } from '../graphql/schema.ts';
+import type { ServiceDeps } from '../write/services.ts';
+
+export const DEFAULT_WORKSPACE = 'default';
+const WORKSPACE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
+
+function header(headers: IncomingHttpHeaders | Headers, name: string): string | undefined {
+  if (headers instanceof Headers) return headers.get(name) ?? undefined;
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** Builds the per-request context: workspace from `x-cairn-workspace`, fresh loaders. */
+export function buildContext(deps: ServiceDeps, headers: IncomingHttpHeaders | Headers): GraphQLContext {
+  const workspaceId = header(headers, 'x-cairn-workspace') ?? DEFAULT_WORKSPACE;
+  if (!WORKSPACE_PATTERN.test(workspaceId)) {
+    throw new CairnError('INVALID_ARGUMENT', 'Invalid x-cairn-workspace header: use 1–63 letters, digits, "_" or "-"');
+  }
+  const correlationId = header(headers, 'x-correlation-id') ?? randomUUID();
+  return {
+    workspaceId,
+    correlationId,
+    deps,
+    loaders: createLoaders(deps, workspaceId),
+    caller: { workspaceId, metadata: { actor: 'anonymous', correlationId, causationId: null } },
+  };
+}
+
+/**
+ * The one error mapper at the boundary: expected errors keep their code and message; anything
+ * else is masked and logged with the correlation id the client can quote.
+ */
+export function maskError(logger: Logger) {
+  return (error: unknown, message: string): Error => {
+    const original = error instanceof GraphQLError && error.originalError ? error.originalError : error;
+    if (original instanceof CairnError) {
+      return new GraphQLError(original.message, {
+        nodes: error instanceof GraphQLError ? error.nodes : undefined,
+        path: error instanceof GraphQLError ? error.path : undefined,
+        extensions: { code: original.code, ...original.details },
+      });
+    }
+    if (original instanceof GraphQLError && typeof original.extensions.code === 'string') return original;
+    if (error instanceof GraphQLError && !error.originalError) return error;
+    const correlationId = randomUUID();
+    logger.error(`unexpected error (correlation id ${correlationId})`, original);
+    return new GraphQLError(`${message} (correlation id ${correlationId})`, {
+      path: error instanceof GraphQLError ? error.path : undefined,
+      extensions: { code: 'INTERNAL', correlationId },
+    });
+  };
+}
+
+export function createGraphQLHandler(deps: ServiceDeps, logger: Logger): YogaServerInstance<Record<string, unknown>, GraphQLContext> {
+  return createYoga<Record<string, unknown>, GraphQLContext>({
+    schema: getSchema(),
+    graphqlEndpoint: '/graphql',
+    landingPage: false,
+    graphiql: { title: 'Cairn GraphQL' },
+    logging: false,
+    maskedErrors: { maskError: maskError(logger) },
+    context: ({ request }) => buildContext(deps, request.headers),
+  });
+}

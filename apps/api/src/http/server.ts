@@ -1,0 +1,112 @@
+import http from 'node:http';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
+import type { Logger } from '@cairn/projector';
+import { getSchema } from '../graphql/schema.ts';
+import type { ServiceDeps } from '../write/services.ts';
+import { buildContext, createGraphQLHandler } from './graphql-handler.ts';
+
+export interface ReadinessReport {
+  ready: boolean;
+  [key: string]: unknown;
+}
+
+export interface ApiServerOptions {
+  deps: ServiceDeps;
+  logger: Logger;
+  readiness: () => Promise<ReadinessReport>;
+  /** Largest accepted request body; larger ones get 413. */
+  maxBodyBytes?: number;
+  /** Serves everything that is not the API (the web app in local mode). */
+  fallback?: (req: http.IncomingMessage, res: http.ServerResponse) => void;
+}
+
+function json(res: http.ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+  res.end(JSON.stringify(body));
+}
+
+/** One HTTP server: /graphql (HTTP and graphql-ws on the same path), /healthz, /readyz. */
+export function createApiServer(opts: ApiServerOptions): { server: http.Server; close(): Promise<void> } {
+  const yoga = createGraphQLHandler(opts.deps, opts.logger);
+  const maxBody = opts.maxBodyBytes ?? 32 * 1024 * 1024;
+  const tooLarge = (res: http.ServerResponse) =>
+    json(res, 413, { errors: [{ message: `Request body larger than ${maxBody} bytes`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
+
+  /** Reads the body with a hard size limit (413), then hands the request to yoga. */
+  async function serveGraphQL(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
+    if (Number(req.headers['content-length'] ?? 0) > maxBody) {
+      tooLarge(res);
+      req.resume();
+      return;
+    }
+    let body: Buffer | undefined;
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of req as AsyncIterable<Buffer>) {
+        size += chunk.length;
+        if (size > maxBody) {
+          tooLarge(res);
+          req.destroy();
+          return;
+        }
+        chunks.push(chunk);
+      }
+      body = Buffer.concat(chunks);
+    }
+    const headers = new Headers();
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+    }
+    const response = await yoga.fetch(url.toString(), { method: req.method, headers, body });
+    res.writeHead(response.status, Object.fromEntries(response.headers));
+    if (!response.body) {
+      res.end();
+      return;
+    }
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) res.write(chunk);
+    res.end();
+  }
+
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname === '/healthz') return json(res, 200, { status: 'ok' });
+    if (url.pathname === '/readyz') {
+      opts
+        .readiness()
+        .then((report) => json(res, report.ready ? 200 : 503, report))
+        .catch((error: unknown) => json(res, 503, { ready: false, error: error instanceof Error ? error.message : String(error) }));
+      return;
+    }
+    if (url.pathname === '/graphql') {
+      void serveGraphQL(req, res, url).catch((error: unknown) => {
+        opts.logger.error('graphql transport error', error);
+        if (!res.headersSent) json(res, 500, { errors: [{ message: 'Internal error', extensions: { code: 'INTERNAL' } }] });
+        else res.destroy();
+      });
+      return;
+    }
+    if (opts.fallback) return opts.fallback(req, res);
+    json(res, 404, { error: 'not found' });
+  });
+
+  const wss = new WebSocketServer({ server, path: '/graphql' });
+  const wsServer = useServer(
+    {
+      schema: getSchema(),
+      context: (ctx) => buildContext(opts.deps, ctx.extra.request.headers),
+    },
+    wss,
+  );
+
+  return {
+    server,
+    close: async () => {
+      await wsServer.dispose();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,11 @@
+export * from './errors.ts';
+export * from './limits.ts';
+export * from './write/decider.ts';
+export * from './write/command-handler.ts';
+export * from './write/projection-waiter.ts';
+export * from './write/services.ts';
+export * from './http/server.ts';
+export * from './http/graphql-handler.ts';
+export { getSchema, printCairnSchema } from './graphql/schema.ts';
+export { experimentDecider } from './experiments/experiment.decider.ts';
+export { runDecider } from './runs/run.decider.ts';

@@ -1,0 +1,96 @@
+import { experimentStreamId, newEntityId, runStreamId, type KeyValue, type RunSource, type RunStatus } from '@cairn/events';
+import { CairnError, invalidArgument } from '../errors.ts';
+import { experimentDecider } from '../experiments/experiment.decider.ts';
+import { readStream } from '@cairn/db';
+import { decodeEvent } from '@cairn/events';
+import { handleCommand, type Caller } from '../write/command-handler.ts';
+import type { ServiceDeps } from '../write/services.ts';
+import { randomRunName } from './run-names.ts';
+import { RUN_STATE_IGNORED_EVENTS, runDecider, type MetricInput, type RunCommand, type RunState } from './run.decider.ts';
+
+export interface RunWriteResult {
+  runId: string;
+  state: RunState;
+  /** False when the read model had not caught up within the deadline (or the caller opted out). */
+  visible: boolean;
+}
+
+async function run(
+  deps: ServiceDeps,
+  caller: Caller,
+  runId: string,
+  command: RunCommand,
+  opts: { wait?: boolean } = {},
+): Promise<RunWriteResult> {
+  const result = await handleCommand(deps, caller, {
+    decider: runDecider,
+    streamId: runStreamId(runId),
+    streamType: 'run',
+    command,
+    ignoredEvents: RUN_STATE_IGNORED_EVENTS,
+    // Metric points obey no rule against concurrent changes: any number of writers may log
+    // into one run without conflicts. Params (immutable) and everything else are checked.
+    appendAnyVersion: (events) => events.every((e) => e.type === 'RunMetricsLogged'),
+  });
+  const last = result.events.at(-1);
+  let visible = true;
+  if (last && opts.wait !== false) {
+    visible = await deps.changes.waitFor(caller.workspaceId, last.streamId, last.streamPosition, ['runs'], deps.readYourWritesTimeoutMs);
+  } else if (last) {
+    visible = false;
+  }
+  return { runId, state: result.state, visible };
+}
+
+export interface CreateRunInput {
+  experimentId: string;
+  name: string | null;
+  startTime: number | null;
+  parentRunId: string | null;
+  tags: KeyValue[];
+  source: RunSource;
+}
+
+export async function createRun(deps: ServiceDeps, caller: Caller, input: CreateRunInput): Promise<RunWriteResult> {
+  // The experiment must exist and be active: decided on the experiment's own stream (consistent),
+  // not on the read model.
+  const stream = await readStream(deps.db, caller.workspaceId, experimentStreamId(input.experimentId));
+  let experiment = experimentDecider.initialState();
+  for (const e of stream.events) experiment = experimentDecider.evolve(experiment, decodeEvent(e));
+  if (experiment.experimentId === null) throw new CairnError('NOT_FOUND', `Experiment ${input.experimentId} not found`, { id: input.experimentId });
+  if (experiment.lifecycleStage !== 'active') throw invalidArgument(`Experiment ${input.experimentId} is deleted`);
+  if (input.parentRunId !== null) {
+    const parent = await readStream(deps.db, caller.workspaceId, runStreamId(input.parentRunId), { excludeTypes: RUN_STATE_IGNORED_EVENTS });
+    if (parent.version === 0) throw new CairnError('NOT_FOUND', `Parent run ${input.parentRunId} not found`, { id: input.parentRunId });
+  }
+  const runId = newEntityId(deps.decideContext.newId);
+  return run(deps, caller, runId, {
+    type: 'StartRun',
+    runId,
+    experimentId: input.experimentId,
+    name: input.name ?? randomRunName(),
+    startTime: input.startTime ?? deps.decideContext.now().getTime(),
+    parentRunId: input.parentRunId,
+    tags: input.tags,
+    source: input.source,
+  });
+}
+
+export const logBatch = (
+  deps: ServiceDeps,
+  caller: Caller,
+  runId: string,
+  batch: { metrics: MetricInput[]; params: KeyValue[]; tags: KeyValue[] },
+  opts: { wait?: boolean } = {},
+) => run(deps, caller, runId, { type: 'LogRunBatch', ...batch }, opts);
+
+export const updateRun = (
+  deps: ServiceDeps,
+  caller: Caller,
+  runId: string,
+  input: { status: RunStatus | null; endTime: number | null; name: string | null },
+) => run(deps, caller, runId, { type: 'UpdateRun', ...input });
+export const deleteRun = (deps: ServiceDeps, caller: Caller, runId: string) => run(deps, caller, runId, { type: 'DeleteRun' });
+export const restoreRun = (deps: ServiceDeps, caller: Caller, runId: string) => run(deps, caller, runId, { type: 'RestoreRun' });
+export const deleteTag = (deps: ServiceDeps, caller: Caller, runId: string, key: string) =>
+  run(deps, caller, runId, { type: 'DeleteRunTag', key });

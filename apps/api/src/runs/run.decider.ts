@@ -1,0 +1,219 @@
+import {
+  assertNever,
+  encodeMetricValue,
+  type KeyValue,
+  type NewEvent,
+  type RunSource,
+  type RunStatus,
+} from '@cairn/events';
+import { CairnError, invalidArgument } from '../errors.ts';
+import { LIMITS, validateKey, validateName, validateValue } from '../limits.ts';
+import { newEvent, type Decider } from '../write/decider.ts';
+
+export interface MetricInput {
+  key: string;
+  value: number;
+  step: number;
+  timestamp: number;
+}
+
+export type RunCommand =
+  | {
+      type: 'StartRun';
+      runId: string;
+      experimentId: string;
+      name: string;
+      startTime: number;
+      parentRunId: string | null;
+      tags: KeyValue[];
+      source: RunSource;
+    }
+  | { type: 'LogRunBatch'; metrics: MetricInput[]; params: KeyValue[]; tags: KeyValue[] }
+  | { type: 'DeleteRunTag'; key: string }
+  | { type: 'UpdateRun'; status: RunStatus | null; endTime: number | null; name: string | null }
+  | { type: 'DeleteRun' }
+  | { type: 'RestoreRun' };
+
+export interface RunState {
+  runId: string | null;
+  name: string;
+  status: RunStatus;
+  endTime: number | null;
+  lifecycleStage: 'active' | 'deleted';
+  params: Map<string, string>;
+  tagKeys: Set<string>;
+}
+
+/** Metric batches change no decision state: loading a run skips them (see run.commands.ts). */
+export const RUN_STATE_IGNORED_EVENTS = ['RunMetricsLogged'] as const;
+
+const TERMINAL: readonly RunStatus[] = ['FINISHED', 'FAILED', 'KILLED'];
+
+function checkInteger(what: string, value: number): void {
+  if (!Number.isSafeInteger(value)) throw invalidArgument(`${what} must be an integer, got ${value}`);
+}
+
+function validateTags(tags: readonly KeyValue[]): void {
+  for (const tag of tags) {
+    validateKey('tag', tag.key);
+    validateValue('tag', tag.key, tag.value);
+  }
+}
+
+function decideLogBatch(command: Extract<RunCommand, { type: 'LogRunBatch' }>, state: RunState, runId: string, ctx: Parameters<Decider<RunCommand, RunState>['decide']>[2]): NewEvent[] {
+  const { metrics, params, tags } = command;
+  if (metrics.length > LIMITS.metricsPerBatch) {
+    throw invalidArgument(`A batch holds at most ${LIMITS.metricsPerBatch} metric points, got ${metrics.length}`);
+  }
+  if (params.length > LIMITS.paramsPerBatch) {
+    throw invalidArgument(`A batch holds at most ${LIMITS.paramsPerBatch} params, got ${params.length}`);
+  }
+  if (tags.length > LIMITS.tagsPerBatch) {
+    throw invalidArgument(`A batch holds at most ${LIMITS.tagsPerBatch} tags, got ${tags.length}`);
+  }
+  const newParams = new Map<string, string>();
+  for (const param of params) {
+    validateKey('param', param.key);
+    validateValue('param', param.key, param.value);
+    const existing = state.params.get(param.key) ?? newParams.get(param.key);
+    if (existing !== undefined && existing !== param.value) {
+      throw new CairnError(
+        'INVALID_ARGUMENT',
+        `Param "${param.key}" is already logged with value "${existing}"; params are immutable (new value "${param.value}")`,
+        { key: param.key, oldValue: existing, newValue: param.value },
+      );
+    }
+    if (existing === undefined) newParams.set(param.key, param.value);
+  }
+  validateTags(tags);
+  const checkedKeys = new Set<string>();
+  for (const m of metrics) {
+    if (!checkedKeys.has(m.key)) {
+      validateKey('metric', m.key);
+      checkedKeys.add(m.key);
+    }
+    if (typeof m.value !== 'number') throw invalidArgument(`metric "${m.key}" value must be a number`);
+    checkInteger(`metric "${m.key}" step`, m.step);
+    checkInteger(`metric "${m.key}" timestamp`, m.timestamp);
+  }
+  const events: NewEvent[] = [];
+  if (newParams.size > 0) {
+    events.push(
+      newEvent(ctx, 'RunParamsLogged', { runId, params: [...newParams].map(([key, value]) => ({ key, value })) }),
+    );
+  }
+  if (tags.length > 0) events.push(newEvent(ctx, 'RunTagsSet', { runId, tags }));
+  if (metrics.length > 0) {
+    events.push(
+      newEvent(ctx, 'RunMetricsLogged', {
+        runId,
+        metrics: metrics.map((m) => ({ key: m.key, value: encodeMetricValue(m.value), step: m.step, timestamp: m.timestamp })),
+      }),
+    );
+  }
+  return events;
+}
+
+export const runDecider: Decider<RunCommand, RunState> = {
+  initialState: () => ({
+    runId: null,
+    name: '',
+    status: 'RUNNING',
+    endTime: null,
+    lifecycleStage: 'active',
+    params: new Map(),
+    tagKeys: new Set(),
+  }),
+
+  evolve(state, event) {
+    switch (event.type) {
+      case 'RunStarted':
+        return {
+          ...state,
+          runId: event.data.runId,
+          name: event.data.name,
+          status: event.data.status,
+          tagKeys: new Set(event.data.tags.map((t) => t.key)),
+        };
+      case 'RunParamsLogged': {
+        const params = new Map(state.params);
+        for (const p of event.data.params) if (!params.has(p.key)) params.set(p.key, p.value);
+        return { ...state, params };
+      }
+      case 'RunTagsSet':
+        return { ...state, tagKeys: new Set([...state.tagKeys, ...event.data.tags.map((t) => t.key)]) };
+      case 'RunTagDeleted': {
+        const tagKeys = new Set(state.tagKeys);
+        tagKeys.delete(event.data.key);
+        return { ...state, tagKeys };
+      }
+      case 'RunStatusChanged':
+        return { ...state, status: event.data.status, endTime: event.data.endTime };
+      case 'RunRenamed':
+        return { ...state, name: event.data.name };
+      case 'RunDeleted':
+        return { ...state, lifecycleStage: 'deleted' };
+      case 'RunRestored':
+        return { ...state, lifecycleStage: 'active' };
+      default:
+        return state;
+    }
+  },
+
+  decide(command, state, ctx) {
+    if (command.type === 'StartRun') {
+      if (state.runId !== null) throw new CairnError('ALREADY_EXISTS', `Run ${command.runId} already exists`);
+      checkInteger('startTime', command.startTime);
+      validateTags(command.tags);
+      return [
+        newEvent(ctx, 'RunStarted', {
+          runId: command.runId,
+          experimentId: command.experimentId,
+          name: validateName('run', command.name),
+          status: 'RUNNING',
+          startTime: command.startTime,
+          parentRunId: command.parentRunId,
+          tags: command.tags,
+          source: command.source,
+        }),
+      ];
+    }
+    if (state.runId === null) throw new CairnError('NOT_FOUND', 'Run not found');
+    const runId = state.runId;
+    if (state.lifecycleStage === 'deleted' && command.type !== 'RestoreRun') {
+      throw invalidArgument(`Run ${runId} is deleted; restore it first`);
+    }
+    switch (command.type) {
+      case 'LogRunBatch':
+        return decideLogBatch(command, state, runId, ctx);
+      case 'DeleteRunTag':
+        if (!state.tagKeys.has(command.key)) throw new CairnError('NOT_FOUND', `Run ${runId} has no tag "${command.key}"`, { key: command.key });
+        return [newEvent(ctx, 'RunTagDeleted', { runId, key: command.key })];
+      case 'UpdateRun': {
+        const events: NewEvent[] = [];
+        if (command.name !== null) {
+          const name = validateName('run', command.name);
+          if (name !== state.name) events.push(newEvent(ctx, 'RunRenamed', { runId, name }));
+        }
+        if (command.status !== null || command.endTime !== null) {
+          const status = command.status ?? state.status;
+          let endTime = command.endTime ?? state.endTime;
+          if (command.endTime !== null) checkInteger('endTime', command.endTime);
+          if (TERMINAL.includes(status) && endTime === null) endTime = ctx.now().getTime();
+          if (!TERMINAL.includes(status)) endTime = command.endTime;
+          if (status !== state.status || endTime !== state.endTime) {
+            events.push(newEvent(ctx, 'RunStatusChanged', { runId, status, endTime }));
+          }
+        }
+        return events;
+      }
+      case 'DeleteRun':
+        return [newEvent(ctx, 'RunDeleted', { runId })];
+      case 'RestoreRun':
+        if (state.lifecycleStage === 'active') throw invalidArgument(`Run ${runId} is not deleted`);
+        return [newEvent(ctx, 'RunRestored', { runId })];
+      default:
+        return assertNever(command);
+    }
+  },
+};

@@ -1,0 +1,288 @@
+import { runStatus } from '@cairn/events';
+import { invalidArgument, notFound } from '../errors.ts';
+import { ExperimentRef, LifecycleStage, toLifecycle } from '../experiments/experiment.graphql.ts';
+import { builder } from '../graphql/builder.ts';
+import type { GraphQLContext } from '../graphql/context.ts';
+import { decodeCursor, encodeCursor, KeyValueInput, KeyValueRef, PageInfo, pageSize } from '../graphql/scalars.ts';
+import { createRun, deleteRun, deleteTag, logBatch, restoreRun, updateRun } from './run.commands.ts';
+import { getMetricHistory, getMetricKeys, listRuns, type RunRow } from './runs.queries.ts';
+
+export const RunStatus = builder.enumType('RunStatus', { values: runStatus.options });
+
+const MetricRef = builder.objectType('Metric', {
+  fields: (t) => ({
+    key: t.exposeString('key'),
+    value: t.field({ type: 'MetricValue', resolve: (m) => m.value }),
+    step: t.field({ type: 'Timestamp', description: 'The step (an integer).', resolve: (m) => m.step }),
+    timestamp: t.field({ type: 'Timestamp', resolve: (m) => m.timestamp }),
+  }),
+});
+
+const MetricPointRef = builder.objectType('MetricPoint', {
+  fields: (t) => ({
+    step: t.field({ type: 'Timestamp', description: 'The step (an integer).', resolve: (p) => p.step }),
+    timestamp: t.field({ type: 'Timestamp', resolve: (p) => p.timestamp }),
+    value: t.field({ type: 'MetricValue', resolve: (p) => p.value }),
+  }),
+});
+
+const RunSource = builder
+  .objectRef<{ gitCommit: string | null; entryPoint: string | null; sourceType: string | null }>('RunSource')
+  .implement({
+    fields: (t) => ({
+      gitCommit: t.exposeString('gitCommit', { nullable: true }),
+      entryPoint: t.exposeString('entryPoint', { nullable: true }),
+      sourceType: t.exposeString('sourceType', { nullable: true }),
+    }),
+  });
+
+export const MAX_HISTORY_POINTS = 100_000;
+
+export const RunRef = builder.objectType('Run', {
+  fields: (t) => ({
+    id: t.exposeString('run_id'),
+    name: t.exposeString('name'),
+    experimentId: t.exposeString('experiment_id'),
+    experiment: t.field({ type: ExperimentRef, nullable: true, resolve: (r, _a, ctx) => ctx.loaders.experiment.load(r.experiment_id) }),
+    status: t.field({ type: RunStatus, resolve: (r) => runStatus.parse(r.status) }),
+    startTime: t.field({ type: 'Timestamp', resolve: (r) => r.start_time }),
+    endTime: t.field({ type: 'Timestamp', nullable: true, resolve: (r) => r.end_time }),
+    lifecycleStage: t.field({ type: LifecycleStage, resolve: (r) => toLifecycle(r.lifecycle_stage) }),
+    source: t.field({
+      type: RunSource,
+      resolve: (r) => ({ gitCommit: r.source_git_commit, entryPoint: r.source_entry_point, sourceType: r.source_type }),
+    }),
+    params: t.field({ type: [KeyValueRef], resolve: (r, _a, ctx) => ctx.loaders.params.load(r.run_id) }),
+    tags: t.field({ type: [KeyValueRef], resolve: (r, _a, ctx) => ctx.loaders.tags.load(r.run_id) }),
+    latestMetrics: t.field({ type: [MetricRef], resolve: (r, _a, ctx) => ctx.loaders.latestMetrics.load(r.run_id) }),
+    metricKeys: t.stringList({ resolve: (r, _a, ctx) => getMetricKeys(ctx.deps.db, ctx.workspaceId, r.run_id) }),
+    metricHistory: t.field({
+      type: [MetricPointRef],
+      args: {
+        key: t.arg.string({ required: true }),
+        maxPoints: t.arg.int({ defaultValue: 1000 }),
+        startStep: t.arg({ type: 'Timestamp' }),
+        endStep: t.arg({ type: 'Timestamp' }),
+      },
+      resolve: (r, args, ctx) => {
+        const maxPoints = args.maxPoints ?? 1000;
+        if (maxPoints < 3 || maxPoints > MAX_HISTORY_POINTS) {
+          throw invalidArgument(`maxPoints must be between 3 and ${MAX_HISTORY_POINTS}`);
+        }
+        return getMetricHistory(ctx.deps.db, ctx.workspaceId, {
+          runId: r.run_id,
+          key: args.key,
+          maxPoints,
+          startStep: args.startStep ?? null,
+          endStep: args.endStep ?? null,
+        });
+      },
+    }),
+    parentRun: t.field({
+      type: 'Run',
+      nullable: true,
+      resolve: (r, _a, ctx) => (r.parent_run_id ? ctx.loaders.run.load(r.parent_run_id) : null),
+    }),
+    childRuns: t.field({
+      type: ['Run'],
+      resolve: async (r, _a, ctx) => {
+        const ids = await ctx.loaders.childRunIds.load(r.run_id);
+        const rows = await ctx.loaders.run.loadMany(ids);
+        return rows.filter((x): x is RunRow => x !== null && !(x instanceof Error));
+      },
+    }),
+  }),
+});
+
+const RunEdge = builder
+  .objectRef<{ node: RunRow; cursor: string }>('RunEdge')
+  .implement({ fields: (t) => ({ node: t.field({ type: RunRef, resolve: (e) => e.node }), cursor: t.exposeString('cursor') }) });
+
+const RunConnection = builder
+  .objectRef<{ edges: { node: RunRow; cursor: string }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null }; totalCount: number }>(
+    'RunConnection',
+  )
+  .implement({
+    fields: (t) => ({
+      edges: t.field({ type: [RunEdge], resolve: (c) => c.edges }),
+      nodes: t.field({ type: [RunRef], resolve: (c) => c.edges.map((e) => e.node) }),
+      pageInfo: t.field({ type: PageInfo, resolve: (c) => c.pageInfo }),
+      totalCount: t.exposeInt('totalCount'),
+    }),
+  });
+
+type RunCursor = { startTime: number; id: string };
+const isRunCursor = (v: unknown): v is RunCursor =>
+  typeof v === 'object' && v !== null && typeof (v as RunCursor).startTime === 'number' && typeof (v as RunCursor).id === 'string';
+
+builder.queryFields((t) => ({
+  run: t.field({
+    type: RunRef,
+    nullable: true,
+    args: { id: t.arg.string({ required: true }) },
+    resolve: (_r, { id }, ctx) => ctx.loaders.run.load(id),
+  }),
+  runs: t.field({
+    type: RunConnection,
+    args: {
+      experimentIds: t.arg.stringList({ required: true }),
+      lifecycleStage: t.arg({ type: LifecycleStage }),
+      first: t.arg.int(),
+      after: t.arg.string(),
+    },
+    resolve: async (_r, args, ctx) => {
+      const first = pageSize(args.first);
+      const { rows, totalCount } = await listRuns(ctx.deps.db, ctx.workspaceId, {
+        experimentIds: args.experimentIds,
+        first,
+        after: decodeCursor(args.after, isRunCursor),
+        lifecycleStage: (args.lifecycleStage ?? 'ACTIVE') === 'DELETED' ? 'deleted' : 'active',
+      });
+      const page = rows.slice(0, first);
+      const edges = page.map((node) => ({ node, cursor: encodeCursor({ startTime: node.start_time, id: node.run_id }) }));
+      return { edges, pageInfo: { hasNextPage: rows.length > first, endCursor: edges.at(-1)?.cursor ?? null }, totalCount };
+    },
+  }),
+}));
+
+const MetricInput = builder.inputType('MetricInput', {
+  fields: (t) => ({
+    key: t.string({ required: true }),
+    value: t.field({ type: 'MetricValue', required: true }),
+    step: t.field({ type: 'Timestamp', required: false }),
+    timestamp: t.field({ type: 'Timestamp', required: false }),
+  }),
+});
+
+const RunSourceInput = builder.inputType('RunSourceInput', {
+  fields: (t) => ({ gitCommit: t.string(), entryPoint: t.string(), sourceType: t.string() }),
+});
+
+async function reload(ctx: GraphQLContext, runId: string): Promise<RunRow> {
+  for (const loader of [ctx.loaders.run, ctx.loaders.params, ctx.loaders.tags, ctx.loaders.latestMetrics]) loader.clear(runId);
+  const row = await ctx.loaders.run.load(runId);
+  if (!row) throw notFound('Run', runId);
+  return row;
+}
+
+function toMetrics(metrics: readonly { key: string; value: number; step?: number | null; timestamp?: number | null }[], now: number) {
+  return metrics.map((m) => ({ key: m.key, value: m.value, step: m.step ?? 0, timestamp: m.timestamp ?? now }));
+}
+
+builder.mutationFields((t) => ({
+  createRun: t.field({
+    type: RunRef,
+    args: {
+      experimentId: t.arg.string({ required: true }),
+      name: t.arg.string(),
+      startTime: t.arg({ type: 'Timestamp' }),
+      parentRunId: t.arg.string(),
+      tags: t.arg({ type: [KeyValueInput] }),
+      source: t.arg({ type: RunSourceInput }),
+    },
+    resolve: async (_r, args, ctx) => {
+      const { runId } = await createRun(ctx.deps, ctx.caller, {
+        experimentId: args.experimentId,
+        name: args.name ?? null,
+        startTime: args.startTime ?? null,
+        parentRunId: args.parentRunId ?? null,
+        tags: args.tags ?? [],
+        source: {
+          gitCommit: args.source?.gitCommit ?? null,
+          entryPoint: args.source?.entryPoint ?? null,
+          sourceType: args.source?.sourceType ?? null,
+        },
+      });
+      return reload(ctx, runId);
+    },
+  }),
+  updateRun: t.field({
+    type: RunRef,
+    args: {
+      runId: t.arg.string({ required: true }),
+      status: t.arg({ type: RunStatus }),
+      endTime: t.arg({ type: 'Timestamp' }),
+      name: t.arg.string(),
+    },
+    resolve: async (_r, args, ctx) => {
+      await updateRun(ctx.deps, ctx.caller, args.runId, {
+        status: args.status ?? null,
+        endTime: args.endTime ?? null,
+        name: args.name ?? null,
+      });
+      return reload(ctx, args.runId);
+    },
+  }),
+  deleteRun: t.field({
+    type: RunRef,
+    args: { runId: t.arg.string({ required: true }) },
+    resolve: async (_r, { runId }, ctx) => (await deleteRun(ctx.deps, ctx.caller, runId), reload(ctx, runId)),
+  }),
+  restoreRun: t.field({
+    type: RunRef,
+    args: { runId: t.arg.string({ required: true }) },
+    resolve: async (_r, { runId }, ctx) => (await restoreRun(ctx.deps, ctx.caller, runId), reload(ctx, runId)),
+  }),
+  logBatch: t.field({
+    type: RunRef,
+    description:
+      'Logs metrics, params and tags in one call (at most 50,000 points, 1,000 params, 1,000 tags). Waits until the run read model includes them, unless sync is false (bulk ingest: the write is durable when this returns, and queryable shortly after).',
+    args: {
+      runId: t.arg.string({ required: true }),
+      metrics: t.arg({ type: [MetricInput] }),
+      params: t.arg({ type: [KeyValueInput] }),
+      tags: t.arg({ type: [KeyValueInput] }),
+      sync: t.arg.boolean({ defaultValue: true }),
+    },
+    resolve: async (_r, args, ctx) => {
+      await logBatch(
+        ctx.deps,
+        ctx.caller,
+        args.runId,
+        {
+          metrics: toMetrics(args.metrics ?? [], ctx.deps.decideContext.now().getTime()),
+          params: args.params ?? [],
+          tags: args.tags ?? [],
+        },
+        { wait: args.sync !== false },
+      );
+      return reload(ctx, args.runId);
+    },
+  }),
+  logMetric: t.field({
+    type: RunRef,
+    args: {
+      runId: t.arg.string({ required: true }),
+      key: t.arg.string({ required: true }),
+      value: t.arg({ type: 'MetricValue', required: true }),
+      step: t.arg({ type: 'Timestamp' }),
+      timestamp: t.arg({ type: 'Timestamp' }),
+    },
+    resolve: async (_r, args, ctx) => {
+      const metrics = toMetrics([args], ctx.deps.decideContext.now().getTime());
+      await logBatch(ctx.deps, ctx.caller, args.runId, { metrics, params: [], tags: [] });
+      return reload(ctx, args.runId);
+    },
+  }),
+  logParam: t.field({
+    type: RunRef,
+    args: { runId: t.arg.string({ required: true }), key: t.arg.string({ required: true }), value: t.arg.string({ required: true }) },
+    resolve: async (_r, { runId, key, value }, ctx) => {
+      await logBatch(ctx.deps, ctx.caller, runId, { metrics: [], params: [{ key, value }], tags: [] });
+      return reload(ctx, runId);
+    },
+  }),
+  setTag: t.field({
+    type: RunRef,
+    args: { runId: t.arg.string({ required: true }), key: t.arg.string({ required: true }), value: t.arg.string({ required: true }) },
+    resolve: async (_r, { runId, key, value }, ctx) => {
+      await logBatch(ctx.deps, ctx.caller, runId, { metrics: [], params: [], tags: [{ key, value }] });
+      return reload(ctx, runId);
+    },
+  }),
+  deleteTag: t.field({
+    type: RunRef,
+    args: { runId: t.arg.string({ required: true }), key: t.arg.string({ required: true }) },
+    resolve: async (_r, { runId, key }, ctx) => (await deleteTag(ctx.deps, ctx.caller, runId, key), reload(ctx, runId)),
+  }),
+}));

@@ -1,0 +1,180 @@
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type { DB, RunsTable } from '@cairn/db';
+
+export type RunRow = Selectable<RunsTable>;
+export interface KV {
+  key: string;
+  value: string;
+}
+export interface LatestMetric {
+  key: string;
+  value: number;
+  step: number;
+  timestamp: number;
+}
+export interface MetricPointRow {
+  step: number;
+  timestamp: number;
+  value: number;
+}
+
+export function getRunsByIds(db: Kysely<DB>, workspaceId: string, ids: readonly string[]): Promise<RunRow[]> {
+  if (ids.length === 0) return Promise.resolve([]);
+  return db.selectFrom('runs').selectAll().where('workspace_id', '=', workspaceId).where('run_id', 'in', [...ids]).execute();
+}
+
+function groupByRun<T extends { run_id: string }, V>(rows: T[], map: (row: T) => V): Map<string, V[]> {
+  const byRun = new Map<string, V[]>();
+  for (const row of rows) {
+    const list = byRun.get(row.run_id) ?? [];
+    list.push(map(row));
+    byRun.set(row.run_id, list);
+  }
+  return byRun;
+}
+
+export async function getParams(db: Kysely<DB>, workspaceId: string, runIds: readonly string[]): Promise<Map<string, KV[]>> {
+  if (runIds.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('run_params')
+    .select(['run_id', 'key', 'value'])
+    .where('workspace_id', '=', workspaceId)
+    .where('run_id', 'in', [...runIds])
+    .orderBy('key')
+    .execute();
+  return groupByRun(rows, (r) => ({ key: r.key, value: r.value }));
+}
+
+export async function getTags(db: Kysely<DB>, workspaceId: string, runIds: readonly string[]): Promise<Map<string, KV[]>> {
+  if (runIds.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('run_tags')
+    .select(['run_id', 'key', 'value'])
+    .where('workspace_id', '=', workspaceId)
+    .where('run_id', 'in', [...runIds])
+    .orderBy('key')
+    .execute();
+  return groupByRun(rows, (r) => ({ key: r.key, value: r.value }));
+}
+
+export async function getLatestMetrics(
+  db: Kysely<DB>,
+  workspaceId: string,
+  runIds: readonly string[],
+): Promise<Map<string, LatestMetric[]>> {
+  if (runIds.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('run_latest_metrics')
+    .select(['run_id', 'key', 'value', 'step', 'timestamp'])
+    .where('workspace_id', '=', workspaceId)
+    .where('run_id', 'in', [...runIds])
+    .orderBy('key')
+    .execute();
+  return groupByRun(rows, (r) => ({ key: r.key, value: r.value, step: r.step, timestamp: r.timestamp }));
+}
+
+export async function getChildRunIds(db: Kysely<DB>, workspaceId: string, parentIds: readonly string[]): Promise<Map<string, string[]>> {
+  if (parentIds.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('runs')
+    .select(['run_id', 'parent_run_id'])
+    .where('workspace_id', '=', workspaceId)
+    .where('parent_run_id', 'in', [...parentIds])
+    .orderBy('start_time')
+    .execute();
+  const byParent = new Map<string, string[]>();
+  for (const r of rows) {
+    const list = byParent.get(r.parent_run_id!) ?? [];
+    list.push(r.run_id);
+    byParent.set(r.parent_run_id!, list);
+  }
+  return byParent;
+}
+
+export interface HistoryArgs {
+  runId: string;
+  key: string;
+  maxPoints: number;
+  startStep: number | null;
+  endStep: number | null;
+}
+
+/**
+ * Metric history with server-side downsampling that keeps extremes: the points are split into
+ * buckets of equal count; each bucket contributes its minimum and its maximum, and the first and
+ * the last point are always kept. A spike survives; the result never exceeds maxPoints.
+ */
+export async function getMetricHistory(db: Kysely<DB>, workspaceId: string, args: HistoryArgs): Promise<MetricPointRow[]> {
+  const keyRow = await db
+    .selectFrom('metric_keys')
+    .select('key_id')
+    .where('workspace_id', '=', workspaceId)
+    .where('key', '=', args.key)
+    .executeTakeFirst();
+  if (!keyRow) return [];
+  const from = args.startStep === null ? sql`` : sql`AND step >= ${args.startStep}`;
+  const to = args.endStep === null ? sql`` : sql`AND step <= ${args.endStep}`;
+  const buckets = Math.max(1, Math.floor((args.maxPoints - 2) / 2));
+  const result = await sql<MetricPointRow>`
+    WITH pts AS (
+      SELECT step, timestamp, value,
+             row_number() OVER (ORDER BY step, timestamp, value) - 1 AS rn,
+             count(*) OVER () AS n
+      FROM metric_points
+      WHERE workspace_id = ${workspaceId} AND run_id = ${args.runId} AND key_id = ${keyRow.key_id} ${from} ${to}
+    ),
+    bucketed AS (
+      SELECT *, CASE WHEN n <= ${args.maxPoints} THEN rn ELSE floor(rn * ${buckets}::float8 / n) END AS bucket FROM pts
+    ),
+    ranked AS (
+      SELECT *,
+             row_number() OVER (PARTITION BY bucket ORDER BY value ASC, rn) AS by_min,
+             row_number() OVER (PARTITION BY bucket ORDER BY value DESC, rn) AS by_max
+      FROM bucketed
+    )
+    SELECT step, timestamp, value FROM ranked
+    WHERE n <= ${args.maxPoints} OR by_min = 1 OR by_max = 1 OR rn = 0 OR rn = n - 1
+    ORDER BY rn`.execute(db);
+  return result.rows;
+}
+
+export async function getMetricKeys(db: Kysely<DB>, workspaceId: string, runId: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom('run_latest_metrics')
+    .select('key')
+    .where('workspace_id', '=', workspaceId)
+    .where('run_id', '=', runId)
+    .orderBy('key')
+    .execute();
+  return rows.map((r) => r.key);
+}
+
+export interface RunPageArgs {
+  experimentIds: readonly string[];
+  first: number;
+  after: { startTime: number; id: string } | null;
+  lifecycleStage: 'active' | 'deleted' | null;
+}
+
+/** Newest first; keyset pagination on (start_time, run_id). */
+export async function listRuns(
+  db: Kysely<DB>,
+  workspaceId: string,
+  args: RunPageArgs,
+): Promise<{ rows: RunRow[]; totalCount: number }> {
+  if (args.experimentIds.length === 0) return { rows: [], totalCount: 0 };
+  let base = db.selectFrom('runs').where('workspace_id', '=', workspaceId).where('experiment_id', 'in', [...args.experimentIds]);
+  if (args.lifecycleStage) base = base.where('lifecycle_stage', '=', args.lifecycleStage);
+  let page = base.selectAll();
+  if (args.after) {
+    const { startTime, id } = args.after;
+    page = page.where((eb) =>
+      eb.or([eb('start_time', '<', startTime), eb.and([eb('start_time', '=', startTime), eb('run_id', '<', id)])]),
+    );
+  }
+  const [rows, count] = await Promise.all([
+    page.orderBy('start_time', 'desc').orderBy('run_id', 'desc').limit(args.first + 1).execute(),
+    base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+  ]);
+  return { rows, totalCount: Number(count.n) };
+}

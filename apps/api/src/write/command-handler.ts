@@ -1,0 +1,87 @@
+import type { Kysely } from 'kysely';
+import {
+  appendToStream,
+  readStream,
+  StreamVersionConflictError,
+  type DB,
+  type ExpectedVersion,
+  type UniqueKeyChange,
+} from '@cairn/db';
+import { decodeEvent, type EventMetadata, type NewEvent, type StoredEventEnvelope } from '@cairn/events';
+import { toCairnError } from '../errors.ts';
+import type { DecideContext, Decider } from './decider.ts';
+
+export interface WriteDeps {
+  db: Kysely<DB>;
+  decideContext: DecideContext;
+  /** Called after every successful append (local mode wakes the in-process projector). */
+  onAppended?: () => void;
+}
+
+export interface Caller {
+  workspaceId: string;
+  metadata: EventMetadata;
+}
+
+export interface CommandSpec<C, S> {
+  decider: Decider<C, S>;
+  streamId: string;
+  streamType: string;
+  command: C;
+  /** Event types that do not change decision state and need not be loaded. */
+  ignoredEvents?: readonly string[];
+  /** Unique keys claimed / released by the new events (given the state before them). */
+  uniqueKeys?: (state: S, events: NewEvent[]) => { claim?: UniqueKeyChange[]; release?: UniqueKeyChange[] };
+  /** Append without a version check when the events obey no rule against concurrent changes. */
+  appendAnyVersion?: (events: NewEvent[]) => boolean;
+}
+
+export interface CommandResult<S> {
+  state: S;
+  version: number;
+  events: StoredEventEnvelope[];
+}
+
+const MAX_ATTEMPTS = 5;
+
+/**
+ * Load → decide → append with the expected version. On a concurrent append the command is
+ * decided again against the fresh state (deciders are pure), a bounded number of times; then
+ * the caller gets CONFLICT.
+ */
+export async function handleCommand<C, S>(
+  deps: WriteDeps,
+  caller: Caller,
+  spec: CommandSpec<C, S>,
+): Promise<CommandResult<S>> {
+  for (let attempt = 1; ; attempt++) {
+    const stream = await readStream(deps.db, caller.workspaceId, spec.streamId, {
+      excludeTypes: spec.ignoredEvents,
+    });
+    let state = spec.decider.initialState();
+    for (const raw of stream.events) state = spec.decider.evolve(state, decodeEvent(raw));
+    try {
+      const events = spec.decider.decide(spec.command, state, deps.decideContext);
+      if (events.length === 0) return { state, version: stream.version, events: [] };
+      const keys = spec.uniqueKeys?.(state, events) ?? {};
+      const expectedVersion: ExpectedVersion =
+        stream.version === 0 ? 'no_stream' : spec.appendAnyVersion?.(events) ? 'any' : stream.version;
+      const result = await appendToStream(deps.db, {
+        workspaceId: caller.workspaceId,
+        streamId: spec.streamId,
+        streamType: spec.streamType,
+        expectedVersion,
+        events,
+        metadata: caller.metadata,
+        claimKeys: keys.claim,
+        releaseKeys: keys.release,
+      });
+      deps.onAppended?.();
+      for (const stored of result.events) state = spec.decider.evolve(state, decodeEvent(stored));
+      return { state, version: result.version, events: result.events };
+    } catch (error) {
+      if (error instanceof StreamVersionConflictError && attempt < MAX_ATTEMPTS) continue;
+      throw toCairnError(error);
+    }
+  }
+}

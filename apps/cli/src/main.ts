@@ -1,0 +1,246 @@
+import { sql } from 'kysely';
+import { ChangeListener, createApiServer, type ReadinessReport, type ServiceDeps } from '@cairn/api';
+import { createDb, loadLogCheckpoint, logLag, migrateToLatest, type DbHandle } from '@cairn/db';
+import { uuidv7 } from '@cairn/events';
+import { createKafkaTransport, type KafkaTransport } from '@cairn/kafka';
+import {
+  allProjections,
+  consoleLogger,
+  consumerGroup,
+  findProjection,
+  KafkaRelay,
+  projectionLags,
+  RELAY_CHECKPOINT,
+  rebuildProjection,
+  startProjector,
+  topicsOf,
+  type Logger,
+  type RunningProjector,
+} from '@cairn/projector';
+import { parseConfig, USAGE, UsageError, type CliConfig } from './config.ts';
+import { openDatabase, type OpenedDatabase } from './database.ts';
+import { landingPage } from './landing-page.ts';
+
+type Cleanup = () => Promise<void>;
+
+/** Runs cleanups in reverse order on SIGINT/SIGTERM; a second signal forces the exit. */
+function onShutdown(logger: Logger, cleanups: Cleanup[]): void {
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      logger.info('forced exit');
+      process.exit(130);
+    }
+    stopping = true;
+    logger.info(`${signal} received, shutting down…`);
+    void (async () => {
+      for (const cleanup of [...cleanups].reverse()) {
+        try {
+          await cleanup();
+        } catch (error) {
+          logger.error('error during shutdown', error);
+        }
+      }
+      logger.info('stopped');
+      process.exit(0);
+    })();
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+async function connect(cfg: CliConfig, logger: Logger, cleanups: Cleanup[]): Promise<{ database: OpenedDatabase; handle: DbHandle }> {
+  const database = await openDatabase(cfg, logger);
+  cleanups.push(database.stop);
+  const handle = createDb(database.url, { maxConnections: 20 });
+  cleanups.push(() => handle.destroy());
+  const applied = await migrateToLatest(handle.db);
+  if (applied.length > 0) logger.info(`applied migrations: ${applied.join(', ')}`);
+  return { database, handle };
+}
+
+function kafkaFor(cfg: CliConfig, cleanups: Cleanup[]): KafkaTransport | null {
+  if (!cfg.kafkaBrokers) return null;
+  const kafka = createKafkaTransport({ brokers: cfg.kafkaBrokers, clientId: 'cairn' });
+  cleanups.push(() => kafka.close());
+  return kafka;
+}
+
+function readiness(handle: DbHandle, kafka: KafkaTransport | null): () => Promise<ReadinessReport> {
+  return async () => {
+    await sql`SELECT 1`.execute(handle.db);
+    if (!kafka) {
+      const lags = await projectionLags(handle.db);
+      return { ready: true, database: 'ok', transport: 'postgres', projections: lags };
+    }
+    const relay = await logLag(handle.db, await loadLogCheckpoint(handle.db, RELAY_CHECKPOINT));
+    const consumers = await Promise.all(
+      allProjections.map(async (p) => ({ projection: p.name, events: await kafka.lag(consumerGroup(p), topicsOf(p)).catch(() => -1) })),
+    );
+    return { ready: true, database: 'ok', transport: 'kafka', relay, projections: consumers };
+  };
+}
+
+async function startApi(cfg: CliConfig, handle: DbHandle, url: string, kafka: KafkaTransport | null, logger: Logger, cleanups: Cleanup[], onAppended?: () => void) {
+  const changes = new ChangeListener(url, handle.db);
+  await changes.start();
+  cleanups.push(() => changes.stop());
+  const deps: ServiceDeps = {
+    db: handle.db,
+    changes,
+    decideContext: { now: () => new Date(), newId: uuidv7 },
+    onAppended,
+    readYourWritesTimeoutMs: 5000,
+  };
+  const api = createApiServer({ deps, logger, readiness: readiness(handle, kafka), fallback: landingPage });
+  await new Promise<void>((resolve, reject) => {
+    api.server.once('error', reject);
+    api.server.listen(cfg.port, cfg.host, () => resolve());
+  });
+  cleanups.push(() => api.close());
+  const address = api.server.address();
+  const port = typeof address === 'object' && address ? address.port : cfg.port;
+  return `http://${cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host}:${port}`;
+}
+
+async function server(cfg: CliConfig, logger: Logger, cleanups: Cleanup[]): Promise<void> {
+  const started = performance.now();
+  const { database, handle } = await connect(cfg, logger, cleanups);
+  const kafka = kafkaFor(cfg, cleanups);
+  let relay: KafkaRelay | null = null;
+  if (kafka) {
+    relay = new KafkaRelay(handle.db, handle.pool, kafka, { logger });
+    relay.start();
+    cleanups.push(() => relay!.stop());
+  }
+  const projector: RunningProjector = await startProjector({
+    db: handle.db,
+    transport: kafka ? { kind: 'kafka', kafka } : { kind: 'postgres' },
+    logger,
+  });
+  cleanups.push(() => projector.stop());
+  const url = await startApi(cfg, handle, database.url, kafka, logger, cleanups, () => {
+    projector.wake();
+    relay?.wake();
+  });
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  logger.info(`${kafka ? 'scale' : 'local'} mode, data ${database.description}`);
+  console.log(`Cairn is running at ${url} (ready in ${seconds} s). GraphQL: ${url}/graphql. Press Ctrl-C to stop.`);
+}
+
+async function projectionsCommand(cfg: CliConfig, logger: Logger, cleanups: Cleanup[]): Promise<void> {
+  const [, sub, name] = cfg.command;
+  const { handle } = await connect(cfg, logger, cleanups);
+  if (sub === 'rebuild') {
+    const targets = name ? [findProjection(name)] : allProjections;
+    if (targets.some((p) => p === undefined)) {
+      throw new UsageError(`Unknown projection "${name}". Known: ${allProjections.map((p) => p.name).join(', ')}`);
+    }
+    for (const projection of targets) {
+      const t0 = performance.now();
+      let last = 0;
+      const result = await rebuildProjection(handle.db, projection!, {
+        onProgress: ({ events }) => {
+          if (events - last >= 20_000) {
+            last = events;
+            console.log(`  ${projection!.name}: ${events} events…`);
+          }
+        },
+      });
+      console.log(`rebuilt ${result.projection}: ${result.events} events in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    }
+    return;
+  }
+  if (sub === 'status') {
+    const lags = await projectionLags(handle.db);
+    const dead = await handle.db
+      .selectFrom('dead_letters')
+      .select(['projection', (eb) => eb.fn.countAll<number>().as('n')])
+      .groupBy('projection')
+      .execute();
+    for (const lag of lags) {
+      const d = dead.find((x) => x.projection === lag.projection)?.n ?? 0;
+      console.log(`${lag.projection.padEnd(16)} lag ${lag.events} events (${lag.seconds.toFixed(1)} s), ${d} dead letters`);
+    }
+    return;
+  }
+  throw new UsageError('Usage: cairn projections rebuild [name] | cairn projections status');
+}
+
+export async function main(argv: string[]): Promise<void> {
+  let cfg: CliConfig | 'help';
+  try {
+    cfg = parseConfig(argv);
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : String(error));
+    console.error(USAGE);
+    process.exit(2);
+  }
+  if (cfg === 'help') {
+    console.log(USAGE);
+    return;
+  }
+  const logger = consoleLogger('cairn');
+  const cleanups: Cleanup[] = [];
+  const finish = async () => {
+    for (const cleanup of [...cleanups].reverse()) await cleanup().catch(() => undefined);
+  };
+  try {
+    switch (cfg.command[0]) {
+      case 'server':
+        onShutdown(logger, cleanups);
+        await server(cfg, logger, cleanups);
+        return;
+      case 'api': {
+        if (!cfg.databaseUrl) throw new UsageError('cairn api needs --database-url (or CAIRN_DATABASE_URL)');
+        onShutdown(logger, cleanups);
+        const { database, handle } = await connect(cfg, logger, cleanups);
+        const url = await startApi(cfg, handle, database.url, kafkaFor(cfg, cleanups), logger, cleanups);
+        console.log(`Cairn API at ${url}/graphql`);
+        return;
+      }
+      case 'projector': {
+        if (!cfg.databaseUrl) throw new UsageError('cairn projector needs --database-url (or CAIRN_DATABASE_URL)');
+        onShutdown(logger, cleanups);
+        const { handle } = await connect(cfg, logger, cleanups);
+        const kafka = kafkaFor(cfg, cleanups);
+        const projector = await startProjector({ db: handle.db, transport: kafka ? { kind: 'kafka', kafka } : { kind: 'postgres' }, logger });
+        cleanups.push(() => projector.stop());
+        console.log(`Cairn projector running (${kafka ? 'kafka' : 'postgres'} transport)`);
+        return;
+      }
+      case 'relay': {
+        if (!cfg.databaseUrl || !cfg.kafkaBrokers) throw new UsageError('cairn relay needs --database-url and --kafka-brokers');
+        onShutdown(logger, cleanups);
+        const { handle } = await connect(cfg, logger, cleanups);
+        const relay = new KafkaRelay(handle.db, handle.pool, kafkaFor(cfg, cleanups)!, { logger });
+        relay.start();
+        cleanups.push(() => relay.stop());
+        console.log('Cairn relay running (active when it holds the relay lock; standby otherwise)');
+        return;
+      }
+      case 'migrate': {
+        const { handle } = await connect(cfg, logger, cleanups);
+        await handle.db.selectFrom('cairn_migrations' as never).selectAll().execute();
+        console.log('database is migrated');
+        await finish();
+        return;
+      }
+      case 'projections':
+        await projectionsCommand(cfg, logger, cleanups);
+        await finish();
+        return;
+      default:
+        throw new UsageError(`Unknown command "${cfg.command.join(' ')}"`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(error.message);
+      console.error(USAGE);
+    } else {
+      logger.error('failed', error);
+    }
+    await finish();
+    process.exit(error instanceof UsageError ? 2 : 1);
+  }
+}

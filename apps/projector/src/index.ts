@@ -1,0 +1,12 @@
+export * from './projection.ts';
+export * from './change-notices.ts';
+export * from './apply-batch.ts';
+export * from './logger.ts';
+export * from './postgres-source.ts';
+export * from './kafka-relay.ts';
+export * from './kafka-source.ts';
+export * from './rebuild.ts';
+export * from './projector.ts';
+export * from './projections/index.ts';
+export { experimentsProjection } from './projections/experiments.projection.ts';
+export { runsProjection } from './projections/runs.projection.ts';

@@ -1,0 +1,9 @@
+import type { Projection } from '../projection.ts';
+import { experimentsProjection } from './experiments.projection.ts';
+import { runsProjection } from './runs.projection.ts';
+
+export const allProjections: readonly Projection[] = [experimentsProjection, runsProjection];
+
+export function findProjection(name: string): Projection | undefined {
+  return allProjections.find((p) => p.name === name);
+}

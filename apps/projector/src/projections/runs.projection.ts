@@ -1,0 +1,179 @@
+import { sql, type Transaction } from 'kysely';
+import type { DB } from '@cairn/db';
+import { assertNever, decodeMetricValue, type CairnEvent, type EventType } from '@cairn/events';
+import type { Projection } from '../projection.ts';
+import { comparePoints, type RankedPoint } from './latest-metric.ts';
+
+const handles = [
+  'RunStarted',
+  'RunParamsLogged',
+  'RunMetricsLogged',
+  'RunTagsSet',
+  'RunTagDeleted',
+  'RunStatusChanged',
+  'RunRenamed',
+  'RunDeleted',
+  'RunRestored',
+] as const satisfies readonly EventType[];
+
+type Handled = Extract<CairnEvent, { type: (typeof handles)[number] }>;
+type MetricsLogged = Extract<CairnEvent, { type: 'RunMetricsLogged' }>;
+
+async function applyRunEvent(trx: Transaction<DB>, event: Exclude<Handled, MetricsLogged>): Promise<void> {
+  const ws = event.workspaceId;
+  const at = event.recordedAt;
+  const run = (runId: string) =>
+    trx.updateTable('runs').where('workspace_id', '=', ws).where('run_id', '=', runId);
+  switch (event.type) {
+    case 'RunStarted': {
+      const d = event.data;
+      await trx
+        .insertInto('runs')
+        .values({
+          workspace_id: ws,
+          run_id: d.runId,
+          experiment_id: d.experimentId,
+          name: d.name,
+          status: d.status,
+          start_time: d.startTime,
+          end_time: null,
+          lifecycle_stage: 'active',
+          parent_run_id: d.parentRunId,
+          source_git_commit: d.source.gitCommit,
+          source_entry_point: d.source.entryPoint,
+          source_type: d.source.sourceType,
+          created_at: at,
+          updated_at: at,
+        })
+        .execute();
+      if (d.tags.length > 0) await upsertTags(trx, ws, d.runId, d.tags);
+      return;
+    }
+    case 'RunParamsLogged':
+      await trx
+        .insertInto('run_params')
+        .values(event.data.params.map((p) => ({ workspace_id: ws, run_id: event.data.runId, key: p.key, value: p.value })))
+        .onConflict((oc) => oc.columns(['workspace_id', 'run_id', 'key']).doNothing())
+        .execute();
+      await run(event.data.runId).set({ updated_at: at }).execute();
+      return;
+    case 'RunTagsSet':
+      await upsertTags(trx, ws, event.data.runId, event.data.tags);
+      await run(event.data.runId).set({ updated_at: at }).execute();
+      return;
+    case 'RunTagDeleted':
+      await trx
+        .deleteFrom('run_tags')
+        .where('workspace_id', '=', ws)
+        .where('run_id', '=', event.data.runId)
+        .where('key', '=', event.data.key)
+        .execute();
+      await run(event.data.runId).set({ updated_at: at }).execute();
+      return;
+    case 'RunStatusChanged':
+      await run(event.data.runId).set({ status: event.data.status, end_time: event.data.endTime, updated_at: at }).execute();
+      return;
+    case 'RunRenamed':
+      await run(event.data.runId).set({ name: event.data.name, updated_at: at }).execute();
+      return;
+    case 'RunDeleted':
+      await run(event.data.runId).set({ lifecycle_stage: 'deleted', updated_at: at }).execute();
+      return;
+    case 'RunRestored':
+      await run(event.data.runId).set({ lifecycle_stage: 'active', updated_at: at }).execute();
+      return;
+    default:
+      assertNever(event);
+  }
+}
+
+async function upsertTags(
+  trx: Transaction<DB>,
+  ws: string,
+  runId: string,
+  tags: readonly { key: string; value: string }[],
+): Promise<void> {
+  // The last value of a key within one event wins, as if the tags were set one by one.
+  const latest = new Map(tags.map((t) => [t.key, t.value]));
+  await trx
+    .insertInto('run_tags')
+    .values([...latest].map(([key, value]) => ({ workspace_id: ws, run_id: runId, key, value })))
+    .onConflict((oc) => oc.columns(['workspace_id', 'run_id', 'key']).doUpdateSet((eb) => ({ value: eb.ref('excluded.value') })))
+    .execute();
+}
+
+/**
+ * All metric batches of a projector batch become one key-interning statement, one multi-row
+ * point insert (unnest arrays) and one latest-value upsert.
+ */
+async function applyMetrics(trx: Transaction<DB>, events: readonly MetricsLogged[]): Promise<void> {
+  if (events.length === 0) return;
+  const keyPairs = new Map<string, [string, string]>();
+  for (const e of events) {
+    for (const m of e.data.metrics) keyPairs.set(`${e.workspaceId}\u0000${m.key}`, [e.workspaceId, m.key]);
+  }
+  const pairs = [...keyPairs.values()];
+  await sql`
+    INSERT INTO metric_keys (workspace_id, key)
+    SELECT * FROM unnest(${pairs.map((p) => p[0])}::text[], ${pairs.map((p) => p[1])}::text[])
+    ON CONFLICT (workspace_id, key) DO NOTHING`.execute(trx);
+  const ids = await sql<{ workspace_id: string; key: string; key_id: number }>`
+    SELECT k.workspace_id, k.key, k.key_id FROM metric_keys k
+    JOIN unnest(${pairs.map((p) => p[0])}::text[], ${pairs.map((p) => p[1])}::text[]) AS u(w, k2)
+      ON k.workspace_id = u.w AND k.key = u.k2`.execute(trx);
+  const keyIds = new Map(ids.rows.map((r) => [`${r.workspace_id}\u0000${r.key}`, r.key_id]));
+
+  const ws: string[] = [];
+  const runIds: string[] = [];
+  const kids: number[] = [];
+  const steps: number[] = [];
+  const times: number[] = [];
+  const values: number[] = [];
+  const latest = new Map<string, { ws: string; runId: string; key: string; point: RankedPoint }>();
+  for (const e of events) {
+    for (const m of e.data.metrics) {
+      const value = decodeMetricValue(m.value);
+      ws.push(e.workspaceId);
+      runIds.push(e.data.runId);
+      kids.push(keyIds.get(`${e.workspaceId}\u0000${m.key}`)!);
+      steps.push(m.step);
+      times.push(m.timestamp);
+      values.push(value);
+      const point = { step: m.step, timestamp: m.timestamp, value };
+      const lk = `${e.workspaceId}\u0000${e.data.runId}\u0000${m.key}`;
+      const current = latest.get(lk);
+      if (!current || comparePoints(point, current.point) > 0) {
+        latest.set(lk, { ws: e.workspaceId, runId: e.data.runId, key: m.key, point });
+      }
+    }
+  }
+  await sql`
+    INSERT INTO metric_points (workspace_id, run_id, key_id, step, timestamp, value)
+    SELECT * FROM unnest(${ws}::text[], ${runIds}::text[], ${kids}::int[], ${steps}::int8[],
+                         ${times}::int8[], ${values.map(String)}::float8[])`.execute(trx);
+  const l = [...latest.values()];
+  await sql`
+    INSERT INTO run_latest_metrics AS t (workspace_id, run_id, key, value, step, timestamp)
+    SELECT * FROM unnest(${l.map((x) => x.ws)}::text[], ${l.map((x) => x.runId)}::text[],
+                         ${l.map((x) => x.key)}::text[], ${l.map((x) => String(x.point.value))}::float8[],
+                         ${l.map((x) => x.point.step)}::int8[], ${l.map((x) => x.point.timestamp)}::int8[])
+    ON CONFLICT (workspace_id, run_id, key) DO UPDATE
+      SET value = excluded.value, step = excluded.step, timestamp = excluded.timestamp
+      WHERE (excluded.step, excluded.timestamp, excluded.value) > (t.step, t.timestamp, t.value)`.execute(trx);
+}
+
+export const runsProjection: Projection = {
+  name: 'runs',
+  version: 1,
+  handles,
+  tables: ['runs', 'run_params', 'run_tags', 'metric_keys', 'run_latest_metrics', 'metric_points'],
+  async apply(trx, events) {
+    // Run rows, params and tags first, in order; metric points (no dependency on them) batched.
+    const metrics: MetricsLogged[] = [];
+    for (const event of events as readonly Handled[]) {
+      if (event.type === 'RunMetricsLogged') metrics.push(event);
+      else await applyRunEvent(trx, event);
+    }
+    await applyMetrics(trx, metrics);
+  },
+};

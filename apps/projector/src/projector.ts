@@ -1,0 +1,74 @@
+import type { Kysely } from 'kysely';
+import { loadLogCheckpoint, logLag, type DB } from '@cairn/db';
+import type { ConsumerHandle, KafkaTransport } from '@cairn/kafka';
+import { startKafkaProjection } from './kafka-source.ts';
+import type { Logger } from './logger.ts';
+import { LogTailer } from './postgres-source.ts';
+import { checkpointName, type Projection } from './projection.ts';
+import { allProjections } from './projections/index.ts';
+
+export type ProjectorTransport = { kind: 'postgres' } | { kind: 'kafka'; kafka: KafkaTransport };
+
+export interface ProjectorOptions {
+  db: Kysely<DB>;
+  transport: ProjectorTransport;
+  logger: Logger;
+  projections?: readonly Projection[];
+  batchSize?: number;
+}
+
+export interface ProjectionLag {
+  projection: string;
+  events: number;
+  seconds: number;
+}
+
+export interface RunningProjector {
+  /** New events were appended in this process: tail the log now (postgres transport). */
+  wake(): void;
+  stop(): Promise<void>;
+}
+
+/** Runs every projection on the configured transport. The same projections run on both. */
+export async function startProjector(opts: ProjectorOptions): Promise<RunningProjector> {
+  const projections = opts.projections ?? allProjections;
+  if (opts.transport.kind === 'postgres') {
+    const tailers = projections.map(
+      (p) => new LogTailer(opts.db, p, { logger: opts.logger, batchSize: opts.batchSize }),
+    );
+    for (const t of tailers) t.start();
+    return {
+      wake: () => {
+        for (const t of tailers) t.wake();
+      },
+      stop: async () => {
+        await Promise.all(tailers.map((t) => t.stop()));
+      },
+    };
+  }
+  const { kafka } = opts.transport;
+  const handles: ConsumerHandle[] = [];
+  for (const p of projections) handles.push(await startKafkaProjection(opts.db, kafka, p, opts.logger));
+  return {
+    wake: () => undefined,
+    stop: async () => {
+      await Promise.all(handles.map((h) => h.stop()));
+    },
+  };
+}
+
+/**
+ * Lag of every projection against the Postgres log (postgres transport). For Kafka, the log lag
+ * of the relay plus the consumer-group lag tell the story; see readiness in apps/api.
+ */
+export async function projectionLags(
+  db: Kysely<DB>,
+  projections: readonly Projection[] = allProjections,
+): Promise<ProjectionLag[]> {
+  return Promise.all(
+    projections.map(async (p) => {
+      const checkpoint = await loadLogCheckpoint(db, checkpointName(p));
+      return { projection: p.name, ...(await logLag(db, checkpoint, p.handles)) };
+    }),
+  );
+}

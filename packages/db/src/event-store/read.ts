@@ -1,0 +1,183 @@
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type { StoredEventEnvelope } from '@cairn/events';
+import type { DB, EventsTable } from '../types.ts';
+
+type EventRow = Omit<Selectable<EventsTable>, 'transaction_id'> & { transaction_id: string };
+
+function selectEvents(db: Kysely<DB>) {
+  return db
+    .selectFrom('events')
+    .select([
+      'global_position',
+      sql<string>`transaction_id::text`.as('transaction_id'),
+      'event_id',
+      'workspace_id',
+      'stream_id',
+      'stream_position',
+      'type',
+      'schema_version',
+      'data',
+      'actor',
+      'correlation_id',
+      'causation_id',
+      'occurred_at',
+      'recorded_at',
+    ]);
+}
+
+export function toEnvelope(row: EventRow): StoredEventEnvelope {
+  return {
+    id: row.event_id,
+    type: row.type,
+    schemaVersion: row.schema_version,
+    workspaceId: row.workspace_id,
+    streamId: row.stream_id,
+    streamPosition: row.stream_position,
+    globalPosition: row.global_position,
+    transactionId: row.transaction_id,
+    occurredAt: row.occurred_at.toISOString(),
+    recordedAt: row.recorded_at.toISOString(),
+    actor: row.actor,
+    correlationId: row.correlation_id,
+    causationId: row.causation_id,
+    data: row.data,
+  };
+}
+
+export interface StreamRead {
+  /** 0 when the stream does not exist. */
+  version: number;
+  events: StoredEventEnvelope[];
+}
+
+/**
+ * Reads one stream in order. `excludeTypes` leaves out high-volume facts that do not change the
+ * aggregate's decision state (metric batches of a run), so loading a run stays cheap.
+ */
+export async function readStream(
+  db: Kysely<DB>,
+  workspaceId: string,
+  streamId: string,
+  opts: { excludeTypes?: readonly string[] } = {},
+): Promise<StreamRead> {
+  const stream = await db
+    .selectFrom('streams')
+    .select('version')
+    .where('workspace_id', '=', workspaceId)
+    .where('stream_id', '=', streamId)
+    .executeTakeFirst();
+  if (!stream) return { version: 0, events: [] };
+  let query = selectEvents(db)
+    .where('workspace_id', '=', workspaceId)
+    .where('stream_id', '=', streamId)
+    .where('stream_position', '<=', stream.version);
+  if (opts.excludeTypes && opts.excludeTypes.length > 0) {
+    query = query.where('type', 'not in', [...opts.excludeTypes]);
+  }
+  const rows = await query.orderBy('stream_position').execute();
+  return { version: stream.version, events: rows.map(toEnvelope) };
+}
+
+/** Where a log reader stands: the last (transaction id, global position) it has consumed. */
+export interface LogPosition {
+  transactionId: string;
+  globalPosition: number;
+}
+
+export const LOG_START: LogPosition = { transactionId: '0', globalPosition: 0 };
+
+export function compareLogPositions(a: LogPosition, b: LogPosition): number {
+  const ta = BigInt(a.transactionId);
+  const tb = BigInt(b.transactionId);
+  if (ta !== tb) return ta < tb ? -1 : 1;
+  return a.globalPosition - b.globalPosition;
+}
+
+/**
+ * Reads the global log after `after`, in (transaction id, global position) order, and only
+ * below the visibility boundary: events of transactions older than the oldest transaction still
+ * in progress. A transaction that is still open may hold a smaller global position than events
+ * already committed; reading "position > checkpoint" would skip it forever once it commits.
+ * Every transaction below xmin has ended, so nothing can appear later behind the checkpoint.
+ */
+export async function readAllAfter(
+  db: Kysely<DB>,
+  after: LogPosition,
+  limit: number,
+  opts: {
+    /** Only these types... */
+    types?: readonly string[];
+    /** ...plus any type not in this list (types unknown to the reader's build). */
+    orNotIn?: readonly string[];
+  } = {},
+): Promise<StoredEventEnvelope[]> {
+  let query = selectEvents(db);
+  const { types, orNotIn } = opts;
+  if (types) {
+    query = query.where((eb) =>
+      orNotIn ? eb.or([eb('type', 'in', [...types]), eb('type', 'not in', [...orNotIn])]) : eb('type', 'in', [...types]),
+    );
+  }
+  const rows = await query
+    .where(
+      sql<boolean>`(transaction_id, global_position) > (${after.transactionId}::xid8, ${after.globalPosition}::bigint)`,
+    )
+    .where(sql<boolean>`transaction_id < pg_snapshot_xmin(pg_current_snapshot())`)
+    // Order by the xid8 column itself: the selected alias is its text form, and text order
+    // puts 1000 before 999.
+    .orderBy(sql`events.transaction_id`)
+    .orderBy(sql`events.global_position`)
+    .limit(limit)
+    .execute();
+  return rows.map(toEnvelope);
+}
+
+export async function loadLogCheckpoint(db: Kysely<DB>, reader: string): Promise<LogPosition> {
+  const row = await db
+    .selectFrom('log_checkpoints')
+    .select([sql<string>`transaction_id::text`.as('transaction_id'), 'global_position'])
+    .where('reader', '=', reader)
+    .executeTakeFirst();
+  return row ? { transactionId: row.transaction_id, globalPosition: row.global_position } : LOG_START;
+}
+
+export async function saveLogCheckpoint(db: Kysely<DB>, reader: string, position: LogPosition): Promise<void> {
+  await db
+    .insertInto('log_checkpoints')
+    .values({
+      reader,
+      transaction_id: sql<string>`${position.transactionId}::xid8`,
+      global_position: position.globalPosition,
+    })
+    .onConflict((oc) =>
+      oc.column('reader').doUpdateSet({
+        transaction_id: sql<string>`${position.transactionId}::xid8`,
+        global_position: position.globalPosition,
+        updated_at: sql`now()`,
+      }),
+    )
+    .execute();
+}
+
+/** How far a log reader is behind: events not yet read (capped) and age of the oldest. */
+export async function logLag(
+  db: Kysely<DB>,
+  after: LogPosition,
+  types?: readonly string[],
+  cap = 1_000_000,
+): Promise<{ events: number; seconds: number }> {
+  const typeFilter = types ? sql`AND type = ANY(${[...types]}::text[])` : sql``;
+  const result = await sql<{ events: number; oldest: Date | null }>`
+    SELECT count(*)::int8 AS events, min(recorded_at) AS oldest FROM (
+      SELECT recorded_at FROM events
+      WHERE (transaction_id, global_position) > (${after.transactionId}::xid8, ${after.globalPosition}::bigint)
+      ${typeFilter}
+      LIMIT ${cap}
+    ) pending`.execute(db);
+  const row = result.rows[0];
+  const oldest = row?.oldest;
+  return {
+    events: row?.events ?? 0,
+    seconds: oldest ? Math.max(0, (Date.now() - oldest.getTime()) / 1000) : 0,
+  };
+}

@@ -1,0 +1,23 @@
+import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import * as m0001 from './migrations/2026-11-26T0001-event-store.ts';
+import * as m0002 from './migrations/2026-11-26T0002-tracking-read-models.ts';
+
+/** Migrations are listed statically so that they work the same from source and from a bundle. */
+const migrations: Record<string, Migration> = {
+  '2026-11-26T0001-event-store': m0001,
+  '2026-11-26T0002-tracking-read-models': m0002,
+};
+
+const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };
+
+export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
+  const migrator = new Migrator({ db, provider, migrationTableName: 'cairn_migrations', migrationLockTableName: 'cairn_migrations_lock' });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new Error(`Migration ${failed} failed: ${error instanceof Error ? error.message : String(error)}`, {
+      cause: error,
+    });
+  }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

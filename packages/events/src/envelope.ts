@@ -1,0 +1,40 @@
+/**
+ * The event envelope: what every stored event carries besides its data.
+ * Plain JSON types only (ISO strings, numbers): envelopes cross Postgres, Kafka and the wire.
+ */
+export interface EventMetadata {
+  /** Who caused the change: a user, an API key or a system component (`system:projector`). */
+  actor: string;
+  /** Ties together every event caused by one request. */
+  correlationId: string;
+  /** The event (or command) that directly caused this one, if any. */
+  causationId: string | null;
+}
+
+export interface StoredEventEnvelope<TType extends string = string, TData = unknown>
+  extends EventMetadata {
+  /** uuidv7, sortable by creation time. */
+  id: string;
+  type: TType;
+  schemaVersion: number;
+  workspaceId: string;
+  streamId: string;
+  /** 1-based position of the event in its stream. */
+  streamPosition: number;
+  /** Position in the global log. */
+  globalPosition: number;
+  /** Id of the Postgres transaction that appended the event (xid8, decimal string). */
+  transactionId: string;
+  occurredAt: string;
+  recordedAt: string;
+  data: TData;
+}
+
+/** An event as a command handler produces it, before the store assigns positions. */
+export interface NewEvent<TType extends string = string, TData = unknown> {
+  id: string;
+  type: TType;
+  schemaVersion: number;
+  occurredAt: string;
+  data: TData;
+}

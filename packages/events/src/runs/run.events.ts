@@ -1,0 +1,49 @@
+import { z } from 'zod';
+import { entityId, keyValue, metricValue } from '../common.ts';
+
+export const runStatus = z.enum(['RUNNING', 'SCHEDULED', 'FINISHED', 'FAILED', 'KILLED']);
+export type RunStatus = z.infer<typeof runStatus>;
+
+export const runSource = z.object({
+  gitCommit: z.string().nullable(),
+  entryPoint: z.string().nullable(),
+  sourceType: z.string().nullable(),
+});
+export type RunSource = z.infer<typeof runSource>;
+
+export const runStartedV1 = z.object({
+  runId: entityId,
+  experimentId: entityId,
+  name: z.string(),
+  status: runStatus,
+  /** Unix milliseconds, as given by the client (MLflow semantics). */
+  startTime: z.number().int(),
+  parentRunId: entityId.nullable(),
+  tags: z.array(keyValue),
+  source: runSource,
+});
+
+export const runParamsLoggedV1 = z.object({ runId: entityId, params: z.array(keyValue).min(1) });
+
+export const metricPoint = z.object({
+  key: z.string(),
+  value: metricValue,
+  step: z.number().int(),
+  /** Unix milliseconds. */
+  timestamp: z.number().int(),
+});
+export type MetricPoint = z.infer<typeof metricPoint>;
+
+/** One event per batch of points (invariant 9): never one event per point. */
+export const runMetricsLoggedV1 = z.object({ runId: entityId, metrics: z.array(metricPoint).min(1) });
+
+export const runTagsSetV1 = z.object({ runId: entityId, tags: z.array(keyValue).min(1) });
+export const runTagDeletedV1 = z.object({ runId: entityId, key: z.string() });
+export const runStatusChangedV1 = z.object({
+  runId: entityId,
+  status: runStatus,
+  endTime: z.number().int().nullable(),
+});
+export const runRenamedV1 = z.object({ runId: entityId, name: z.string() });
+export const runDeletedV1 = z.object({ runId: entityId });
+export const runRestoredV1 = z.object({ runId: entityId });

@@ -1,0 +1,3 @@
+export * from './postgres.ts';
+export * from './kafka-broker.ts';
+export * from './builders.ts';
