@@ -9,6 +9,8 @@ export const builder = new SchemaBuilder<{
   Scalars: {
     /** Unix epoch milliseconds. */
     Timestamp: { Input: number; Output: number };
+    /** An integer within ±2^53 (metric steps). */
+    Long: { Input: number; Output: number };
     /** A float that may also be NaN, Infinity or -Infinity (sent as those strings). */
     MetricValue: { Input: number; Output: number };
   };

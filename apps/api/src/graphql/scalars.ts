@@ -13,8 +13,23 @@ builder.scalarType('Timestamp', {
     return value;
   },
   parseLiteral: (ast) => {
-    if (ast.kind !== Kind.INT) throw invalid('Timestamp must be an integer of epoch milliseconds');
-    return Number(ast.value);
+    const value = ast.kind === Kind.INT ? Number(ast.value) : Number.NaN;
+    if (!Number.isSafeInteger(value)) throw invalid('Timestamp must be an integer of epoch milliseconds');
+    return value;
+  },
+});
+
+builder.scalarType('Long', {
+  description: 'An integer between -(2^53-1) and 2^53-1 (metric steps).',
+  serialize: (value) => value,
+  parseValue: (value) => {
+    if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw invalid('Long must be an integer within ±(2^53-1)');
+    return value;
+  },
+  parseLiteral: (ast) => {
+    const value = ast.kind === Kind.INT ? Number(ast.value) : Number.NaN;
+    if (!Number.isSafeInteger(value)) throw invalid('Long must be an integer within ±(2^53-1)');
+    return value;
   },
 });
 

@@ -13,14 +13,14 @@ const MetricRef = builder.objectType('Metric', {
   fields: (t) => ({
     key: t.exposeString('key'),
     value: t.field({ type: 'MetricValue', resolve: (m) => m.value }),
-    step: t.field({ type: 'Timestamp', description: 'The step (an integer).', resolve: (m) => m.step }),
+    step: t.field({ type: 'Long', resolve: (m) => m.step }),
     timestamp: t.field({ type: 'Timestamp', resolve: (m) => m.timestamp }),
   }),
 });
 
 const MetricPointRef = builder.objectType('MetricPoint', {
   fields: (t) => ({
-    step: t.field({ type: 'Timestamp', description: 'The step (an integer).', resolve: (p) => p.step }),
+    step: t.field({ type: 'Long', resolve: (p) => p.step }),
     timestamp: t.field({ type: 'Timestamp', resolve: (p) => p.timestamp }),
     value: t.field({ type: 'MetricValue', resolve: (p) => p.value }),
   }),
@@ -61,8 +61,8 @@ export const RunRef = builder.objectType('Run', {
       args: {
         key: t.arg.string({ required: true }),
         maxPoints: t.arg.int({ defaultValue: 1000 }),
-        startStep: t.arg({ type: 'Timestamp' }),
-        endStep: t.arg({ type: 'Timestamp' }),
+        startStep: t.arg({ type: 'Long' }),
+        endStep: t.arg({ type: 'Long' }),
       },
       resolve: (r, args, ctx) => {
         const maxPoints = args.maxPoints ?? 1000;
@@ -149,7 +149,7 @@ const MetricInput = builder.inputType('MetricInput', {
   fields: (t) => ({
     key: t.string({ required: true }),
     value: t.field({ type: 'MetricValue', required: true }),
-    step: t.field({ type: 'Timestamp', required: false }),
+    step: t.field({ type: 'Long', required: false }),
     timestamp: t.field({ type: 'Timestamp', required: false }),
   }),
 });
@@ -255,7 +255,7 @@ builder.mutationFields((t) => ({
       runId: t.arg.string({ required: true }),
       key: t.arg.string({ required: true }),
       value: t.arg({ type: 'MetricValue', required: true }),
-      step: t.arg({ type: 'Timestamp' }),
+      step: t.arg({ type: 'Long' }),
       timestamp: t.arg({ type: 'Timestamp' }),
     },
     resolve: async (_r, args, ctx) => {
