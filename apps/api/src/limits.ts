@@ -44,6 +44,7 @@ export function validateName(kind: 'experiment' | 'run', name: string): string {
   const max = kind === 'experiment' ? LIMITS.experimentName : LIMITS.runName;
   if (kind === 'experiment' && trimmed.length === 0) throw invalidArgument('Experiment name must not be empty');
   if (trimmed.length > max) throw invalidArgument(`${kind} name is longer than ${max} characters`);
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
   if (/[\u0000-\u001f]/u.test(trimmed)) throw invalidArgument(`${kind} name must not contain control characters`);
   return trimmed;
 }

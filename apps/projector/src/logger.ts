@@ -4,11 +4,15 @@ export interface Logger {
   error(message: string, error?: unknown): void;
 }
 
+function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 export function consoleLogger(prefix = 'cairn'): Logger {
   return {
     info: (message) => console.log(`[${prefix}] ${message}`),
     error: (message, error) =>
-      console.error(`[${prefix}] ${message}${error ? `: ${error instanceof Error ? error.message : String(error)}` : ''}`),
+      console.error(`[${prefix}] ${message}${error ? `: ${describeError(error)}` : ''}`),
   };
 }
 

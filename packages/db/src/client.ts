@@ -7,10 +7,12 @@ import type { DB } from './types.ts';
  * millisecond times — stays below 2^53), numeric → number, float8 → number including NaN and
  * ±Infinity (pg parses those), xid8 → decimal string (compared as BigInt).
  */
+type TypeId = Parameters<typeof pg.types.getTypeParser>[0];
+
 function typeParsers(): pg.CustomTypesConfig {
   const types = pg.types;
   return {
-    getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
+    getTypeParser: ((oid: TypeId, format?: 'text' | 'binary'): unknown => {
       if (oid === types.builtins.INT8) return (v: string) => Number(v);
       if (oid === types.builtins.NUMERIC) return (v: string) => Number(v);
       return types.getTypeParser(oid, format);
@@ -21,7 +23,8 @@ function typeParsers(): pg.CustomTypesConfig {
 export interface DbHandle {
   db: Kysely<DB>;
   pool: pg.Pool;
-  destroy(): Promise<void>;
+  /** A plain function (not a method): safe to destructure, `const { db, destroy } = createDb(…)`. */
+  destroy: () => Promise<void>;
 }
 
 export interface CreateDbOptions {

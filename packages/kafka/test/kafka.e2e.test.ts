@@ -67,9 +67,10 @@ async function collect(
     topics,
     fromBeginning: true,
     sessionTimeoutMs: 10_000,
-    handleBatch: async (messages) => {
+    handleBatch: (messages) => {
       onBatch?.(messages);
       received.push(...messages);
+      return Promise.resolve();
     },
   });
   return { handle, received };

@@ -14,7 +14,7 @@ import { TEMPLATE_DATABASE } from './postgres-context.ts';
 
 interface SharedPostgres {
   refs: number;
-  ready: Promise<{ adminUrl: string; stop(): Promise<void> }>;
+  ready: Promise<{ adminUrl: string; stop: () => Promise<void> }>;
 }
 
 /**
@@ -24,7 +24,7 @@ interface SharedPostgres {
 const SLOT = Symbol.for('cairn.testing.postgres');
 type Slot = { [SLOT]?: SharedPostgres };
 
-async function startTestPostgres(): Promise<{ adminUrl: string; stop(): Promise<void> }> {
+async function startTestPostgres(): Promise<{ adminUrl: string; stop: () => Promise<void> }> {
   // mkdtemp makes a 0700 root-owned dir; startEmbeddedPostgres hands it to the `postgres` OS user
   // when we are root (it is the dataDir itself; /tmp above it is world-searchable).
   const dir = await mkdtemp(join(tmpdir(), 'cairn-test-pg-'));

@@ -17,7 +17,6 @@ import {
   openSync,
   closeSync,
   readFileSync,
-  readdirSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';

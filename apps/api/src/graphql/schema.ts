@@ -4,6 +4,7 @@ import './scalars.ts';
 import '../experiments/experiment.graphql.ts';
 import '../runs/run.graphql.ts';
 import '../runs/run.subscriptions.ts';
+import '../runs/metric-history.graphql.ts';
 
 let schema: GraphQLSchema | null = null;
 

@@ -39,23 +39,35 @@ export function buildContext(deps: ServiceDeps, headers: IncomingHttpHeaders | H
  */
 export function maskError(logger: Logger) {
   return (error: unknown, message: string): Error => {
-    const original = error instanceof GraphQLError && error.originalError ? error.originalError : error;
+    // Duck-typed on purpose: yoga and this module may load different copies of graphql-js (ESM
+    // and CJS), so `instanceof GraphQLError` is not reliable here.
+    const wrapped = isGraphQLErrorLike(error) ? error : null;
+    const original = wrapped?.originalError ?? error;
+    const location = { nodes: wrapped?.nodes, path: wrapped?.path };
     if (original instanceof CairnError) {
-      return new GraphQLError(original.message, {
-        nodes: error instanceof GraphQLError ? error.nodes : undefined,
-        path: error instanceof GraphQLError ? error.path : undefined,
-        extensions: { code: original.code, ...original.details },
-      });
+      return new GraphQLError(original.message, { ...location, extensions: { code: original.code, ...original.details } });
     }
-    if (original instanceof GraphQLError && typeof original.extensions.code === 'string') return original;
-    if (error instanceof GraphQLError && !error.originalError) return error;
+    if (isGraphQLErrorLike(original) && typeof original.extensions?.code === 'string') return original;
+    // Parse and validation errors: the client's own request, safe to show as they are.
+    if (wrapped && !wrapped.originalError) return wrapped;
     const correlationId = randomUUID();
     logger.error(`unexpected error (correlation id ${correlationId})`, original);
     return new GraphQLError(`${message} (correlation id ${correlationId})`, {
-      path: error instanceof GraphQLError ? error.path : undefined,
+      path: wrapped?.path,
       extensions: { code: 'INTERNAL', correlationId },
     });
   };
+}
+
+interface GraphQLErrorLike extends Error {
+  originalError?: unknown;
+  extensions?: Record<string, unknown>;
+  nodes?: GraphQLError['nodes'];
+  path?: GraphQLError['path'];
+}
+
+function isGraphQLErrorLike(error: unknown): error is GraphQLErrorLike {
+  return error instanceof Error && error.name === 'GraphQLError';
 }
 
 export function createGraphQLHandler(deps: ServiceDeps, logger: Logger): YogaServerInstance<Record<string, unknown>, GraphQLContext> {

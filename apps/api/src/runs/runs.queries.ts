@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
+import { decodeMetricValue, type EncodedMetricValue } from '@cairn/events';
 import type { DB, RunsTable } from '@cairn/db';
 
 export type RunRow = Selectable<RunsTable>;
@@ -177,4 +178,64 @@ export async function listRuns(
     base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
   ]);
   return { rows, totalCount: Number(count.n) };
+}
+
+export interface LoggedPoint extends MetricPointRow {
+  key: string;
+}
+
+/**
+ * Points of the metric batches at stream positions (after, upTo] of one run, read from the
+ * committed log through the (workspace, stream, position) index: what a subscriber has not
+ * seen yet, without scanning the run's history.
+ */
+export async function getPointsLoggedBetween(
+  db: Kysely<DB>,
+  workspaceId: string,
+  streamId: string,
+  after: number,
+  upTo: number,
+  keys: ReadonlySet<string> | null,
+): Promise<LoggedPoint[]> {
+  const rows = await db
+    .selectFrom('events')
+    .select(['data'])
+    .where('workspace_id', '=', workspaceId)
+    .where('stream_id', '=', streamId)
+    .where('stream_position', '>', after)
+    .where('stream_position', '<=', upTo)
+    .where('type', '=', 'RunMetricsLogged')
+    .orderBy('stream_position')
+    .execute();
+  const points: LoggedPoint[] = [];
+  for (const row of rows) {
+    const data = row.data as { metrics: { key: string; value: number | string; step: number; timestamp: number }[] };
+    for (const m of data.metrics) {
+      if (keys && !keys.has(m.key)) continue;
+      points.push({ key: m.key, step: m.step, timestamp: m.timestamp, value: decodeMetricValue(m.value as EncodedMetricValue) });
+    }
+  }
+  return points;
+}
+
+export async function getAppliedPosition(db: Kysely<DB>, workspaceId: string, projection: string, streamId: string): Promise<number> {
+  const row = await db
+    .selectFrom('projection_stream_positions')
+    .select('position')
+    .where('workspace_id', '=', workspaceId)
+    .where('projection', '=', projection)
+    .where('stream_id', '=', streamId)
+    .executeTakeFirst();
+  return row?.position ?? 0;
+}
+
+export async function getRunExperimentIds(db: Kysely<DB>, workspaceId: string, runIds: readonly string[]): Promise<Map<string, string>> {
+  if (runIds.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('runs')
+    .select(['run_id', 'experiment_id'])
+    .where('workspace_id', '=', workspaceId)
+    .where('run_id', 'in', [...runIds])
+    .execute();
+  return new Map(rows.map((r) => [r.run_id, r.experiment_id]));
 }

@@ -1,0 +1,203 @@
+/**
+ * Starts the API in-process for tests, wired the way `cairn server` wires it (apps/cli/src/main.ts):
+ * a DB handle, the change listener, the projector (postgres log tailers, or Kafka consumer groups
+ * fed by an in-process KafkaRelay) and the HTTP server on a free port.
+ *
+ * Not a stand-in for anything: real Postgres (createTestDatabase), real broker (startKafkaBroker).
+ */
+import type { Kysely } from 'kysely';
+import { sql } from 'kysely';
+import { createDb, loadLogCheckpoint, logLag, type DB, type DbHandle } from '@cairn/db';
+import { uuidv7 } from '@cairn/events';
+import { createKafkaTransport, type KafkaConfig, type KafkaTransport } from '@cairn/kafka';
+import {
+  allProjections,
+  consumerGroup,
+  KafkaRelay,
+  projectionLags,
+  RELAY_CHECKPOINT,
+  RELAY_TOPICS,
+  startProjector,
+  topicsOf,
+  type Logger,
+  type RunningProjector,
+} from '@cairn/projector';
+import { ChangeListener, createApiServer, type ReadinessReport, type ServiceDeps } from '../../src/index.ts';
+
+export interface GqlError {
+  message: string;
+  path?: (string | number)[];
+  extensions?: { code?: string; [key: string]: unknown };
+}
+
+export interface GqlResponse<T> {
+  data?: T | null;
+  errors?: GqlError[];
+}
+
+export interface ApiHarnessOptions {
+  /** A migrated database, e.g. `createTestDatabase().url`. */
+  databaseUrl: string;
+  /** Default 'postgres' (local mode). 'kafka' needs `kafkaBrokers`. */
+  transport?: 'postgres' | 'kafka';
+  kafkaBrokers?: string[];
+  /** Overrides for the Kafka transport (retry bounds, logger). */
+  kafkaConfig?: Partial<KafkaConfig>;
+  /** Sent as `x-cairn-workspace` unless a call passes its own headers. */
+  workspaceId?: string;
+  /** Default 5000 ms, as in `cairn server`. */
+  readYourWritesTimeoutMs?: number;
+  /** Default: a capturing logger (see `errors`). */
+  logger?: Logger;
+  maxConnections?: number;
+}
+
+export interface ApiHarness {
+  url: string;
+  db: Kysely<DB>;
+  handle: DbHandle;
+  kafka: KafkaTransport | null;
+  relay: KafkaRelay | null;
+  /** Error lines the components reported (when the default logger is used). */
+  errors: string[];
+  gql<T = Record<string, unknown>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    headers?: Record<string, string>,
+  ): Promise<GqlResponse<T>>;
+  /** GET a path of the server (e.g. /readyz) and parse its JSON. */
+  getJson<T = unknown>(path: string): Promise<{ status: number; body: T }>;
+  stop(): Promise<void>;
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof Error) return `: ${error.name}: ${error.message}`;
+  return error ? `: ${String(error)}` : '';
+}
+
+function capturingLogger(errors: string[]): Logger {
+  return {
+    info: () => undefined,
+    error: (message, error) =>
+      errors.push(`${message}${describeError(error)}`),
+  };
+}
+
+/** Same shape as the CLI's readiness report (apps/cli/src/main.ts). */
+function readiness(db: Kysely<DB>, kafka: KafkaTransport | null): () => Promise<ReadinessReport> {
+  return async () => {
+    await sql`SELECT 1`.execute(db);
+    if (!kafka) {
+      return { ready: true, database: 'ok', transport: 'postgres', projections: await projectionLags(db) };
+    }
+    const relay = await logLag(db, await loadLogCheckpoint(db, RELAY_CHECKPOINT));
+    const consumers = await Promise.all(
+      allProjections.map(async (p) => ({
+        projection: p.name,
+        events: await kafka.lag(consumerGroup(p), topicsOf(p)).catch(() => -1),
+      })),
+    );
+    return { ready: true, database: 'ok', transport: 'kafka', relay, projections: consumers };
+  };
+}
+
+export async function startApiHarness(opts: ApiHarnessOptions): Promise<ApiHarness> {
+  const errors: string[] = [];
+  const logger = opts.logger ?? capturingLogger(errors);
+  const cleanups: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) {
+      await cleanup().catch((error: unknown) => logger.error('harness: error during stop', error));
+    }
+  };
+  try {
+    const handle = createDb(opts.databaseUrl, {
+      maxConnections: opts.maxConnections ?? 20,
+      applicationName: 'cairn-api-harness',
+    });
+    cleanups.push(() => handle.destroy());
+
+    let kafka: KafkaTransport | null = null;
+    let relay: KafkaRelay | null = null;
+    if ((opts.transport ?? 'postgres') === 'kafka') {
+      if (!opts.kafkaBrokers?.length) throw new Error('startApiHarness: the kafka transport needs kafkaBrokers');
+      kafka = createKafkaTransport({
+        clientId: 'cairn-api-harness',
+        ...opts.kafkaConfig,
+        brokers: opts.kafkaBrokers,
+      });
+      const k = kafka;
+      cleanups.push(() => k.close());
+      // Deviation from apps/cli/src/main.ts: there the projector subscribes while the relay is
+      // still about to create the topics, and on a fresh cluster kafkajs' subscribe fails with
+      // "This server does not host this topic-partition" (reported). Create them first.
+      await kafka.ensureTopics(RELAY_TOPICS);
+      relay = new KafkaRelay(handle.db, handle.pool, kafka, { logger });
+      relay.start();
+      const r = relay;
+      cleanups.push(() => r.stop());
+    }
+
+    const projector: RunningProjector = await startProjector({
+      db: handle.db,
+      transport: kafka ? { kind: 'kafka', kafka } : { kind: 'postgres' },
+      logger,
+    });
+    cleanups.push(() => projector.stop());
+
+    const changes = new ChangeListener(opts.databaseUrl, handle.db);
+    await changes.start();
+    cleanups.push(() => changes.stop());
+    const deps: ServiceDeps = {
+      db: handle.db,
+      changes,
+      decideContext: { now: () => new Date(), newId: uuidv7 },
+      onAppended: () => {
+        projector.wake();
+        relay?.wake();
+      },
+      readYourWritesTimeoutMs: opts.readYourWritesTimeoutMs ?? 5000,
+    };
+    const api = createApiServer({ deps, logger, readiness: readiness(handle.db, kafka) });
+    await new Promise<void>((resolve, reject) => {
+      api.server.once('error', reject);
+      api.server.listen(0, '127.0.0.1', () => resolve());
+    });
+    cleanups.push(() => api.close());
+    const address = api.server.address();
+    if (typeof address !== 'object' || !address) throw new Error('startApiHarness: no server address');
+    const url = `http://127.0.0.1:${address.port}`;
+
+    const defaultHeaders: Record<string, string> = opts.workspaceId ? { 'x-cairn-workspace': opts.workspaceId } : {};
+
+    return {
+      url,
+      db: handle.db,
+      handle,
+      kafka,
+      relay,
+      errors,
+      async gql<T>(query: string, variables: Record<string, unknown> = {}, headers?: Record<string, string>) {
+        const response = await fetch(`${url}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: 'application/json', ...(headers ?? defaultHeaders) },
+          body: JSON.stringify({ query, variables }),
+        });
+        const text = await response.text();
+        try {
+          return JSON.parse(text) as GqlResponse<T>;
+        } catch {
+          return { errors: [{ message: `HTTP ${response.status}: ${text.slice(0, 500)}`, extensions: { code: 'TRANSPORT' } }] };
+        }
+      },
+      async getJson<T>(path: string) {
+        const response = await fetch(`${url}${path}`);
+        return { status: response.status, body: (await response.json()) as T };
+      },
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

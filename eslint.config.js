@@ -1,0 +1,170 @@
+// ESLint flat config: type-aware typescript-eslint rules plus the package boundaries of
+// STYLE.md. Formatting is Prettier's job (`npm run format`); nothing here overlaps with it.
+// CI runs `eslint . --max-warnings=0`: a warning fails the build like an error.
+import js from '@eslint/js';
+import { defineConfig, globalIgnores } from 'eslint/config';
+import tseslint from 'typescript-eslint';
+
+/** Backend packages the browser app must never import (STYLE.md "TypeScript and tooling"). */
+const BACKEND_PACKAGES = [
+  '@cairn/api',
+  '@cairn/projector',
+  '@cairn/cli',
+  '@cairn/db',
+  '@cairn/kafka',
+  '@cairn/embedded-pg',
+  '@cairn/testing',
+  'pg',
+  'kysely',
+  'kafkajs',
+];
+
+export default defineConfig(
+  globalIgnores([
+    '**/node_modules/',
+    '**/.next/',
+    '**/.turbo/',
+    '**/dist/',
+    '**/coverage/',
+    '.cache/',
+    'infra/kafka/lib/',
+    'bench/results/',
+    'bench/**/results/',
+  ]),
+
+  js.configs.recommended,
+  tseslint.configs.recommendedTypeChecked,
+
+  {
+    languageOptions: {
+      parserOptions: {
+        projectService: {
+          // Files outside tsconfig.json's `include` (config files, bin and scripts folders) are
+          // checked with tsconfig.json's compiler options.
+          allowDefaultProject: ['*.js', 'apps/*/bin/*.js', 'apps/*/scripts/*.ts'],
+        },
+        tsconfigRootDir: import.meta.dirname,
+      },
+    },
+    linterOptions: { reportUnusedDisableDirectives: 'error' },
+    rules: {
+      // The three rules STYLE.md names.
+      '@typescript-eslint/no-floating-promises': 'error',
+      // A `default` branch is an explicit decision (it ends in assertNever where the union must be
+      // covered, which the compiler then enforces); a switch without one must cover every member.
+      '@typescript-eslint/switch-exhaustiveness-check': [
+        'error',
+        { considerDefaultExhaustiveForUnions: true, allowDefaultCaseForExhaustiveSwitch: true },
+      ],
+      '@typescript-eslint/consistent-type-imports': [
+        'error',
+        { prefer: 'type-imports', fixStyle: 'inline-type-imports' },
+      ],
+
+      // `_name` marks a deliberately unused binding (e.g. a field dropped from a rest object).
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        {
+          argsIgnorePattern: '^_',
+          varsIgnorePattern: '^_',
+          caughtErrorsIgnorePattern: '^_',
+          destructuredArrayIgnorePattern: '^_',
+          ignoreRestSiblings: true,
+        },
+      ],
+    },
+  },
+
+  // Migrations take `Kysely<any>` by design (they must not depend on the current DB types).
+  {
+    files: ['packages/db/src/migrations/**/*.ts', 'packages/db/src/migrate.ts'],
+    rules: { '@typescript-eslint/no-explicit-any': 'off' },
+  },
+
+  // Package boundaries (STYLE.md). Relative imports inside a package are always allowed.
+  {
+    files: ['packages/events/**/*.ts'],
+    ignores: ['packages/events/test/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              // zod only; node:crypto (ids) is the platform, not a dependency, and does no I/O.
+              regex: '^(?!\\.{1,2}/)(?!zod$)(?!node:crypto$)',
+              message:
+                'packages/events depends on zod only (STYLE.md "Write side"): no I/O, no other packages.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['packages/db/src/migrations/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(?!kysely$)',
+              message: 'Migrations are frozen and import kysely only, never app or package code.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['packages/**/*.ts'],
+    ignores: ['packages/events/**', 'packages/db/src/migrations/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^@cairn/(api|projector|cli|web)(/|$)',
+              message: 'Packages must not import apps: move the shared code into a package.',
+            },
+            {
+              regex: '(^|/)apps/',
+              message: 'Packages must not import apps: move the shared code into a package.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['apps/web/**/*.{ts,tsx}'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: BACKEND_PACKAGES.map((name) => ({
+            name,
+            message: 'apps/web talks to the API over GraphQL only; it imports no backend package.',
+          })),
+          patterns: [
+            {
+              regex: '^@cairn/(api|projector|cli|db|kafka|embedded-pg|testing)/',
+              message: 'apps/web imports no backend package.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+
+  // Plain JavaScript (this file, bin scripts): no type information needed.
+  {
+    files: ['**/*.{js,mjs,cjs}'],
+    extends: [tseslint.configs.disableTypeChecked],
+    languageOptions: {
+      globals: { process: 'readonly', console: 'readonly', URL: 'readonly' },
+    },
+  },
+);
