@@ -1,4 +1,7 @@
+import { createRequire } from 'node:module';
 import { configDefaults, defineConfig } from 'vitest/config';
+
+const require = createRequire(import.meta.url);
 
 /**
  * Test tiers by file suffix (STYLE.md "Tests"):
@@ -11,6 +14,12 @@ const exclude = [...configDefaults.exclude, '**/node_modules/**', '**/.next/**',
 const postgresSetup = './packages/testing/src/global-setup.ts';
 
 export default defineConfig({
+  resolve: {
+    // graphql-js ships CJS (`main`) and ESM (`module`). Node (and so yoga, graphql-ws and Pothos
+    // at run time) loads the CJS build; Vite would hand our sources the ESM one, and two copies
+    // of graphql-js reject each other's schemas and errors. Tests load the one Node loads.
+    alias: [{ find: /^graphql$/, replacement: require.resolve('graphql') }],
+  },
   test: {
     pool: 'forks',
     // 2-core machines: two test workers next to Postgres (and, for e2e, Kafka).

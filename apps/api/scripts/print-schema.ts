@@ -9,7 +9,9 @@ const printed = `${printCairnSchema()}\n`;
 if (process.argv.includes('--check')) {
   const committed = await readFile(target, 'utf8').catch(() => '');
   if (committed !== printed) {
-    console.error('packages/schema/schema.graphql is out of date: run `npm run schema:print` and commit it.');
+    console.error(
+      'packages/schema/schema.graphql is out of date: run `npm run schema:print` and commit it.',
+    );
     process.exit(1);
   }
   console.log('GraphQL schema matches packages/schema/schema.graphql');

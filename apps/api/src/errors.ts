@@ -22,7 +22,8 @@ export class CairnError extends Error {
   }
 }
 
-export const notFound = (what: string, id: string) => new CairnError('NOT_FOUND', `${what} ${id} not found`, { id });
+export const notFound = (what: string, id: string) =>
+  new CairnError('NOT_FOUND', `${what} ${id} not found`, { id });
 export const invalidArgument = (message: string, details: Record<string, unknown> = {}) =>
   new CairnError('INVALID_ARGUMENT', message, details);
 
@@ -33,7 +34,10 @@ export function toCairnError(error: unknown): unknown {
   if (error instanceof CairnError) return error;
   if (error instanceof UniqueKeyTakenError) {
     const what = UNIQUE_SCOPE_NAMES[error.scope] ?? error.scope;
-    return new CairnError('ALREADY_EXISTS', `${what} "${error.key}" already exists`, { scope: error.scope, key: error.key });
+    return new CairnError('ALREADY_EXISTS', `${what} "${error.key}" already exists`, {
+      scope: error.scope,
+      key: error.key,
+    });
   }
   if (error instanceof StreamVersionConflictError) {
     return new CairnError('CONFLICT', 'The resource was changed concurrently; retry the request', {

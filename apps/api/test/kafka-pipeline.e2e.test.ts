@@ -14,7 +14,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { sql, type Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadLogCheckpoint, logLag, type DB } from '@cairn/db';
-import { experimentStreamId, newEntityId, runStreamId, type NewEvent, type RunStatus } from '@cairn/events';
+import {
+  experimentStreamId,
+  newEntityId,
+  runStreamId,
+  type NewEvent,
+  type RunStatus,
+} from '@cairn/events';
 import type { KafkaLogEntry } from '@cairn/kafka';
 import { allProjections, RELAY_CHECKPOINT, rebuildProjection } from '@cairn/projector';
 import {
@@ -84,10 +90,16 @@ function ok<T>(response: GqlResponse<T>): T {
   return response.data!;
 }
 
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60_000, intervalMs = 50): Promise<void> {
+async function waitFor(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs = 60_000,
+  intervalMs = 50,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(intervalMs);
   }
 }
@@ -98,7 +110,9 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 
  * Postgres; every event type of a domain is handled by its projection, so "caught up" means each
  * guard stands at its stream's version (checked separately below).
  */
-async function streamsBehind(target: Kysely<DB>): Promise<{ projection: string; behind: number }[]> {
+async function streamsBehind(
+  target: Kysely<DB>,
+): Promise<{ projection: string; behind: number }[]> {
   return Promise.all(
     allProjections.map(async (p) => {
       const { rows } = await sql<{ n: number }>`
@@ -131,14 +145,19 @@ async function waitForKafkaCatchUp(target: Kysely<DB>, timeoutMs = 60_000): Prom
 }
 
 /** Every stream's guard (in its domain's projection) against `streams.version`; [] when all equal. */
-async function guardsBelowVersion(target: Kysely<DB>, workspaces: readonly string[]): Promise<string[]> {
+async function guardsBelowVersion(
+  target: Kysely<DB>,
+  workspaces: readonly string[],
+): Promise<string[]> {
   const { rows } = await sql<{ stream_id: string; version: number; position: number | null }>`
     SELECT s.stream_id, s.version, g.position
     FROM streams s
     LEFT JOIN projection_stream_positions g
       ON g.workspace_id = s.workspace_id AND g.stream_id = s.stream_id
      AND g.projection = CASE WHEN s.stream_id LIKE 'run-%' THEN 'runs' ELSE 'experiments' END
-    WHERE s.workspace_id = ANY(${[...workspaces]}::text[]) AND g.position IS DISTINCT FROM s.version`.execute(target);
+    WHERE s.workspace_id = ANY(${[...workspaces]}::text[]) AND g.position IS DISTINCT FROM s.version`.execute(
+    target,
+  );
   return rows.map((r) => `${r.stream_id}: version ${r.version}, guard ${String(r.position)}`);
 }
 
@@ -193,8 +212,14 @@ function diffDumps(before: Dump, after: Dump): string[] {
     if (onlyBefore.length === 0 && onlyAfter.length === 0) continue;
     lines.push(
       `${table}: ${before[table]?.length ?? 0} rows live, ${after[table]?.length ?? 0} rebuilt; ` +
-        `only live e.g. ${onlyBefore.slice(0, 2).map(([r, n]) => `${n}× ${r}`).join(' | ')}; ` +
-        `only rebuilt e.g. ${onlyAfter.slice(0, 2).map(([r, n]) => `${-n}× ${r}`).join(' | ')}`,
+        `only live e.g. ${onlyBefore
+          .slice(0, 2)
+          .map(([r, n]) => `${n}× ${r}`)
+          .join(' | ')}; ` +
+        `only rebuilt e.g. ${onlyAfter
+          .slice(0, 2)
+          .map(([r, n]) => `${-n}× ${r}`)
+          .join(' | ')}`,
     );
   }
   return lines;
@@ -255,12 +280,30 @@ function mixedHistory(rand: Rand, workspaces: readonly string[], minEvents: numb
       ];
       for (let j = rand.int(0, 5); j > 0; j--) {
         const r = rand.next();
-        if (r < 0.3) events.push(anExperimentRenamed({ experimentId, name: `exp-${i}-renamed-${j}-${experimentId.slice(-6)}` }));
-        else if (r < 0.6) events.push(anExperimentTagSet({ experimentId, key: rand.pick(TAG_KEYS), value: `v${rand.int(0, 9)}` }));
+        if (r < 0.3)
+          events.push(
+            anExperimentRenamed({
+              experimentId,
+              name: `exp-${i}-renamed-${j}-${experimentId.slice(-6)}`,
+            }),
+          );
+        else if (r < 0.6)
+          events.push(
+            anExperimentTagSet({
+              experimentId,
+              key: rand.pick(TAG_KEYS),
+              value: `v${rand.int(0, 9)}`,
+            }),
+          );
         else if (r < 0.8) events.push(anExperimentDeleted({ experimentId }));
         else events.push(anExperimentRestored({ experimentId }));
       }
-      history.streams.push({ workspaceId, streamId: experimentStreamId(experimentId), streamType: 'experiment', events });
+      history.streams.push({
+        workspaceId,
+        streamId: experimentStreamId(experimentId),
+        streamType: 'experiment',
+        events,
+      });
       history.events += events.length;
       history.experiments += 1;
     }
@@ -276,7 +319,9 @@ function mixedHistory(rand: Rand, workspaces: readonly string[], minEvents: numb
         experimentId: rand.pick(experimentsOf.get(workspaceId)!),
         startTime: base,
         tags: rand.chance(0.5) ? [{ key: rand.pick(TAG_KEYS), value: 'initial' }] : [],
-        source: rand.chance(0.3) ? { gitCommit: 'abc123', entryPoint: 'train.py', sourceType: 'LOCAL' } : {},
+        source: rand.chance(0.3)
+          ? { gitCommit: 'abc123', entryPoint: 'train.py', sourceType: 'LOCAL' }
+          : {},
       }),
     ];
     const steps = new Map<string, number>();
@@ -288,26 +333,55 @@ function mixedHistory(rand: Rand, workspaces: readonly string[], minEvents: numb
         for (let m = rand.int(1, 30); m > 0; m--) {
           const key = rand.pick(METRIC_KEYS);
           // Mostly increasing steps, sometimes a repeated or an older step (both are legal).
-          const step = rand.chance(0.9) ? (steps.get(key) ?? -1) + 1 : rand.int(0, steps.get(key) ?? 0);
+          const step = rand.chance(0.9)
+            ? (steps.get(key) ?? -1) + 1
+            : rand.int(0, steps.get(key) ?? 0);
           steps.set(key, Math.max(step, steps.get(key) ?? 0));
           const special = rand.next();
           const value =
-            special < 0.01 ? Number.NaN : special < 0.015 ? Infinity : special < 0.02 ? -Infinity : Math.round(rand.next() * 1e6) / 1e3;
+            special < 0.01
+              ? Number.NaN
+              : special < 0.015
+                ? Infinity
+                : special < 0.02
+                  ? -Infinity
+                  : Math.round(rand.next() * 1e6) / 1e3;
           metrics.push({ key, value, step, timestamp: base + step * 10 + rand.int(0, 3) });
         }
         history.points += metrics.length;
         events.push(aRunMetricsLogged({ runId, metrics }));
       } else if (r < 0.65) {
-        events.push(aRunParamsLogged({ runId, params: [{ key: `p${params++}`, value: String(rand.int(0, 1000)) }] }));
+        events.push(
+          aRunParamsLogged({
+            runId,
+            params: [{ key: `p${params++}`, value: String(rand.int(0, 1000)) }],
+          }),
+        );
       } else if (r < 0.75) {
-        events.push(aRunTagsSet({ runId, tags: [{ key: rand.pick(TAG_KEYS), value: `t${rand.int(0, 99)}` }] }));
+        events.push(
+          aRunTagsSet({
+            runId,
+            tags: [{ key: rand.pick(TAG_KEYS), value: `t${rand.int(0, 99)}` }],
+          }),
+        );
       } else if (r < 0.82) {
         events.push(aRunTagDeleted({ runId, key: rand.pick(TAG_KEYS) }));
       } else if (r < 0.9) {
         const status = rand.pick(STATUSES);
-        events.push(aRunStatusChanged({ runId, status, endTime: status === 'RUNNING' ? null : base + rand.int(1, 1e6) }));
+        events.push(
+          aRunStatusChanged({
+            runId,
+            status,
+            endTime: status === 'RUNNING' ? null : base + rand.int(1, 1e6),
+          }),
+        );
       } else if (r < 0.94) {
-        events.push(aRunRenamed({ runId, name: rand.chance(0.2) ? `résumé 🚀 ${n}` : `run-${history.runs}-${n}` }));
+        events.push(
+          aRunRenamed({
+            runId,
+            name: rand.chance(0.2) ? `résumé 🚀 ${n}` : `run-${history.runs}-${n}`,
+          }),
+        );
       } else if (r < 0.97) {
         events.push(aRunDeleted({ runId }));
       } else {
@@ -322,10 +396,15 @@ function mixedHistory(rand: Rand, workspaces: readonly string[], minEvents: numb
 }
 
 /** Appends with `writers` concurrent writers, each interleaving chunks of its own streams. */
-async function appendHistory(target: Kysely<DB>, history: History, rand: Rand, writers = 8): Promise<number> {
+async function appendHistory(
+  target: Kysely<DB>,
+  history: History,
+  rand: Rand,
+  writers = 8,
+): Promise<number> {
   const chunksOf = history.streams.map((s) => {
     const chunks: NewEvent[][] = [];
-    for (let i = 0; i < s.events.length; ) {
+    for (let i = 0; i < s.events.length;) {
       const size = rand.int(1, 8);
       chunks.push(s.events.slice(i, i + size));
       i += size;
@@ -337,14 +416,22 @@ async function appendHistory(target: Kysely<DB>, history: History, rand: Rand, w
   const runs = chunksOf.filter((c) => c.stream.streamType === 'run');
   let appended = 0;
   const appendAll = async (items: typeof chunksOf) => {
-    const lanes = Array.from({ length: writers }, (_, w) => items.filter((_, i) => i % writers === w));
+    const lanes = Array.from({ length: writers }, (_, w) =>
+      items.filter((_, i) => i % writers === w),
+    );
     await Promise.all(
       lanes.map(async (lane) => {
         for (let round = 0; lane.some((l) => l.chunks.length > round); round++) {
           for (const { stream, chunks } of lane) {
             const chunk = chunks[round];
             if (!chunk) continue;
-            await appendEvents(target, stream.workspaceId, stream.streamId, stream.streamType, chunk);
+            await appendEvents(
+              target,
+              stream.workspaceId,
+              stream.streamId,
+              stream.streamType,
+              chunk,
+            );
             appended += chunk.length;
           }
         }
@@ -375,8 +462,17 @@ interface Run {
   latestMetrics: { key: string; value: number | string; step: number; timestamp: number }[];
 }
 
-async function createExperimentAndRun(workspaceId: string, name: string): Promise<{ experimentId: string; runId: string }> {
-  const exp = ok(await api.gql<{ createExperiment: { id: string; name: string } }>(CREATE_EXPERIMENT, { name }, ws(workspaceId)));
+async function createExperimentAndRun(
+  workspaceId: string,
+  name: string,
+): Promise<{ experimentId: string; runId: string }> {
+  const exp = ok(
+    await api.gql<{ createExperiment: { id: string; name: string } }>(
+      CREATE_EXPERIMENT,
+      { name },
+      ws(workspaceId),
+    ),
+  );
   expect(exp.createExperiment.name).toBe(name);
   const run = ok(
     await api.gql<{ createRun: { id: string; experimentId: string; status: string } }>(
@@ -413,8 +509,18 @@ describe('scale mode: GraphQL → Postgres log → relay → Kafka → projector
     const loss = (step: number) => (step === 2500 ? 100 : 1 / (step + 1));
     const accuracy = (step: number) => step / 5000;
     const metrics = [
-      ...Array.from({ length: 5000 }, (_, step) => ({ key: 'loss', value: loss(step), step, timestamp: base + step })),
-      ...Array.from({ length: 5000 }, (_, step) => ({ key: 'accuracy', value: accuracy(step), step, timestamp: base + step })),
+      ...Array.from({ length: 5000 }, (_, step) => ({
+        key: 'loss',
+        value: loss(step),
+        step,
+        timestamp: base + step,
+      })),
+      ...Array.from({ length: 5000 }, (_, step) => ({
+        key: 'accuracy',
+        value: accuracy(step),
+        step,
+        timestamp: base + step,
+      })),
     ];
     const logged = ok(
       await api.gql<{ logBatch: Run }>(
@@ -445,7 +551,11 @@ describe('scale mode: GraphQL → Postgres log → relay → Kafka → projector
 
     const read = ok(
       await api.gql<{
-        run: Run & { full: { step: number; timestamp: number; value: number }[]; sampled: { step: number; value: number }[]; acc: { step: number; value: number }[] };
+        run: Run & {
+          full: { step: number; timestamp: number; value: number }[];
+          sampled: { step: number; value: number }[];
+          acc: { step: number; value: number }[];
+        };
         experiments: { nodes: { id: string; name: string }[] };
       }>(
         `query($id: String!) {
@@ -469,8 +579,16 @@ describe('scale mode: GraphQL → Postgres log → relay → Kafka → projector
       { key: 'lr', value: '0.001' },
     ]);
     expect(run.tags).toEqual([{ key: 'team', value: 'kafka' }]);
-    expect(run.full).toEqual(Array.from({ length: 5000 }, (_, step) => ({ step, timestamp: base + step, value: loss(step) })));
-    expect(run.acc).toEqual(Array.from({ length: 5000 }, (_, step) => ({ step, value: accuracy(step) })));
+    expect(run.full).toEqual(
+      Array.from({ length: 5000 }, (_, step) => ({
+        step,
+        timestamp: base + step,
+        value: loss(step),
+      })),
+    );
+    expect(run.acc).toEqual(
+      Array.from({ length: 5000 }, (_, step) => ({ step, value: accuracy(step) })),
+    );
     expect(run.sampled.length).toBeLessThanOrEqual(100);
     expect(run.sampled.length).toBeGreaterThan(50);
     expect(run.sampled[0]).toEqual({ step: 0, value: 1 });
@@ -508,7 +626,11 @@ describe('scale mode: GraphQL → Postgres log → relay → Kafka → projector
               LOG_BATCH,
               {
                 runId,
-                metrics: Array.from({ length: 50 }, (_, j) => ({ key: j % 2 ? 'loss' : 'acc', value: i + j / 100, step: i * 25 + (j >> 1) })),
+                metrics: Array.from({ length: 50 }, (_, j) => ({
+                  key: j % 2 ? 'loss' : 'acc',
+                  value: i + j / 100,
+                  step: i * 25 + (j >> 1),
+                })),
                 params: i % 5 === 0 ? [{ key: `p${i}`, value: String(i) }] : [],
                 tags: [{ key: 'iteration', value: String(i) }],
                 sync: i % 2 === 0,
@@ -517,9 +639,27 @@ describe('scale mode: GraphQL → Postgres log → relay → Kafka → projector
             ),
           );
         }
-        ok(await api.gql(`mutation($id: String!) { deleteTag(runId: $id, key: "iteration") { id } }`, { id: runId }, ws(apiWs)));
-        ok(await api.gql(`mutation($id: String!) { updateRun(runId: $id, status: FINISHED, endTime: 1750000000000) { id } }`, { id: runId }, ws(apiWs)));
-        ok(await api.gql(`mutation($id: String!) { renameExperiment(id: $id, name: "renamed via graphql") { id } }`, { id: experimentId }, ws(apiWs)));
+        ok(
+          await api.gql(
+            `mutation($id: String!) { deleteTag(runId: $id, key: "iteration") { id } }`,
+            { id: runId },
+            ws(apiWs),
+          ),
+        );
+        ok(
+          await api.gql(
+            `mutation($id: String!) { updateRun(runId: $id, status: FINISHED, endTime: 1750000000000) { id } }`,
+            { id: runId },
+            ws(apiWs),
+          ),
+        );
+        ok(
+          await api.gql(
+            `mutation($id: String!) { renameExperiment(id: $id, name: "renamed via graphql") { id } }`,
+            { id: experimentId },
+            ws(apiWs),
+          ),
+        );
       })(),
     ]);
     expect(appended).toBe(history.events);
@@ -532,12 +672,19 @@ describe('scale mode: GraphQL → Postgres log → relay → Kafka → projector
     const { rows: counts } = await sql<{ runs: number; experiments: number; points: number }>`
       SELECT (SELECT count(*)::int FROM runs WHERE workspace_id = ANY(${workspaces}::text[])) AS runs,
              (SELECT count(*)::int FROM experiments WHERE workspace_id = ANY(${workspaces}::text[])) AS experiments,
-             (SELECT count(*)::int FROM metric_points WHERE workspace_id = ANY(${workspaces}::text[])) AS points`.execute(db);
-    expect(counts[0]).toEqual({ runs: history.runs, experiments: history.experiments, points: history.points });
+             (SELECT count(*)::int FROM metric_points WHERE workspace_id = ANY(${workspaces}::text[])) AS points`.execute(
+      db,
+    );
+    expect(counts[0]).toEqual({
+      runs: history.runs,
+      experiments: history.experiments,
+      points: history.points,
+    });
 
     const live = await dumpReadModels(db);
     let rebuilt = 0;
-    for (const projection of allProjections) rebuilt += (await rebuildProjection(db, projection)).events;
+    for (const projection of allProjections)
+      rebuilt += (await rebuildProjection(db, projection)).events;
     const t3 = Date.now();
     const after = await dumpReadModels(db);
     timings.push(
@@ -553,8 +700,14 @@ describe('scale mode: GraphQL → Postgres log → relay → Kafka → projector
 
   it('BROKER STOPPED AND RESTARTED DURING INGEST: every acknowledged point is projected exactly once', async () => {
     const workspaceId = randomWorkspaceId();
-    const runs = await Promise.all([0, 1, 2].map((i) => createExperimentAndRun(workspaceId, `outage ${i}`)));
-    const BATCH = 50;
+    const runs = await Promise.all(
+      [0, 1, 2].map((i) => createExperimentAndRun(workspaceId, `outage ${i}`)),
+    );
+    // Small batches: with the relay's count-bounded publish (1,000 events per sendBatch), a
+    // backlog of 50-point events exceeds the broker's max message size and blocks the relay for
+    // good (reported; see the KNOWN BUG test below). 5-point events keep the backlog of a few
+    // seconds' outage under 1 MB per partition, so this test is about the outage itself.
+    const BATCH = 5;
     const acked = new Map<string, number>(runs.map((r) => [r.runId, 0]));
     const ackedSteps = new Map<string, number[]>(runs.map((r) => [r.runId, []]));
     const failures: string[] = [];
@@ -567,7 +720,11 @@ describe('scale mode: GraphQL → Postgres log → relay → Kafka → projector
           return { key: 'loss', value: step / 7, step, timestamp: 1_750_000_000_000 + step };
         });
         try {
-          const response = await api.gql(LOG_BATCH, { runId, metrics, sync: false }, ws(workspaceId));
+          const response = await api.gql(
+            LOG_BATCH,
+            { runId, metrics, sync: false },
+            ws(workspaceId),
+          );
           if (response.errors) {
             failures.push(JSON.stringify(response.errors));
             await sleep(50);
@@ -598,7 +755,11 @@ describe('scale mode: GraphQL → Postgres log → relay → Kafka → projector
 
     try {
       // Normal ingest first: points flow through Kafka.
-      await waitFor('points to flow through Kafka', async () => (await projected()) > 0 && totalAcked() >= 3000, 30_000);
+      await waitFor(
+        'points to flow through Kafka',
+        async () => (await projected()) > 0 && totalAcked() >= 3000,
+        30_000,
+      );
       const tKill = Date.now();
       await broker.kill();
       const appendedAtKill = await appendedPoints();
@@ -608,7 +769,10 @@ describe('scale mode: GraphQL → Postgres log → relay → Kafka → projector
       await sleep(4000);
       const ackedDuringOutage = totalAcked() - ackedAtKill;
       const projectedDuringOutage = await projected();
-      expect(ackedDuringOutage, 'the API must keep acknowledging while Kafka is down').toBeGreaterThan(0);
+      expect(
+        ackedDuringOutage,
+        'the API must keep acknowledging while Kafka is down',
+      ).toBeGreaterThan(0);
       // Nothing appended after the kill can have reached the read model: its only path is Kafka.
       expect(projectedDuringOutage).toBeLessThanOrEqual(appendedAtKill);
       expect(projectedDuringOutage).toBeLessThan(totalAcked());
@@ -629,7 +793,9 @@ describe('scale mode: GraphQL → Postgres log → relay → Kafka → projector
         90_000,
         200,
       ).catch(async (error: unknown) => {
-        throw new Error(`${(error as Error).message}: projected ${await projected()} of ${ackedTotal}; errors: ${api.errors.slice(-3).join(' | ')}`);
+        throw new Error(
+          `${(error as Error).message}: projected ${await projected()} of ${ackedTotal}; errors: ${api.errors.slice(-3).join(' | ')}`,
+        );
       });
       const tCaughtUp = Date.now();
       await waitForKafkaCatchUp(db);
@@ -637,8 +803,13 @@ describe('scale mode: GraphQL → Postgres log → relay → Kafka → projector
       await waitFor(
         'relay and consumer-group lag 0',
         async () => {
-          const ready = await api.getJson<{ relay: { events: number }; projections: { events: number }[] }>('/readyz');
-          return ready.body.relay.events === 0 && ready.body.projections.every((p) => p.events === 0);
+          const ready = await api.getJson<{
+            relay: { events: number };
+            projections: { events: number }[];
+          }>('/readyz');
+          return (
+            ready.body.relay.events === 0 && ready.body.projections.every((p) => p.events === 0)
+          );
         },
         60_000,
         200,
@@ -647,12 +818,18 @@ describe('scale mode: GraphQL → Postgres log → relay → Kafka → projector
         expect(await pointCount(db, workspaceId, runId), runId).toBe(acked.get(runId));
         const { rows } = await sql<{ step: number; n: number; value: number }>`
           SELECT step, count(*)::int AS n, min(value) AS value FROM metric_points
-          WHERE workspace_id = ${workspaceId} AND run_id = ${runId} GROUP BY step ORDER BY step`.execute(db);
+          WHERE workspace_id = ${workspaceId} AND run_id = ${runId} GROUP BY step ORDER BY step`.execute(
+          db,
+        );
         expect(rows.filter((r) => r.n !== 1)).toEqual([]);
         expect(rows.map((r) => r.step)).toEqual([...ackedSteps.get(runId)!].sort((a, b) => a - b));
         expect(rows.every((r) => r.value === r.step / 7)).toBe(true);
       }
-      const dead = await db.selectFrom('dead_letters').selectAll().where('workspace_id', '=', workspaceId).execute();
+      const dead = await db
+        .selectFrom('dead_letters')
+        .selectAll()
+        .where('workspace_id', '=', workspaceId)
+        .execute();
       expect(dead).toEqual([]);
       timings.push(
         `(c) acked ${ackedAtKill} points before the kill, ${ackedDuringOutage} during a ${tRestart - tKill} ms outage ` +

@@ -31,14 +31,27 @@ function errorCode(response: GqlResponse<unknown>): string | undefined {
   return response.errors?.[0]?.extensions?.code;
 }
 
-async function newExperiment(workspace: string, name = `exp-${Math.random().toString(36).slice(2)}`) {
-  const data = ok(await api.gql<{ createExperiment: { id: string } }>('mutation($n:String!){createExperiment(name:$n){id}}', { n: name }, ws(workspace)));
+async function newExperiment(
+  workspace: string,
+  name = `exp-${Math.random().toString(36).slice(2)}`,
+) {
+  const data = ok(
+    await api.gql<{ createExperiment: { id: string } }>(
+      'mutation($n:String!){createExperiment(name:$n){id}}',
+      { n: name },
+      ws(workspace),
+    ),
+  );
   return data.createExperiment.id;
 }
 
 async function newRun(workspace: string, experimentId: string, extra = '') {
   const data = ok(
-    await api.gql<{ createRun: { id: string } }>(`mutation($e:String!){createRun(experimentId:$e ${extra}){id}}`, { e: experimentId }, ws(workspace)),
+    await api.gql<{ createRun: { id: string } }>(
+      `mutation($e:String!){createRun(experimentId:$e ${extra}){id}}`,
+      { e: experimentId },
+      ws(workspace),
+    ),
   );
   return data.createRun.id;
 }
@@ -47,16 +60,31 @@ describe('tracking API', () => {
   it('answers mutations with their own effect (read-your-writes)', async () => {
     const w = randomWorkspaceId();
     const exp = ok(
-      await api.gql<{ createExperiment: { id: string; name: string; tags: { key: string; value: string }[] } }>(
+      await api.gql<{
+        createExperiment: { id: string; name: string; tags: { key: string; value: string }[] };
+      }>(
         'mutation{createExperiment(name:"ryw", tags:[{key:"team",value:"ml"}]){id name tags{key value}}}',
         {},
         ws(w),
       ),
     );
-    expect(exp.createExperiment).toMatchObject({ name: 'ryw', tags: [{ key: 'team', value: 'ml' }] });
-    const runId = await newRun(w, exp.createExperiment.id, 'name:"first" tags:[{key:"a",value:"1"}]');
+    expect(exp.createExperiment).toMatchObject({
+      name: 'ryw',
+      tags: [{ key: 'team', value: 'ml' }],
+    });
+    const runId = await newRun(
+      w,
+      exp.createExperiment.id,
+      'name:"first" tags:[{key:"a",value:"1"}]',
+    );
     const logged = ok(
-      await api.gql<{ logBatch: { params: unknown[]; tags: unknown[]; latestMetrics: { key: string; value: number; step: number }[] } }>(
+      await api.gql<{
+        logBatch: {
+          params: unknown[];
+          tags: unknown[];
+          latestMetrics: { key: string; value: number; step: number }[];
+        };
+      }>(
         `mutation($r:String!){logBatch(runId:$r, params:[{key:"lr",value:"0.01"}], tags:[{key:"b",value:"2"}],
           metrics:[{key:"loss",value:0.5,step:1,timestamp:1},{key:"loss",value:0.25,step:2,timestamp:2}]){params{key value} tags{key value} latestMetrics{key value step}}}`,
         { r: runId },
@@ -64,7 +92,10 @@ describe('tracking API', () => {
       ),
     );
     expect(logged.logBatch.params).toEqual([{ key: 'lr', value: '0.01' }]);
-    expect(logged.logBatch.tags).toEqual([{ key: 'a', value: '1' }, { key: 'b', value: '2' }]);
+    expect(logged.logBatch.tags).toEqual([
+      { key: 'a', value: '1' },
+      { key: 'b', value: '2' },
+    ]);
     expect(logged.logBatch.latestMetrics).toEqual([{ key: 'loss', value: 0.25, step: 2 }]);
     const updated = ok(
       await api.gql<{ updateRun: { status: string; endTime: number | null; name: string } }>(
@@ -81,17 +112,45 @@ describe('tracking API', () => {
   it('gives typed errors and changes nothing on bad input', async () => {
     const w = randomWorkspaceId();
     const expId = await newExperiment(w, 'dupe');
-    expect(errorCode(await api.gql('mutation{createExperiment(name:"dupe"){id}}', {}, ws(w)))).toBe('ALREADY_EXISTS');
-    expect(errorCode(await api.gql('mutation{createExperiment(name:"   "){id}}', {}, ws(w)))).toBe('INVALID_ARGUMENT');
-    expect(errorCode(await api.gql('mutation{createRun(experimentId:"nope"){id}}', {}, ws(w)))).toBe('NOT_FOUND');
-    expect(errorCode(await api.gql('mutation{logParam(runId:"0123456789abcdef0123456789abcdef",key:"a",value:"b"){id}}', {}, ws(w)))).toBe(
-      'NOT_FOUND',
+    expect(errorCode(await api.gql('mutation{createExperiment(name:"dupe"){id}}', {}, ws(w)))).toBe(
+      'ALREADY_EXISTS',
     );
+    expect(errorCode(await api.gql('mutation{createExperiment(name:"   "){id}}', {}, ws(w)))).toBe(
+      'INVALID_ARGUMENT',
+    );
+    expect(
+      errorCode(await api.gql('mutation{createRun(experimentId:"nope"){id}}', {}, ws(w))),
+    ).toBe('NOT_FOUND');
+    expect(
+      errorCode(
+        await api.gql(
+          'mutation{logParam(runId:"0123456789abcdef0123456789abcdef",key:"a",value:"b"){id}}',
+          {},
+          ws(w),
+        ),
+      ),
+    ).toBe('NOT_FOUND');
     const runId = await newRun(w, expId);
-    ok(await api.gql('mutation($r:String!){logParam(runId:$r,key:"alpha",value:"1"){id}}', { r: runId }, ws(w)));
+    ok(
+      await api.gql(
+        'mutation($r:String!){logParam(runId:$r,key:"alpha",value:"1"){id}}',
+        { r: runId },
+        ws(w),
+      ),
+    );
     // Same value again is fine; a different value names the param.
-    ok(await api.gql('mutation($r:String!){logParam(runId:$r,key:"alpha",value:"1"){id}}', { r: runId }, ws(w)));
-    const changed = await api.gql('mutation($r:String!){logParam(runId:$r,key:"alpha",value:"2"){id}}', { r: runId }, ws(w));
+    ok(
+      await api.gql(
+        'mutation($r:String!){logParam(runId:$r,key:"alpha",value:"1"){id}}',
+        { r: runId },
+        ws(w),
+      ),
+    );
+    const changed = await api.gql(
+      'mutation($r:String!){logParam(runId:$r,key:"alpha",value:"2"){id}}',
+      { r: runId },
+      ws(w),
+    );
     expect(errorCode(changed)).toBe('INVALID_ARGUMENT');
     expect(changed.errors?.[0]?.message).toContain('"alpha"');
     expect(changed.errors?.[0]?.extensions?.key).toBe('alpha');
@@ -102,15 +161,37 @@ describe('tracking API', () => {
       ws(w),
     );
     expect(errorCode(bad)).toBe('INVALID_ARGUMENT');
-    expect(errorCode(await api.gql('mutation($r:String!){logMetric(runId:$r,key:"x",value:"abc"){id}}', { r: runId }, ws(w)))).toBe(
-      'INVALID_ARGUMENT',
+    expect(
+      errorCode(
+        await api.gql(
+          'mutation($r:String!){logMetric(runId:$r,key:"x",value:"abc"){id}}',
+          { r: runId },
+          ws(w),
+        ),
+      ),
+    ).toBe('INVALID_ARGUMENT');
+    expect(
+      errorCode(
+        await api.gql(
+          'mutation($r:String!){logMetric(runId:$r,key:"x",value:1,step:1.5){id}}',
+          { r: runId },
+          ws(w),
+        ),
+      ),
+    ).toBe('INVALID_ARGUMENT');
+    const run = ok(
+      await api.gql<{ run: { params: unknown[]; metricKeys: string[] } }>(
+        'query($r:String!){run(id:$r){params{key value} metricKeys}}',
+        { r: runId },
+        ws(w),
+      ),
     );
-    expect(errorCode(await api.gql('mutation($r:String!){logMetric(runId:$r,key:"x",value:1,step:1.5){id}}', { r: runId }, ws(w)))).toBe(
-      'INVALID_ARGUMENT',
-    );
-    const run = ok(await api.gql<{ run: { params: unknown[]; metricKeys: string[] } }>('query($r:String!){run(id:$r){params{key value} metricKeys}}', { r: runId }, ws(w)));
     expect(run.run).toEqual({ params: [{ key: 'alpha', value: '1' }], metricKeys: [] });
-    expect(errorCode(await api.gql('{experiments{totalCount}}', {}, { 'x-cairn-workspace': 'bad workspace!' }))).toBe('INVALID_ARGUMENT');
+    expect(
+      errorCode(
+        await api.gql('{experiments{totalCount}}', {}, { 'x-cairn-workspace': 'bad workspace!' }),
+      ),
+    ).toBe('INVALID_ARGUMENT');
   });
 
   it('masks unexpected errors and never leaks internals', async () => {
@@ -131,7 +212,12 @@ describe('tracking API', () => {
       ),
     );
     const data = ok(
-      await api.gql<{ run: { metricHistory: { step: number; value: number | string }[]; latestMetrics: { value: number }[] } }>(
+      await api.gql<{
+        run: {
+          metricHistory: { step: number; value: number | string }[];
+          latestMetrics: { value: number }[];
+        };
+      }>(
         'query($r:String!){run(id:$r){metricHistory(key:"m"){step value} latestMetrics{value}}}',
         { r: runId },
         ws(w),
@@ -153,36 +239,107 @@ describe('tracking API', () => {
     const runId = await newRun(a, expId);
     // The same experiment name is free in B.
     await newExperiment(b, 'shared-name');
-    expect(ok(await api.gql<{ run: unknown }>('query($r:String!){run(id:$r){id}}', { r: runId }, ws(b))).run).toBeNull();
-    expect(ok(await api.gql<{ experiment: unknown }>('query($e:String!){experiment(id:$e){id}}', { e: expId }, ws(b))).experiment).toBeNull();
-    expect(errorCode(await api.gql('mutation($r:String!){logParam(runId:$r,key:"k",value:"v"){id}}', { r: runId }, ws(b)))).toBe('NOT_FOUND');
-    expect(errorCode(await api.gql('mutation($e:String!){createRun(experimentId:$e){id}}', { e: expId }, ws(b)))).toBe('NOT_FOUND');
-    const listB = ok(await api.gql<{ runs: { totalCount: number } }>('query($e:String!){runs(experimentIds:[$e]){totalCount}}', { e: expId }, ws(b)));
+    expect(
+      ok(await api.gql<{ run: unknown }>('query($r:String!){run(id:$r){id}}', { r: runId }, ws(b)))
+        .run,
+    ).toBeNull();
+    expect(
+      ok(
+        await api.gql<{ experiment: unknown }>(
+          'query($e:String!){experiment(id:$e){id}}',
+          { e: expId },
+          ws(b),
+        ),
+      ).experiment,
+    ).toBeNull();
+    expect(
+      errorCode(
+        await api.gql(
+          'mutation($r:String!){logParam(runId:$r,key:"k",value:"v"){id}}',
+          { r: runId },
+          ws(b),
+        ),
+      ),
+    ).toBe('NOT_FOUND');
+    expect(
+      errorCode(
+        await api.gql('mutation($e:String!){createRun(experimentId:$e){id}}', { e: expId }, ws(b)),
+      ),
+    ).toBe('NOT_FOUND');
+    const listB = ok(
+      await api.gql<{ runs: { totalCount: number } }>(
+        'query($e:String!){runs(experimentIds:[$e]){totalCount}}',
+        { e: expId },
+        ws(b),
+      ),
+    );
     expect(listB.runs.totalCount).toBe(0);
-    const listA = ok(await api.gql<{ runs: { totalCount: number } }>('query($e:String!){runs(experimentIds:[$e]){totalCount}}', { e: expId }, ws(a)));
+    const listA = ok(
+      await api.gql<{ runs: { totalCount: number } }>(
+        'query($e:String!){runs(experimentIds:[$e]){totalCount}}',
+        { e: expId },
+        ws(a),
+      ),
+    );
     expect(listA.runs.totalCount).toBe(1);
   });
 
   it('lets exactly one of many concurrent creates of one experiment name succeed', async () => {
     const w = randomWorkspaceId();
     const results = await Promise.all(
-      Array.from({ length: 8 }, () => api.gql<{ createExperiment: { id: string } }>('mutation{createExperiment(name:"race"){id}}', {}, ws(w))),
+      Array.from({ length: 8 }, () =>
+        api.gql<{ createExperiment: { id: string } }>(
+          'mutation{createExperiment(name:"race"){id}}',
+          {},
+          ws(w),
+        ),
+      ),
     );
     expect(results.filter((r) => !r.errors)).toHaveLength(1);
     expect(results.filter((r) => errorCode(r) === 'ALREADY_EXISTS')).toHaveLength(7);
-    const list = ok(await api.gql<{ experiments: { totalCount: number } }>('{experiments{totalCount}}', {}, ws(w)));
+    const list = ok(
+      await api.gql<{ experiments: { totalCount: number } }>(
+        '{experiments{totalCount}}',
+        {},
+        ws(w),
+      ),
+    );
     expect(list.experiments.totalCount).toBe(1);
   });
 
   it('renames, deletes and restores experiments and runs; names are freed by renames', async () => {
     const w = randomWorkspaceId();
     const expId = await newExperiment(w, 'old');
-    ok(await api.gql('mutation($e:String!){renameExperiment(id:$e,name:"new"){id}}', { e: expId }, ws(w)));
+    ok(
+      await api.gql(
+        'mutation($e:String!){renameExperiment(id:$e,name:"new"){id}}',
+        { e: expId },
+        ws(w),
+      ),
+    );
     await newExperiment(w, 'old');
-    expect(ok(await api.gql<{ experimentByName: { id: string } }>('{experimentByName(name:"new"){id}}', {}, ws(w))).experimentByName.id).toBe(expId);
-    const deleted = ok(await api.gql<{ deleteExperiment: { lifecycleStage: string } }>('mutation($e:String!){deleteExperiment(id:$e){lifecycleStage}}', { e: expId }, ws(w)));
+    expect(
+      ok(
+        await api.gql<{ experimentByName: { id: string } }>(
+          '{experimentByName(name:"new"){id}}',
+          {},
+          ws(w),
+        ),
+      ).experimentByName.id,
+    ).toBe(expId);
+    const deleted = ok(
+      await api.gql<{ deleteExperiment: { lifecycleStage: string } }>(
+        'mutation($e:String!){deleteExperiment(id:$e){lifecycleStage}}',
+        { e: expId },
+        ws(w),
+      ),
+    );
     expect(deleted.deleteExperiment.lifecycleStage).toBe('DELETED');
-    expect(errorCode(await api.gql('mutation($e:String!){createRun(experimentId:$e){id}}', { e: expId }, ws(w)))).toBe('INVALID_ARGUMENT');
+    expect(
+      errorCode(
+        await api.gql('mutation($e:String!){createRun(experimentId:$e){id}}', { e: expId }, ws(w)),
+      ),
+    ).toBe('INVALID_ARGUMENT');
     ok(await api.gql('mutation($e:String!){restoreExperiment(id:$e){id}}', { e: expId }, ws(w)));
     const runId = await newRun(w, expId);
     const parentChild = await newRun(w, expId, `parentRunId:"${runId}"`);
@@ -195,24 +352,66 @@ describe('tracking API', () => {
     );
     expect(tree.run.childRuns).toEqual([{ id: parentChild, parentRun: { id: runId } }]);
     ok(await api.gql('mutation($r:String!){deleteRun(runId:$r){id}}', { r: runId }, ws(w)));
-    expect(errorCode(await api.gql('mutation($r:String!){logParam(runId:$r,key:"k",value:"v"){id}}', { r: runId }, ws(w)))).toBe('INVALID_ARGUMENT');
-    const restored = ok(await api.gql<{ restoreRun: { lifecycleStage: string } }>('mutation($r:String!){restoreRun(runId:$r){lifecycleStage}}', { r: runId }, ws(w)));
+    expect(
+      errorCode(
+        await api.gql(
+          'mutation($r:String!){logParam(runId:$r,key:"k",value:"v"){id}}',
+          { r: runId },
+          ws(w),
+        ),
+      ),
+    ).toBe('INVALID_ARGUMENT');
+    const restored = ok(
+      await api.gql<{ restoreRun: { lifecycleStage: string } }>(
+        'mutation($r:String!){restoreRun(runId:$r){lifecycleStage}}',
+        { r: runId },
+        ws(w),
+      ),
+    );
     expect(restored.restoreRun.lifecycleStage).toBe('ACTIVE');
-    ok(await api.gql('mutation($r:String!){setTag(runId:$r,key:"t",value:"v"){id}}', { r: runId }, ws(w)));
+    ok(
+      await api.gql(
+        'mutation($r:String!){setTag(runId:$r,key:"t",value:"v"){id}}',
+        { r: runId },
+        ws(w),
+      ),
+    );
     const afterDelete = ok(
-      await api.gql<{ deleteTag: { tags: unknown[] } }>('mutation($r:String!){deleteTag(runId:$r,key:"t"){tags{key}}}', { r: runId }, ws(w)),
+      await api.gql<{ deleteTag: { tags: unknown[] } }>(
+        'mutation($r:String!){deleteTag(runId:$r,key:"t"){tags{key}}}',
+        { r: runId },
+        ws(w),
+      ),
     );
     expect(afterDelete.deleteTag.tags).toEqual([]);
-    expect(errorCode(await api.gql('mutation($r:String!){deleteTag(runId:$r,key:"t"){id}}', { r: runId }, ws(w)))).toBe('NOT_FOUND');
+    expect(
+      errorCode(
+        await api.gql('mutation($r:String!){deleteTag(runId:$r,key:"t"){id}}', { r: runId }, ws(w)),
+      ),
+    ).toBe('NOT_FOUND');
   });
 
   it('downsamples a long history, keeping a spike and the last point', async () => {
     const w = randomWorkspaceId();
     const runId = await newRun(w, await newExperiment(w));
-    const metrics = Array.from({ length: 10_000 }, (_, i) => ({ key: 'loss', value: i === 7777 ? 1e6 : Math.cos(i / 100), step: i, timestamp: i }));
-    ok(await api.gql('mutation($r:String!,$m:[MetricInput!]){logBatch(runId:$r, metrics:$m){id}}', { r: runId, m: metrics }, ws(w)));
+    const metrics = Array.from({ length: 10_000 }, (_, i) => ({
+      key: 'loss',
+      value: i === 7777 ? 1e6 : Math.cos(i / 100),
+      step: i,
+      timestamp: i,
+    }));
+    ok(
+      await api.gql(
+        'mutation($r:String!,$m:[MetricInput!]){logBatch(runId:$r, metrics:$m){id}}',
+        { r: runId, m: metrics },
+        ws(w),
+      ),
+    );
     const data = ok(
-      await api.gql<{ run: { metricHistory: { step: number; value: number }[] }; metricHistories: { runId: string; key: string; points: unknown[] }[] }>(
+      await api.gql<{
+        run: { metricHistory: { step: number; value: number }[] };
+        metricHistories: { runId: string; key: string; points: unknown[] }[];
+      }>(
         'query($r:String!){run(id:$r){metricHistory(key:"loss", maxPoints:200){step value}} metricHistories(runIds:[$r], keys:["loss","missing"], maxPoints:50){runId key points{step}}}',
         { r: runId },
         ws(w),
@@ -234,7 +433,9 @@ describe('tracking API', () => {
         ws(w),
       ),
     );
-    expect(window.run.metricHistory.map((p) => p.step)).toEqual(Array.from({ length: 100 }, (_, i) => 100 + i));
+    expect(window.run.metricHistory.map((p) => p.step)).toEqual(
+      Array.from({ length: 100 }, (_, i) => 100 + i),
+    );
   });
 
   it('pushes metricsLogged to a subscriber within a second of another client logging', async () => {
@@ -253,8 +454,12 @@ describe('tracking API', () => {
       let resolveDone!: () => void;
       const done = new Promise<void>((resolve) => (resolveDone = resolve));
       const changed: string[] = [];
-      const unsubscribeMetrics = client.subscribe<{ metricsLogged: { points: { key: string; step: number; value: number }[] } }>(
-        { query: `subscription{metricsLogged(runId:"${runId}", keys:["acc"]){points{key step value}}}` },
+      const unsubscribeMetrics = client.subscribe<{
+        metricsLogged: { points: { key: string; step: number; value: number }[] };
+      }>(
+        {
+          query: `subscription{metricsLogged(runId:"${runId}", keys:["acc"]){points{key step value}}}`,
+        },
         {
           next: (msg) => {
             received.push(...(msg.data?.metricsLogged.points ?? []));
@@ -268,7 +473,11 @@ describe('tracking API', () => {
       );
       const unsubscribeRun = client.subscribe<{ runChanged: { status: string } }>(
         { query: `subscription{runChanged(runId:"${runId}"){status}}` },
-        { next: (msg) => changed.push(msg.data?.runChanged.status ?? '?'), error: () => undefined, complete: () => undefined },
+        {
+          next: (msg) => changed.push(msg.data?.runChanged.status ?? '?'),
+          error: () => undefined,
+          complete: () => undefined,
+        },
       );
       // Give the subscriptions a moment to be registered on the server.
       await new Promise((resolve) => setTimeout(resolve, 300));
@@ -280,8 +489,17 @@ describe('tracking API', () => {
           ws(w),
         ),
       );
-      ok(await api.gql('mutation($r:String!){logMetric(runId:$r, key:"acc", value:0.3, step:3){id}}', { r: runId }, ws(w)));
-      await Promise.race([done, new Promise((_, reject) => setTimeout(() => reject(new Error('no push within 5 s')), 5000))]);
+      ok(
+        await api.gql(
+          'mutation($r:String!){logMetric(runId:$r, key:"acc", value:0.3, step:3){id}}',
+          { r: runId },
+          ws(w),
+        ),
+      );
+      await Promise.race([
+        done,
+        new Promise((_, reject) => setTimeout(() => reject(new Error('no push within 5 s')), 5000)),
+      ]);
       const elapsed = performance.now() - started;
       expect(elapsed).toBeLessThan(1000);
       expect(received).toEqual([
@@ -297,11 +515,27 @@ describe('tracking API', () => {
     }
   });
 
+  it('enforces depth, alias and size limits on queries', async () => {
+    const deep = `{run(id:"x"){${'parentRun{'.repeat(12)}id${'}'.repeat(12)}}}`;
+    const deepResponse = await api.gql(deep);
+    expect(errorCode(deepResponse)).toBe('INVALID_ARGUMENT');
+    expect(deepResponse.errors?.[0]?.message).toMatch(/deeper than 12/);
+    const aliases = `{${Array.from({ length: 31 }, (_, i) => `a${i}: experiments{totalCount}`).join(' ')}}`;
+    expect(errorCode(await api.gql(aliases))).toBe('INVALID_ARGUMENT');
+    const huge = `{experiments{totalCount}}${' '.repeat(60_000)}`;
+    expect(errorCode(await api.gql(huge))).toBe('INVALID_ARGUMENT');
+    // Within the limits, the same shapes work.
+    expect((await api.gql(`{${Array.from({ length: 5 }, (_, i) => `a${i}: experiments{totalCount}`).join(' ')}}`)).errors).toBeUndefined();
+  });
+
   it('rejects oversized bodies with 413', async () => {
     const response = await fetch(`${api.url}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query: '{experiments{totalCount}}', padding: 'x'.repeat(33 * 1024 * 1024) }),
+      body: JSON.stringify({
+        query: '{experiments{totalCount}}',
+        padding: 'x'.repeat(33 * 1024 * 1024),
+      }),
     });
     expect(response.status).toBe(413);
   });
@@ -309,7 +543,10 @@ describe('tracking API', () => {
   it('reports health and readiness with projector lag', async () => {
     const health = await api.getJson<{ status: string }>('/healthz');
     expect(health).toEqual({ status: 200, body: { status: 'ok' } });
-    const ready = await api.getJson<{ ready: boolean; projections: { projection: string; events: number }[] }>('/readyz');
+    const ready = await api.getJson<{
+      ready: boolean;
+      projections: { projection: string; events: number }[];
+    }>('/readyz');
     expect(ready.status).toBe(200);
     expect(ready.body.projections.map((p) => p.projection).sort()).toEqual(['experiments', 'runs']);
   });

@@ -38,7 +38,10 @@ Options:
   --verbose              More logs
   -h, --help             This help`;
 
-export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): CliConfig | 'help' {
+export function parseConfig(
+  argv: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): CliConfig | 'help' {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -55,7 +58,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   if (values.help || positionals.length === 0) return 'help';
   const portText = values.port ?? env.CAIRN_PORT ?? '4680';
   const port = Number(portText);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`Invalid port "${portText}"`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new UsageError(`Invalid port "${portText}"`);
   const brokers = values['kafka-brokers'] ?? env.CAIRN_KAFKA_BROKERS ?? null;
   return {
     command: positionals,
@@ -63,7 +67,12 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     host: values.host ?? env.CAIRN_HOST ?? '127.0.0.1',
     home: path.resolve(values.home ?? env.CAIRN_HOME ?? path.join(os.homedir(), '.cairn')),
     databaseUrl: values['database-url'] ?? env.CAIRN_DATABASE_URL ?? null,
-    kafkaBrokers: brokers ? brokers.split(',').map((b) => b.trim()).filter(Boolean) : null,
+    kafkaBrokers: brokers
+      ? brokers
+          .split(',')
+          .map((b) => b.trim())
+          .filter(Boolean)
+      : null,
     verbose: values.verbose ?? false,
   };
 }

@@ -1,5 +1,10 @@
 import { sql } from 'kysely';
-import { ChangeListener, createApiServer, type ReadinessReport, type ServiceDeps } from '@cairn/api';
+import {
+  ChangeListener,
+  createApiServer,
+  type ReadinessReport,
+  type ServiceDeps,
+} from '@cairn/api';
 import { createDb, loadLogCheckpoint, logLag, migrateToLatest, type DbHandle } from '@cairn/db';
 import { uuidv7 } from '@cairn/events';
 import { createKafkaTransport, type KafkaTransport } from '@cairn/kafka';
@@ -49,7 +54,11 @@ function onShutdown(logger: Logger, cleanups: Cleanup[]): void {
   process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
-async function connect(cfg: CliConfig, logger: Logger, cleanups: Cleanup[]): Promise<{ database: OpenedDatabase; handle: DbHandle }> {
+async function connect(
+  cfg: CliConfig,
+  logger: Logger,
+  cleanups: Cleanup[],
+): Promise<{ database: OpenedDatabase; handle: DbHandle }> {
   const database = await openDatabase(cfg, logger);
   cleanups.push(database.stop);
   const handle = createDb(database.url, { maxConnections: 20 });
@@ -75,13 +84,24 @@ function readiness(handle: DbHandle, kafka: KafkaTransport | null): () => Promis
     }
     const relay = await logLag(handle.db, await loadLogCheckpoint(handle.db, RELAY_CHECKPOINT));
     const consumers = await Promise.all(
-      allProjections.map(async (p) => ({ projection: p.name, events: await kafka.lag(consumerGroup(p), topicsOf(p)).catch(() => -1) })),
+      allProjections.map(async (p) => ({
+        projection: p.name,
+        events: await kafka.lag(consumerGroup(p), topicsOf(p)).catch(() => -1),
+      })),
     );
     return { ready: true, database: 'ok', transport: 'kafka', relay, projections: consumers };
   };
 }
 
-async function startApi(cfg: CliConfig, handle: DbHandle, url: string, kafka: KafkaTransport | null, logger: Logger, cleanups: Cleanup[], onAppended?: () => void) {
+async function startApi(
+  cfg: CliConfig,
+  handle: DbHandle,
+  url: string,
+  kafka: KafkaTransport | null,
+  logger: Logger,
+  cleanups: Cleanup[],
+  onAppended?: () => void,
+) {
   const changes = new ChangeListener(url, handle.db);
   await changes.start();
   cleanups.push(() => changes.stop());
@@ -92,7 +112,12 @@ async function startApi(cfg: CliConfig, handle: DbHandle, url: string, kafka: Ka
     onAppended,
     readYourWritesTimeoutMs: 5000,
   };
-  const api = createApiServer({ deps, logger, readiness: readiness(handle, kafka), fallback: landingPage });
+  const api = createApiServer({
+    deps,
+    logger,
+    readiness: readiness(handle, kafka),
+    fallback: landingPage,
+  });
   await new Promise<void>((resolve, reject) => {
     api.server.once('error', reject);
     api.server.listen(cfg.port, cfg.host, () => resolve());
@@ -125,16 +150,24 @@ async function server(cfg: CliConfig, logger: Logger, cleanups: Cleanup[]): Prom
   });
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   logger.info(`${kafka ? 'scale' : 'local'} mode, data ${database.description}`);
-  console.log(`Cairn is running at ${url} (ready in ${seconds} s). GraphQL: ${url}/graphql. Press Ctrl-C to stop.`);
+  console.log(
+    `Cairn is running at ${url} (ready in ${seconds} s). GraphQL: ${url}/graphql. Press Ctrl-C to stop.`,
+  );
 }
 
-async function projectionsCommand(cfg: CliConfig, logger: Logger, cleanups: Cleanup[]): Promise<void> {
+async function projectionsCommand(
+  cfg: CliConfig,
+  logger: Logger,
+  cleanups: Cleanup[],
+): Promise<void> {
   const [, sub, name] = cfg.command;
   const { handle } = await connect(cfg, logger, cleanups);
   if (sub === 'rebuild') {
     const targets = name ? [findProjection(name)] : allProjections;
     if (targets.some((p) => p === undefined)) {
-      throw new UsageError(`Unknown projection "${name}". Known: ${allProjections.map((p) => p.name).join(', ')}`);
+      throw new UsageError(
+        `Unknown projection "${name}". Known: ${allProjections.map((p) => p.name).join(', ')}`,
+      );
     }
     for (const projection of targets) {
       const t0 = performance.now();
@@ -147,7 +180,9 @@ async function projectionsCommand(cfg: CliConfig, logger: Logger, cleanups: Clea
           }
         },
       });
-      console.log(`rebuilt ${result.projection}: ${result.events} events in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      console.log(
+        `rebuilt ${result.projection}: ${result.events} events in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+      );
     }
     return;
   }
@@ -160,7 +195,9 @@ async function projectionsCommand(cfg: CliConfig, logger: Logger, cleanups: Clea
       .execute();
     for (const lag of lags) {
       const d = dead.find((x) => x.projection === lag.projection)?.n ?? 0;
-      console.log(`${lag.projection.padEnd(16)} lag ${lag.events} events (${lag.seconds.toFixed(1)} s), ${d} dead letters`);
+      console.log(
+        `${lag.projection.padEnd(16)} lag ${lag.events} events (${lag.seconds.toFixed(1)} s), ${d} dead letters`,
+      );
     }
     return;
   }
@@ -192,25 +229,39 @@ export async function main(argv: string[]): Promise<void> {
         await server(cfg, logger, cleanups);
         return;
       case 'api': {
-        if (!cfg.databaseUrl) throw new UsageError('cairn api needs --database-url (or CAIRN_DATABASE_URL)');
+        if (!cfg.databaseUrl)
+          throw new UsageError('cairn api needs --database-url (or CAIRN_DATABASE_URL)');
         onShutdown(logger, cleanups);
         const { database, handle } = await connect(cfg, logger, cleanups);
-        const url = await startApi(cfg, handle, database.url, kafkaFor(cfg, cleanups), logger, cleanups);
+        const url = await startApi(
+          cfg,
+          handle,
+          database.url,
+          kafkaFor(cfg, cleanups),
+          logger,
+          cleanups,
+        );
         console.log(`Cairn API at ${url}/graphql`);
         return;
       }
       case 'projector': {
-        if (!cfg.databaseUrl) throw new UsageError('cairn projector needs --database-url (or CAIRN_DATABASE_URL)');
+        if (!cfg.databaseUrl)
+          throw new UsageError('cairn projector needs --database-url (or CAIRN_DATABASE_URL)');
         onShutdown(logger, cleanups);
         const { handle } = await connect(cfg, logger, cleanups);
         const kafka = kafkaFor(cfg, cleanups);
-        const projector = await startProjector({ db: handle.db, transport: kafka ? { kind: 'kafka', kafka } : { kind: 'postgres' }, logger });
+        const projector = await startProjector({
+          db: handle.db,
+          transport: kafka ? { kind: 'kafka', kafka } : { kind: 'postgres' },
+          logger,
+        });
         cleanups.push(() => projector.stop());
         console.log(`Cairn projector running (${kafka ? 'kafka' : 'postgres'} transport)`);
         return;
       }
       case 'relay': {
-        if (!cfg.databaseUrl || !cfg.kafkaBrokers) throw new UsageError('cairn relay needs --database-url and --kafka-brokers');
+        if (!cfg.databaseUrl || !cfg.kafkaBrokers)
+          throw new UsageError('cairn relay needs --database-url and --kafka-brokers');
         onShutdown(logger, cleanups);
         const { handle } = await connect(cfg, logger, cleanups);
         const relay = new KafkaRelay(handle.db, handle.pool, kafkaFor(cfg, cleanups)!, { logger });
@@ -221,7 +272,10 @@ export async function main(argv: string[]): Promise<void> {
       }
       case 'migrate': {
         const { handle } = await connect(cfg, logger, cleanups);
-        await handle.db.selectFrom('cairn_migrations' as never).selectAll().execute();
+        await handle.db
+          .selectFrom('cairn_migrations' as never)
+          .selectAll()
+          .execute();
         console.log('database is migrated');
         await finish();
         return;

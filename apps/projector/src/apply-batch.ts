@@ -17,10 +17,15 @@ export interface BatchResult {
 export function isTransientError(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === 'string') {
-    return /^(08|40|53|57|58)/.test(code) || ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT'].includes(code);
+    return (
+      /^(08|40|53|57|58)/.test(code) ||
+      ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT'].includes(code)
+    );
   }
   const message = error instanceof Error ? error.message : '';
-  return /Connection terminated|connection .*closed|timeout exceeded when trying to connect/i.test(message);
+  return /Connection terminated|connection .*closed|timeout exceeded when trying to connect/i.test(
+    message,
+  );
 }
 
 function isRelevant(projection: Projection, event: StoredEventEnvelope): boolean {
@@ -64,7 +69,9 @@ async function saveGuards(
     FROM unnest(${values.map((v) => v.workspaceId)}::text[], ${values.map((v) => v.streamId)}::text[],
                 ${values.map((v) => v.position)}::int[]) AS t(w, s, p)
     ON CONFLICT (workspace_id, projection, stream_id)
-    DO UPDATE SET position = GREATEST(projection_stream_positions.position, excluded.position)`.execute(trx);
+    DO UPDATE SET position = GREATEST(projection_stream_positions.position, excluded.position)`.execute(
+    trx,
+  );
 }
 
 /** Advances a log checkpoint; never moves it back (a rebuild may have moved it further). */
@@ -112,7 +119,7 @@ async function notifyChanges(
   const byWorkspace = new Map<string, Map<string, number>>();
   for (const { workspaceId, streamId, position } of positions.values()) {
     let streams = byWorkspace.get(workspaceId);
-    if (!streams) byWorkspace.set(workspaceId, (streams = new Map()));
+    if (!streams) byWorkspace.set(workspaceId, (streams = new Map<string, number>()));
     streams.set(streamId, position);
   }
   for (const [workspaceId, streams] of byWorkspace) {
@@ -160,7 +167,10 @@ async function runInTransaction(
   return atomically(db, async (trx) => {
     await sql`SELECT pg_advisory_xact_lock(hashtext(${checkpointName(projection)}))`.execute(trx);
     const guards = await loadGuards(trx, projection, events);
-    const positions = new Map<string, { workspaceId: string; streamId: string; position: number }>();
+    const positions = new Map<
+      string,
+      { workspaceId: string; streamId: string; position: number }
+    >();
     const decoded: CairnEvent[] = [];
     let skipped = 0;
     let deadLettered = 0;
@@ -171,7 +181,11 @@ async function runInTransaction(
         skipped += 1;
         continue;
       }
-      positions.set(k, { workspaceId: event.workspaceId, streamId: event.streamId, position: event.streamPosition });
+      positions.set(k, {
+        workspaceId: event.workspaceId,
+        streamId: event.streamId,
+        position: event.streamPosition,
+      });
       if (poison && poison.event.id === event.id) {
         await deadLetter(trx, projection, event, poison.error);
         deadLettered += 1;

@@ -17,14 +17,20 @@ export interface ChangeNotice {
 }
 
 /** Postgres limits a NOTIFY payload to 8000 bytes; split into chunks well under that. */
-export function encodeChangeNotices(projection: string, workspaceId: string, streams: Map<string, number>): string[] {
+export function encodeChangeNotices(
+  projection: string,
+  workspaceId: string,
+  streams: Map<string, number>,
+): string[] {
   const payloads: string[] = [];
   let current: [string, number][] = [];
   let size = 0;
   for (const [streamId, position] of streams) {
     const entrySize = streamId.length + 16;
     if (size + entrySize > 6000 && current.length > 0) {
-      payloads.push(JSON.stringify({ p: projection, w: workspaceId, s: current } satisfies ChangeNotice));
+      payloads.push(
+        JSON.stringify({ p: projection, w: workspaceId, s: current } satisfies ChangeNotice),
+      );
       current = [];
       size = 0;
     }
@@ -32,7 +38,9 @@ export function encodeChangeNotices(projection: string, workspaceId: string, str
     size += entrySize;
   }
   if (current.length > 0) {
-    payloads.push(JSON.stringify({ p: projection, w: workspaceId, s: current } satisfies ChangeNotice));
+    payloads.push(
+      JSON.stringify({ p: projection, w: workspaceId, s: current } satisfies ChangeNotice),
+    );
   }
   return payloads;
 }
@@ -40,7 +48,8 @@ export function encodeChangeNotices(projection: string, workspaceId: string, str
 export function decodeChangeNotice(payload: string): ChangeNotice | null {
   try {
     const value = JSON.parse(payload) as ChangeNotice;
-    if (typeof value.p !== 'string' || typeof value.w !== 'string' || !Array.isArray(value.s)) return null;
+    if (typeof value.p !== 'string' || typeof value.w !== 'string' || !Array.isArray(value.s))
+      return null;
     return value;
   } catch {
     return null;

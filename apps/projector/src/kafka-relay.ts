@@ -91,9 +91,10 @@ export class KafkaRelay {
   private async acquireLock(): Promise<boolean> {
     const client = await this.pool.connect();
     try {
-      const result = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [
-        RELAY_LOCK,
-      ]);
+      const result = await client.query<{ locked: boolean }>(
+        'SELECT pg_try_advisory_lock(hashtext($1)) AS locked',
+        [RELAY_LOCK],
+      );
       if (!result.rows[0]?.locked) {
         client.release();
         return false;

@@ -48,7 +48,8 @@ export async function startProjector(opts: ProjectorOptions): Promise<RunningPro
   }
   const { kafka } = opts.transport;
   const handles: ConsumerHandle[] = [];
-  for (const p of projections) handles.push(await startKafkaProjection(opts.db, kafka, p, opts.logger));
+  for (const p of projections)
+    handles.push(await startKafkaProjection(opts.db, kafka, p, opts.logger));
   return {
     wake: () => undefined,
     stop: async () => {

@@ -23,10 +23,18 @@ export async function rebuildProjection(
   const batchSize = opts.batchSize ?? 2000;
   return db.transaction().execute(async (trx) => {
     await sql`SELECT pg_advisory_xact_lock(hashtext(${checkpointName(projection)}))`.execute(trx);
-    await sql`TRUNCATE ${sql.join(projection.tables.map((t) => sql.table(t)))} RESTART IDENTITY`.execute(trx);
-    await trx.deleteFrom('projection_stream_positions').where('projection', '=', projection.name).execute();
+    await sql`TRUNCATE ${sql.join(projection.tables.map((t) => sql.table(t)))} RESTART IDENTITY`.execute(
+      trx,
+    );
+    await trx
+      .deleteFrom('projection_stream_positions')
+      .where('projection', '=', projection.name)
+      .execute();
     await trx.deleteFrom('dead_letters').where('projection', '=', projection.name).execute();
-    await trx.deleteFrom('log_checkpoints').where('reader', '=', checkpointName(projection)).execute();
+    await trx
+      .deleteFrom('log_checkpoints')
+      .where('reader', '=', checkpointName(projection))
+      .execute();
     let position: LogPosition = LOG_START;
     let count = 0;
     for (;;) {

@@ -1,5 +1,11 @@
 import type { StoredEventEnvelope } from './envelope.ts';
-import { currentSchemas, isEventType, upcasters, type EventData, type EventType } from './catalogue.ts';
+import {
+  currentSchemas,
+  isEventType,
+  upcasters,
+  type EventData,
+  type EventType,
+} from './catalogue.ts';
 
 export type CairnEvent = {
   [T in EventType]: StoredEventEnvelope<T, EventData<T>>;
@@ -56,7 +62,11 @@ export function decodeEvent(raw: StoredEventEnvelope): CairnEvent {
   }
   const parsed = current.schema.safeParse(data);
   if (!parsed.success) {
-    throw new EventDecodingError(`Invalid ${type} v${version} data: ${parsed.error.message}`, raw.id, type);
+    throw new EventDecodingError(
+      `Invalid ${type} v${version} data: ${parsed.error.message}`,
+      raw.id,
+      type,
+    );
   }
   return { ...raw, schemaVersion: version, data: parsed.data } as CairnEvent;
 }

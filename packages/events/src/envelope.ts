@@ -11,8 +11,10 @@ export interface EventMetadata {
   causationId: string | null;
 }
 
-export interface StoredEventEnvelope<TType extends string = string, TData = unknown>
-  extends EventMetadata {
+export interface StoredEventEnvelope<
+  TType extends string = string,
+  TData = unknown,
+> extends EventMetadata {
   /** uuidv7, sortable by creation time. */
   id: string;
   type: TType;

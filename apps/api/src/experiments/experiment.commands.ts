@@ -1,22 +1,35 @@
 import { experimentStreamId, newEntityId, type KeyValue, type NewEvent } from '@cairn/events';
 import { handleCommand, type Caller } from '../write/command-handler.ts';
 import type { ServiceDeps } from '../write/services.ts';
-import { experimentDecider, type ExperimentCommand, type ExperimentState } from './experiment.decider.ts';
+import {
+  experimentDecider,
+  type ExperimentCommand,
+  type ExperimentState,
+} from './experiment.decider.ts';
 
 const NAME_SCOPE = 'experiment-name';
 
 function nameKeys(state: ExperimentState, events: NewEvent[]) {
   for (const event of events) {
     const data = event.data as { name?: string };
-    if (event.type === 'ExperimentCreated' && data.name) return { claim: [{ scope: NAME_SCOPE, key: data.name }] };
+    if (event.type === 'ExperimentCreated' && data.name)
+      return { claim: [{ scope: NAME_SCOPE, key: data.name }] };
     if (event.type === 'ExperimentRenamed' && data.name) {
-      return { claim: [{ scope: NAME_SCOPE, key: data.name }], release: [{ scope: NAME_SCOPE, key: state.name }] };
+      return {
+        claim: [{ scope: NAME_SCOPE, key: data.name }],
+        release: [{ scope: NAME_SCOPE, key: state.name }],
+      };
     }
   }
   return {};
 }
 
-async function run(deps: ServiceDeps, caller: Caller, experimentId: string, command: ExperimentCommand) {
+async function run(
+  deps: ServiceDeps,
+  caller: Caller,
+  experimentId: string,
+  command: ExperimentCommand,
+) {
   const result = await handleCommand(deps, caller, {
     decider: experimentDecider,
     streamId: experimentStreamId(experimentId),
@@ -26,7 +39,13 @@ async function run(deps: ServiceDeps, caller: Caller, experimentId: string, comm
   });
   const last = result.events.at(-1);
   if (last) {
-    await deps.changes.waitFor(caller.workspaceId, last.streamId, last.streamPosition, ['experiments'], deps.readYourWritesTimeoutMs);
+    await deps.changes.waitFor(
+      caller.workspaceId,
+      last.streamId,
+      last.streamPosition,
+      ['experiments'],
+      deps.readYourWritesTimeoutMs,
+    );
   }
   return experimentId;
 }
@@ -46,5 +65,10 @@ export const deleteExperiment = (deps: ServiceDeps, caller: Caller, id: string) 
   run(deps, caller, id, { type: 'DeleteExperiment' });
 export const restoreExperiment = (deps: ServiceDeps, caller: Caller, id: string) =>
   run(deps, caller, id, { type: 'RestoreExperiment' });
-export const setExperimentTag = (deps: ServiceDeps, caller: Caller, id: string, key: string, value: string) =>
-  run(deps, caller, id, { type: 'SetExperimentTag', key, value });
+export const setExperimentTag = (
+  deps: ServiceDeps,
+  caller: Caller,
+  id: string,
+  key: string,
+  value: string,
+) => run(deps, caller, id, { type: 'SetExperimentTag', key, value });

@@ -4,7 +4,13 @@ import { validateKey, validateName, validateValue } from '../limits.ts';
 import { newEvent, type Decider } from '../write/decider.ts';
 
 export type ExperimentCommand =
-  | { type: 'CreateExperiment'; experimentId: string; name: string; artifactLocation: string | null; tags: KeyValue[] }
+  | {
+      type: 'CreateExperiment';
+      experimentId: string;
+      name: string;
+      artifactLocation: string | null;
+      tags: KeyValue[];
+    }
   | { type: 'RenameExperiment'; name: string }
   | { type: 'DeleteExperiment' }
   | { type: 'RestoreExperiment' }
@@ -22,7 +28,11 @@ export const experimentDecider: Decider<ExperimentCommand, ExperimentState> = {
   evolve(state, event) {
     switch (event.type) {
       case 'ExperimentCreated':
-        return { experimentId: event.data.experimentId, name: event.data.name, lifecycleStage: 'active' };
+        return {
+          experimentId: event.data.experimentId,
+          name: event.data.name,
+          lifecycleStage: 'active',
+        };
       case 'ExperimentRenamed':
         return { ...state, name: event.data.name };
       case 'ExperimentDeleted':
@@ -41,7 +51,11 @@ export const experimentDecider: Decider<ExperimentCommand, ExperimentState> = {
     const id = state.experimentId ?? '';
     switch (command.type) {
       case 'CreateExperiment': {
-        if (state.experimentId !== null) throw new CairnError('ALREADY_EXISTS', `Experiment ${command.experimentId} already exists`);
+        if (state.experimentId !== null)
+          throw new CairnError(
+            'ALREADY_EXISTS',
+            `Experiment ${command.experimentId} already exists`,
+          );
         for (const tag of command.tags) {
           validateKey('tag', tag.key);
           validateValue('tag', tag.key, tag.value);
@@ -56,13 +70,15 @@ export const experimentDecider: Decider<ExperimentCommand, ExperimentState> = {
         ];
       }
       case 'RenameExperiment': {
-        if (state.lifecycleStage !== 'active') throw invalidArgument('Cannot rename a deleted experiment; restore it first');
+        if (state.lifecycleStage !== 'active')
+          throw invalidArgument('Cannot rename a deleted experiment; restore it first');
         const name = validateName('experiment', command.name);
         if (name === state.name) return [];
         return [newEvent(ctx, 'ExperimentRenamed', { experimentId: id, name })];
       }
       case 'DeleteExperiment':
-        if (state.lifecycleStage === 'deleted') throw invalidArgument('Experiment is already deleted');
+        if (state.lifecycleStage === 'deleted')
+          throw invalidArgument('Experiment is already deleted');
         return [newEvent(ctx, 'ExperimentDeleted', { experimentId: id })];
       case 'RestoreExperiment':
         if (state.lifecycleStage === 'active') throw invalidArgument('Experiment is not deleted');
@@ -70,7 +86,13 @@ export const experimentDecider: Decider<ExperimentCommand, ExperimentState> = {
       case 'SetExperimentTag':
         validateKey('tag', command.key);
         validateValue('tag', command.key, command.value);
-        return [newEvent(ctx, 'ExperimentTagSet', { experimentId: id, key: command.key, value: command.value })];
+        return [
+          newEvent(ctx, 'ExperimentTagSet', {
+            experimentId: id,
+            key: command.key,
+            value: command.value,
+          }),
+        ];
       default:
         return assertNever(command);
     }

@@ -1,5 +1,12 @@
 import { builder } from '../graphql/builder.ts';
-import { decodeCursor, encodeCursor, KeyValueInput, KeyValueRef, PageInfo, pageSize } from '../graphql/scalars.ts';
+import {
+  decodeCursor,
+  encodeCursor,
+  KeyValueInput,
+  KeyValueRef,
+  PageInfo,
+  pageSize,
+} from '../graphql/scalars.ts';
 import { notFound } from '../errors.ts';
 import {
   createExperiment,
@@ -10,7 +17,9 @@ import {
 } from './experiment.commands.ts';
 import { getExperimentByName, listExperiments, type ExperimentRow } from './experiments.queries.ts';
 
-export const LifecycleStage = builder.enumType('LifecycleStage', { values: ['ACTIVE', 'DELETED'] as const });
+export const LifecycleStage = builder.enumType('LifecycleStage', {
+  values: ['ACTIVE', 'DELETED'] as const,
+});
 
 export function toLifecycle(stage: string): 'ACTIVE' | 'DELETED' {
   return stage === 'deleted' ? 'DELETED' : 'ACTIVE';
@@ -21,21 +30,34 @@ export const ExperimentRef = builder.objectType('Experiment', {
     id: t.exposeString('experiment_id'),
     name: t.exposeString('name'),
     artifactLocation: t.exposeString('artifact_location', { nullable: true }),
-    lifecycleStage: t.field({ type: LifecycleStage, resolve: (e) => toLifecycle(e.lifecycle_stage) }),
+    lifecycleStage: t.field({
+      type: LifecycleStage,
+      resolve: (e) => toLifecycle(e.lifecycle_stage),
+    }),
     createdAt: t.field({ type: 'Timestamp', resolve: (e) => e.created_at.getTime() }),
     updatedAt: t.field({ type: 'Timestamp', resolve: (e) => e.updated_at.getTime() }),
-    tags: t.field({ type: [KeyValueRef], resolve: (e, _a, ctx) => ctx.loaders.experimentTags.load(e.experiment_id) }),
+    tags: t.field({
+      type: [KeyValueRef],
+      resolve: (e, _a, ctx) => ctx.loaders.experimentTags.load(e.experiment_id),
+    }),
   }),
 });
 
 const ExperimentEdge = builder
   .objectRef<{ node: ExperimentRow; cursor: string }>('ExperimentEdge')
-  .implement({ fields: (t) => ({ node: t.field({ type: ExperimentRef, resolve: (e) => e.node }), cursor: t.exposeString('cursor') }) });
+  .implement({
+    fields: (t) => ({
+      node: t.field({ type: ExperimentRef, resolve: (e) => e.node }),
+      cursor: t.exposeString('cursor'),
+    }),
+  });
 
 const ExperimentConnection = builder
-  .objectRef<{ edges: { node: ExperimentRow; cursor: string }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null }; totalCount: number }>(
-    'ExperimentConnection',
-  )
+  .objectRef<{
+    edges: { node: ExperimentRow; cursor: string }[];
+    pageInfo: { hasNextPage: boolean; endCursor: string | null };
+    totalCount: number;
+  }>('ExperimentConnection')
   .implement({
     fields: (t) => ({
       edges: t.field({ type: [ExperimentEdge], resolve: (c) => c.edges }),
@@ -54,7 +76,10 @@ const ExperimentFilter = builder.inputType('ExperimentFilter', {
 
 type ExperimentCursor = { createdAt: string; id: string };
 const isExperimentCursor = (v: unknown): v is ExperimentCursor =>
-  typeof v === 'object' && v !== null && typeof (v as ExperimentCursor).createdAt === 'string' && typeof (v as ExperimentCursor).id === 'string';
+  typeof v === 'object' &&
+  v !== null &&
+  typeof (v as ExperimentCursor).createdAt === 'string' &&
+  typeof (v as ExperimentCursor).id === 'string';
 
 builder.queryFields((t) => ({
   experiment: t.field({
@@ -67,7 +92,8 @@ builder.queryFields((t) => ({
     type: ExperimentRef,
     nullable: true,
     args: { name: t.arg.string({ required: true }) },
-    resolve: async (_r, { name }, ctx) => (await getExperimentByName(ctx.deps.db, ctx.workspaceId, name)) ?? null,
+    resolve: async (_r, { name }, ctx) =>
+      (await getExperimentByName(ctx.deps.db, ctx.workspaceId, name)) ?? null,
   }),
   experiments: t.field({
     type: ExperimentConnection,
@@ -90,12 +116,23 @@ builder.queryFields((t) => ({
         node,
         cursor: encodeCursor({ createdAt: node.created_at.toISOString(), id: node.experiment_id }),
       }));
-      return { edges, pageInfo: { hasNextPage: rows.length > first, endCursor: edges.at(-1)?.cursor ?? null }, totalCount };
+      return {
+        edges,
+        pageInfo: { hasNextPage: rows.length > first, endCursor: edges.at(-1)?.cursor ?? null },
+        totalCount,
+      };
     },
   }),
 }));
 
-async function load(ctx: { loaders: { experiment: { clear(id: string): unknown; load(id: string): Promise<ExperimentRow | null> } } }, id: string) {
+async function load(
+  ctx: {
+    loaders: {
+      experiment: { clear(id: string): unknown; load(id: string): Promise<ExperimentRow | null> };
+    };
+  },
+  id: string,
+) {
   ctx.loaders.experiment.clear(id);
   const row = await ctx.loaders.experiment.load(id);
   if (!row) throw notFound('Experiment', id);
@@ -122,7 +159,8 @@ builder.mutationFields((t) => ({
   renameExperiment: t.field({
     type: ExperimentRef,
     args: { id: t.arg.string({ required: true }), name: t.arg.string({ required: true }) },
-    resolve: async (_r, { id, name }, ctx) => load(ctx, await renameExperiment(ctx.deps, ctx.caller, id, name)),
+    resolve: async (_r, { id, name }, ctx) =>
+      load(ctx, await renameExperiment(ctx.deps, ctx.caller, id, name)),
   }),
   deleteExperiment: t.field({
     type: ExperimentRef,
@@ -132,11 +170,16 @@ builder.mutationFields((t) => ({
   restoreExperiment: t.field({
     type: ExperimentRef,
     args: { id: t.arg.string({ required: true }) },
-    resolve: async (_r, { id }, ctx) => load(ctx, await restoreExperiment(ctx.deps, ctx.caller, id)),
+    resolve: async (_r, { id }, ctx) =>
+      load(ctx, await restoreExperiment(ctx.deps, ctx.caller, id)),
   }),
   setExperimentTag: t.field({
     type: ExperimentRef,
-    args: { id: t.arg.string({ required: true }), key: t.arg.string({ required: true }), value: t.arg.string({ required: true }) },
+    args: {
+      id: t.arg.string({ required: true }),
+      key: t.arg.string({ required: true }),
+      value: t.arg.string({ required: true }),
+    },
     resolve: async (_r, { id, key, value }, ctx) => {
       await setExperimentTag(ctx.deps, ctx.caller, id, key, value);
       ctx.loaders.experimentTags.clear(id);

@@ -3,7 +3,11 @@ import type { DB, ExperimentsTable } from '@cairn/db';
 
 export type ExperimentRow = Selectable<ExperimentsTable>;
 
-export function getExperimentsByIds(db: Kysely<DB>, workspaceId: string, ids: readonly string[]): Promise<ExperimentRow[]> {
+export function getExperimentsByIds(
+  db: Kysely<DB>,
+  workspaceId: string,
+  ids: readonly string[],
+): Promise<ExperimentRow[]> {
   if (ids.length === 0) return Promise.resolve([]);
   return db
     .selectFrom('experiments')
@@ -13,7 +17,11 @@ export function getExperimentsByIds(db: Kysely<DB>, workspaceId: string, ids: re
     .execute();
 }
 
-export function getExperimentByName(db: Kysely<DB>, workspaceId: string, name: string): Promise<ExperimentRow | undefined> {
+export function getExperimentByName(
+  db: Kysely<DB>,
+  workspaceId: string,
+  name: string,
+): Promise<ExperimentRow | undefined> {
   return db
     .selectFrom('experiments')
     .selectAll()
@@ -62,7 +70,12 @@ export async function listExperiments(
 ): Promise<{ rows: ExperimentRow[]; totalCount: number }> {
   let base = db.selectFrom('experiments').where('workspace_id', '=', workspaceId);
   if (args.lifecycleStage) base = base.where('lifecycle_stage', '=', args.lifecycleStage);
-  if (args.nameContains) base = base.where('name', 'ilike', `%${args.nameContains.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+  if (args.nameContains)
+    base = base.where(
+      'name',
+      'ilike',
+      `%${args.nameContains.replace(/[\\%_]/g, (c) => `\\${c}`)}%`,
+    );
   let page = base.selectAll();
   if (args.after) {
     const { createdAt, id } = args.after;
@@ -74,7 +87,11 @@ export async function listExperiments(
     );
   }
   const [rows, count] = await Promise.all([
-    page.orderBy('created_at', 'desc').orderBy('experiment_id', 'desc').limit(args.first + 1).execute(),
+    page
+      .orderBy('created_at', 'desc')
+      .orderBy('experiment_id', 'desc')
+      .limit(args.first + 1)
+      .execute(),
     base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
   ]);
   return { rows, totalCount: Number(count.n) };

@@ -1,6 +1,19 @@
 import DataLoader from 'dataloader';
-import { getExperimentsByIds, getExperimentTags, type ExperimentRow } from '../experiments/experiments.queries.ts';
-import { getChildRunIds, getLatestMetrics, getParams, getRunsByIds, getTags, type KV, type LatestMetric, type RunRow } from '../runs/runs.queries.ts';
+import {
+  getExperimentsByIds,
+  getExperimentTags,
+  type ExperimentRow,
+} from '../experiments/experiments.queries.ts';
+import {
+  getChildRunIds,
+  getLatestMetrics,
+  getParams,
+  getRunsByIds,
+  getTags,
+  type KV,
+  type LatestMetric,
+  type RunRow,
+} from '../runs/runs.queries.ts';
 import type { Caller } from '../write/command-handler.ts';
 import type { ServiceDeps } from '../write/services.ts';
 
@@ -16,15 +29,25 @@ export function createLoaders(deps: ServiceDeps, workspaceId: string) {
       const rows = await getExperimentsByIds(db, workspaceId, ids);
       return byKey(ids, new Map(rows.map((r) => [r.experiment_id, r])), null);
     }),
-    experimentTags: new DataLoader<string, KV[]>(async (ids) => byKey(ids, await getExperimentTags(db, workspaceId, ids), [])),
+    experimentTags: new DataLoader<string, KV[]>(async (ids) =>
+      byKey(ids, await getExperimentTags(db, workspaceId, ids), []),
+    ),
     run: new DataLoader<string, RunRow | null>(async (ids) => {
       const rows = await getRunsByIds(db, workspaceId, ids);
       return byKey(ids, new Map(rows.map((r) => [r.run_id, r])), null);
     }),
-    params: new DataLoader<string, KV[]>(async (ids) => byKey(ids, await getParams(db, workspaceId, ids), [])),
-    tags: new DataLoader<string, KV[]>(async (ids) => byKey(ids, await getTags(db, workspaceId, ids), [])),
-    latestMetrics: new DataLoader<string, LatestMetric[]>(async (ids) => byKey(ids, await getLatestMetrics(db, workspaceId, ids), [])),
-    childRunIds: new DataLoader<string, string[]>(async (ids) => byKey(ids, await getChildRunIds(db, workspaceId, ids), [])),
+    params: new DataLoader<string, KV[]>(async (ids) =>
+      byKey(ids, await getParams(db, workspaceId, ids), []),
+    ),
+    tags: new DataLoader<string, KV[]>(async (ids) =>
+      byKey(ids, await getTags(db, workspaceId, ids), []),
+    ),
+    latestMetrics: new DataLoader<string, LatestMetric[]>(async (ids) =>
+      byKey(ids, await getLatestMetrics(db, workspaceId, ids), []),
+    ),
+    childRunIds: new DataLoader<string, string[]>(async (ids) =>
+      byKey(ids, await getChildRunIds(db, workspaceId, ids), []),
+    ),
   };
 }
 

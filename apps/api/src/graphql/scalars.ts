@@ -9,12 +9,14 @@ builder.scalarType('Timestamp', {
   description: 'Unix epoch milliseconds (an integer).',
   serialize: (value) => value,
   parseValue: (value) => {
-    if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw invalid('Timestamp must be an integer of epoch milliseconds');
+    if (typeof value !== 'number' || !Number.isSafeInteger(value))
+      throw invalid('Timestamp must be an integer of epoch milliseconds');
     return value;
   },
   parseLiteral: (ast) => {
     const value = ast.kind === Kind.INT ? Number(ast.value) : Number.NaN;
-    if (!Number.isSafeInteger(value)) throw invalid('Timestamp must be an integer of epoch milliseconds');
+    if (!Number.isSafeInteger(value))
+      throw invalid('Timestamp must be an integer of epoch milliseconds');
     return value;
   },
 });
@@ -23,7 +25,8 @@ builder.scalarType('Long', {
   description: 'An integer between -(2^53-1) and 2^53-1 (metric steps).',
   serialize: (value) => value,
   parseValue: (value) => {
-    if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw invalid('Long must be an integer within ±(2^53-1)');
+    if (typeof value !== 'number' || !Number.isSafeInteger(value))
+      throw invalid('Long must be an integer within ±(2^53-1)');
     return value;
   },
   parseLiteral: (ast) => {
@@ -33,7 +36,11 @@ builder.scalarType('Long', {
   },
 });
 
-const SPECIAL: Record<string, number> = { NaN: Number.NaN, Infinity: Number.POSITIVE_INFINITY, '-Infinity': Number.NEGATIVE_INFINITY };
+const SPECIAL: Record<string, number> = {
+  NaN: Number.NaN,
+  Infinity: Number.POSITIVE_INFINITY,
+  '-Infinity': Number.NEGATIVE_INFINITY,
+};
 
 function parseMetricValue(value: unknown): number {
   if (typeof value === 'number') return value;
@@ -42,7 +49,8 @@ function parseMetricValue(value: unknown): number {
 }
 
 builder.scalarType('MetricValue', {
-  description: 'A metric value: a JSON number, or "NaN", "Infinity", "-Infinity" (JSON has no literal for them).',
+  description:
+    'A metric value: a JSON number, or "NaN", "Infinity", "-Infinity" (JSON has no literal for them).',
   serialize: (value) => {
     if (Number.isNaN(value)) return 'NaN';
     if (value === Number.POSITIVE_INFINITY) return 'Infinity';
@@ -78,7 +86,10 @@ export function encodeCursor(value: unknown): string {
   return Buffer.from(JSON.stringify(value)).toString('base64url');
 }
 
-export function decodeCursor<T>(cursor: string | null | undefined, check: (v: unknown) => v is T): T | null {
+export function decodeCursor<T>(
+  cursor: string | null | undefined,
+  check: (v: unknown) => v is T,
+): T | null {
   if (cursor === null || cursor === undefined) return null;
   try {
     const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString());
@@ -91,6 +102,7 @@ export function decodeCursor<T>(cursor: string | null | undefined, check: (v: un
 
 export function pageSize(first: number | null | undefined, max = 1000): number {
   const n = first ?? 100;
-  if (!Number.isInteger(n) || n < 1 || n > max) throw invalid(`"first" must be between 1 and ${max}`);
+  if (!Number.isInteger(n) || n < 1 || n > max)
+    throw invalid(`"first" must be between 1 and ${max}`);
   return n;
 }

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { GraphQLError } from 'graphql';
-import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { QUERY_LIMITS, queryLimitsRule } from '../graphql/limits.ts';
 import type { Logger } from '@cairn/projector';
 import { CairnError } from '../errors.ts';
 import { createLoaders, type GraphQLContext } from '../graphql/context.ts';
@@ -18,10 +19,16 @@ function header(headers: IncomingHttpHeaders | Headers, name: string): string | 
 }
 
 /** Builds the per-request context: workspace from `x-cairn-workspace`, fresh loaders. */
-export function buildContext(deps: ServiceDeps, headers: IncomingHttpHeaders | Headers): GraphQLContext {
+export function buildContext(
+  deps: ServiceDeps,
+  headers: IncomingHttpHeaders | Headers,
+): GraphQLContext {
   const workspaceId = header(headers, 'x-cairn-workspace') ?? DEFAULT_WORKSPACE;
   if (!WORKSPACE_PATTERN.test(workspaceId)) {
-    throw new CairnError('INVALID_ARGUMENT', 'Invalid x-cairn-workspace header: use 1–63 letters, digits, "_" or "-"');
+    throw new CairnError(
+      'INVALID_ARGUMENT',
+      'Invalid x-cairn-workspace header: use 1–63 letters, digits, "_" or "-"',
+    );
   }
   const correlationId = header(headers, 'x-correlation-id') ?? randomUUID();
   return {
@@ -45,9 +52,13 @@ export function maskError(logger: Logger) {
     const original = wrapped?.originalError ?? error;
     const location = { nodes: wrapped?.nodes, path: wrapped?.path };
     if (original instanceof CairnError) {
-      return new GraphQLError(original.message, { ...location, extensions: { code: original.code, ...original.details } });
+      return new GraphQLError(original.message, {
+        ...location,
+        extensions: { code: original.code, ...original.details },
+      });
     }
-    if (isGraphQLErrorLike(original) && typeof original.extensions?.code === 'string') return original;
+    if (isGraphQLErrorLike(original) && typeof original.extensions?.code === 'string')
+      return original;
     // Parse and validation errors: the client's own request, safe to show as they are.
     if (wrapped && !wrapped.originalError) return wrapped;
     const correlationId = randomUUID();
@@ -70,14 +81,34 @@ function isGraphQLErrorLike(error: unknown): error is GraphQLErrorLike {
   return error instanceof Error && error.name === 'GraphQLError';
 }
 
-export function createGraphQLHandler(deps: ServiceDeps, logger: Logger): YogaServerInstance<Record<string, unknown>, GraphQLContext> {
+/** Abuse limits (SECURITY.md): query size, depth, aliases, fields; one operation per request. */
+const queryLimitsPlugin: Plugin = {
+  onParse({ params }) {
+    const source = typeof params.source === 'string' ? params.source : params.source.body;
+    if (source.length > QUERY_LIMITS.maxQueryBytes) {
+      throw new GraphQLError(`Query text longer than ${QUERY_LIMITS.maxQueryBytes} characters`, {
+        extensions: { code: 'INVALID_ARGUMENT' },
+      });
+    }
+  },
+  onValidate({ addValidationRule }) {
+    addValidationRule(queryLimitsRule);
+  },
+};
+
+export function createGraphQLHandler(
+  deps: ServiceDeps,
+  logger: Logger,
+): YogaServerInstance<Record<string, unknown>, GraphQLContext> {
   return createYoga<Record<string, unknown>, GraphQLContext>({
     schema: getSchema(),
     graphqlEndpoint: '/graphql',
     landingPage: false,
     graphiql: { title: 'Cairn GraphQL' },
+    batching: false,
     logging: false,
     maskedErrors: { maskError: maskError(logger) },
     context: ({ request }) => buildContext(deps, request.headers),
+    plugins: [queryLimitsPlugin],
   });
 }

@@ -1,5 +1,7 @@
 import http from 'node:http';
+import { specifiedRules, validate } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
+import { queryLimitsRule } from '../graphql/limits.ts';
 import { WebSocketServer } from 'ws';
 import type { Logger } from '@cairn/projector';
 import { getSchema } from '../graphql/schema.ts';
@@ -22,19 +24,36 @@ export interface ApiServerOptions {
 }
 
 function json(res: http.ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+  });
   res.end(JSON.stringify(body));
 }
 
 /** One HTTP server: /graphql (HTTP and graphql-ws on the same path), /healthz, /readyz. */
-export function createApiServer(opts: ApiServerOptions): { server: http.Server; close(): Promise<void> } {
+export function createApiServer(opts: ApiServerOptions): {
+  server: http.Server;
+  close(): Promise<void>;
+} {
   const yoga = createGraphQLHandler(opts.deps, opts.logger);
   const maxBody = opts.maxBodyBytes ?? 32 * 1024 * 1024;
   const tooLarge = (res: http.ServerResponse) =>
-    json(res, 413, { errors: [{ message: `Request body larger than ${maxBody} bytes`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
+    json(res, 413, {
+      errors: [
+        {
+          message: `Request body larger than ${maxBody} bytes`,
+          extensions: { code: 'PAYLOAD_TOO_LARGE' },
+        },
+      ],
+    });
 
   /** Reads the body with a hard size limit (413), then hands the request to yoga. */
-  async function serveGraphQL(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
+  async function serveGraphQL(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    url: URL,
+  ): Promise<void> {
     if (Number(req.headers['content-length'] ?? 0) > maxBody) {
       tooLarge(res);
       req.resume();
@@ -65,7 +84,8 @@ export function createApiServer(opts: ApiServerOptions): { server: http.Server; 
       res.end();
       return;
     }
-    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) res.write(chunk);
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>)
+      res.write(chunk);
     res.end();
   }
 
@@ -76,13 +96,21 @@ export function createApiServer(opts: ApiServerOptions): { server: http.Server; 
       opts
         .readiness()
         .then((report) => json(res, report.ready ? 200 : 503, report))
-        .catch((error: unknown) => json(res, 503, { ready: false, error: error instanceof Error ? error.message : String(error) }));
+        .catch((error: unknown) =>
+          json(res, 503, {
+            ready: false,
+            error: error instanceof Error ? error.message : String(error),
+          }),
+        );
       return;
     }
     if (url.pathname === '/graphql') {
       void serveGraphQL(req, res, url).catch((error: unknown) => {
         opts.logger.error('graphql transport error', error);
-        if (!res.headersSent) json(res, 500, { errors: [{ message: 'Internal error', extensions: { code: 'INTERNAL' } }] });
+        if (!res.headersSent)
+          json(res, 500, {
+            errors: [{ message: 'Internal error', extensions: { code: 'INTERNAL' } }],
+          });
         else res.destroy();
       });
       return;
@@ -96,6 +124,7 @@ export function createApiServer(opts: ApiServerOptions): { server: http.Server; 
     {
       schema: getSchema(),
       context: (ctx) => buildContext(opts.deps, ctx.extra.request.headers),
+      validate: (schema, document) => validate(schema, document, [...specifiedRules, queryLimitsRule]),
     },
     wss,
   );

@@ -27,18 +27,27 @@ builder.queryFields((t) => ({
     },
     resolve: async (_r, args, ctx) => {
       const maxPoints = args.maxPoints ?? 1000;
-      if (maxPoints < 3 || maxPoints > MAX_HISTORY_POINTS) throw invalidArgument(`maxPoints must be between 3 and ${MAX_HISTORY_POINTS}`);
+      if (maxPoints < 3 || maxPoints > MAX_HISTORY_POINTS)
+        throw invalidArgument(`maxPoints must be between 3 and ${MAX_HISTORY_POINTS}`);
       const runIds = [...new Set(args.runIds)];
       const keys = [...new Set(args.keys)];
       if (runIds.length * keys.length > MAX_SERIES) {
-        throw invalidArgument(`At most ${MAX_SERIES} series (runs × keys) per call, asked for ${runIds.length * keys.length}`);
+        throw invalidArgument(
+          `At most ${MAX_SERIES} series (runs × keys) per call, asked for ${runIds.length * keys.length}`,
+        );
       }
       const series = await Promise.all(
         runIds.flatMap((runId) =>
           keys.map(async (key) => ({
             runId,
             key,
-            points: await getMetricHistory(ctx.deps.db, ctx.workspaceId, { runId, key, maxPoints, startStep: null, endStep: null }),
+            points: await getMetricHistory(ctx.deps.db, ctx.workspaceId, {
+              runId,
+              key,
+              maxPoints,
+              startStep: null,
+              endStep: null,
+            }),
           })),
         ),
       );

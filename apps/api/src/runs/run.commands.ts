@@ -1,4 +1,11 @@
-import { experimentStreamId, newEntityId, runStreamId, type KeyValue, type RunSource, type RunStatus } from '@cairn/events';
+import {
+  experimentStreamId,
+  newEntityId,
+  runStreamId,
+  type KeyValue,
+  type RunSource,
+  type RunStatus,
+} from '@cairn/events';
 import { CairnError, invalidArgument } from '../errors.ts';
 import { experimentDecider } from '../experiments/experiment.decider.ts';
 import { readStream } from '@cairn/db';
@@ -6,7 +13,13 @@ import { decodeEvent } from '@cairn/events';
 import { handleCommand, type Caller } from '../write/command-handler.ts';
 import type { ServiceDeps } from '../write/services.ts';
 import { randomRunName } from './run-names.ts';
-import { RUN_STATE_IGNORED_EVENTS, runDecider, type MetricInput, type RunCommand, type RunState } from './run.decider.ts';
+import {
+  RUN_STATE_IGNORED_EVENTS,
+  runDecider,
+  type MetricInput,
+  type RunCommand,
+  type RunState,
+} from './run.decider.ts';
 
 export interface RunWriteResult {
   runId: string;
@@ -35,7 +48,13 @@ async function run(
   const last = result.events.at(-1);
   let visible = true;
   if (last && opts.wait !== false) {
-    visible = await deps.changes.waitFor(caller.workspaceId, last.streamId, last.streamPosition, ['runs'], deps.readYourWritesTimeoutMs);
+    visible = await deps.changes.waitFor(
+      caller.workspaceId,
+      last.streamId,
+      last.streamPosition,
+      ['runs'],
+      deps.readYourWritesTimeoutMs,
+    );
   } else if (last) {
     visible = false;
   }
@@ -51,17 +70,34 @@ export interface CreateRunInput {
   source: RunSource;
 }
 
-export async function createRun(deps: ServiceDeps, caller: Caller, input: CreateRunInput): Promise<RunWriteResult> {
+export async function createRun(
+  deps: ServiceDeps,
+  caller: Caller,
+  input: CreateRunInput,
+): Promise<RunWriteResult> {
   // The experiment must exist and be active: decided on the experiment's own stream (consistent),
   // not on the read model.
-  const stream = await readStream(deps.db, caller.workspaceId, experimentStreamId(input.experimentId));
+  const stream = await readStream(
+    deps.db,
+    caller.workspaceId,
+    experimentStreamId(input.experimentId),
+  );
   let experiment = experimentDecider.initialState();
   for (const e of stream.events) experiment = experimentDecider.evolve(experiment, decodeEvent(e));
-  if (experiment.experimentId === null) throw new CairnError('NOT_FOUND', `Experiment ${input.experimentId} not found`, { id: input.experimentId });
-  if (experiment.lifecycleStage !== 'active') throw invalidArgument(`Experiment ${input.experimentId} is deleted`);
+  if (experiment.experimentId === null)
+    throw new CairnError('NOT_FOUND', `Experiment ${input.experimentId} not found`, {
+      id: input.experimentId,
+    });
+  if (experiment.lifecycleStage !== 'active')
+    throw invalidArgument(`Experiment ${input.experimentId} is deleted`);
   if (input.parentRunId !== null) {
-    const parent = await readStream(deps.db, caller.workspaceId, runStreamId(input.parentRunId), { excludeTypes: RUN_STATE_IGNORED_EVENTS });
-    if (parent.version === 0) throw new CairnError('NOT_FOUND', `Parent run ${input.parentRunId} not found`, { id: input.parentRunId });
+    const parent = await readStream(deps.db, caller.workspaceId, runStreamId(input.parentRunId), {
+      excludeTypes: RUN_STATE_IGNORED_EVENTS,
+    });
+    if (parent.version === 0)
+      throw new CairnError('NOT_FOUND', `Parent run ${input.parentRunId} not found`, {
+        id: input.parentRunId,
+      });
   }
   const runId = newEntityId(deps.decideContext.newId);
   return run(deps, caller, runId, {
@@ -90,7 +126,9 @@ export const updateRun = (
   runId: string,
   input: { status: RunStatus | null; endTime: number | null; name: string | null },
 ) => run(deps, caller, runId, { type: 'UpdateRun', ...input });
-export const deleteRun = (deps: ServiceDeps, caller: Caller, runId: string) => run(deps, caller, runId, { type: 'DeleteRun' });
-export const restoreRun = (deps: ServiceDeps, caller: Caller, runId: string) => run(deps, caller, runId, { type: 'RestoreRun' });
+export const deleteRun = (deps: ServiceDeps, caller: Caller, runId: string) =>
+  run(deps, caller, runId, { type: 'DeleteRun' });
+export const restoreRun = (deps: ServiceDeps, caller: Caller, runId: string) =>
+  run(deps, caller, runId, { type: 'RestoreRun' });
 export const deleteTag = (deps: ServiceDeps, caller: Caller, runId: string, key: string) =>
   run(deps, caller, runId, { type: 'DeleteRunTag', key });

@@ -50,7 +50,8 @@ export const RUN_STATE_IGNORED_EVENTS = ['RunMetricsLogged'] as const;
 const TERMINAL: readonly RunStatus[] = ['FINISHED', 'FAILED', 'KILLED'];
 
 function checkInteger(what: string, value: number): void {
-  if (!Number.isSafeInteger(value)) throw invalidArgument(`${what} must be an integer, got ${value}`);
+  if (!Number.isSafeInteger(value))
+    throw invalidArgument(`${what} must be an integer, got ${value}`);
 }
 
 function validateTags(tags: readonly KeyValue[]): void {
@@ -60,13 +61,22 @@ function validateTags(tags: readonly KeyValue[]): void {
   }
 }
 
-function decideLogBatch(command: Extract<RunCommand, { type: 'LogRunBatch' }>, state: RunState, runId: string, ctx: Parameters<Decider<RunCommand, RunState>['decide']>[2]): NewEvent[] {
+function decideLogBatch(
+  command: Extract<RunCommand, { type: 'LogRunBatch' }>,
+  state: RunState,
+  runId: string,
+  ctx: Parameters<Decider<RunCommand, RunState>['decide']>[2],
+): NewEvent[] {
   const { metrics, params, tags } = command;
   if (metrics.length > LIMITS.metricsPerBatch) {
-    throw invalidArgument(`A batch holds at most ${LIMITS.metricsPerBatch} metric points, got ${metrics.length}`);
+    throw invalidArgument(
+      `A batch holds at most ${LIMITS.metricsPerBatch} metric points, got ${metrics.length}`,
+    );
   }
   if (params.length > LIMITS.paramsPerBatch) {
-    throw invalidArgument(`A batch holds at most ${LIMITS.paramsPerBatch} params, got ${params.length}`);
+    throw invalidArgument(
+      `A batch holds at most ${LIMITS.paramsPerBatch} params, got ${params.length}`,
+    );
   }
   if (tags.length > LIMITS.tagsPerBatch) {
     throw invalidArgument(`A batch holds at most ${LIMITS.tagsPerBatch} tags, got ${tags.length}`);
@@ -92,14 +102,18 @@ function decideLogBatch(command: Extract<RunCommand, { type: 'LogRunBatch' }>, s
       validateKey('metric', m.key);
       checkedKeys.add(m.key);
     }
-    if (typeof m.value !== 'number') throw invalidArgument(`metric "${m.key}" value must be a number`);
+    if (typeof m.value !== 'number')
+      throw invalidArgument(`metric "${m.key}" value must be a number`);
     checkInteger(`metric "${m.key}" step`, m.step);
     checkInteger(`metric "${m.key}" timestamp`, m.timestamp);
   }
   const events: NewEvent[] = [];
   if (newParams.size > 0) {
     events.push(
-      newEvent(ctx, 'RunParamsLogged', { runId, params: [...newParams].map(([key, value]) => ({ key, value })) }),
+      newEvent(ctx, 'RunParamsLogged', {
+        runId,
+        params: [...newParams].map(([key, value]) => ({ key, value })),
+      }),
     );
   }
   if (tags.length > 0) events.push(newEvent(ctx, 'RunTagsSet', { runId, tags }));
@@ -107,7 +121,12 @@ function decideLogBatch(command: Extract<RunCommand, { type: 'LogRunBatch' }>, s
     events.push(
       newEvent(ctx, 'RunMetricsLogged', {
         runId,
-        metrics: metrics.map((m) => ({ key: m.key, value: encodeMetricValue(m.value), step: m.step, timestamp: m.timestamp })),
+        metrics: metrics.map((m) => ({
+          key: m.key,
+          value: encodeMetricValue(m.value),
+          step: m.step,
+          timestamp: m.timestamp,
+        })),
       }),
     );
   }
@@ -141,7 +160,10 @@ export const runDecider: Decider<RunCommand, RunState> = {
         return { ...state, params };
       }
       case 'RunTagsSet':
-        return { ...state, tagKeys: new Set([...state.tagKeys, ...event.data.tags.map((t) => t.key)]) };
+        return {
+          ...state,
+          tagKeys: new Set([...state.tagKeys, ...event.data.tags.map((t) => t.key)]),
+        };
       case 'RunTagDeleted': {
         const tagKeys = new Set(state.tagKeys);
         tagKeys.delete(event.data.key);
@@ -162,7 +184,8 @@ export const runDecider: Decider<RunCommand, RunState> = {
 
   decide(command, state, ctx) {
     if (command.type === 'StartRun') {
-      if (state.runId !== null) throw new CairnError('ALREADY_EXISTS', `Run ${command.runId} already exists`);
+      if (state.runId !== null)
+        throw new CairnError('ALREADY_EXISTS', `Run ${command.runId} already exists`);
       checkInteger('startTime', command.startTime);
       validateTags(command.tags);
       return [
@@ -187,7 +210,10 @@ export const runDecider: Decider<RunCommand, RunState> = {
       case 'LogRunBatch':
         return decideLogBatch(command, state, runId, ctx);
       case 'DeleteRunTag':
-        if (!state.tagKeys.has(command.key)) throw new CairnError('NOT_FOUND', `Run ${runId} has no tag "${command.key}"`, { key: command.key });
+        if (!state.tagKeys.has(command.key))
+          throw new CairnError('NOT_FOUND', `Run ${runId} has no tag "${command.key}"`, {
+            key: command.key,
+          });
         return [newEvent(ctx, 'RunTagDeleted', { runId, key: command.key })];
       case 'UpdateRun': {
         const events: NewEvent[] = [];

@@ -3,8 +3,22 @@ import { invalidArgument, notFound } from '../errors.ts';
 import { ExperimentRef, LifecycleStage, toLifecycle } from '../experiments/experiment.graphql.ts';
 import { builder } from '../graphql/builder.ts';
 import type { GraphQLContext } from '../graphql/context.ts';
-import { decodeCursor, encodeCursor, KeyValueInput, KeyValueRef, PageInfo, pageSize } from '../graphql/scalars.ts';
-import { createRun, deleteRun, deleteTag, logBatch, restoreRun, updateRun } from './run.commands.ts';
+import {
+  decodeCursor,
+  encodeCursor,
+  KeyValueInput,
+  KeyValueRef,
+  PageInfo,
+  pageSize,
+} from '../graphql/scalars.ts';
+import {
+  createRun,
+  deleteRun,
+  deleteTag,
+  logBatch,
+  restoreRun,
+  updateRun,
+} from './run.commands.ts';
 import { getMetricHistory, getMetricKeys, listRuns, type RunRow } from './runs.queries.ts';
 
 export const RunStatus = builder.enumType('RunStatus', { values: runStatus.options });
@@ -27,7 +41,9 @@ const MetricPointRef = builder.objectType('MetricPoint', {
 });
 
 const RunSource = builder
-  .objectRef<{ gitCommit: string | null; entryPoint: string | null; sourceType: string | null }>('RunSource')
+  .objectRef<{ gitCommit: string | null; entryPoint: string | null; sourceType: string | null }>(
+    'RunSource',
+  )
   .implement({
     fields: (t) => ({
       gitCommit: t.exposeString('gitCommit', { nullable: true }),
@@ -43,19 +59,41 @@ export const RunRef = builder.objectType('Run', {
     id: t.exposeString('run_id'),
     name: t.exposeString('name'),
     experimentId: t.exposeString('experiment_id'),
-    experiment: t.field({ type: ExperimentRef, nullable: true, resolve: (r, _a, ctx) => ctx.loaders.experiment.load(r.experiment_id) }),
+    experiment: t.field({
+      type: ExperimentRef,
+      nullable: true,
+      resolve: (r, _a, ctx) => ctx.loaders.experiment.load(r.experiment_id),
+    }),
     status: t.field({ type: RunStatus, resolve: (r) => runStatus.parse(r.status) }),
     startTime: t.field({ type: 'Timestamp', resolve: (r) => r.start_time }),
     endTime: t.field({ type: 'Timestamp', nullable: true, resolve: (r) => r.end_time }),
-    lifecycleStage: t.field({ type: LifecycleStage, resolve: (r) => toLifecycle(r.lifecycle_stage) }),
+    lifecycleStage: t.field({
+      type: LifecycleStage,
+      resolve: (r) => toLifecycle(r.lifecycle_stage),
+    }),
     source: t.field({
       type: RunSource,
-      resolve: (r) => ({ gitCommit: r.source_git_commit, entryPoint: r.source_entry_point, sourceType: r.source_type }),
+      resolve: (r) => ({
+        gitCommit: r.source_git_commit,
+        entryPoint: r.source_entry_point,
+        sourceType: r.source_type,
+      }),
     }),
-    params: t.field({ type: [KeyValueRef], resolve: (r, _a, ctx) => ctx.loaders.params.load(r.run_id) }),
-    tags: t.field({ type: [KeyValueRef], resolve: (r, _a, ctx) => ctx.loaders.tags.load(r.run_id) }),
-    latestMetrics: t.field({ type: [MetricRef], resolve: (r, _a, ctx) => ctx.loaders.latestMetrics.load(r.run_id) }),
-    metricKeys: t.stringList({ resolve: (r, _a, ctx) => getMetricKeys(ctx.deps.db, ctx.workspaceId, r.run_id) }),
+    params: t.field({
+      type: [KeyValueRef],
+      resolve: (r, _a, ctx) => ctx.loaders.params.load(r.run_id),
+    }),
+    tags: t.field({
+      type: [KeyValueRef],
+      resolve: (r, _a, ctx) => ctx.loaders.tags.load(r.run_id),
+    }),
+    latestMetrics: t.field({
+      type: [MetricRef],
+      resolve: (r, _a, ctx) => ctx.loaders.latestMetrics.load(r.run_id),
+    }),
+    metricKeys: t.stringList({
+      resolve: (r, _a, ctx) => getMetricKeys(ctx.deps.db, ctx.workspaceId, r.run_id),
+    }),
     metricHistory: t.field({
       type: [MetricPointRef],
       args: {
@@ -96,12 +134,19 @@ export const RunRef = builder.objectType('Run', {
 
 const RunEdge = builder
   .objectRef<{ node: RunRow; cursor: string }>('RunEdge')
-  .implement({ fields: (t) => ({ node: t.field({ type: RunRef, resolve: (e) => e.node }), cursor: t.exposeString('cursor') }) });
+  .implement({
+    fields: (t) => ({
+      node: t.field({ type: RunRef, resolve: (e) => e.node }),
+      cursor: t.exposeString('cursor'),
+    }),
+  });
 
 const RunConnection = builder
-  .objectRef<{ edges: { node: RunRow; cursor: string }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null }; totalCount: number }>(
-    'RunConnection',
-  )
+  .objectRef<{
+    edges: { node: RunRow; cursor: string }[];
+    pageInfo: { hasNextPage: boolean; endCursor: string | null };
+    totalCount: number;
+  }>('RunConnection')
   .implement({
     fields: (t) => ({
       edges: t.field({ type: [RunEdge], resolve: (c) => c.edges }),
@@ -113,7 +158,10 @@ const RunConnection = builder
 
 type RunCursor = { startTime: number; id: string };
 const isRunCursor = (v: unknown): v is RunCursor =>
-  typeof v === 'object' && v !== null && typeof (v as RunCursor).startTime === 'number' && typeof (v as RunCursor).id === 'string';
+  typeof v === 'object' &&
+  v !== null &&
+  typeof (v as RunCursor).startTime === 'number' &&
+  typeof (v as RunCursor).id === 'string';
 
 builder.queryFields((t) => ({
   run: t.field({
@@ -139,8 +187,15 @@ builder.queryFields((t) => ({
         lifecycleStage: (args.lifecycleStage ?? 'ACTIVE') === 'DELETED' ? 'deleted' : 'active',
       });
       const page = rows.slice(0, first);
-      const edges = page.map((node) => ({ node, cursor: encodeCursor({ startTime: node.start_time, id: node.run_id }) }));
-      return { edges, pageInfo: { hasNextPage: rows.length > first, endCursor: edges.at(-1)?.cursor ?? null }, totalCount };
+      const edges = page.map((node) => ({
+        node,
+        cursor: encodeCursor({ startTime: node.start_time, id: node.run_id }),
+      }));
+      return {
+        edges,
+        pageInfo: { hasNextPage: rows.length > first, endCursor: edges.at(-1)?.cursor ?? null },
+        totalCount,
+      };
     },
   }),
 }));
@@ -159,14 +214,33 @@ const RunSourceInput = builder.inputType('RunSourceInput', {
 });
 
 async function reload(ctx: GraphQLContext, runId: string): Promise<RunRow> {
-  for (const loader of [ctx.loaders.run, ctx.loaders.params, ctx.loaders.tags, ctx.loaders.latestMetrics]) loader.clear(runId);
+  for (const loader of [
+    ctx.loaders.run,
+    ctx.loaders.params,
+    ctx.loaders.tags,
+    ctx.loaders.latestMetrics,
+  ])
+    loader.clear(runId);
   const row = await ctx.loaders.run.load(runId);
   if (!row) throw notFound('Run', runId);
   return row;
 }
 
-function toMetrics(metrics: readonly { key: string; value: number; step?: number | null; timestamp?: number | null }[], now: number) {
-  return metrics.map((m) => ({ key: m.key, value: m.value, step: m.step ?? 0, timestamp: m.timestamp ?? now }));
+function toMetrics(
+  metrics: readonly {
+    key: string;
+    value: number;
+    step?: number | null;
+    timestamp?: number | null;
+  }[],
+  now: number,
+) {
+  return metrics.map((m) => ({
+    key: m.key,
+    value: m.value,
+    step: m.step ?? 0,
+    timestamp: m.timestamp ?? now,
+  }));
 }
 
 builder.mutationFields((t) => ({
@@ -216,12 +290,18 @@ builder.mutationFields((t) => ({
   deleteRun: t.field({
     type: RunRef,
     args: { runId: t.arg.string({ required: true }) },
-    resolve: async (_r, { runId }, ctx) => (await deleteRun(ctx.deps, ctx.caller, runId), reload(ctx, runId)),
+    resolve: async (_r, { runId }, ctx) => (
+      await deleteRun(ctx.deps, ctx.caller, runId),
+      reload(ctx, runId)
+    ),
   }),
   restoreRun: t.field({
     type: RunRef,
     args: { runId: t.arg.string({ required: true }) },
-    resolve: async (_r, { runId }, ctx) => (await restoreRun(ctx.deps, ctx.caller, runId), reload(ctx, runId)),
+    resolve: async (_r, { runId }, ctx) => (
+      await restoreRun(ctx.deps, ctx.caller, runId),
+      reload(ctx, runId)
+    ),
   }),
   logBatch: t.field({
     type: RunRef,
@@ -266,23 +346,42 @@ builder.mutationFields((t) => ({
   }),
   logParam: t.field({
     type: RunRef,
-    args: { runId: t.arg.string({ required: true }), key: t.arg.string({ required: true }), value: t.arg.string({ required: true }) },
+    args: {
+      runId: t.arg.string({ required: true }),
+      key: t.arg.string({ required: true }),
+      value: t.arg.string({ required: true }),
+    },
     resolve: async (_r, { runId, key, value }, ctx) => {
-      await logBatch(ctx.deps, ctx.caller, runId, { metrics: [], params: [{ key, value }], tags: [] });
+      await logBatch(ctx.deps, ctx.caller, runId, {
+        metrics: [],
+        params: [{ key, value }],
+        tags: [],
+      });
       return reload(ctx, runId);
     },
   }),
   setTag: t.field({
     type: RunRef,
-    args: { runId: t.arg.string({ required: true }), key: t.arg.string({ required: true }), value: t.arg.string({ required: true }) },
+    args: {
+      runId: t.arg.string({ required: true }),
+      key: t.arg.string({ required: true }),
+      value: t.arg.string({ required: true }),
+    },
     resolve: async (_r, { runId, key, value }, ctx) => {
-      await logBatch(ctx.deps, ctx.caller, runId, { metrics: [], params: [], tags: [{ key, value }] });
+      await logBatch(ctx.deps, ctx.caller, runId, {
+        metrics: [],
+        params: [],
+        tags: [{ key, value }],
+      });
       return reload(ctx, runId);
     },
   }),
   deleteTag: t.field({
     type: RunRef,
     args: { runId: t.arg.string({ required: true }), key: t.arg.string({ required: true }) },
-    resolve: async (_r, { runId, key }, ctx) => (await deleteTag(ctx.deps, ctx.caller, runId, key), reload(ctx, runId)),
+    resolve: async (_r, { runId, key }, ctx) => (
+      await deleteTag(ctx.deps, ctx.caller, runId, key),
+      reload(ctx, runId)
+    ),
   }),
 }));

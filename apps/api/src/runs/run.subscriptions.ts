@@ -4,7 +4,13 @@ import { invalidArgument } from '../errors.ts';
 import { builder } from '../graphql/builder.ts';
 import type { GraphQLContext } from '../graphql/context.ts';
 import { RunRef } from './run.graphql.ts';
-import { getAppliedPosition, getPointsLoggedBetween, getRunExperimentIds, type LoggedPoint, type RunRow } from './runs.queries.ts';
+import {
+  getAppliedPosition,
+  getPointsLoggedBetween,
+  getRunExperimentIds,
+  type LoggedPoint,
+  type RunRow,
+} from './runs.queries.ts';
 
 /**
  * Maps every change notice of the caller's workspace (null = not relevant) into an async
@@ -50,7 +56,13 @@ export function mapNotices<T>(
 }
 
 function clearRun(ctx: GraphQLContext, runId: string): void {
-  for (const loader of [ctx.loaders.run, ctx.loaders.params, ctx.loaders.tags, ctx.loaders.latestMetrics]) loader.clear(runId);
+  for (const loader of [
+    ctx.loaders.run,
+    ctx.loaders.params,
+    ctx.loaders.tags,
+    ctx.loaders.latestMetrics,
+  ])
+    loader.clear(runId);
 }
 
 const LoggedPointRef = builder.objectRef<LoggedPoint>('LoggedMetricPoint').implement({
@@ -94,11 +106,14 @@ builder.subscriptionFields((t) => ({
   runChanged: t.field({
     type: RunRef,
     nullable: true,
-    description: 'Pushes the run, re-read from the read model, each time a change to it is projected.',
+    description:
+      'Pushes the run, re-read from the read model, each time a change to it is projected.',
     args: { runId: t.arg.string({ required: true }) },
     subscribe: (_r, { runId }, ctx) => {
       const stream = runStreamId(runId);
-      return mapNotices(ctx, (n) => (n.p === 'runs' && n.s.some(([s]) => s === stream) ? true : null));
+      return mapNotices(ctx, (n) =>
+        n.p === 'runs' && n.s.some(([s]) => s === stream) ? true : null,
+      );
     },
     resolve: (_tick, { runId }, ctx) => {
       clearRun(ctx, runId);
@@ -108,14 +123,18 @@ builder.subscriptionFields((t) => ({
 
   runsChanged: t.field({
     type: RunsChangedRef,
-    description: 'Pushes the runs of an experiment that were created or changed (coalesced while the client is busy).',
+    description:
+      'Pushes the runs of an experiment that were created or changed (coalesced while the client is busy).',
     args: { experimentId: t.arg.string({ required: true }) },
     subscribe: (_r, { experimentId }, ctx) => {
       const changedRuns = mapNotices<Set<string>>(
         ctx,
         (n) => {
           if (n.p !== 'runs') return null;
-          const ids = n.s.map(([s]) => s).filter((s) => s.startsWith('run-')).map((s) => s.slice(4));
+          const ids = n.s
+            .map(([s]) => s)
+            .filter((s) => s.startsWith('run-'))
+            .map((s) => s.slice(4));
           return ids.length > 0 ? new Set(ids) : null;
         },
         (a, b) => new Set([...a, ...b]),
@@ -137,14 +156,19 @@ builder.subscriptionFields((t) => ({
       'Pushes the metric points newly logged to a run (optionally only some keys), in batches: every projected batch is delivered once, in order.',
     args: { runId: t.arg.string({ required: true }), keys: t.arg.stringList() },
     subscribe: (_r, { runId, keys }, ctx) => {
-      if (keys && keys.length > 1000) throw invalidArgument('At most 1,000 keys per metricsLogged subscription');
+      if (keys && keys.length > 1000)
+        throw invalidArgument('At most 1,000 keys per metricsLogged subscription');
       const stream = runStreamId(runId);
       const wanted = keys && keys.length > 0 ? new Set(keys) : null;
-      const ticks = mapNotices(ctx, (n) => {
-        if (n.p !== 'runs') return null;
-        const hit = n.s.find(([s]) => s === stream);
-        return hit ? hit[1] : null;
-      }, Math.max);
+      const ticks = mapNotices(
+        ctx,
+        (n) => {
+          if (n.p !== 'runs') return null;
+          const hit = n.s.find(([s]) => s === stream);
+          return hit ? hit[1] : null;
+        },
+        Math.max,
+      );
       // Listen first, then read where the projection stands: a batch projected in between is
       // either covered by the starting position or announced by a later notice.
       const iterator = ticks[Symbol.asyncIterator]();
@@ -155,7 +179,14 @@ builder.subscriptionFields((t) => ({
             const next = await iterator.next();
             if (next.done) return;
             if (next.value <= seen) continue;
-            const points = await getPointsLoggedBetween(ctx.deps.db, ctx.workspaceId, stream, seen, next.value, wanted);
+            const points = await getPointsLoggedBetween(
+              ctx.deps.db,
+              ctx.workspaceId,
+              stream,
+              seen,
+              next.value,
+              wanted,
+            );
             seen = next.value;
             if (points.length > 0) yield { runId, points };
           }

@@ -19,12 +19,24 @@ export interface MetricPointRow {
   value: number;
 }
 
-export function getRunsByIds(db: Kysely<DB>, workspaceId: string, ids: readonly string[]): Promise<RunRow[]> {
+export function getRunsByIds(
+  db: Kysely<DB>,
+  workspaceId: string,
+  ids: readonly string[],
+): Promise<RunRow[]> {
   if (ids.length === 0) return Promise.resolve([]);
-  return db.selectFrom('runs').selectAll().where('workspace_id', '=', workspaceId).where('run_id', 'in', [...ids]).execute();
+  return db
+    .selectFrom('runs')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .where('run_id', 'in', [...ids])
+    .execute();
 }
 
-function groupByRun<T extends { run_id: string }, V>(rows: T[], map: (row: T) => V): Map<string, V[]> {
+function groupByRun<T extends { run_id: string }, V>(
+  rows: T[],
+  map: (row: T) => V,
+): Map<string, V[]> {
   const byRun = new Map<string, V[]>();
   for (const row of rows) {
     const list = byRun.get(row.run_id) ?? [];
@@ -34,7 +46,11 @@ function groupByRun<T extends { run_id: string }, V>(rows: T[], map: (row: T) =>
   return byRun;
 }
 
-export async function getParams(db: Kysely<DB>, workspaceId: string, runIds: readonly string[]): Promise<Map<string, KV[]>> {
+export async function getParams(
+  db: Kysely<DB>,
+  workspaceId: string,
+  runIds: readonly string[],
+): Promise<Map<string, KV[]>> {
   if (runIds.length === 0) return new Map();
   const rows = await db
     .selectFrom('run_params')
@@ -46,7 +62,11 @@ export async function getParams(db: Kysely<DB>, workspaceId: string, runIds: rea
   return groupByRun(rows, (r) => ({ key: r.key, value: r.value }));
 }
 
-export async function getTags(db: Kysely<DB>, workspaceId: string, runIds: readonly string[]): Promise<Map<string, KV[]>> {
+export async function getTags(
+  db: Kysely<DB>,
+  workspaceId: string,
+  runIds: readonly string[],
+): Promise<Map<string, KV[]>> {
   if (runIds.length === 0) return new Map();
   const rows = await db
     .selectFrom('run_tags')
@@ -71,10 +91,19 @@ export async function getLatestMetrics(
     .where('run_id', 'in', [...runIds])
     .orderBy('key')
     .execute();
-  return groupByRun(rows, (r) => ({ key: r.key, value: r.value, step: r.step, timestamp: r.timestamp }));
+  return groupByRun(rows, (r) => ({
+    key: r.key,
+    value: r.value,
+    step: r.step,
+    timestamp: r.timestamp,
+  }));
 }
 
-export async function getChildRunIds(db: Kysely<DB>, workspaceId: string, parentIds: readonly string[]): Promise<Map<string, string[]>> {
+export async function getChildRunIds(
+  db: Kysely<DB>,
+  workspaceId: string,
+  parentIds: readonly string[],
+): Promise<Map<string, string[]>> {
   if (parentIds.length === 0) return new Map();
   const rows = await db
     .selectFrom('runs')
@@ -105,7 +134,11 @@ export interface HistoryArgs {
  * buckets of equal count; each bucket contributes its minimum and its maximum, and the first and
  * the last point are always kept. A spike survives; the result never exceeds maxPoints.
  */
-export async function getMetricHistory(db: Kysely<DB>, workspaceId: string, args: HistoryArgs): Promise<MetricPointRow[]> {
+export async function getMetricHistory(
+  db: Kysely<DB>,
+  workspaceId: string,
+  args: HistoryArgs,
+): Promise<MetricPointRow[]> {
   const keyRow = await db
     .selectFrom('metric_keys')
     .select('key_id')
@@ -139,7 +172,11 @@ export async function getMetricHistory(db: Kysely<DB>, workspaceId: string, args
   return result.rows;
 }
 
-export async function getMetricKeys(db: Kysely<DB>, workspaceId: string, runId: string): Promise<string[]> {
+export async function getMetricKeys(
+  db: Kysely<DB>,
+  workspaceId: string,
+  runId: string,
+): Promise<string[]> {
   const rows = await db
     .selectFrom('run_latest_metrics')
     .select('key')
@@ -164,17 +201,27 @@ export async function listRuns(
   args: RunPageArgs,
 ): Promise<{ rows: RunRow[]; totalCount: number }> {
   if (args.experimentIds.length === 0) return { rows: [], totalCount: 0 };
-  let base = db.selectFrom('runs').where('workspace_id', '=', workspaceId).where('experiment_id', 'in', [...args.experimentIds]);
+  let base = db
+    .selectFrom('runs')
+    .where('workspace_id', '=', workspaceId)
+    .where('experiment_id', 'in', [...args.experimentIds]);
   if (args.lifecycleStage) base = base.where('lifecycle_stage', '=', args.lifecycleStage);
   let page = base.selectAll();
   if (args.after) {
     const { startTime, id } = args.after;
     page = page.where((eb) =>
-      eb.or([eb('start_time', '<', startTime), eb.and([eb('start_time', '=', startTime), eb('run_id', '<', id)])]),
+      eb.or([
+        eb('start_time', '<', startTime),
+        eb.and([eb('start_time', '=', startTime), eb('run_id', '<', id)]),
+      ]),
     );
   }
   const [rows, count] = await Promise.all([
-    page.orderBy('start_time', 'desc').orderBy('run_id', 'desc').limit(args.first + 1).execute(),
+    page
+      .orderBy('start_time', 'desc')
+      .orderBy('run_id', 'desc')
+      .limit(args.first + 1)
+      .execute(),
     base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
   ]);
   return { rows, totalCount: Number(count.n) };
@@ -209,16 +256,28 @@ export async function getPointsLoggedBetween(
     .execute();
   const points: LoggedPoint[] = [];
   for (const row of rows) {
-    const data = row.data as { metrics: { key: string; value: number | string; step: number; timestamp: number }[] };
+    const data = row.data as {
+      metrics: { key: string; value: number | string; step: number; timestamp: number }[];
+    };
     for (const m of data.metrics) {
       if (keys && !keys.has(m.key)) continue;
-      points.push({ key: m.key, step: m.step, timestamp: m.timestamp, value: decodeMetricValue(m.value as EncodedMetricValue) });
+      points.push({
+        key: m.key,
+        step: m.step,
+        timestamp: m.timestamp,
+        value: decodeMetricValue(m.value as EncodedMetricValue),
+      });
     }
   }
   return points;
 }
 
-export async function getAppliedPosition(db: Kysely<DB>, workspaceId: string, projection: string, streamId: string): Promise<number> {
+export async function getAppliedPosition(
+  db: Kysely<DB>,
+  workspaceId: string,
+  projection: string,
+  streamId: string,
+): Promise<number> {
   const row = await db
     .selectFrom('projection_stream_positions')
     .select('position')
@@ -229,7 +288,11 @@ export async function getAppliedPosition(db: Kysely<DB>, workspaceId: string, pr
   return row?.position ?? 0;
 }
 
-export async function getRunExperimentIds(db: Kysely<DB>, workspaceId: string, runIds: readonly string[]): Promise<Map<string, string>> {
+export async function getRunExperimentIds(
+  db: Kysely<DB>,
+  workspaceId: string,
+  runIds: readonly string[],
+): Promise<Map<string, string>> {
   if (runIds.length === 0) return new Map();
   const rows = await db
     .selectFrom('runs')

@@ -7,7 +7,12 @@ import {
   type ExpectedVersion,
   type UniqueKeyChange,
 } from '@cairn/db';
-import { decodeEvent, type EventMetadata, type NewEvent, type StoredEventEnvelope } from '@cairn/events';
+import {
+  decodeEvent,
+  type EventMetadata,
+  type NewEvent,
+  type StoredEventEnvelope,
+} from '@cairn/events';
 import { toCairnError } from '../errors.ts';
 import type { DecideContext, Decider } from './decider.ts';
 
@@ -31,7 +36,10 @@ export interface CommandSpec<C, S> {
   /** Event types that do not change decision state and need not be loaded. */
   ignoredEvents?: readonly string[];
   /** Unique keys claimed / released by the new events (given the state before them). */
-  uniqueKeys?: (state: S, events: NewEvent[]) => { claim?: UniqueKeyChange[]; release?: UniqueKeyChange[] };
+  uniqueKeys?: (
+    state: S,
+    events: NewEvent[],
+  ) => { claim?: UniqueKeyChange[]; release?: UniqueKeyChange[] };
   /** Append without a version check when the events obey no rule against concurrent changes. */
   appendAnyVersion?: (events: NewEvent[]) => boolean;
 }
@@ -65,7 +73,11 @@ export async function handleCommand<C, S>(
       if (events.length === 0) return { state, version: stream.version, events: [] };
       const keys = spec.uniqueKeys?.(state, events) ?? {};
       const expectedVersion: ExpectedVersion =
-        stream.version === 0 ? 'no_stream' : spec.appendAnyVersion?.(events) ? 'any' : stream.version;
+        stream.version === 0
+          ? 'no_stream'
+          : spec.appendAnyVersion?.(events)
+            ? 'any'
+            : stream.version;
       const result = await appendToStream(deps.db, {
         workspaceId: caller.workspaceId,
         streamId: spec.streamId,

@@ -1,4 +1,10 @@
-import { currentSchemas, type CairnEvent, type EventData, type EventType, type NewEvent } from '@cairn/events';
+import {
+  currentSchemas,
+  type CairnEvent,
+  type EventData,
+  type EventType,
+  type NewEvent,
+} from '@cairn/events';
 
 /** Injected so that deciders stay pure and tests deterministic. */
 export interface DecideContext {
@@ -16,9 +22,12 @@ export interface Decider<Command, State> {
   decide: (command: Command, state: State, ctx: DecideContext) => NewEvent[];
 }
 
-
 /** A new event of the current schema version, validated against its schema. */
-export function newEvent<T extends EventType>(ctx: DecideContext, type: T, data: EventData<T>): NewEvent<T, EventData<T>> {
+export function newEvent<T extends EventType>(
+  ctx: DecideContext,
+  type: T,
+  data: EventData<T>,
+): NewEvent<T, EventData<T>> {
   return {
     id: ctx.newId(),
     type,

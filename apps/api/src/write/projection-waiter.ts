@@ -29,7 +29,10 @@ export class ChangeListener {
   }
 
   async start(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.connectionString, application_name: 'cairn-listener' });
+    const client = new pg.Client({
+      connectionString: this.connectionString,
+      application_name: 'cairn-listener',
+    });
     client.on('notification', (message) => {
       if (message.channel !== CHANGES_CHANNEL || !message.payload) return;
       const notice = decodeChangeNotice(message.payload);
@@ -82,7 +85,11 @@ export class ChangeListener {
     this.emitter.emit('change', notice);
   }
 
-  private async applied(workspaceId: string, projection: string, streamId: string): Promise<number> {
+  private async applied(
+    workspaceId: string,
+    projection: string,
+    streamId: string,
+  ): Promise<number> {
     const row = await this.db
       .selectFrom('projection_stream_positions')
       .select('position')
@@ -124,7 +131,10 @@ export class ChangeListener {
           let timer: NodeJS.Timeout | undefined;
           const ok = await Promise.race([
             reached.then(() => true),
-            new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now())))),
+            new Promise<boolean>(
+              (resolve) =>
+                (timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now()))),
+            ),
           ]);
           clearTimeout(timer);
           return ok || (await this.applied(workspaceId, projection, streamId)) >= position;

@@ -22,7 +22,12 @@ import {
   type Logger,
   type RunningProjector,
 } from '@cairn/projector';
-import { ChangeListener, createApiServer, type ReadinessReport, type ServiceDeps } from '../../src/index.ts';
+import {
+  ChangeListener,
+  createApiServer,
+  type ReadinessReport,
+  type ServiceDeps,
+} from '../../src/index.ts';
 
 export interface GqlError {
   message: string;
@@ -72,14 +77,14 @@ export interface ApiHarness {
 
 function describeError(error: unknown): string {
   if (error instanceof Error) return `: ${error.name}: ${error.message}`;
-  return error ? `: ${String(error)}` : '';
+  const text = String(error);
+  return error ? `: ${text}` : '';
 }
 
 function capturingLogger(errors: string[]): Logger {
   return {
     info: () => undefined,
-    error: (message, error) =>
-      errors.push(`${message}${describeError(error)}`),
+    error: (message, error) => errors.push(`${message}${describeError(error)}`),
   };
 }
 
@@ -88,7 +93,12 @@ function readiness(db: Kysely<DB>, kafka: KafkaTransport | null): () => Promise<
   return async () => {
     await sql`SELECT 1`.execute(db);
     if (!kafka) {
-      return { ready: true, database: 'ok', transport: 'postgres', projections: await projectionLags(db) };
+      return {
+        ready: true,
+        database: 'ok',
+        transport: 'postgres',
+        projections: await projectionLags(db),
+      };
     }
     const relay = await logLag(db, await loadLogCheckpoint(db, RELAY_CHECKPOINT));
     const consumers = await Promise.all(
@@ -120,7 +130,8 @@ export async function startApiHarness(opts: ApiHarnessOptions): Promise<ApiHarne
     let kafka: KafkaTransport | null = null;
     let relay: KafkaRelay | null = null;
     if ((opts.transport ?? 'postgres') === 'kafka') {
-      if (!opts.kafkaBrokers?.length) throw new Error('startApiHarness: the kafka transport needs kafkaBrokers');
+      if (!opts.kafkaBrokers?.length)
+        throw new Error('startApiHarness: the kafka transport needs kafkaBrokers');
       kafka = createKafkaTransport({
         clientId: 'cairn-api-harness',
         ...opts.kafkaConfig,
@@ -165,10 +176,13 @@ export async function startApiHarness(opts: ApiHarnessOptions): Promise<ApiHarne
     });
     cleanups.push(() => api.close());
     const address = api.server.address();
-    if (typeof address !== 'object' || !address) throw new Error('startApiHarness: no server address');
+    if (typeof address !== 'object' || !address)
+      throw new Error('startApiHarness: no server address');
     const url = `http://127.0.0.1:${address.port}`;
 
-    const defaultHeaders: Record<string, string> = opts.workspaceId ? { 'x-cairn-workspace': opts.workspaceId } : {};
+    const defaultHeaders: Record<string, string> = opts.workspaceId
+      ? { 'x-cairn-workspace': opts.workspaceId }
+      : {};
 
     return {
       url,
@@ -177,17 +191,32 @@ export async function startApiHarness(opts: ApiHarnessOptions): Promise<ApiHarne
       kafka,
       relay,
       errors,
-      async gql<T>(query: string, variables: Record<string, unknown> = {}, headers?: Record<string, string>) {
+      async gql<T>(
+        query: string,
+        variables: Record<string, unknown> = {},
+        headers?: Record<string, string>,
+      ) {
         const response = await fetch(`${url}/graphql`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', accept: 'application/json', ...(headers ?? defaultHeaders) },
+          headers: {
+            'content-type': 'application/json',
+            accept: 'application/json',
+            ...(headers ?? defaultHeaders),
+          },
           body: JSON.stringify({ query, variables }),
         });
         const text = await response.text();
         try {
           return JSON.parse(text) as GqlResponse<T>;
         } catch {
-          return { errors: [{ message: `HTTP ${response.status}: ${text.slice(0, 500)}`, extensions: { code: 'TRANSPORT' } }] };
+          return {
+            errors: [
+              {
+                message: `HTTP ${response.status}: ${text.slice(0, 500)}`,
+                extensions: { code: 'TRANSPORT' },
+              },
+            ],
+          };
         }
       },
       async getJson<T>(path: string) {

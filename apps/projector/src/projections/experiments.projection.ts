@@ -41,8 +41,19 @@ async function applyOne(trx: Transaction<DB>, event: Handled): Promise<void> {
       if (tags.size > 0) {
         await trx
           .insertInto('experiment_tags')
-          .values([...tags].map(([key, value]) => ({ workspace_id: ws, experiment_id: d.experimentId, key, value })))
-          .onConflict((oc) => oc.columns(['workspace_id', 'experiment_id', 'key']).doUpdateSet((eb) => ({ value: eb.ref('excluded.value') })))
+          .values(
+            [...tags].map(([key, value]) => ({
+              workspace_id: ws,
+              experiment_id: d.experimentId,
+              key,
+              value,
+            })),
+          )
+          .onConflict((oc) =>
+            oc
+              .columns(['workspace_id', 'experiment_id', 'key'])
+              .doUpdateSet((eb) => ({ value: eb.ref('excluded.value') })),
+          )
           .execute();
       }
       return;
@@ -51,17 +62,23 @@ async function applyOne(trx: Transaction<DB>, event: Handled): Promise<void> {
       await touch(event.data.experimentId).set({ name: event.data.name, updated_at: at }).execute();
       return;
     case 'ExperimentDeleted':
-      await touch(event.data.experimentId).set({ lifecycle_stage: 'deleted', updated_at: at }).execute();
+      await touch(event.data.experimentId)
+        .set({ lifecycle_stage: 'deleted', updated_at: at })
+        .execute();
       return;
     case 'ExperimentRestored':
-      await touch(event.data.experimentId).set({ lifecycle_stage: 'active', updated_at: at }).execute();
+      await touch(event.data.experimentId)
+        .set({ lifecycle_stage: 'active', updated_at: at })
+        .execute();
       return;
     case 'ExperimentTagSet': {
       const d = event.data;
       await trx
         .insertInto('experiment_tags')
         .values({ workspace_id: ws, experiment_id: d.experimentId, key: d.key, value: d.value })
-        .onConflict((oc) => oc.columns(['workspace_id', 'experiment_id', 'key']).doUpdateSet({ value: d.value }))
+        .onConflict((oc) =>
+          oc.columns(['workspace_id', 'experiment_id', 'key']).doUpdateSet({ value: d.value }),
+        )
         .execute();
       await touch(d.experimentId).set({ updated_at: at }).execute();
       return;

@@ -19,7 +19,10 @@ const handles = [
 type Handled = Extract<CairnEvent, { type: (typeof handles)[number] }>;
 type MetricsLogged = Extract<CairnEvent, { type: 'RunMetricsLogged' }>;
 
-async function applyRunEvent(trx: Transaction<DB>, event: Exclude<Handled, MetricsLogged>): Promise<void> {
+async function applyRunEvent(
+  trx: Transaction<DB>,
+  event: Exclude<Handled, MetricsLogged>,
+): Promise<void> {
   const ws = event.workspaceId;
   const at = event.recordedAt;
   const run = (runId: string) =>
@@ -52,7 +55,14 @@ async function applyRunEvent(trx: Transaction<DB>, event: Exclude<Handled, Metri
     case 'RunParamsLogged':
       await trx
         .insertInto('run_params')
-        .values(event.data.params.map((p) => ({ workspace_id: ws, run_id: event.data.runId, key: p.key, value: p.value })))
+        .values(
+          event.data.params.map((p) => ({
+            workspace_id: ws,
+            run_id: event.data.runId,
+            key: p.key,
+            value: p.value,
+          })),
+        )
         .onConflict((oc) => oc.columns(['workspace_id', 'run_id', 'key']).doNothing())
         .execute();
       await run(event.data.runId).set({ updated_at: at }).execute();
@@ -71,7 +81,9 @@ async function applyRunEvent(trx: Transaction<DB>, event: Exclude<Handled, Metri
       await run(event.data.runId).set({ updated_at: at }).execute();
       return;
     case 'RunStatusChanged':
-      await run(event.data.runId).set({ status: event.data.status, end_time: event.data.endTime, updated_at: at }).execute();
+      await run(event.data.runId)
+        .set({ status: event.data.status, end_time: event.data.endTime, updated_at: at })
+        .execute();
       return;
     case 'RunRenamed':
       await run(event.data.runId).set({ name: event.data.name, updated_at: at }).execute();
@@ -98,7 +110,11 @@ async function upsertTags(
   await trx
     .insertInto('run_tags')
     .values([...latest].map(([key, value]) => ({ workspace_id: ws, run_id: runId, key, value })))
-    .onConflict((oc) => oc.columns(['workspace_id', 'run_id', 'key']).doUpdateSet((eb) => ({ value: eb.ref('excluded.value') })))
+    .onConflict((oc) =>
+      oc
+        .columns(['workspace_id', 'run_id', 'key'])
+        .doUpdateSet((eb) => ({ value: eb.ref('excluded.value') })),
+    )
     .execute();
 }
 
@@ -110,7 +126,8 @@ async function applyMetrics(trx: Transaction<DB>, events: readonly MetricsLogged
   if (events.length === 0) return;
   const keyPairs = new Map<string, [string, string]>();
   for (const e of events) {
-    for (const m of e.data.metrics) keyPairs.set(`${e.workspaceId}\u0000${m.key}`, [e.workspaceId, m.key]);
+    for (const m of e.data.metrics)
+      keyPairs.set(`${e.workspaceId}\u0000${m.key}`, [e.workspaceId, m.key]);
   }
   const pairs = [...keyPairs.values()];
   await sql`
@@ -159,7 +176,9 @@ async function applyMetrics(trx: Transaction<DB>, events: readonly MetricsLogged
                          ${l.map((x) => x.point.step)}::int8[], ${l.map((x) => x.point.timestamp)}::int8[])
     ON CONFLICT (workspace_id, run_id, key) DO UPDATE
       SET value = excluded.value, step = excluded.step, timestamp = excluded.timestamp
-      WHERE (excluded.step, excluded.timestamp, excluded.value) > (t.step, t.timestamp, t.value)`.execute(trx);
+      WHERE (excluded.step, excluded.timestamp, excluded.value) > (t.step, t.timestamp, t.value)`.execute(
+    trx,
+  );
 }
 
 export const runsProjection: Projection = {

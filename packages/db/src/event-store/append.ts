@@ -1,7 +1,11 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { EventMetadata, NewEvent, StoredEventEnvelope } from '@cairn/events';
 import type { DB } from '../types.ts';
-import { StreamVersionConflictError, UniqueKeyTakenError, type ExpectedVersion } from './event-store.errors.ts';
+import {
+  StreamVersionConflictError,
+  UniqueKeyTakenError,
+  type ExpectedVersion,
+} from './event-store.errors.ts';
 
 export interface UniqueKeyChange {
   scope: string;
@@ -49,7 +53,12 @@ export async function appendInTransaction(
   if (expectedVersion === 'no_stream') {
     const inserted = await trx
       .insertInto('streams')
-      .values({ workspace_id: workspaceId, stream_id: streamId, stream_type: request.streamType, version: count })
+      .values({
+        workspace_id: workspaceId,
+        stream_id: streamId,
+        stream_type: request.streamType,
+        version: count,
+      })
       .onConflict((oc) => oc.doNothing())
       .returning('version')
       .executeTakeFirst();
@@ -58,9 +67,16 @@ export async function appendInTransaction(
   } else if (expectedVersion === 'any') {
     const upserted = await trx
       .insertInto('streams')
-      .values({ workspace_id: workspaceId, stream_id: streamId, stream_type: request.streamType, version: count })
+      .values({
+        workspace_id: workspaceId,
+        stream_id: streamId,
+        stream_type: request.streamType,
+        version: count,
+      })
       .onConflict((oc) =>
-        oc.columns(['workspace_id', 'stream_id']).doUpdateSet({ version: sql<number>`streams.version + ${count}` }),
+        oc
+          .columns(['workspace_id', 'stream_id'])
+          .doUpdateSet({ version: sql<number>`streams.version + ${count}` }),
       )
       .returning('version')
       .executeTakeFirstOrThrow();
@@ -90,7 +106,12 @@ export async function appendInTransaction(
   for (const claimed of request.claimKeys ?? []) {
     const row = await trx
       .insertInto('unique_keys')
-      .values({ workspace_id: workspaceId, scope: claimed.scope, key: claimed.key, stream_id: streamId })
+      .values({
+        workspace_id: workspaceId,
+        scope: claimed.scope,
+        key: claimed.key,
+        stream_id: streamId,
+      })
       .onConflict((oc) => oc.columns(['workspace_id', 'scope', 'key']).doNothing())
       .returning('stream_id')
       .executeTakeFirst();

@@ -115,7 +115,9 @@ export async function readAllAfter(
   const { types, orNotIn } = opts;
   if (types) {
     query = query.where((eb) =>
-      orNotIn ? eb.or([eb('type', 'in', [...types]), eb('type', 'not in', [...orNotIn])]) : eb('type', 'in', [...types]),
+      orNotIn
+        ? eb.or([eb('type', 'in', [...types]), eb('type', 'not in', [...orNotIn])])
+        : eb('type', 'in', [...types]),
     );
   }
   const rows = await query
@@ -138,10 +140,16 @@ export async function loadLogCheckpoint(db: Kysely<DB>, reader: string): Promise
     .select([sql<string>`transaction_id::text`.as('transaction_id'), 'global_position'])
     .where('reader', '=', reader)
     .executeTakeFirst();
-  return row ? { transactionId: row.transaction_id, globalPosition: row.global_position } : LOG_START;
+  return row
+    ? { transactionId: row.transaction_id, globalPosition: row.global_position }
+    : LOG_START;
 }
 
-export async function saveLogCheckpoint(db: Kysely<DB>, reader: string, position: LogPosition): Promise<void> {
+export async function saveLogCheckpoint(
+  db: Kysely<DB>,
+  reader: string,
+  position: LogPosition,
+): Promise<void> {
   await db
     .insertInto('log_checkpoints')
     .values({

@@ -35,7 +35,10 @@ export const metricPoint = z.object({
 export type MetricPoint = z.infer<typeof metricPoint>;
 
 /** One event per batch of points (invariant 9): never one event per point. */
-export const runMetricsLoggedV1 = z.object({ runId: entityId, metrics: z.array(metricPoint).min(1) });
+export const runMetricsLoggedV1 = z.object({
+  runId: entityId,
+  metrics: z.array(metricPoint).min(1),
+});
 
 export const runTagsSetV1 = z.object({ runId: entityId, tags: z.array(keyValue).min(1) });
 export const runTagDeletedV1 = z.object({ runId: entityId, key: z.string() });
