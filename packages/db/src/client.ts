@@ -30,6 +30,8 @@ export interface DbHandle {
 export interface CreateDbOptions {
   maxConnections?: number;
   applicationName?: string;
+  /** Called with the SQL of every query kysely runs (tests count round trips with it). */
+  onQuery?: (sql: string) => void;
 }
 
 export function createPool(connectionString: string, opts: CreateDbOptions = {}): pg.Pool {
@@ -46,6 +48,14 @@ export function createPool(connectionString: string, opts: CreateDbOptions = {})
 
 export function createDb(connectionString: string, opts: CreateDbOptions = {}): DbHandle {
   const pool = createPool(connectionString, opts);
-  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  const { onQuery } = opts;
+  const db = new Kysely<DB>({
+    dialect: new PostgresDialect({ pool }),
+    log: onQuery
+      ? (event) => {
+          if (event.level === 'query') onQuery(event.query.sql);
+        }
+      : undefined,
+  });
   return { db, pool, destroy: () => db.destroy() };
 }

@@ -3,14 +3,7 @@ import { invalidArgument, notFound } from '../errors.ts';
 import { ExperimentRef, LifecycleStage, toLifecycle } from '../experiments/experiment.graphql.ts';
 import { builder } from '../graphql/builder.ts';
 import type { GraphQLContext } from '../graphql/context.ts';
-import {
-  decodeCursor,
-  encodeCursor,
-  KeyValueInput,
-  KeyValueRef,
-  PageInfo,
-  pageSize,
-} from '../graphql/scalars.ts';
+import { KeyValueInput, KeyValueRef, PageInfo, pageSize } from '../graphql/scalars.ts';
 import {
   createRun,
   deleteRun,
@@ -20,6 +13,7 @@ import {
   updateRun,
 } from './run.commands.ts';
 import { getMetricHistory, getMetricKeys, listRuns, type RunRow } from './runs.queries.ts';
+import { parseRunFilter, parseRunOrderBy } from './search/run-search.parser.ts';
 
 export const RunStatus = builder.enumType('RunStatus', { values: runStatus.options });
 
@@ -156,13 +150,6 @@ const RunConnection = builder
     }),
   });
 
-type RunCursor = { startTime: number; id: string };
-const isRunCursor = (v: unknown): v is RunCursor =>
-  typeof v === 'object' &&
-  v !== null &&
-  typeof (v as RunCursor).startTime === 'number' &&
-  typeof (v as RunCursor).id === 'string';
-
 builder.queryFields((t) => ({
   run: t.field({
     type: RunRef,
@@ -172,30 +159,27 @@ builder.queryFields((t) => ({
   }),
   runs: t.field({
     type: RunConnection,
+    description:
+      'Searches runs (docs/search.md). `filter` is MLflow search syntax plus OR, NOT and parentheses, e.g. `metrics.loss < 0.1 AND (params.optimizer = \'adam\' OR tags.team = \'vision\')`; `orderBy` entries look like `metrics.loss ASC` (runs lacking the key last); ties by start time (newest first), then id. Keyset cursors: pages stay stable while runs are added.',
     args: {
       experimentIds: t.arg.stringList({ required: true }),
+      filter: t.arg.string(),
+      orderBy: t.arg.stringList(),
       lifecycleStage: t.arg({ type: LifecycleStage }),
       first: t.arg.int(),
       after: t.arg.string(),
     },
     resolve: async (_r, args, ctx) => {
       const first = pageSize(args.first);
-      const { rows, totalCount } = await listRuns(ctx.deps.db, ctx.workspaceId, {
+      const { edges, hasNextPage, totalCount } = await listRuns(ctx.deps.db, ctx.workspaceId, {
         experimentIds: args.experimentIds,
-        first,
-        after: decodeCursor(args.after, isRunCursor),
         lifecycleStage: (args.lifecycleStage ?? 'ACTIVE') === 'DELETED' ? 'deleted' : 'active',
+        filter: parseRunFilter(args.filter),
+        orderBy: parseRunOrderBy(args.orderBy),
+        first,
+        after: args.after ?? null,
       });
-      const page = rows.slice(0, first);
-      const edges = page.map((node) => ({
-        node,
-        cursor: encodeCursor({ startTime: node.start_time, id: node.run_id }),
-      }));
-      return {
-        edges,
-        pageInfo: { hasNextPage: rows.length > first, endCursor: edges.at(-1)?.cursor ?? null },
-        totalCount,
-      };
+      return { edges, pageInfo: { hasNextPage, endCursor: edges.at(-1)?.cursor ?? null }, totalCount };
     },
   }),
 }));

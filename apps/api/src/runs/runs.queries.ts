@@ -1,6 +1,17 @@
-import { sql, type Kysely, type Selectable } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type Selectable } from 'kysely';
 import { decodeMetricValue, type EncodedMetricValue } from '@cairn/events';
 import type { DB, RunsTable } from '@cairn/db';
+import type { FilterExpr, OrderTerm } from './search/run-search.ast.ts';
+import { decodeRunCursor, encodeRunCursor } from './search/run-search.cursor.ts';
+import {
+  compileFilter,
+  compileOrder,
+  keysetCondition,
+  orderByClause,
+  sortKeyAlias,
+  sortKeySelections,
+  toSortValue,
+} from './search/run-search.sql.ts';
 
 export type RunRow = Selectable<RunsTable>;
 export interface KV {
@@ -187,44 +198,66 @@ export async function getMetricKeys(
   return rows.map((r) => r.key);
 }
 
-export interface RunPageArgs {
+export interface RunSearchArgs {
   experimentIds: readonly string[];
-  first: number;
-  after: { startTime: number; id: string } | null;
   lifecycleStage: 'active' | 'deleted' | null;
+  /** Parsed with parseRunFilter; null matches every run. */
+  filter: FilterExpr | null;
+  /** Parsed with parseRunOrderBy; ties (and an empty list) sort by start_time DESC, run_id ASC. */
+  orderBy: readonly OrderTerm[];
+  first: number;
+  /** A cursor from an edge of a previous page with the same orderBy. */
+  after: string | null;
 }
 
-/** Newest first; keyset pagination on (start_time, run_id). */
-export async function listRuns(
-  db: Kysely<DB>,
-  workspaceId: string,
-  args: RunPageArgs,
-): Promise<{ rows: RunRow[]; totalCount: number }> {
-  if (args.experimentIds.length === 0) return { rows: [], totalCount: 0 };
-  let base = db
-    .selectFrom('runs')
-    .where('workspace_id', '=', workspaceId)
-    .where('experiment_id', 'in', [...args.experimentIds]);
-  if (args.lifecycleStage) base = base.where('lifecycle_stage', '=', args.lifecycleStage);
-  let page = base.selectAll();
-  if (args.after) {
-    const { startTime, id } = args.after;
-    page = page.where((eb) =>
-      eb.or([
-        eb('start_time', '<', startTime),
-        eb.and([eb('start_time', '=', startTime), eb('run_id', '<', id)]),
-      ]),
-    );
-  }
-  const [rows, count] = await Promise.all([
-    page
-      .orderBy('start_time', 'desc')
-      .orderBy('run_id', 'desc')
-      .limit(args.first + 1)
-      .execute(),
-    base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+export interface RunSearchPage {
+  edges: { node: RunRow; cursor: string }[];
+  hasNextPage: boolean;
+  /** Runs matching the filter (all pages). */
+  totalCount: number;
+}
+
+/**
+ * The run search (docs/search.md): one page of runs matching the filter, in the requested order,
+ * with keyset pagination — a cursor carries the last row's sort values, so runs added between
+ * pages neither repeat nor push others out. One query for the page, one for the count.
+ */
+export async function listRuns(db: Kysely<DB>, workspaceId: string, args: RunSearchArgs): Promise<RunSearchPage> {
+  const order = compileOrder(args.orderBy, workspaceId);
+  const after = decodeRunCursor(args.after, args.orderBy, order.columns);
+  if (args.experimentIds.length === 0) return { edges: [], hasNextPage: false, totalCount: 0 };
+
+  const conditions: RawBuilder<unknown>[] = [
+    sql`r.workspace_id = ${workspaceId}`,
+    sql`r.experiment_id IN (${sql.join([...args.experimentIds])})`,
+  ];
+  if (args.lifecycleStage) conditions.push(sql`r.lifecycle_stage = ${args.lifecycleStage}`);
+  if (args.filter) conditions.push(compileFilter(args.filter, workspaceId));
+  const where = sql.join(conditions, sql` AND `);
+  const joins = order.joins.length > 0 ? sql.join(order.joins, sql` `) : sql``;
+  const keyset = after ? sql` AND ${keysetCondition(order.columns, after)}` : sql``;
+
+  const [page, count] = await Promise.all([
+    sql<Record<string, unknown>>`
+      SELECT r.*, ${sortKeySelections(order.columns)}
+      FROM runs r ${joins}
+      WHERE ${where}${keyset}
+      ORDER BY ${orderByClause(order.columns)}
+      LIMIT ${args.first + 1}`.execute(db),
+    sql<{ n: number }>`SELECT count(*)::int AS n FROM runs r WHERE ${where}`.execute(db),
   ]);
-  return { rows, totalCount: Number(count.n) };
+
+  const edges = page.rows.slice(0, args.first).map((row) => {
+    const node: Record<string, unknown> = { ...row };
+    const values = order.columns.map((column, i) => {
+      const alias = sortKeyAlias(i);
+      const value = toSortValue(column.type, row[alias]);
+      delete node[alias];
+      return value;
+    });
+    return { node: node as RunRow, cursor: encodeRunCursor(args.orderBy, values) };
+  });
+  return { edges, hasNextPage: page.rows.length > args.first, totalCount: count.rows[0]?.n ?? 0 };
 }
 
 export interface LoggedPoint extends MetricPointRow {

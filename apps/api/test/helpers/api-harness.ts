@@ -55,6 +55,8 @@ export interface ApiHarnessOptions {
   /** Default: a capturing logger (see `errors`). */
   logger?: Logger;
   maxConnections?: number;
+  /** Called with the SQL of every query the API's DB handle runs. */
+  onQuery?: (sql: string) => void;
 }
 
 export interface ApiHarness {
@@ -124,6 +126,7 @@ export async function startApiHarness(opts: ApiHarnessOptions): Promise<ApiHarne
     const handle = createDb(opts.databaseUrl, {
       maxConnections: opts.maxConnections ?? 20,
       applicationName: 'cairn-api-harness',
+      onQuery: opts.onQuery,
     });
     cleanups.push(() => handle.destroy());
 
