@@ -26,10 +26,16 @@ export default defineConfig(
     '**/.turbo/',
     '**/dist/',
     '**/coverage/',
+    '**/out/',
+    '**/next-env.d.ts',
     '.cache/',
     'infra/kafka/lib/',
     'bench/results/',
     'bench/**/results/',
+    // Other languages' SDKs: their virtualenvs and build output hold third-party JavaScript.
+    '**/.venv/',
+    '**/target/',
+    '**/build/',
   ]),
 
   js.configs.recommended,
@@ -38,11 +44,9 @@ export default defineConfig(
   {
     languageOptions: {
       parserOptions: {
-        projectService: {
-          // Files outside tsconfig.json's `include` (config files, bin and scripts folders) are
-          // checked with tsconfig.json's compiler options.
-          allowDefaultProject: ['*.js', 'apps/*/bin/*.js', 'apps/*/scripts/*.ts'],
-        },
+        // Each file is checked with the nearest tsconfig.json (the root one, or an app's own,
+        // e.g. apps/web with DOM types and JSX).
+        projectService: true,
         tsconfigRootDir: import.meta.dirname,
       },
     },
@@ -157,6 +161,13 @@ export default defineConfig(
         },
       ],
     },
+  },
+
+  // React code destructures props and hook results ({ onChange }, { subscribe, get }); those are
+  // plain functions, and unbound-method cannot tell them from class methods there.
+  {
+    files: ['apps/web/**/*.{ts,tsx}'],
+    rules: { '@typescript-eslint/unbound-method': 'off' },
   },
 
   // Plain JavaScript (this file, bin scripts): no type information needed.

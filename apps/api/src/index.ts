@@ -9,3 +9,4 @@ export * from './http/graphql-handler.ts';
 export { getSchema, printCairnSchema } from './graphql/schema.ts';
 export { experimentDecider } from './experiments/experiment.decider.ts';
 export { runDecider } from './runs/run.decider.ts';
+export * from './http/readiness.ts';

@@ -64,6 +64,9 @@ beforeAll(async () => {
     kafkaBrokers: broker.brokers,
     // kafkajs errors are expected while the broker is down in (c): keep them, don't flood stderr.
     kafkaConfig: { logger: (entry) => kafkaErrors.push(entry) },
+    // Generous for a loaded 2-core machine; a mutation that misses this deadline answers with an
+    // error even though its write committed (reported), which would make these tests flaky.
+    readYourWritesTimeoutMs: 20_000,
   });
   db = api.db;
   timings.push(`broker+db ${t1 - t0} ms, api harness ${Date.now() - t1} ms`);
@@ -73,8 +76,15 @@ afterAll(async () => {
   await api?.stop();
   await broker?.stop();
   await testDb?.drop();
+  const kinds = new Map<string, number>();
+  for (const e of kafkaErrors) {
+    const detail = e.extra['error'];
+    const kind = `${e.namespace}: ${e.message}${typeof detail === 'string' ? ` (${detail})` : ''}`;
+    kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+  }
   console.info(
-    `[kafka-pipeline] ${timings.join('; ')}; kafkajs errors logged: ${kafkaErrors.length}; component errors: ${api?.errors.length ?? 0}`,
+    `[kafka-pipeline] ${timings.join('; ')}; component errors: ${api?.errors.length ?? 0}; kafkajs errors logged: ${kafkaErrors.length}: ` +
+      [...kinds].map(([kind, n]) => `${n}× ${kind}`).join(' | '),
   );
 }, 120_000);
 
@@ -606,7 +616,9 @@ describe('scale mode: GraphQL → Postgres log → relay → Kafka → projector
     const { rows: size } = await sql<{ bytes: number }>`
       SELECT max(octet_length(data::text))::int AS bytes FROM events
       WHERE workspace_id = ${workspaceId} AND type = 'RunMetricsLogged'`.execute(db);
-    timings.push(`(a) experiment+run ${t1 - t0} ms, 10k-point logBatch (sync) ${t2 - t1} ms, event data ${size[0]?.bytes} bytes`);
+    timings.push(
+      `(a) experiment+run ${t1 - t0} ms, 10k-point logBatch (sync) ${t2 - t1} ms, event data ${size[0]?.bytes} bytes`,
+    );
   });
 
   it('REBUILD EQUALITY ON KAFKA: Kafka-fed read models equal a rebuild from the log (≥ 10,000 mixed events)', async () => {
@@ -790,9 +802,18 @@ describe('scale mode: GraphQL → Postgres log → relay → Kafka → projector
       expect(failures).toEqual([]);
 
       // Every acknowledged point, exactly once.
+      let relayDrainedAt = 0;
       await waitFor(
         'every acknowledged point to be projected',
-        async () => (await projected()) >= ackedTotal,
+        async () => {
+          if (
+            relayDrainedAt === 0 &&
+            (await logLag(db, await loadLogCheckpoint(db, RELAY_CHECKPOINT))).events === 0
+          ) {
+            relayDrainedAt = Date.now();
+          }
+          return (await projected()) >= ackedTotal;
+        },
         90_000,
         200,
       ).catch(async (error: unknown) => {
@@ -837,7 +858,7 @@ describe('scale mode: GraphQL → Postgres log → relay → Kafka → projector
       timings.push(
         `(c) acked ${ackedAtKill} points before the kill, ${ackedDuringOutage} during a ${tRestart - tKill} ms outage ` +
           `(${projectedDuringOutage} projected then), ${ackedTotal} in all; broker restart ${tUp - tRestart} ms, ` +
-          `all projected ${tCaughtUp - tUp} ms after the broker was back`,
+          `relay drained ${relayDrainedAt - tUp} ms and all projected ${tCaughtUp - tUp} ms after the broker was back`,
       );
     } finally {
       writing = false;
@@ -846,26 +867,59 @@ describe('scale mode: GraphQL → Postgres log → relay → Kafka → projector
   });
 
   // Last in the file: once it has happened, the relay is stuck for every later write.
+  // `it.fails` passes only when the body throws, so the body throws for this bug alone: if the
+  // setup goes wrong, or the points arrive (bug fixed), or they are missing for another reason,
+  // it returns normally and vitest reports the test as failed.
   it.fails(
     'KNOWN BUG (reported): an event above the broker max message size (1 MB) blocks the relay, so its points never reach the read model',
     async () => {
       const workspaceId = randomWorkspaceId();
-      const { runId } = await createExperimentAndRun(workspaceId, 'one large batch');
       const POINTS = 20_000; // the API accepts up to 50,000 per batch
-      const metrics = Array.from({ length: POINTS }, (_, step) => ({ key: 'loss', value: 1 / (step + 1), step, timestamp: 1_750_000_000_000 + step }));
-      ok(await api.gql(LOG_BATCH, { runId, metrics, sync: false }, ws(workspaceId)));
-      const { rows } = await sql<{ bytes: number }>`
-        SELECT max(octet_length(data::text))::int AS bytes FROM events
-        WHERE workspace_id = ${workspaceId} AND type = 'RunMetricsLogged'`.execute(db);
-      await waitFor('the large batch to be projected', async () => (await pointCount(db, workspaceId, runId)) === POINTS, 15_000, 200).catch(
-        (error: unknown) => {
-          console.info(
-            `[kafka-pipeline] KNOWN BUG reproduced: a ${POINTS}-point event (data ${rows[0]?.bytes} bytes) was not projected in 15 s; ` +
-              `last relay error: ${api.errors.filter((e) => e.startsWith('relay')).at(-1) ?? '(none)'}`,
-          );
-          throw error;
-        },
+      let runId: string;
+      let bytes: number | undefined;
+      try {
+        ({ runId } = await createExperimentAndRun(workspaceId, 'one large batch'));
+        const metrics = Array.from({ length: POINTS }, (_, step) => ({
+          key: 'loss',
+          value: 1 / (step + 1),
+          step,
+          timestamp: 1_750_000_000_000 + step,
+        }));
+        ok(await api.gql(LOG_BATCH, { runId, metrics, sync: false }, ws(workspaceId)));
+        const { rows } = await sql<{ bytes: number }>`
+          SELECT max(octet_length(data::text))::int AS bytes FROM events
+          WHERE workspace_id = ${workspaceId} AND type = 'RunMetricsLogged'`.execute(db);
+        bytes = rows[0]?.bytes;
+      } catch (error) {
+        console.error(
+          '[kafka-pipeline] KNOWN BUG test: the setup failed, so nothing was shown',
+          error,
+        );
+        return;
+      }
+      const projected = await waitFor(
+        'the large batch to be projected',
+        async () => (await pointCount(db, workspaceId, runId)) === POINTS,
+        12_000,
+        200,
+      ).then(
+        () => true,
+        () => false,
       );
+      const tooLarge = api.errors.filter(
+        (e) => e.startsWith('relay') && /larger than the max message size/.test(e),
+      );
+      if (projected || tooLarge.length === 0) {
+        console.error(
+          `[kafka-pipeline] KNOWN BUG not shown: projected=${projected}, relay errors: ${api.errors.slice(-2).join(' | ')}`,
+        );
+        return;
+      }
+      console.info(
+        `[kafka-pipeline] KNOWN BUG reproduced: a ${POINTS}-point event (data ${bytes} bytes) was not projected in 12 s; ` +
+          `the relay failed ${tooLarge.length}× with: ${tooLarge.at(-1)}`,
+      );
+      throw new Error('the relay cannot publish an event larger than the broker max message size');
     },
   );
 });

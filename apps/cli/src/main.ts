@@ -1,24 +1,20 @@
-import { sql } from 'kysely';
 import {
   ChangeListener,
   createApiServer,
-  type ReadinessReport,
+  createReadiness,
   type ServiceDeps,
 } from '@cairn/api';
-import { createDb, loadLogCheckpoint, logLag, migrateToLatest, type DbHandle } from '@cairn/db';
+import { createDb, migrateToLatest, type DbHandle } from '@cairn/db';
 import { uuidv7 } from '@cairn/events';
 import { createKafkaTransport, type KafkaTransport } from '@cairn/kafka';
 import {
   allProjections,
   consoleLogger,
-  consumerGroup,
   findProjection,
   KafkaRelay,
   projectionLags,
-  RELAY_CHECKPOINT,
   rebuildProjection,
   startProjector,
-  topicsOf,
   type Logger,
   type RunningProjector,
 } from '@cairn/projector';
@@ -75,24 +71,6 @@ function kafkaFor(cfg: CliConfig, cleanups: Cleanup[]): KafkaTransport | null {
   return kafka;
 }
 
-function readiness(handle: DbHandle, kafka: KafkaTransport | null): () => Promise<ReadinessReport> {
-  return async () => {
-    await sql`SELECT 1`.execute(handle.db);
-    if (!kafka) {
-      const lags = await projectionLags(handle.db);
-      return { ready: true, database: 'ok', transport: 'postgres', projections: lags };
-    }
-    const relay = await logLag(handle.db, await loadLogCheckpoint(handle.db, RELAY_CHECKPOINT));
-    const consumers = await Promise.all(
-      allProjections.map(async (p) => ({
-        projection: p.name,
-        events: await kafka.lag(consumerGroup(p), topicsOf(p)).catch(() => -1),
-      })),
-    );
-    return { ready: true, database: 'ok', transport: 'kafka', relay, projections: consumers };
-  };
-}
-
 async function startApi(
   cfg: CliConfig,
   handle: DbHandle,
@@ -115,7 +93,7 @@ async function startApi(
   const api = createApiServer({
     deps,
     logger,
-    readiness: readiness(handle, kafka),
+    readiness: createReadiness(handle.db, kafka),
     fallback: landingPage,
   });
   await new Promise<void>((resolve, reject) => {

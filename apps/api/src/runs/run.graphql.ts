@@ -160,7 +160,7 @@ builder.queryFields((t) => ({
   runs: t.field({
     type: RunConnection,
     description:
-      'Searches runs (docs/search.md). `filter` is MLflow search syntax plus OR, NOT and parentheses, e.g. `metrics.loss < 0.1 AND (params.optimizer = \'adam\' OR tags.team = \'vision\')`; `orderBy` entries look like `metrics.loss ASC` (runs lacking the key last); ties by start time (newest first), then id. Keyset cursors: pages stay stable while runs are added.',
+      "Searches runs (docs/search.md). `filter`: MLflow search syntax plus OR, NOT and parentheses, e.g. `metrics.loss < 0.1 AND (params.optimizer = 'adam' OR tags.team = 'vision')`. `orderBy`: entries like `metrics.loss ASC`; runs lacking the key sort last; ties by start time (newest first), then run id. Keyset cursors: pages stay stable while runs are added.",
     args: {
       experimentIds: t.arg.stringList({ required: true }),
       filter: t.arg.string(),
@@ -179,7 +179,11 @@ builder.queryFields((t) => ({
         first,
         after: args.after ?? null,
       });
-      return { edges, pageInfo: { hasNextPage, endCursor: edges.at(-1)?.cursor ?? null }, totalCount };
+      return {
+        edges,
+        pageInfo: { hasNextPage, endCursor: edges.at(-1)?.cursor ?? null },
+        totalCount,
+      };
     },
   }),
 }));

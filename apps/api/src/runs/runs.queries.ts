@@ -1,15 +1,12 @@
-import { sql, type Kysely, type RawBuilder, type Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import { decodeMetricValue, type EncodedMetricValue } from '@cairn/events';
 import type { DB, RunsTable } from '@cairn/db';
 import type { FilterExpr, OrderTerm } from './search/run-search.ast.ts';
 import { decodeRunCursor, encodeRunCursor } from './search/run-search.cursor.ts';
 import {
-  compileFilter,
+  buildRunSearch,
   compileOrder,
-  keysetCondition,
-  orderByClause,
   sortKeyAlias,
-  sortKeySelections,
   toSortValue,
 } from './search/run-search.sql.ts';
 
@@ -222,42 +219,34 @@ export interface RunSearchPage {
  * with keyset pagination — a cursor carries the last row's sort values, so runs added between
  * pages neither repeat nor push others out. One query for the page, one for the count.
  */
-export async function listRuns(db: Kysely<DB>, workspaceId: string, args: RunSearchArgs): Promise<RunSearchPage> {
+export async function listRuns(
+  db: Kysely<DB>,
+  workspaceId: string,
+  args: RunSearchArgs,
+): Promise<RunSearchPage> {
   const order = compileOrder(args.orderBy, workspaceId);
   const after = decodeRunCursor(args.after, args.orderBy, order.columns);
   if (args.experimentIds.length === 0) return { edges: [], hasNextPage: false, totalCount: 0 };
-
-  const conditions: RawBuilder<unknown>[] = [
-    sql`r.workspace_id = ${workspaceId}`,
-    sql`r.experiment_id IN (${sql.join([...args.experimentIds])})`,
-  ];
-  if (args.lifecycleStage) conditions.push(sql`r.lifecycle_stage = ${args.lifecycleStage}`);
-  if (args.filter) conditions.push(compileFilter(args.filter, workspaceId));
-  const where = sql.join(conditions, sql` AND `);
-  const joins = order.joins.length > 0 ? sql.join(order.joins, sql` `) : sql``;
-  const keyset = after ? sql` AND ${keysetCondition(order.columns, after)}` : sql``;
-
-  const [page, count] = await Promise.all([
-    sql<Record<string, unknown>>`
-      SELECT r.*, ${sortKeySelections(order.columns)}
-      FROM runs r ${joins}
-      WHERE ${where}${keyset}
-      ORDER BY ${orderByClause(order.columns)}
-      LIMIT ${args.first + 1}`.execute(db),
-    sql<{ n: number }>`SELECT count(*)::int AS n FROM runs r WHERE ${where}`.execute(db),
-  ]);
-
-  const edges = page.rows.slice(0, args.first).map((row) => {
+  const { page, count } = buildRunSearch(workspaceId, {
+    experimentIds: args.experimentIds,
+    lifecycleStage: args.lifecycleStage,
+    filter: args.filter,
+    order,
+    limit: args.first + 1,
+    after,
+  });
+  const [pageResult, countResult] = await Promise.all([page.execute(db), count.execute(db)]);
+  const rows = pageResult.rows;
+  const edges = rows.slice(0, args.first).map((row) => {
     const node: Record<string, unknown> = { ...row };
     const values = order.columns.map((column, i) => {
       const alias = sortKeyAlias(i);
-      const value = toSortValue(column.type, row[alias]);
       delete node[alias];
-      return value;
+      return toSortValue(column.type, row[alias]);
     });
     return { node: node as RunRow, cursor: encodeRunCursor(args.orderBy, values) };
   });
-  return { edges, hasNextPage: page.rows.length > args.first, totalCount: count.rows[0]?.n ?? 0 };
+  return { edges, hasNextPage: rows.length > args.first, totalCount: countResult.rows[0]?.n ?? 0 };
 }
 
 export interface LoggedPoint extends MetricPointRow {

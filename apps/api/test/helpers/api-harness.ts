@@ -6,26 +6,20 @@
  * Not a stand-in for anything: real Postgres (createTestDatabase), real broker (startKafkaBroker).
  */
 import type { Kysely } from 'kysely';
-import { sql } from 'kysely';
-import { createDb, loadLogCheckpoint, logLag, type DB, type DbHandle } from '@cairn/db';
+import { createDb, type DB, type DbHandle } from '@cairn/db';
 import { uuidv7 } from '@cairn/events';
 import { createKafkaTransport, type KafkaConfig, type KafkaTransport } from '@cairn/kafka';
 import {
-  allProjections,
-  consumerGroup,
   KafkaRelay,
-  projectionLags,
-  RELAY_CHECKPOINT,
   RELAY_TOPICS,
   startProjector,
-  topicsOf,
   type Logger,
   type RunningProjector,
 } from '@cairn/projector';
 import {
   ChangeListener,
   createApiServer,
-  type ReadinessReport,
+  createReadiness,
   type ServiceDeps,
 } from '../../src/index.ts';
 
@@ -90,29 +84,6 @@ function capturingLogger(errors: string[]): Logger {
   };
 }
 
-/** Same shape as the CLI's readiness report (apps/cli/src/main.ts). */
-function readiness(db: Kysely<DB>, kafka: KafkaTransport | null): () => Promise<ReadinessReport> {
-  return async () => {
-    await sql`SELECT 1`.execute(db);
-    if (!kafka) {
-      return {
-        ready: true,
-        database: 'ok',
-        transport: 'postgres',
-        projections: await projectionLags(db),
-      };
-    }
-    const relay = await logLag(db, await loadLogCheckpoint(db, RELAY_CHECKPOINT));
-    const consumers = await Promise.all(
-      allProjections.map(async (p) => ({
-        projection: p.name,
-        events: await kafka.lag(consumerGroup(p), topicsOf(p)).catch(() => -1),
-      })),
-    );
-    return { ready: true, database: 'ok', transport: 'kafka', relay, projections: consumers };
-  };
-}
-
 export async function startApiHarness(opts: ApiHarnessOptions): Promise<ApiHarness> {
   const errors: string[] = [];
   const logger = opts.logger ?? capturingLogger(errors);
@@ -172,7 +143,7 @@ export async function startApiHarness(opts: ApiHarnessOptions): Promise<ApiHarne
       },
       readYourWritesTimeoutMs: opts.readYourWritesTimeoutMs ?? 5000,
     };
-    const api = createApiServer({ deps, logger, readiness: readiness(handle.db, kafka) });
+    const api = createApiServer({ deps, logger, readiness: createReadiness(handle.db, kafka) });
     await new Promise<void>((resolve, reject) => {
       api.server.once('error', reject);
       api.server.listen(0, '127.0.0.1', () => resolve());

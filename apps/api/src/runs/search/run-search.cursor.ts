@@ -38,10 +38,12 @@ export function decodeRunCursor(
   } catch {
     throw invalidCursor('not a cursor of this query');
   }
-  if (typeof payload !== 'object' || payload === null) throw invalidCursor('not a cursor of this query');
+  if (typeof payload !== 'object' || payload === null)
+    throw invalidCursor('not a cursor of this query');
   const { o, k } = payload as Partial<CursorPayload>;
   if (o !== orderSignature(terms)) throw invalidCursor('it was issued for a different orderBy');
-  if (!Array.isArray(k) || k.length !== columns.length) throw invalidCursor('not a cursor of this query');
+  if (!Array.isArray(k) || k.length !== columns.length)
+    throw invalidCursor('not a cursor of this query');
   const values: SortValue[] = [];
   columns.forEach((column, i) => {
     const value: unknown = k[i];

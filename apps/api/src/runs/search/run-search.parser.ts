@@ -68,8 +68,10 @@ const ENTITY_PREFIXES: Readonly<Record<string, SearchTarget['kind']>> = {
   run: 'attribute',
 };
 
-const ATTRIBUTE_LIST = 'run_id, run_name ("run name"), status, experiment_id, start_time (created), end_time';
-const IDENTIFIER_HINT = 'an identifier like metrics.<key>, params.<key>, tags.<key> or attributes.<name>';
+const ATTRIBUTE_LIST =
+  'run_id, run_name ("run name"), status, experiment_id, start_time (created), end_time';
+const IDENTIFIER_HINT =
+  'an identifier like metrics.<key>, params.<key>, tags.<key> or attributes.<name>';
 
 type Fail = (position: number, message: string) => never;
 
@@ -83,11 +85,15 @@ const filterError: Fail = (position, message) => {
 const orderByError =
   (index: number): Fail =>
   (position, message) => {
-    throw new CairnError('INVALID_ARGUMENT', `Invalid orderBy[${index}] at position ${position}: ${message}`, {
-      argument: 'orderBy',
-      index,
-      position,
-    });
+    throw new CairnError(
+      'INVALID_ARGUMENT',
+      `Invalid orderBy[${index}] at position ${position}: ${message}`,
+      {
+        argument: 'orderBy',
+        index,
+        position,
+      },
+    );
   };
 
 const WORD_CHAR = /[A-Za-z0-9_]/u;
@@ -123,7 +129,7 @@ class Parser {
   found(): string {
     if (this.atEnd()) return 'the end';
     const rest = this.src.slice(this.pos);
-    const token = /^(?:[A-Za-z0-9_.\-]+|\S)/u.exec(rest)?.[0] ?? rest[0]!;
+    const token = /^(?:[A-Za-z0-9_.-]+|\S)/u.exec(rest)?.[0] ?? rest[0]!;
     return `"${token}"`;
   }
 
@@ -183,7 +189,10 @@ class Parser {
       this.fail(start, `expected ${IDENTIFIER_HINT}, found ${this.found()}`);
     }
     if (kind === undefined) {
-      this.fail(start, `unknown identifier type "${prefix}": use metrics., params., tags. or attributes.`);
+      this.fail(
+        start,
+        `unknown identifier type "${prefix}": use metrics., params., tags. or attributes.`,
+      );
     }
     this.pos++; // the dot
     const keyStart = this.pos;
@@ -192,7 +201,8 @@ class Parser {
     const lower = key.toLowerCase();
     const name: AttributeName | undefined =
       lower in RUN_ATTRIBUTES ? (lower as AttributeName) : ATTRIBUTE_ALIASES[lower];
-    if (name === undefined) this.fail(keyStart, `unknown attribute "${key}": use ${ATTRIBUTE_LIST}`);
+    if (name === undefined)
+      this.fail(keyStart, `unknown attribute "${key}": use ${ATTRIBUTE_LIST}`);
     return { kind: 'attribute', name };
   }
 
@@ -206,7 +216,10 @@ class Parser {
     }
     const key = this.sticky(BARE_KEY);
     if (key === null) {
-      this.fail(this.pos, `expected a name after "${prefix}." (quote names with spaces or other characters in \`backquotes\`), found ${this.found()}`);
+      this.fail(
+        this.pos,
+        `expected a name after "${prefix}." (quote names with spaces or other characters in \`backquotes\`), found ${this.found()}`,
+      );
     }
     return key;
   }
@@ -236,12 +249,17 @@ class Parser {
   unary(depth: number): FilterExpr {
     this.skipWs();
     const start = this.pos;
-    if (depth >= SEARCH_LIMITS.depth) this.fail(start, `nested deeper than ${SEARCH_LIMITS.depth} levels`);
+    if (depth >= SEARCH_LIMITS.depth)
+      this.fail(start, `nested deeper than ${SEARCH_LIMITS.depth} levels`);
     if (this.keyword('NOT')) return { type: 'not', operand: this.unary(depth + 1) };
     if (this.symbol('(')) {
       const inner = this.or(depth + 1);
       this.skipWs();
-      if (!this.symbol(')')) this.fail(this.pos, `expected AND, OR or ")" to close the "(" at position ${start}, found ${this.found()}`);
+      if (!this.symbol(')'))
+        this.fail(
+          this.pos,
+          `expected AND, OR or ")" to close the "(" at position ${start}, found ${this.found()}`,
+        );
       return inner;
     }
     return this.predicate();
@@ -257,31 +275,45 @@ class Parser {
     this.skipWs();
     const opPos = this.pos;
     const op = this.comparator();
-    if (op === null) this.fail(opPos, `expected a comparator after "${label}", found ${this.found()}`);
+    if (op === null)
+      this.fail(opPos, `expected a comparator after "${label}", found ${this.found()}`);
     if (!allowedComparators(target).includes(op)) {
       const allowed = allowedComparators(target).join(', ');
-      this.fail(opPos, `${op} does not apply to ${targetLabel(target)} (${describeKind(target)}); use ${allowed}`);
+      this.fail(
+        opPos,
+        `${op} does not apply to ${targetLabel(target)} (${describeKind(target)}); use ${allowed}`,
+      );
     }
-    if (op === 'IS NULL' || op === 'IS NOT NULL') return { type: 'null', target, negated: op === 'IS NOT NULL', position };
+    if (op === 'IS NULL' || op === 'IS NOT NULL')
+      return { type: 'null', target, negated: op === 'IS NOT NULL', position };
     this.skipWs();
     const value = this.value();
     const where = targetLabel(target);
     if (op === 'IN' || op === 'NOT IN') {
-      if (value.kind !== 'list') this.fail(value.position, `${op} takes a parenthesised list of quoted strings, e.g. ('a', 'b')`);
+      if (value.kind !== 'list')
+        this.fail(
+          value.position,
+          `${op} takes a parenthesised list of quoted strings, e.g. ('a', 'b')`,
+        );
       return { type: 'in', target, negated: op === 'NOT IN', values: value.values, position };
     }
     if (value.kind === 'list') this.fail(value.position, `a list needs IN or NOT IN, not ${op}`);
     if (op === 'LIKE' || op === 'ILIKE') {
-      if (value.kind !== 'string') this.fail(value.position, `${op} takes a quoted pattern, e.g. '%adam%'`);
+      if (value.kind !== 'string')
+        this.fail(value.position, `${op} takes a quoted pattern, e.g. '%adam%'`);
       return { type: 'like', target, op, pattern: value.value, position };
     }
     if (isNumeric(target)) {
-      if (value.kind !== 'number') this.fail(value.position, `${where} is numeric: expected a number, found a string`);
+      if (value.kind !== 'number')
+        this.fail(value.position, `${where} is numeric: expected a number, found a string`);
       if (target.kind === 'attribute' && !Number.isSafeInteger(value.value)) {
         this.fail(value.position, `${where} is in epoch milliseconds: expected an integer`);
       }
     } else if (value.kind !== 'string') {
-      this.fail(value.position, `${where} is a string: quote the value, e.g. '${this.src.slice(value.position, this.pos)}'`);
+      this.fail(
+        value.position,
+        `${where} is a string: quote the value, e.g. '${this.src.slice(value.position, this.pos)}'`,
+      );
     }
     return { type: 'compare', target, op, value: value.value, position };
   }
@@ -303,7 +335,10 @@ class Parser {
       const not = this.keyword('NOT');
       if (not) this.skipWs();
       if (this.keyword('NULL')) return not ? 'IS NOT NULL' : 'IS NULL';
-      this.fail(this.pos, `expected ${not ? 'NULL' : 'NULL or NOT NULL'} after "IS${not ? ' NOT' : ''}", found ${this.found()}`);
+      this.fail(
+        this.pos,
+        `expected ${not ? 'NULL' : 'NULL or NOT NULL'} after "IS${not ? ' NOT' : ''}", found ${this.found()}`,
+      );
     }
     return null;
   }
@@ -319,12 +354,15 @@ class Parser {
         this.skipWs();
         const at = this.pos;
         const q = this.src[at];
-        if (q !== "'" && q !== '"') this.fail(at, `expected a quoted string in the list, found ${this.found()}`);
+        if (q !== "'" && q !== '"')
+          this.fail(at, `expected a quoted string in the list, found ${this.found()}`);
         values.push(this.quoted('string'));
-        if (values.length > SEARCH_LIMITS.inValues) this.fail(at, `more than ${SEARCH_LIMITS.inValues} values in one list`);
+        if (values.length > SEARCH_LIMITS.inValues)
+          this.fail(at, `more than ${SEARCH_LIMITS.inValues} values in one list`);
         this.skipWs();
         if (this.symbol(')')) return { kind: 'list', values, position };
-        if (!this.symbol(',')) this.fail(this.pos, `expected "," or ")" in the list, found ${this.found()}`);
+        if (!this.symbol(','))
+          this.fail(this.pos, `expected "," or ")" in the list, found ${this.found()}`);
       }
     }
     const number = this.sticky(NUMBER);
@@ -336,12 +374,18 @@ class Parser {
       }
       return { kind: 'number', value: Number(number), position };
     }
-    this.fail(position, `expected a value (a number, a 'quoted string' or a list), found ${this.found()}`);
+    this.fail(
+      position,
+      `expected a value (a number, a 'quoted string' or a list), found ${this.found()}`,
+    );
   }
 }
 
 function isNumeric(target: SearchTarget): boolean {
-  return target.kind === 'metric' || (target.kind === 'attribute' && RUN_ATTRIBUTES[target.name].type === 'number');
+  return (
+    target.kind === 'metric' ||
+    (target.kind === 'attribute' && RUN_ATTRIBUTES[target.name].type === 'number')
+  );
 }
 
 function describeKind(target: SearchTarget): string {
@@ -364,12 +408,19 @@ export function parseRunFilter(filter: string | null | undefined): FilterExpr | 
   if (filter.length > SEARCH_LIMITS.filterLength) {
     filterError(SEARCH_LIMITS.filterLength, `longer than ${SEARCH_LIMITS.filterLength} characters`);
   }
+  const nul = filter.indexOf('\u0000');
+  if (nul >= 0) filterError(nul, 'NUL characters are not allowed');
   const p = new Parser(filter, filterError);
   const expr = p.or(0);
   p.skipWs();
   if (!p.atEnd()) {
     const unmatched = filter[p.pos] === ')';
-    filterError(p.pos, unmatched ? 'unbalanced ")"' : `expected AND, OR or the end of the filter, found ${p.found()}`);
+    filterError(
+      p.pos,
+      unmatched
+        ? 'unbalanced ")"'
+        : `expected AND, OR or the end of the filter, found ${p.found()}`,
+    );
   }
   return expr;
 }
@@ -387,6 +438,8 @@ export function parseRunOrderBy(orderBy: readonly string[] | null | undefined): 
   return orderBy.map((text, index) => {
     const fail = orderByError(index);
     if (text.length > 1000) fail(1000, 'longer than 1000 characters');
+    const nul = text.indexOf('\u0000');
+    if (nul >= 0) fail(nul, 'NUL characters are not allowed');
     const p = new Parser(text, fail);
     p.skipWs();
     const start = p.pos;

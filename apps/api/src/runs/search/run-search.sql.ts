@@ -1,5 +1,13 @@
 import { sql, type RawBuilder, type SqlBool } from 'kysely';
-import type { AttributeName, CompareOp, FilterExpr, OrderTerm, Predicate, SearchTarget, SortDirection } from './run-search.ast.ts';
+import type {
+  AttributeName,
+  CompareOp,
+  FilterExpr,
+  OrderTerm,
+  Predicate,
+  SearchTarget,
+  SortDirection,
+} from './run-search.ast.ts';
 import { RUN_ATTRIBUTES } from './run-search.ast.ts';
 
 /**
@@ -71,7 +79,9 @@ function entityValueCondition(kind: EntityKind, p: Exclude<Predicate, { type: 'n
       if (kind === 'metric') {
         // NaN compares greater than every number in Postgres; under IEEE it satisfies only `!=`.
         const cond = compare(value, p.op, p.value);
-        return p.op === '>' || p.op === '>=' ? sql<SqlBool>`${cond} AND e.value <> 'NaN'::float8` : cond;
+        return p.op === '>' || p.op === '>='
+          ? sql<SqlBool>`${cond} AND e.value <> 'NaN'::float8`
+          : cond;
       }
       if (p.op === '=') {
         // The prefix test lets the (workspace_id, key, left(value, 200)) index find the rows.
@@ -79,7 +89,9 @@ function entityValueCondition(kind: EntityKind, p: Exclude<Predicate, { type: 'n
       }
       return compare(value, p.op, p.value);
     case 'like':
-      return p.op === 'LIKE' ? sql<SqlBool>`e.value LIKE ${p.pattern}` : sql<SqlBool>`e.value ILIKE ${p.pattern}`;
+      return p.op === 'LIKE'
+        ? sql<SqlBool>`e.value LIKE ${p.pattern}`
+        : sql<SqlBool>`e.value ILIKE ${p.pattern}`;
     case 'in':
       if (p.negated) return sql<SqlBool>`e.value NOT IN (${valueList(p.values)})`;
       return sql<SqlBool>`left(e.value, ${PREFIX}) IN (${sql.join(p.values.map((v) => sql`left(${v}, ${PREFIX})`))}) AND e.value IN (${valueList(p.values)})`;
@@ -100,9 +112,13 @@ function attributeCondition(name: AttributeName, p: Predicate): Bool {
       return RUN_ATTRIBUTES[name].nullable ? sql<SqlBool>`(${col} IS NOT NULL AND ${cond})` : cond;
     }
     case 'like':
-      return p.op === 'LIKE' ? sql<SqlBool>`${col} LIKE ${p.pattern}` : sql<SqlBool>`${col} ILIKE ${p.pattern}`;
+      return p.op === 'LIKE'
+        ? sql<SqlBool>`${col} LIKE ${p.pattern}`
+        : sql<SqlBool>`${col} ILIKE ${p.pattern}`;
     case 'in':
-      return p.negated ? sql<SqlBool>`${col} NOT IN (${valueList(p.values)})` : sql<SqlBool>`${col} IN (${valueList(p.values)})`;
+      return p.negated
+        ? sql<SqlBool>`${col} NOT IN (${valueList(p.values)})`
+        : sql<SqlBool>`${col} IN (${valueList(p.values)})`;
     case 'null':
       return p.negated ? sql<SqlBool>`${col} IS NOT NULL` : sql<SqlBool>`${col} IS NULL`;
   }
@@ -122,9 +138,15 @@ function predicateCondition(p: Predicate, workspaceId: string): Bool {
 export function compileFilter(expr: FilterExpr, workspaceId: string): Bool {
   switch (expr.type) {
     case 'and':
-      return sql<SqlBool>`(${sql.join(expr.operands.map((e) => compileFilter(e, workspaceId)), sql` AND `)})`;
+      return sql<SqlBool>`(${sql.join(
+        expr.operands.map((e) => compileFilter(e, workspaceId)),
+        sql` AND `,
+      )})`;
     case 'or':
-      return sql<SqlBool>`(${sql.join(expr.operands.map((e) => compileFilter(e, workspaceId)), sql` OR `)})`;
+      return sql<SqlBool>`(${sql.join(
+        expr.operands.map((e) => compileFilter(e, workspaceId)),
+        sql` OR `,
+      )})`;
     case 'not':
       return sql<SqlBool>`(NOT ${compileFilter(expr.operand, workspaceId)})`;
     default:
@@ -164,7 +186,12 @@ export function compileOrder(terms: readonly OrderTerm[], workspaceId: string): 
     if (target.kind === 'attribute') {
       const attr = RUN_ATTRIBUTES[target.name];
       const type = attr.type === 'number' ? 'int8' : 'text';
-      columns.push({ expr: ATTRIBUTE_COLUMNS[target.name], direction, nullable: attr.nullable, type });
+      columns.push({
+        expr: ATTRIBUTE_COLUMNS[target.name],
+        direction,
+        nullable: attr.nullable,
+        type,
+      });
       return;
     }
     const alias = `o${i}`;
@@ -180,7 +207,12 @@ export function compileOrder(terms: readonly OrderTerm[], workspaceId: string): 
         nullable: false,
         type: 'int4',
       });
-      columns.push({ expr: sql`(CASE WHEN ${value} <> 'NaN'::float8 THEN ${value} END)`, direction, nullable: true, type: 'float8' });
+      columns.push({
+        expr: sql`(CASE WHEN ${value} <> 'NaN'::float8 THEN ${value} END)`,
+        direction,
+        nullable: true,
+        type: 'float8',
+      });
     } else {
       columns.push({ expr: value, direction, nullable: true, type: 'text' });
     }
@@ -188,9 +220,17 @@ export function compileOrder(terms: readonly OrderTerm[], workspaceId: string): 
   return { joins, columns: [...columns, ...TIE_BREAKERS] };
 }
 
+/**
+ * ORDER BY with nulls last. Columns that are never null get no NULLS clause, so that the order
+ * matches plain indexes (`start_time DESC` is NULLS FIRST in an index; the planner does not know
+ * that a NOT NULL column makes the difference moot).
+ */
 export function orderByClause(columns: readonly SortColumn[]): RawBuilder<unknown> {
   return sql.join(
-    columns.map((c) => (c.direction === 'asc' ? sql`${c.expr} ASC NULLS LAST` : sql`${c.expr} DESC NULLS LAST`)),
+    columns.map((c) => {
+      if (!c.nullable) return c.direction === 'asc' ? sql`${c.expr} ASC` : sql`${c.expr} DESC`;
+      return c.direction === 'asc' ? sql`${c.expr} ASC NULLS LAST` : sql`${c.expr} DESC NULLS LAST`;
+    }),
   );
 }
 
@@ -222,25 +262,35 @@ function bound(type: SortValueType, value: string | number): RawBuilder<unknown>
  * cursor value is followed only by nulls. The first column also gets a redundant range bound so
  * that an index on it (the default order's runs_experiment_start) can seek instead of filter.
  */
-export function keysetCondition(columns: readonly SortColumn[], values: readonly SortValue[]): Bool {
+export function keysetCondition(
+  columns: readonly SortColumn[],
+  values: readonly SortValue[],
+): Bool {
   const after = (i: number): Bool | null => {
     const column = columns[i];
     if (column === undefined) return null;
     const rest = after(i + 1);
     const value = values[i] ?? null;
     const x = column.expr;
-    if (value === null) return rest ? sql<SqlBool>`(${x} IS NULL AND ${rest})` : sql<SqlBool>`false`;
+    if (value === null)
+      return rest ? sql<SqlBool>`(${x} IS NULL AND ${rest})` : sql<SqlBool>`false`;
     const v = bound(column.type, value);
-    const strictly = column.direction === 'asc' ? sql<SqlBool>`${x} > ${v}` : sql<SqlBool>`${x} < ${v}`;
+    const strictly =
+      column.direction === 'asc' ? sql<SqlBool>`${x} > ${v}` : sql<SqlBool>`${x} < ${v}`;
     const nulls = column.nullable ? sql`${x} IS NULL OR ` : sql``;
-    return rest ? sql<SqlBool>`(${nulls}${strictly} OR (${x} = ${v} AND ${rest}))` : sql<SqlBool>`(${nulls}${strictly})`;
+    return rest
+      ? sql<SqlBool>`(${nulls}${strictly} OR (${x} = ${v} AND ${rest}))`
+      : sql<SqlBool>`(${nulls}${strictly})`;
   };
   const full = after(0) ?? sql<SqlBool>`true`;
   const first = columns[0];
   const firstValue = values[0] ?? null;
   if (first && !first.nullable && firstValue !== null) {
     const v = bound(first.type, firstValue);
-    const seek = first.direction === 'asc' ? sql<SqlBool>`${first.expr} >= ${v}` : sql<SqlBool>`${first.expr} <= ${v}`;
+    const seek =
+      first.direction === 'asc'
+        ? sql<SqlBool>`${first.expr} >= ${v}`
+        : sql<SqlBool>`${first.expr} <= ${v}`;
     return sql<SqlBool>`(${seek} AND ${full})`;
   }
   return full;
@@ -249,7 +299,7 @@ export function keysetCondition(columns: readonly SortColumn[], values: readonly
 /** A row's value of a sort column, as the cursor carries it. */
 export function toSortValue(type: SortValueType, raw: unknown): SortValue {
   if (raw === null || raw === undefined) return null;
-  if (type === 'float8') return String(raw as number);
+  if (type === 'float8' && typeof raw === 'number') return String(raw);
   return raw as string | number;
 }
 
@@ -265,4 +315,45 @@ export function isValidSortValue(column: SortColumn, value: unknown): value is S
     case 'text':
       return typeof value === 'string';
   }
+}
+
+// ---- the whole search --------------------------------------------------------------------------
+
+export interface RunSearchSpec {
+  /** Non-empty. */
+  experimentIds: readonly string[];
+  lifecycleStage: 'active' | 'deleted' | null;
+  filter: FilterExpr | null;
+  order: CompiledOrder;
+  /** Rows to fetch (a page plus one, to learn whether another page follows). */
+  limit: number;
+  /** Sort values of the last row of the previous page (decoded cursor). */
+  after: readonly SortValue[] | null;
+}
+
+/**
+ * The page query (runs plus their sort values `_k0…`, see sortKeySelections) and the count query
+ * of a search. Filters are EXISTS subqueries keyed by (workspace_id, run_id, key); sort keys are
+ * LEFT JOINs on the same keys (one row per run at most: those are primary keys).
+ */
+export function buildRunSearch(
+  workspaceId: string,
+  spec: RunSearchSpec,
+): { page: RawBuilder<Record<string, unknown>>; count: RawBuilder<{ n: number }> } {
+  const conditions: RawBuilder<unknown>[] = [
+    sql`r.workspace_id = ${workspaceId}`,
+    sql`r.experiment_id IN (${valueList(spec.experimentIds)})`,
+  ];
+  if (spec.lifecycleStage) conditions.push(sql`r.lifecycle_stage = ${spec.lifecycleStage}`);
+  if (spec.filter) conditions.push(compileFilter(spec.filter, workspaceId));
+  const where = sql.join(conditions, sql` AND `);
+  const { joins, columns } = spec.order;
+  const joined = joins.length > 0 ? sql.join(joins, sql` `) : sql``;
+  const keyset = spec.after ? sql` AND ${keysetCondition(columns, spec.after)}` : sql``;
+  return {
+    page: sql<
+      Record<string, unknown>
+    >`SELECT r.*, ${sortKeySelections(columns)} FROM runs r ${joined} WHERE ${where}${keyset} ORDER BY ${orderByClause(columns)} LIMIT ${spec.limit}`,
+    count: sql<{ n: number }>`SELECT count(*)::int AS n FROM runs r WHERE ${where}`,
+  };
 }

@@ -1,0 +1,113 @@
+'use client';
+
+import { createContext, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
+import { Provider as UrqlProvider } from 'urql';
+import { API_STORAGE_KEY, resolveApi } from '../lib/api-config.ts';
+import { createDashboardClient, type DashboardClient } from '../lib/graphql/client.ts';
+
+const DashboardContext = createContext<DashboardClient | null>(null);
+
+export function useDashboard(): DashboardClient {
+  const value = useContext(DashboardContext);
+  if (!value) throw new Error('useDashboard outside <Providers>');
+  return value;
+}
+
+export type ThemeChoice = 'system' | 'light' | 'dark';
+export type Theme = 'light' | 'dark';
+
+interface ThemeState {
+  choice: ThemeChoice;
+  theme: Theme;
+  setChoice(choice: ThemeChoice): void;
+}
+
+const ThemeContext = createContext<ThemeState>({
+  choice: 'system',
+  theme: 'light',
+  setChoice: () => undefined,
+});
+
+export const useTheme = () => useContext(ThemeContext);
+
+const THEME_KEY = 'cairn.theme';
+
+function readStorage(key: string): string | null {
+  try {
+    return window.localStorage.getItem(key);
+  } catch {
+    return null;
+  }
+}
+
+function writeStorage(key: string, value: string | null): void {
+  try {
+    if (value === null) window.localStorage.removeItem(key);
+    else window.localStorage.setItem(key, value);
+  } catch {
+    // Storage disabled: the setting lasts for this page only.
+  }
+}
+
+function useThemeState(): ThemeState {
+  const [choice, setChoiceState] = useState<ThemeChoice>('system');
+  const [systemDark, setSystemDark] = useState(false);
+  useEffect(() => {
+    const stored = readStorage(THEME_KEY);
+    if (stored === 'light' || stored === 'dark') setChoiceState(stored);
+    const media = window.matchMedia('(prefers-color-scheme: dark)');
+    setSystemDark(media.matches);
+    const onChange = (e: MediaQueryListEvent) => setSystemDark(e.matches);
+    media.addEventListener('change', onChange);
+    return () => media.removeEventListener('change', onChange);
+  }, []);
+  const theme: Theme = choice === 'system' ? (systemDark ? 'dark' : 'light') : choice;
+  useEffect(() => {
+    const root = document.documentElement;
+    if (choice === 'system') delete root.dataset.theme;
+    else root.dataset.theme = choice;
+  }, [choice]);
+  return useMemo(
+    () => ({
+      choice,
+      theme,
+      setChoice: (next: ThemeChoice) => {
+        setChoiceState(next);
+        writeStorage(THEME_KEY, next === 'system' ? null : next);
+      },
+    }),
+    [choice, theme],
+  );
+}
+
+/** Builds the API client in the browser (never during the static export) and provides it. */
+export function Providers({ children }: { children: ReactNode }) {
+  const theme = useThemeState();
+  const [client, setClient] = useState<DashboardClient | null>(null);
+  useEffect(() => {
+    const params = new URLSearchParams(window.location.search);
+    const { endpoints, remember } = resolveApi({
+      queryParam: params.get('api'),
+      stored: readStorage(API_STORAGE_KEY),
+      buildTime: process.env.NEXT_PUBLIC_CAIRN_API_URL,
+      origin: window.location.origin,
+    });
+    if (remember !== undefined) writeStorage(API_STORAGE_KEY, remember);
+    const created = createDashboardClient(endpoints);
+    setClient(created);
+    return () => created.dispose();
+  }, []);
+  return (
+    <ThemeContext.Provider value={theme}>
+      {client ? (
+        <DashboardContext.Provider value={client}>
+          <UrqlProvider value={client.urql}>{children}</UrqlProvider>
+        </DashboardContext.Provider>
+      ) : (
+        <p className="page-loading" role="status">
+          Loading…
+        </p>
+      )}
+    </ThemeContext.Provider>
+  );
+}

@@ -1,0 +1,181 @@
+'use client';
+
+import Link from 'next/link';
+import { useCallback, useMemo, useState } from 'react';
+import { useQuery } from 'urql';
+import { ErrorMessage } from '../../components/error-message.tsx';
+import { EXPERIMENT_QUERY, type ExperimentResult } from '../../lib/graphql/documents.ts';
+import { describeError } from '../../lib/graphql/errors.ts';
+import { useNow, useQueryState } from '../../lib/hooks.ts';
+import {
+  defaultColumns,
+  nextSort,
+  orderByArgument,
+  parseColumnId,
+  parseRunsView,
+  writeRunsView,
+  type DataColumn,
+  type RunsViewState,
+} from '../../lib/run-columns.ts';
+import { buildRunRows } from '../../lib/run-rows.ts';
+import { ColumnPicker } from './column-picker.tsx';
+import { FilterBox } from './filter-box.tsx';
+import { RunsTable } from './runs-table.tsx';
+import { collectKeys } from './table-run.ts';
+import { useRunsList } from './use-runs-list.ts';
+
+export const MAX_COMPARE = 20;
+
+export function ExperimentPage() {
+  const [query, setQuery] = useQueryState();
+  const experimentId = query.get('id') ?? '';
+  const view = useMemo(() => parseRunsView(query), [query]);
+  const setView = useCallback(
+    (patch: Partial<RunsViewState>) => setQuery(writeRunsView(query, { ...view, ...patch })),
+    [query, view, setQuery],
+  );
+
+  const [experimentResult] = useQuery<ExperimentResult>({
+    query: EXPERIMENT_QUERY,
+    variables: { id: experimentId },
+    pause: !experimentId,
+  });
+  const experiment = experimentResult.data?.experiment;
+
+  const orderBy = useMemo(() => orderByArgument(view.order), [view.order]);
+  const list = useRunsList(experimentId, view.filter, orderBy);
+  const keys = useMemo(() => collectKeys(list.runs), [list.runs]);
+  const columnIds = view.columns ?? defaultColumns(keys);
+  const columnsKey = columnIds.join(',');
+  const columns = useMemo(
+    () =>
+      columnsKey
+        .split(',')
+        .map(parseColumnId)
+        .filter((c): c is DataColumn => c !== null),
+    [columnsKey],
+  );
+  const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(new Set());
+  const rows = useMemo(() => buildRunRows(list.runs, collapsed), [list.runs, collapsed]);
+  const selected = useMemo(() => new Set(view.selected), [view.selected]);
+  const anyRunning = useMemo(() => list.runs.some((r) => r.summary.status === 'RUNNING'), [list.runs]);
+  const now = useNow(1000, anyRunning);
+
+  const onSelect = useCallback(
+    (ids: string[], on: boolean) => {
+      const next = new Set(view.selected);
+      for (const id of ids) {
+        if (on) next.add(id);
+        else next.delete(id);
+      }
+      setView({ selected: [...next] });
+    },
+    [view.selected, setView],
+  );
+
+  if (!experimentId) {
+    return (
+      <p>
+        No experiment given. <Link href="/">Choose one</Link>.
+      </p>
+    );
+  }
+  const compareHref = `/compare?runs=${view.selected.map(encodeURIComponent).join(',')}&experiment=${encodeURIComponent(experimentId)}`;
+  const canCompare = view.selected.length >= 2 && view.selected.length <= MAX_COMPARE;
+  const placeholders = list.hasNextPage ? Math.max(0, list.totalCount - list.runs.length) : 0;
+
+  return (
+    <>
+      <nav className="breadcrumb" aria-label="Breadcrumb">
+        <Link href="/">Experiments</Link>
+        <span aria-hidden="true">/</span>
+        <span>{experiment?.name ?? experimentId}</span>
+      </nav>
+      <h1>
+        {experiment?.name ?? (experimentResult.fetching ? 'Loading…' : 'Experiment')}
+        {experiment?.lifecycleStage === 'DELETED' && <span className="badge DELETED">deleted</span>}
+      </h1>
+      {experimentResult.error && <ErrorMessage error={describeError(experimentResult.error)} />}
+      {experimentResult.data && !experiment && (
+        <ErrorMessage
+          error={{
+            message: `Experiment ${experimentId} not found`,
+            code: 'NOT_FOUND',
+            position: null,
+            argument: null,
+            network: false,
+          }}
+        />
+      )}
+      <FilterBox value={view.filter} onApply={(filter) => setView({ filter })} error={list.error} />
+      {list.error && list.error.argument !== 'filter' && list.error.position === null && (
+        <ErrorMessage error={list.error} />
+      )}
+      <div className="toolbar">
+        <span className="muted" aria-live="polite" data-testid="runs-count">
+          {list.loading && list.runs.length === 0
+            ? 'Loading runs…'
+            : `${list.totalCount} run${list.totalCount === 1 ? '' : 's'}${view.filter ? ' match' : ''}`}
+        </span>
+        <span className="grow" />
+        <span className="muted">{view.selected.length} selected</span>
+        {view.selected.length > 0 && (
+          <button type="button" onClick={() => setView({ selected: [] })}>
+            Clear selection
+          </button>
+        )}
+        {canCompare ? (
+          <Link className="button primary" href={compareHref}>
+            Compare {view.selected.length} runs
+          </Link>
+        ) : (
+          <button type="button" disabled title={`Select 2 to ${MAX_COMPARE} runs to compare`}>
+            Compare
+          </button>
+        )}
+        <ColumnPicker keys={keys} chosen={columnIds} onChange={(cols) => setView({ columns: cols })} />
+        {view.order && (
+          <button type="button" onClick={() => setView({ order: null })}>
+            Default order
+          </button>
+        )}
+      </div>
+      {list.pendingNew > 0 && (
+        <div className="notice" role="status">
+          <span>
+            {list.pendingNew} new run{list.pendingNew === 1 ? '' : 's'} since this view was loaded.
+          </span>
+          <button type="button" className="link" onClick={list.reload}>
+            Refresh
+          </button>
+        </div>
+      )}
+      <RunsTable
+        rows={rows}
+        placeholders={placeholders}
+        columns={columns}
+        order={view.order}
+        onSort={(column) => setView({ order: nextSort(view.order, column) })}
+        selected={selected}
+        onSelect={onSelect}
+        collapsed={collapsed}
+        onToggleCollapse={(id) =>
+          setCollapsed((c) => {
+            const next = new Set(c);
+            if (next.has(id)) next.delete(id);
+            else next.add(id);
+            return next;
+          })
+        }
+        flashed={list.flashed}
+        onNearEnd={list.loadMore}
+        now={now}
+      />
+      <p className="muted" style={{ fontSize: 12 }}>
+        {list.runs.length} of {list.totalCount} loaded
+        {list.firstPageMs !== null && ` · first page in ${list.firstPageMs} ms`} · arrow keys move,
+        Space selects, Enter opens
+      </p>
+    </>
+  );
+}

@@ -1,0 +1,100 @@
+import {
+  Client,
+  cacheExchange,
+  fetchExchange,
+  subscriptionExchange,
+  type AnyVariables,
+  type OperationResult,
+} from '@urql/core';
+import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
+import type { ApiEndpoints } from '../api-config.ts';
+
+/**
+ * The dashboard's one urql client: queries and mutations over HTTP, subscriptions over
+ * graphql-ws on the same /graphql path. Built once in the browser by <Providers>, never at module
+ * level. The workspace is the server's default: browsers cannot set headers on a WebSocket, and
+ * the server reads `x-cairn-workspace` from headers only.
+ */
+
+export type LiveStatus = 'connecting' | 'live' | 'reconnecting' | 'offline';
+
+export interface LiveStatusStore {
+  get(): LiveStatus;
+  subscribe(listener: () => void): () => void;
+}
+
+export interface DashboardClient {
+  urql: Client;
+  ws: WsClient;
+  live: LiveStatusStore;
+  endpoints: ApiEndpoints;
+  dispose(): void;
+}
+
+export function createDashboardClient(endpoints: ApiEndpoints): DashboardClient {
+  let status: LiveStatus = 'connecting';
+  const listeners = new Set<() => void>();
+  const setStatus = (next: LiveStatus) => {
+    if (next === status) return;
+    status = next;
+    for (const l of listeners) l();
+  };
+  let everConnected = false;
+  const ws = createWsClient({
+    url: endpoints.ws,
+    lazy: true,
+    lazyCloseTimeout: 3000,
+    keepAlive: 15_000,
+    retryAttempts: Number.POSITIVE_INFINITY,
+    shouldRetry: () => true,
+    retryWait: async (retries) => {
+      // 0.5 s, 1 s, 2 s … capped at 10 s, with jitter.
+      const ms = Math.min(10_000, 500 * 2 ** retries) * (0.75 + Math.random() * 0.5);
+      await new Promise((resolve) => setTimeout(resolve, ms));
+    },
+    on: {
+      connecting: () => setStatus(everConnected ? 'reconnecting' : 'connecting'),
+      connected: () => {
+        everConnected = true;
+        setStatus('live');
+      },
+      closed: () => setStatus(everConnected ? 'reconnecting' : 'offline'),
+    },
+  });
+  const urql = new Client({
+    url: endpoints.http,
+    exchanges: [
+      cacheExchange,
+      fetchExchange,
+      subscriptionExchange({
+        forwardSubscription(request) {
+          const input = { ...request, query: request.query ?? '' };
+          return {
+            subscribe(sink) {
+              const unsubscribe = ws.subscribe(input, sink);
+              return { unsubscribe };
+            },
+          };
+        },
+      }),
+    ],
+    requestPolicy: 'cache-and-network',
+    preferGetMethod: false,
+  });
+  return {
+    urql,
+    ws,
+    endpoints,
+    live: { get: () => status, subscribe: (l) => (listeners.add(l), () => listeners.delete(l)) },
+    dispose: () => void ws.dispose(),
+  };
+}
+
+/** A query as a promise that rejects on errors (for code that manages its own state). */
+export async function runQuery<T>(
+  client: Client,
+  query: string,
+  variables: AnyVariables,
+): Promise<OperationResult<T>> {
+  return client.query<T>(query, variables, { requestPolicy: 'network-only' }).toPromise();
+}

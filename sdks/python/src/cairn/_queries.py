@@ -1,0 +1,115 @@
+"""GraphQL documents used by the SDK (schema: packages/schema/schema.graphql)."""
+
+EXPERIMENT_FIELDS = "id name artifactLocation lifecycleStage createdAt updatedAt tags { key value }"
+
+RUN_FIELDS = """
+id name experimentId status startTime endTime lifecycleStage
+source { gitCommit entryPoint sourceType }
+parentRun { id }
+params { key value }
+tags { key value }
+latestMetrics { key value step timestamp }
+"""
+
+CREATE_EXPERIMENT = f"""
+mutation CairnCreateExperiment($name: String!, $artifactLocation: String, $tags: [KeyValueInput!]) {{
+  createExperiment(name: $name, artifactLocation: $artifactLocation, tags: $tags) {{ {EXPERIMENT_FIELDS} }}
+}}"""
+
+EXPERIMENT_BY_NAME = f"""
+query CairnExperimentByName($name: String!) {{ experimentByName(name: $name) {{ {EXPERIMENT_FIELDS} }} }}"""
+
+EXPERIMENT = f"""
+query CairnExperiment($id: String!) {{ experiment(id: $id) {{ {EXPERIMENT_FIELDS} }} }}"""
+
+EXPERIMENTS = f"""
+query CairnExperiments($first: Int, $after: String, $filter: ExperimentFilter) {{
+  experiments(first: $first, after: $after, filter: $filter) {{
+    nodes {{ {EXPERIMENT_FIELDS} }}
+    pageInfo {{ hasNextPage endCursor }}
+  }}
+}}"""
+
+DELETE_EXPERIMENT = f"""
+mutation CairnDeleteExperiment($id: String!) {{ deleteExperiment(id: $id) {{ {EXPERIMENT_FIELDS} }} }}"""
+
+RESTORE_EXPERIMENT = f"""
+mutation CairnRestoreExperiment($id: String!) {{ restoreExperiment(id: $id) {{ {EXPERIMENT_FIELDS} }} }}"""
+
+RENAME_EXPERIMENT = f"""
+mutation CairnRenameExperiment($id: String!, $name: String!) {{
+  renameExperiment(id: $id, name: $name) {{ {EXPERIMENT_FIELDS} }}
+}}"""
+
+SET_EXPERIMENT_TAG = f"""
+mutation CairnSetExperimentTag($id: String!, $key: String!, $value: String!) {{
+  setExperimentTag(id: $id, key: $key, value: $value) {{ {EXPERIMENT_FIELDS} }}
+}}"""
+
+CREATE_RUN = f"""
+mutation CairnCreateRun($experimentId: String!, $name: String, $startTime: Timestamp,
+                        $parentRunId: String, $tags: [KeyValueInput!], $source: RunSourceInput) {{
+  createRun(experimentId: $experimentId, name: $name, startTime: $startTime,
+            parentRunId: $parentRunId, tags: $tags, source: $source) {{ {RUN_FIELDS} }}
+}}"""
+
+UPDATE_RUN = f"""
+mutation CairnUpdateRun($runId: String!, $status: RunStatus, $endTime: Timestamp, $name: String) {{
+  updateRun(runId: $runId, status: $status, endTime: $endTime, name: $name) {{ {RUN_FIELDS} }}
+}}"""
+
+GET_RUN = f"""
+query CairnRun($id: String!) {{ run(id: $id) {{ {RUN_FIELDS} }} }}"""
+
+DELETE_RUN = """
+mutation CairnDeleteRun($runId: String!) { deleteRun(runId: $runId) { id } }"""
+
+RESTORE_RUN = """
+mutation CairnRestoreRun($runId: String!) { restoreRun(runId: $runId) { id } }"""
+
+DELETE_TAG = """
+mutation CairnDeleteTag($runId: String!, $key: String!) { deleteTag(runId: $runId, key: $key) { id } }"""
+
+LOG_BATCH_SYNC = """
+mutation CairnLogBatchSync($runId: String!, $metrics: [MetricInput!], $params: [KeyValueInput!],
+                           $tags: [KeyValueInput!]) {
+  logBatch(runId: $runId, metrics: $metrics, params: $params, tags: $tags, sync: true) { id }
+}"""
+
+METRIC_HISTORY = """
+query CairnMetricHistory($id: String!, $key: String!, $maxPoints: Int, $startStep: Long,
+                         $endStep: Long) {
+  run(id: $id) {
+    id
+    metricHistory(key: $key, maxPoints: $maxPoints, startStep: $startStep, endStep: $endStep) {
+      step timestamp value
+    }
+  }
+}"""
+
+METRIC_KEYS = """
+query CairnMetricKeys($id: String!) { run(id: $id) { id metricKeys } }"""
+
+RUNS_ARGS_INTROSPECTION = """
+query CairnRunsArgs {
+  __type(name: "Query") {
+    fields { name args { name type { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } }
+  }
+}"""
+
+
+def search_runs_query(extra_args: "dict[str, str]") -> str:
+    """The ``runs`` query; ``extra_args`` maps optional argument names (filter, orderBy) to
+    their GraphQL types as the server declares them."""
+    decl = "".join(f", ${name}: {gql_type}" for name, gql_type in extra_args.items())
+    use = "".join(f", {name}: ${name}" for name in extra_args)
+    return f"""
+query CairnSearchRuns($experimentIds: [String!]!, $first: Int, $after: String,
+                      $lifecycleStage: LifecycleStage{decl}) {{
+  runs(experimentIds: $experimentIds, first: $first, after: $after,
+       lifecycleStage: $lifecycleStage{use}) {{
+    nodes {{ {RUN_FIELDS} }}
+    pageInfo {{ hasNextPage endCursor }}
+    totalCount
+  }}
+}}"""

@@ -1,0 +1,188 @@
+"""PyTorch Lightning autologging: ``cairn.pytorch.autolog()`` (or ``cairn.autolog()``).
+
+Patches ``Trainer.fit`` of ``lightning.pytorch`` and of ``pytorch_lightning`` (whichever is
+imported) to add a callback that logs:
+
+- params: ``epochs`` (max_epochs), ``optimizer_name`` and its ``lr`` (and other scalar
+  ``defaults``) for the first optimizer, and the module's ``hparams``;
+- metrics: everything in ``trainer.callback_metrics`` (what ``self.log`` produced) at the end
+  of every training epoch and validation epoch (step = epoch; ``log_every_n_step=N`` also logs
+  every N optimizer steps, step = global step);
+- after fit: early-stopping state (``stopped_epoch``, ``wait_count``, ``best_score``) when an
+  ``EarlyStopping`` callback is used.
+
+The model and checkpoints are not logged yet: that needs Cairn's artifact store.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any, Callable, Dict, Optional
+
+from . import _autolog
+from ._autolog import Integration, autolog_run, autolog_scope, inside_autologged_call, safe
+
+_TRAINER_MODULES = ("lightning.pytorch", "pytorch_lightning")
+
+
+def _patch(integration: Integration) -> None:
+    for name in _TRAINER_MODULES:
+        module = sys.modules.get(name)
+        trainer = getattr(module, "Trainer", None) if module is not None else None
+        if trainer is not None:
+            integration.wrap(trainer, "fit", lambda orig, m=module: _fit_wrapper(integration, orig, m))
+
+
+INTEGRATION = _autolog.register(Integration("pytorch", _TRAINER_MODULES, _patch))
+
+
+def autolog(
+    log_every_n_epoch: int = 1,
+    log_every_n_step: Optional[int] = None,
+    log_models: bool = True,
+    log_datasets: bool = True,
+    disable: bool = False,
+    exclusive: bool = False,
+    disable_for_unsupported_versions: bool = False,
+    silent: bool = False,
+    extra_tags: Optional[Dict[str, str]] = None,
+) -> None:
+    """Autologging for PyTorch Lightning; ``disable=True`` restores ``Trainer.fit``."""
+    if disable:
+        _autolog.disable(INTEGRATION)
+        return
+    _autolog.enable(
+        INTEGRATION,
+        dict(
+            log_every_n_epoch=max(1, int(log_every_n_epoch)),
+            log_every_n_step=log_every_n_step,
+            log_models=log_models,
+            exclusive=exclusive,
+            silent=silent,
+            extra_tags=extra_tags,
+        ),
+    )
+
+
+def _scalars(values: Dict[str, Any]) -> Dict[str, float]:
+    out: Dict[str, float] = {}
+    for key, value in values.items():
+        try:
+            if hasattr(value, "numel") and value.numel() != 1:
+                continue
+            out[str(key)] = float(value)
+        except (TypeError, ValueError, RuntimeError):
+            continue
+    return out
+
+
+def _make_callback(module: Any, integration: Integration, run: Any) -> Any:
+    base = getattr(module, "Callback", None)
+    if base is None:
+        base = sys.modules[module.__name__ + ".callbacks"].Callback
+    every_epoch = integration.config.get("log_every_n_epoch", 1)
+    every_step = integration.config.get("log_every_n_step")
+
+    def log(metrics: Dict[str, float], step: int) -> None:
+        # (only rank 0 logs under distributed training: see the hooks)
+        now = int(time.time() * 1000)
+        for key, value in metrics.items():
+            run.batcher.add_metric(run.run_id, key, value, step, now)
+
+    class CairnLightningCallback(base):  # type: ignore[misc, valid-type]
+        def on_train_start(self, trainer: Any, pl_module: Any) -> None:
+            if not getattr(trainer, "is_global_zero", True):
+                return
+            safe(integration, "logging params", _log_params, integration, run, trainer, pl_module)
+
+        def on_train_batch_end(self, trainer: Any, pl_module: Any, *args: Any, **kwargs: Any) -> None:
+            if not getattr(trainer, "is_global_zero", True):
+                return
+            if every_step and trainer.global_step % every_step == 0:
+                safe(integration, "logging step metrics", log, _scalars(dict(trainer.callback_metrics)), trainer.global_step)
+
+        def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
+            if not getattr(trainer, "is_global_zero", True):
+                return
+            if trainer.current_epoch % every_epoch == 0:
+                safe(integration, "logging epoch metrics", log, _scalars(dict(trainer.callback_metrics)), trainer.current_epoch)
+
+        def on_validation_epoch_end(self, trainer: Any, pl_module: Any) -> None:
+            if not getattr(trainer, "is_global_zero", True):
+                return
+            if getattr(trainer, "sanity_checking", False):
+                return
+            if trainer.current_epoch % every_epoch == 0:
+                safe(integration, "logging validation metrics", log, _scalars(dict(trainer.callback_metrics)), trainer.current_epoch)
+
+        def on_fit_end(self, trainer: Any, pl_module: Any) -> None:
+            if not getattr(trainer, "is_global_zero", True):
+                return
+            safe(integration, "logging early stopping", _log_early_stopping, run, trainer)
+
+    return CairnLightningCallback()
+
+
+def _log_params(integration: Integration, run: Any, trainer: Any, pl_module: Any) -> None:
+    params: Dict[str, Any] = {"epochs": trainer.max_epochs}
+    optimizers = getattr(trainer, "optimizers", None) or []
+    if optimizers:
+        optimizer = optimizers[0]
+        params["optimizer_name"] = type(optimizer).__name__
+        for key, value in (getattr(optimizer, "defaults", None) or {}).items():
+            if isinstance(value, (int, float, str, bool)):
+                params[f"optimizer_{key}" if key != "lr" else "lr"] = value
+    hparams = getattr(pl_module, "hparams", None)
+    if hparams:
+        for key, value in dict(hparams).items():
+            params.setdefault(str(key), value)
+    for key, value in _autolog.stringify_params(params).items():
+        try:
+            run.batcher.add_param(run.run_id, key, value)
+        except Exception as exc:
+            integration.warn("param not logged", exc)
+
+
+def _log_early_stopping(run: Any, trainer: Any) -> None:
+    now = int(time.time() * 1000)
+    for callback in getattr(trainer, "callbacks", []) or []:
+        if type(callback).__name__ != "EarlyStopping":
+            continue
+        for attr in ("stopped_epoch", "wait_count", "best_score"):
+            value = getattr(callback, attr, None)
+            if value is not None:
+                try:
+                    run.batcher.add_metric(run.run_id, f"early_stopping_{attr}", float(value), 0, now)
+                except (TypeError, ValueError):
+                    pass
+        for attr in ("monitor", "patience", "min_delta", "mode"):
+            value = getattr(callback, attr, None)
+            if value is not None:
+                try:
+                    run.batcher.add_param(run.run_id, f"early_stopping_{attr}", str(value))
+                except Exception:
+                    pass
+
+
+def _fit_wrapper(integration: Integration, original: Callable[..., Any], module: Any) -> Callable[..., Any]:
+    def fit(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if not integration.enabled or inside_autologged_call():
+            return original(self, *args, **kwargs)
+        with autolog_scope(), autolog_run(integration) as run:
+            if run is None:
+                return original(self, *args, **kwargs)
+            callback = safe(integration, "adding the callback", _make_callback, module, integration, run)
+            if callback is not None:
+                self.callbacks = list(self.callbacks) + [callback]
+            try:
+                return original(self, *args, **kwargs)
+            finally:
+                if callback is not None:
+                    try:
+                        self.callbacks = [c for c in self.callbacks if c is not callback]
+                    except Exception:
+                        pass
+                _autolog.note_models_not_logged(integration)
+
+    return fit
