@@ -158,6 +158,18 @@ async function main(): Promise<void> {
   const work = await mkdtemp(path.join(os.tmpdir(), 'cairn-bench-'));
   log(`work dir ${work}; ${quick ? 'quick' : 'full'} mode; benchmarks: ${[...only].join(', ')}`);
   const cleanups: (() => Promise<unknown>)[] = [];
+  let interrupted = false;
+  const onSignal = () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    log('interrupted: stopping the servers…');
+    void (async () => {
+      for (const c of [...cleanups].reverse()) await c().catch(() => undefined);
+      process.exit(130);
+    })();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   const info = await machine();
   try {
     const mlflowVersion = await ensureMlflowInstalled();
@@ -177,8 +189,8 @@ async function main(): Promise<void> {
     await mkdir(mlflowWork, { recursive: true });
     const mlflow = new Mlflow({ port: await freePort(), databaseUrl: mlflowPg.connectionString('mlflow'), logFile: path.join(work, 'mlflow.log'), workDir: mlflowWork });
     log('starting Cairn (local mode) and MLflow');
-    await Promise.all([cairn.start(), mlflow.start()]);
     cleanups.push(() => cairn.stop(), () => mlflow.stop());
+    await Promise.all([cairn.start(), mlflow.start()]);
     const cairnUrl = await cairn.localDatabaseUrl();
     const { version: pgCairn } = (await sql(cairnUrl, 'SELECT version()'))[0] as { version: string };
     const { version: pgMlflow } = (await sql(mlflowPg.connectionString('mlflow'), 'SELECT version()'))[0] as { version: string };
@@ -217,8 +229,8 @@ async function main(): Promise<void> {
         kafkaBrokers: `127.0.0.1:${kafkaPort}`,
         logFile: path.join(work, 'cairn-scale.log'),
       });
-      await scale.start();
       cleanups.push(() => scale.stop());
+      await scale.start();
       const sctx: Ctx = { ...ctx, cairn: scale, settings: { ...settings, reps: Math.min(settings.reps, 2) } };
       const runs = await b1(sctx, [
         [32, 100],

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, exactly as CI runs it (`npm test`; .ci/run calls this after `npm ci`):
 #
-#   1. typecheck       tsc -p tsconfig.json --noEmit
+#   1. typecheck       tsc -p tsconfig.json --noEmit (and apps/web/tsconfig.json)
 #   2. lint            eslint . --max-warnings=0   (a warning fails)
 #   3. format          prettier --check .
 #   4. schema drift    npm run --if-present schema:check
@@ -104,6 +104,8 @@ if [[ "${CAIRN_TEST_SKIP_CHECKS:-}" != 1 ]]; then
   step "typecheck (tsc)"
   t=$SECONDS
   npx tsc -p tsconfig.json --noEmit
+  # The dashboard has compiler options of its own (DOM, JSX, bundler resolution).
+  if [[ -f apps/web/tsconfig.json ]]; then npx tsc -p apps/web/tsconfig.json --noEmit; fi
   echo "typecheck ok ($((SECONDS - t)) s)"
 
   step "lint (eslint --max-warnings=0)"

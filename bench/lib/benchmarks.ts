@@ -448,7 +448,8 @@ export async function b7(ctx: Ctx, runIds: string[], mode = 'local'): Promise<vo
   const rate = peak / 2;
   const batch = 100;
   const steps = 10; // ingestBatch(100): 10 keys × 10 steps; a batch is known by its first m0 step
-  const clients = 8;
+  // Enough lanes that a lane's latency never exceeds its pacing interval (open loop).
+  const clients = 32;
   const subscribed = runIds.slice(0, 50);
   const pending = new Map<string, { sent: number; acked: number }>();
   const ack: number[] = [];

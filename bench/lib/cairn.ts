@@ -72,7 +72,7 @@ export class Cairn {
     // Warm up (first requests compile and plan lazily), as for MLflow.
     const exp = await this.createExperiment(`warmup-${Date.now()}`);
     await Promise.all(
-      Array.from({ length: 40 }, async () => {
+      Array.from({ length: 8 }, async () => {
         const id = await this.createRun(exp);
         await this.logBatch(id, [{ key: 'w', value: 1, step: 0, timestamp: Date.now() }], [{ key: 'p', value: '1' }], [], true);
         await this.gql('query($e: [String!]!) { runs(experimentIds: $e, first: 10) { edges { node { id } } } }', { e: [exp] });

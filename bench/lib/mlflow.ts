@@ -92,7 +92,7 @@ export class Mlflow {
     // Every worker imports lazily on its first requests: warm them all up before measuring.
     const exp = await this.createExperiment(`warmup-${Date.now()}`);
     await Promise.all(
-      Array.from({ length: 40 }, async () => {
+      Array.from({ length: 8 }, async () => {
         const id = await this.createRun(exp);
         await this.logBatch(id, [{ key: 'w', value: 1, step: 0, timestamp: Date.now() }], [{ key: 'p', value: '1' }]);
         await this.api('runs/search', { experiment_ids: [exp], max_results: 10 });

@@ -10,3 +10,4 @@ export { getSchema, printCairnSchema } from './graphql/schema.ts';
 export { experimentDecider } from './experiments/experiment.decider.ts';
 export { runDecider } from './runs/run.decider.ts';
 export * from './http/readiness.ts';
+export * from './app.ts';

@@ -551,3 +551,33 @@ describe('tracking API', () => {
     expect(ready.body.projections.map((p) => p.projection).sort()).toEqual(['experiments', 'runs']);
   });
 });
+
+describe('read-your-writes past the deadline', () => {
+  it('answers a create with the committed state when the projection is late', async () => {
+    const database = await createTestDatabase();
+    // A 0 ms deadline: the mutation cannot wait for the projection at all.
+    const late = await startApiHarness({ databaseUrl: database.url, readYourWritesTimeoutMs: 0 });
+    try {
+      const w = { 'x-cairn-workspace': randomWorkspaceId() };
+      for (let i = 0; i < 5; i++) {
+        const created = await late.gql<{ createExperiment: { id: string; name: string; lifecycleStage: string } }>(
+          `mutation{createExperiment(name:"late-${i}"){id name lifecycleStage}}`,
+          {},
+          w,
+        );
+        expect(created.errors).toBeUndefined();
+        expect(created.data!.createExperiment).toMatchObject({ name: `late-${i}`, lifecycleStage: 'ACTIVE' });
+        const run = await late.gql<{ createRun: { id: string; experimentId: string; status: string } }>(
+          'mutation($e:String!){createRun(experimentId:$e, name:"r"){id experimentId status}}',
+          { e: created.data!.createExperiment.id },
+          w,
+        );
+        expect(run.errors).toBeUndefined();
+        expect(run.data!.createRun).toMatchObject({ experimentId: created.data!.createExperiment.id, status: 'RUNNING' });
+      }
+    } finally {
+      await late.stop();
+      await database.drop();
+    }
+  });
+});

@@ -1,11 +1,5 @@
-import {
-  ChangeListener,
-  createApiServer,
-  createReadiness,
-  type ServiceDeps,
-} from '@cairn/api';
+import { startCairnApp } from '@cairn/api';
 import { createDb, migrateToLatest, type DbHandle } from '@cairn/db';
-import { uuidv7 } from '@cairn/events';
 import { createKafkaTransport, type KafkaTransport } from '@cairn/kafka';
 import {
   allProjections,
@@ -16,7 +10,6 @@ import {
   rebuildProjection,
   startProjector,
   type Logger,
-  type RunningProjector,
 } from '@cairn/projector';
 import { parseConfig, USAGE, UsageError, type CliConfig } from './config.ts';
 import { openDatabase, type OpenedDatabase } from './database.ts';
@@ -71,60 +64,36 @@ function kafkaFor(cfg: CliConfig, cleanups: Cleanup[]): KafkaTransport | null {
   return kafka;
 }
 
-async function startApi(
+async function startApp(
   cfg: CliConfig,
+  database: OpenedDatabase,
   handle: DbHandle,
-  url: string,
   kafka: KafkaTransport | null,
   logger: Logger,
   cleanups: Cleanup[],
-  onAppended?: () => void,
-) {
-  const changes = new ChangeListener(url, handle.db);
-  await changes.start();
-  cleanups.push(() => changes.stop());
-  const deps: ServiceDeps = {
-    db: handle.db,
-    changes,
-    decideContext: { now: () => new Date(), newId: uuidv7 },
-    onAppended,
-    readYourWritesTimeoutMs: 5000,
-  };
-  const api = createApiServer({
-    deps,
+  role: { withProjector: boolean; withRelay: boolean },
+): Promise<string> {
+  const app = await startCairnApp({
+    handle,
+    databaseUrl: database.url,
+    kafka,
     logger,
-    readiness: createReadiness(handle.db, kafka),
+    ...role,
+    port: cfg.port,
+    host: cfg.host,
     fallback: landingPage,
   });
-  await new Promise<void>((resolve, reject) => {
-    api.server.once('error', reject);
-    api.server.listen(cfg.port, cfg.host, () => resolve());
-  });
-  cleanups.push(() => api.close());
-  const address = api.server.address();
-  const port = typeof address === 'object' && address ? address.port : cfg.port;
-  return `http://${cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host}:${port}`;
+  cleanups.push(() => app.stop());
+  return app.url;
 }
 
 async function server(cfg: CliConfig, logger: Logger, cleanups: Cleanup[]): Promise<void> {
   const started = performance.now();
   const { database, handle } = await connect(cfg, logger, cleanups);
   const kafka = kafkaFor(cfg, cleanups);
-  let relay: KafkaRelay | null = null;
-  if (kafka) {
-    relay = new KafkaRelay(handle.db, handle.pool, kafka, { logger });
-    relay.start();
-    cleanups.push(() => relay!.stop());
-  }
-  const projector: RunningProjector = await startProjector({
-    db: handle.db,
-    transport: kafka ? { kind: 'kafka', kafka } : { kind: 'postgres' },
-    logger,
-  });
-  cleanups.push(() => projector.stop());
-  const url = await startApi(cfg, handle, database.url, kafka, logger, cleanups, () => {
-    projector.wake();
-    relay?.wake();
+  const url = await startApp(cfg, database, handle, kafka, logger, cleanups, {
+    withProjector: true,
+    withRelay: kafka !== null,
   });
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   logger.info(`${kafka ? 'scale' : 'local'} mode, data ${database.description}`);
@@ -211,14 +180,10 @@ export async function main(argv: string[]): Promise<void> {
           throw new UsageError('cairn api needs --database-url (or CAIRN_DATABASE_URL)');
         onShutdown(logger, cleanups);
         const { database, handle } = await connect(cfg, logger, cleanups);
-        const url = await startApi(
-          cfg,
-          handle,
-          database.url,
-          kafkaFor(cfg, cleanups),
-          logger,
-          cleanups,
-        );
+        const url = await startApp(cfg, database, handle, kafkaFor(cfg, cleanups), logger, cleanups, {
+          withProjector: false,
+          withRelay: false,
+        });
         console.log(`Cairn API at ${url}/graphql`);
         return;
       }
@@ -250,10 +215,6 @@ export async function main(argv: string[]): Promise<void> {
       }
       case 'migrate': {
         const { handle } = await connect(cfg, logger, cleanups);
-        await handle.db
-          .selectFrom('cairn_migrations' as never)
-          .selectAll()
-          .execute();
         console.log('database is migrated');
         await finish();
         return;

@@ -128,16 +128,14 @@ export function candidatePaths(rootDir: string, rawUrl: string): string[] | null
   let wanted: string[];
   if (decoded === '/' || decoded === '') wanted = ['index.html'];
   else if (decoded.endsWith('/')) wanted = [`${decoded}index.html`, `${decoded.slice(0, -1)}.html`];
-  else if (path.posix.extname(decoded) === '') wanted = [`${decoded}.html`, `${decoded}/index.html`];
+  else if (path.posix.extname(decoded) === '')
+    wanted = [`${decoded}.html`, `${decoded}/index.html`];
   else wanted = [decoded];
   const resolved = wanted.map((w) => path.resolve(root, `.${path.posix.normalize(`/${w}`)}`));
   return resolved.every(inside) ? resolved : null;
 }
 
-export function createStaticHandler(
-  rootDir: string,
-  options: StaticHandlerOptions = {},
-): Handler {
+export function createStaticHandler(rootDir: string, options: StaticHandlerOptions = {}): Handler {
   const root = path.resolve(rootDir);
   const cache = new Map<string, CachedFile>();
   let realRoot: string | null = null;
@@ -176,7 +174,12 @@ export function createStaticHandler(
     return entry;
   }
 
-  function plain(res: http.ServerResponse, status: number, text: string, extra: Record<string, string> = {}) {
+  function plain(
+    res: http.ServerResponse,
+    status: number,
+    text: string,
+    extra: Record<string, string> = {},
+  ) {
     res.writeHead(status, {
       ...SECURITY_HEADERS,
       'content-type': 'text/plain; charset=utf-8',

@@ -22,6 +22,27 @@ export function toKafkaRecord(event: StoredEventEnvelope): OutgoingRecord {
   };
 }
 
+/** Upper bound of one publish call's payload; records keep their log order across chunks. */
+const PUBLISH_CHUNK_BYTES = 900 * 1024;
+
+export function chunkByBytes(records: OutgoingRecord[], maxBytes: number): OutgoingRecord[][] {
+  const chunks: OutgoingRecord[][] = [];
+  let current: OutgoingRecord[] = [];
+  let size = 0;
+  for (const record of records) {
+    const bytes = Buffer.byteLength(record.value) + record.key.length;
+    if (current.length > 0 && size + bytes > maxBytes) {
+      chunks.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(record);
+    size += bytes;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
 export interface RelayOptions {
   logger: Logger;
   batchSize?: number;
@@ -139,7 +160,10 @@ export class KafkaRelay {
           await this.sleep(idleMs);
           continue;
         }
-        await this.transport.publish(events.map(toKafkaRecord));
+        // Bounded requests: many small records, or one large one, per publish call.
+        for (const chunk of chunkByBytes(events.map(toKafkaRecord), PUBLISH_CHUNK_BYTES)) {
+          await this.transport.publish(chunk);
+        }
         await advanceCheckpoint(this.db, RELAY_CHECKPOINT, {
           transactionId: last.transactionId,
           globalPosition: last.globalPosition,

@@ -20,10 +20,16 @@ export async function startKafkaProjection(
   projection: Projection,
   logger: Logger,
 ): Promise<ConsumerHandle> {
+  const topics = topicsOf(projection);
+  // Topics are created on demand with the event-log settings (infinite retention); a projector
+  // may start before any relay has published.
+  await transport.ensureTopics(topics);
   return transport.consume({
     groupId: consumerGroup(projection),
-    topics: topicsOf(projection),
+    topics,
     fromBeginning: true,
+    // A restarted projector waits out its crashed predecessor's session: keep that short.
+    sessionTimeoutMs: 10_000,
     handleBatch: async (messages) => {
       const events: StoredEventEnvelope[] = [];
       for (const message of messages) {

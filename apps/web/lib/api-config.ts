@@ -49,7 +49,10 @@ export interface ApiUrlInputs {
 }
 
 /** Resolves the endpoints, and what to remember: a string to store, null to forget, undefined to keep. */
-export function resolveApi(inputs: ApiUrlInputs): { endpoints: ApiEndpoints; remember?: string | null } {
+export function resolveApi(inputs: ApiUrlInputs): {
+  endpoints: ApiEndpoints;
+  remember?: string | null;
+} {
   const sameOrigin = new URL('/graphql', inputs.origin).toString();
   let remember: string | null | undefined;
   let chosen: string | null = null;

@@ -129,10 +129,7 @@ export function writeRunsView(base: URLSearchParams, view: RunsViewState): URLSe
 }
 
 /** The first columns to show when the URL names none: a few params, then a few metrics. */
-export function defaultColumns(
-  keys: { params: string[]; metrics: string[] },
-  max = 8,
-): string[] {
+export function defaultColumns(keys: { params: string[]; metrics: string[] }, max = 8): string[] {
   const metrics = keys.metrics.slice(0, Math.ceil(max / 2)).map((key) => `metrics.${key}`);
   const params = keys.params.slice(0, max - metrics.length).map((key) => `params.${key}`);
   return [...params, ...metrics];

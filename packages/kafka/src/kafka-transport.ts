@@ -41,6 +41,9 @@ export interface IncomingMessage {
   headers: Record<string, string>;
 }
 
+/** Largest record the event topics accept (topic `max.message.bytes`). */
+export const MAX_RECORD_BYTES = 8 * 1024 * 1024;
+
 export interface ConsumeOptions {
   groupId: string;
   topics: string[];
@@ -152,6 +155,8 @@ export function createKafkaTransport(config: KafkaConfig): KafkaTransport {
               configEntries: [
                 { name: 'retention.ms', value: '-1' },
                 { name: 'retention.bytes', value: '-1' },
+                // One record is one event; the API bounds events well below this.
+                { name: 'max.message.bytes', value: String(MAX_RECORD_BYTES) },
               ],
             })),
           });

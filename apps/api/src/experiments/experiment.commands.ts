@@ -1,4 +1,12 @@
-import { experimentStreamId, newEntityId, type KeyValue, type NewEvent } from '@cairn/events';
+import {
+  decodeEvent,
+  experimentStreamId,
+  newEntityId,
+  type EventOf,
+  type KeyValue,
+  type NewEvent,
+  type StoredEventEnvelope,
+} from '@cairn/events';
 import { handleCommand, type Caller } from '../write/command-handler.ts';
 import type { ServiceDeps } from '../write/services.ts';
 import {
@@ -24,12 +32,12 @@ function nameKeys(state: ExperimentState, events: NewEvent[]) {
   return {};
 }
 
-async function run(
+async function execute(
   deps: ServiceDeps,
   caller: Caller,
   experimentId: string,
   command: ExperimentCommand,
-) {
+): Promise<StoredEventEnvelope[]> {
   const result = await handleCommand(deps, caller, {
     decider: experimentDecider,
     streamId: experimentStreamId(experimentId),
@@ -47,16 +55,23 @@ async function run(
       deps.readYourWritesTimeoutMs,
     );
   }
+  return result.events;
+}
+
+async function run(deps: ServiceDeps, caller: Caller, experimentId: string, command: ExperimentCommand) {
+  await execute(deps, caller, experimentId, command);
   return experimentId;
 }
 
-export function createExperiment(
+/** Returns the ExperimentCreated event as committed (the read model may not show it yet). */
+export async function createExperiment(
   deps: ServiceDeps,
   caller: Caller,
   input: { name: string; artifactLocation: string | null; tags: KeyValue[] },
-): Promise<string> {
+): Promise<EventOf<'ExperimentCreated'>> {
   const experimentId = newEntityId(deps.decideContext.newId);
-  return run(deps, caller, experimentId, { type: 'CreateExperiment', experimentId, ...input });
+  const events = await execute(deps, caller, experimentId, { type: 'CreateExperiment', experimentId, ...input });
+  return decodeEvent(events[0]!) as EventOf<'ExperimentCreated'>;
 }
 
 export const renameExperiment = (deps: ServiceDeps, caller: Caller, id: string, name: string) =>

@@ -1,3 +1,4 @@
+import { experimentRowFromCreated } from '@cairn/projector';
 import { builder } from '../graphql/builder.ts';
 import {
   decodeCursor,
@@ -148,12 +149,13 @@ builder.mutationFields((t) => ({
       tags: t.arg({ type: [KeyValueInput] }),
     },
     resolve: async (_r, args, ctx) => {
-      const id = await createExperiment(ctx.deps, ctx.caller, {
+      const created = await createExperiment(ctx.deps, ctx.caller, {
         name: args.name,
         artifactLocation: args.artifactLocation ?? null,
         tags: args.tags ?? [],
       });
-      return load(ctx, id);
+      // Past the read-your-writes deadline, answer with the committed creation itself.
+      return (await ctx.loaders.experiment.load(created.data.experimentId)) ?? experimentRowFromCreated(created);
     },
   }),
   renameExperiment: t.field({

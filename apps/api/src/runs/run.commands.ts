@@ -5,6 +5,7 @@ import {
   type KeyValue,
   type RunSource,
   type RunStatus,
+  type StoredEventEnvelope,
 } from '@cairn/events';
 import { CairnError, invalidArgument } from '../errors.ts';
 import { experimentDecider } from '../experiments/experiment.decider.ts';
@@ -26,6 +27,8 @@ export interface RunWriteResult {
   state: RunState;
   /** False when the read model had not caught up within the deadline (or the caller opted out). */
   visible: boolean;
+  /** The events as committed. */
+  events: StoredEventEnvelope[];
 }
 
 async function run(
@@ -58,7 +61,7 @@ async function run(
   } else if (last) {
     visible = false;
   }
-  return { runId, state: result.state, visible };
+  return { runId, state: result.state, visible, events: result.events };
 }
 
 export interface CreateRunInput {

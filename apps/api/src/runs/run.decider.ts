@@ -47,6 +47,8 @@ export interface RunState {
 /** Metric batches change no decision state: loading a run skips them (see run.commands.ts). */
 export const RUN_STATE_IGNORED_EVENTS = ['RunMetricsLogged'] as const;
 
+export const POINTS_PER_EVENT = 5000;
+
 const TERMINAL: readonly RunStatus[] = ['FINISHED', 'FAILED', 'KILLED'];
 
 function checkInteger(what: string, value: number): void {
@@ -117,11 +119,13 @@ function decideLogBatch(
     );
   }
   if (tags.length > 0) events.push(newEvent(ctx, 'RunTagsSet', { runId, tags }));
-  if (metrics.length > 0) {
+  // Large batches become several events of at most POINTS_PER_EVENT points (about 0.5 MB of
+  // JSON each), appended together: one Kafka record stays small.
+  for (let i = 0; i < metrics.length; i += POINTS_PER_EVENT) {
     events.push(
       newEvent(ctx, 'RunMetricsLogged', {
         runId,
-        metrics: metrics.map((m) => ({
+        metrics: metrics.slice(i, i + POINTS_PER_EVENT).map((m) => ({
           key: m.key,
           value: encodeMetricValue(m.value),
           step: m.step,

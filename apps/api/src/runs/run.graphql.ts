@@ -1,4 +1,5 @@
-import { runStatus } from '@cairn/events';
+import { decodeEvent, runStatus, type EventOf } from '@cairn/events';
+import { runRowFromStarted } from '@cairn/projector';
 import { invalidArgument, notFound } from '../errors.ts';
 import { ExperimentRef, LifecycleStage, toLifecycle } from '../experiments/experiment.graphql.ts';
 import { builder } from '../graphql/builder.ts';
@@ -243,7 +244,7 @@ builder.mutationFields((t) => ({
       source: t.arg({ type: RunSourceInput }),
     },
     resolve: async (_r, args, ctx) => {
-      const { runId } = await createRun(ctx.deps, ctx.caller, {
+      const { runId, events } = await createRun(ctx.deps, ctx.caller, {
         experimentId: args.experimentId,
         name: args.name ?? null,
         startTime: args.startTime ?? null,
@@ -255,7 +256,9 @@ builder.mutationFields((t) => ({
           sourceType: args.source?.sourceType ?? null,
         },
       });
-      return reload(ctx, runId);
+      // Past the read-your-writes deadline, answer with the committed creation itself.
+      const started = decodeEvent(events[0]!) as EventOf<'RunStarted'>;
+      return (await ctx.loaders.run.load(runId)) ?? runRowFromStarted(started);
     },
   }),
   updateRun: t.field({

@@ -1,27 +1,15 @@
 /**
- * Starts the API in-process for tests, wired the way `cairn server` wires it (apps/cli/src/main.ts):
- * a DB handle, the change listener, the projector (postgres log tailers, or Kafka consumer groups
- * fed by an in-process KafkaRelay) and the HTTP server on a free port.
+ * Starts the API in-process for tests through startCairnApp, the composition `cairn server`
+ * uses: the projector (postgres log tailers, or Kafka consumer groups fed by an in-process
+ * KafkaRelay), the change listener and the HTTP server on a free port.
  *
  * Not a stand-in for anything: real Postgres (createTestDatabase), real broker (startKafkaBroker).
  */
 import type { Kysely } from 'kysely';
 import { createDb, type DB, type DbHandle } from '@cairn/db';
-import { uuidv7 } from '@cairn/events';
 import { createKafkaTransport, type KafkaConfig, type KafkaTransport } from '@cairn/kafka';
-import {
-  KafkaRelay,
-  RELAY_TOPICS,
-  startProjector,
-  type Logger,
-  type RunningProjector,
-} from '@cairn/projector';
-import {
-  ChangeListener,
-  createApiServer,
-  createReadiness,
-  type ServiceDeps,
-} from '../../src/index.ts';
+import type { KafkaRelay, Logger } from '@cairn/projector';
+import { startCairnApp } from '../../src/index.ts';
 
 export interface GqlError {
   message: string;
@@ -102,57 +90,31 @@ export async function startApiHarness(opts: ApiHarnessOptions): Promise<ApiHarne
     cleanups.push(() => handle.destroy());
 
     let kafka: KafkaTransport | null = null;
-    let relay: KafkaRelay | null = null;
     if ((opts.transport ?? 'postgres') === 'kafka') {
       if (!opts.kafkaBrokers?.length)
         throw new Error('startApiHarness: the kafka transport needs kafkaBrokers');
-      kafka = createKafkaTransport({
+      const k = createKafkaTransport({
         clientId: 'cairn-api-harness',
         ...opts.kafkaConfig,
         brokers: opts.kafkaBrokers,
       });
-      const k = kafka;
       cleanups.push(() => k.close());
-      // Deviation from apps/cli/src/main.ts: there the projector subscribes while the relay is
-      // still about to create the topics, and on a fresh cluster kafkajs' subscribe fails with
-      // "This server does not host this topic-partition" (reported). Create them first.
-      await kafka.ensureTopics(RELAY_TOPICS);
-      relay = new KafkaRelay(handle.db, handle.pool, kafka, { logger });
-      relay.start();
-      const r = relay;
-      cleanups.push(() => r.stop());
+      kafka = k;
     }
-
-    const projector: RunningProjector = await startProjector({
-      db: handle.db,
-      transport: kafka ? { kind: 'kafka', kafka } : { kind: 'postgres' },
+    // Wired exactly as `cairn server` wires it.
+    const app = await startCairnApp({
+      handle,
+      databaseUrl: opts.databaseUrl,
+      kafka,
       logger,
+      withProjector: true,
+      withRelay: kafka !== null,
+      port: 0,
+      host: '127.0.0.1',
+      readYourWritesTimeoutMs: opts.readYourWritesTimeoutMs,
     });
-    cleanups.push(() => projector.stop());
-
-    const changes = new ChangeListener(opts.databaseUrl, handle.db);
-    await changes.start();
-    cleanups.push(() => changes.stop());
-    const deps: ServiceDeps = {
-      db: handle.db,
-      changes,
-      decideContext: { now: () => new Date(), newId: uuidv7 },
-      onAppended: () => {
-        projector.wake();
-        relay?.wake();
-      },
-      readYourWritesTimeoutMs: opts.readYourWritesTimeoutMs ?? 5000,
-    };
-    const api = createApiServer({ deps, logger, readiness: createReadiness(handle.db, kafka) });
-    await new Promise<void>((resolve, reject) => {
-      api.server.once('error', reject);
-      api.server.listen(0, '127.0.0.1', () => resolve());
-    });
-    cleanups.push(() => api.close());
-    const address = api.server.address();
-    if (typeof address !== 'object' || !address)
-      throw new Error('startApiHarness: no server address');
-    const url = `http://127.0.0.1:${address.port}`;
+    cleanups.push(() => app.stop());
+    const { url, relay } = app;
 
     const defaultHeaders: Record<string, string> = opts.workspaceId
       ? { 'x-cairn-workspace': opts.workspaceId }

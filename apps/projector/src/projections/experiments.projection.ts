@@ -2,6 +2,7 @@ import type { Transaction } from 'kysely';
 import type { DB } from '@cairn/db';
 import { assertNever, type CairnEvent, type EventType } from '@cairn/events';
 import type { Projection } from '../projection.ts';
+import { experimentRowFromCreated } from './initial-rows.ts';
 
 const handles = [
   'ExperimentCreated',
@@ -24,18 +25,7 @@ async function applyOne(trx: Transaction<DB>, event: Handled): Promise<void> {
   switch (event.type) {
     case 'ExperimentCreated': {
       const d = event.data;
-      await trx
-        .insertInto('experiments')
-        .values({
-          workspace_id: ws,
-          experiment_id: d.experimentId,
-          name: d.name,
-          artifact_location: d.artifactLocation,
-          lifecycle_stage: 'active',
-          created_at: at,
-          updated_at: at,
-        })
-        .execute();
+      await trx.insertInto('experiments').values(experimentRowFromCreated(event)).execute();
       // The last value of a key within one event wins, as if the tags were set one by one.
       const tags = new Map(d.tags.map((t) => [t.key, t.value]));
       if (tags.size > 0) {

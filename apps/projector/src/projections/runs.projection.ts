@@ -2,6 +2,7 @@ import { sql, type Transaction } from 'kysely';
 import type { DB } from '@cairn/db';
 import { assertNever, decodeMetricValue, type CairnEvent, type EventType } from '@cairn/events';
 import type { Projection } from '../projection.ts';
+import { runRowFromStarted } from './initial-rows.ts';
 import { comparePoints, type RankedPoint } from './latest-metric.ts';
 
 const handles = [
@@ -30,25 +31,7 @@ async function applyRunEvent(
   switch (event.type) {
     case 'RunStarted': {
       const d = event.data;
-      await trx
-        .insertInto('runs')
-        .values({
-          workspace_id: ws,
-          run_id: d.runId,
-          experiment_id: d.experimentId,
-          name: d.name,
-          status: d.status,
-          start_time: d.startTime,
-          end_time: null,
-          lifecycle_stage: 'active',
-          parent_run_id: d.parentRunId,
-          source_git_commit: d.source.gitCommit,
-          source_entry_point: d.source.entryPoint,
-          source_type: d.source.sourceType,
-          created_at: at,
-          updated_at: at,
-        })
-        .execute();
+      await trx.insertInto('runs').values(runRowFromStarted(event)).execute();
       if (d.tags.length > 0) await upsertTags(trx, ws, d.runId, d.tags);
       return;
     }

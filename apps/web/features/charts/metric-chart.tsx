@@ -57,7 +57,15 @@ function xValueText(mode: XMode, v: number | null | undefined): string {
   return String(v);
 }
 
-export function MetricChart({ title, series, data, xMode, log, height = 240, onZoom }: MetricChartProps) {
+export function MetricChart({
+  title,
+  series,
+  data,
+  xMode,
+  log,
+  height = 240,
+  onZoom,
+}: MetricChartProps) {
   const box = useRef<HTMLDivElement>(null);
   const chart = useRef<uPlotType | null>(null);
   const zoomed = useRef(false);
@@ -95,7 +103,10 @@ export function MetricChart({ title, series, data, xMode, log, height = 240, onZ
           {
             ...axisOpts,
             ...(xMode === 'relative'
-              ? { values: (_u: uPlotType, splits: number[]) => splits.map((v) => formatDuration(v * 1000)) }
+              ? {
+                  values: (_u: uPlotType, splits: number[]) =>
+                    splits.map((v) => formatDuration(v * 1000)),
+                }
               : {}),
           },
           {
@@ -136,7 +147,7 @@ export function MetricChart({ title, series, data, xMode, log, height = 240, onZ
       chart.current?.destroy();
       zoomed.current = false;
       setIsZoomed(false);
-      chart.current = new UPlot(opts, dataRef.current as uPlotType.AlignedData, el);
+      chart.current = new UPlot(opts, dataRef.current, el);
       observer = new ResizeObserver(() => {
         const width = Math.max(200, el.clientWidth);
         if (chart.current && chart.current.width !== width)
@@ -154,7 +165,7 @@ export function MetricChart({ title, series, data, xMode, log, height = 240, onZ
 
   // New data: redraw in place, keeping the zoom.
   useEffect(() => {
-    chart.current?.setData(data as uPlotType.AlignedData, !zoomed.current);
+    chart.current?.setData(data, !zoomed.current);
   }, [data]);
 
   const zoomBy = (factor: number) => {
@@ -185,7 +196,12 @@ export function MetricChart({ title, series, data, xMode, log, height = 240, onZ
         <button type="button" onClick={() => zoomBy(2)} aria-label={`Zoom out of ${title}`}>
           −
         </button>
-        <button type="button" onClick={reset} disabled={!isZoomed} aria-label={`Reset zoom of ${title}`}>
+        <button
+          type="button"
+          onClick={reset}
+          disabled={!isZoomed}
+          aria-label={`Reset zoom of ${title}`}
+        >
           Reset
         </button>
         <span className="muted" style={{ fontSize: 12 }}>

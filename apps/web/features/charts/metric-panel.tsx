@@ -83,7 +83,11 @@ export function MetricPanel({
     <section className="chart-card" aria-label={`Metric ${metricKey}`}>
       <h3>
         <span>{metricKey}</span>
-        {detail && <span className="muted" style={{ fontSize: 12 }}>detail</span>}
+        {detail && (
+          <span className="muted" style={{ fontSize: 12 }}>
+            detail
+          </span>
+        )}
       </h3>
       <MetricChart
         title={metricKey}
@@ -95,20 +99,28 @@ export function MetricPanel({
       />
       <div className="stats" data-testid={`stats-${metricKey}`}>
         <span>
-          last <strong data-testid={`last-${metricKey}`}>{stats.last === null ? '—' : formatMetric(stats.last)}</strong>
+          last{' '}
+          <strong data-testid={`last-${metricKey}`}>
+            {stats.last === null ? '—' : formatMetric(stats.last)}
+          </strong>
         </span>
         <span>min {stats.min === null ? '—' : formatMetric(stats.min)}</span>
         <span>max {stats.max === null ? '—' : formatMetric(stats.max)}</span>
         <span>{stats.count} points shown</span>
         {stats.nonFinite > 0 && <span>{stats.nonFinite} NaN/∞ not drawn</span>}
-        {settings.log && stats.min !== null && stats.min <= 0 && <span>values ≤ 0 hidden (log)</span>}
+        {settings.log && stats.min !== null && stats.min <= 0 && (
+          <span>values ≤ 0 hidden (log)</span>
+        )}
       </div>
     </section>
   );
 }
 
 /** The overview with the zoomed step range replaced by its detailed points. */
-function mergeDetail(overview: Series, detail: { min: number; max: number; series: Series }): Series {
+function mergeDetail(
+  overview: Series,
+  detail: { min: number; max: number; series: Series },
+): Series {
   const out: Series = { steps: [], timestamps: [], values: [] };
   let inserted = false;
   const pushDetail = () => {

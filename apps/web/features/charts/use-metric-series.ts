@@ -48,7 +48,8 @@ export interface MetricSeriesState {
  */
 export function useMetricSeries(
   runIds: readonly string[],
-  keysByRun: ReadonlyMap<string, readonly string[]>): MetricSeriesState {
+  keysByRun: ReadonlyMap<string, readonly string[]>,
+): MetricSeriesState {
   const { urql } = useDashboard();
   const store = useRef(new Map<string, Entry>());
   const liveKeys = useRef(new Map<string, Set<string>>());
@@ -77,7 +78,8 @@ export function useMetricSeries(
     }
     const keysPerCall = Math.max(1, Math.floor(MAX_SERIES_PER_CALL / ids.length));
     const chunks: string[][] = [];
-    for (let i = 0; i < allKeys.length; i += keysPerCall) chunks.push(allKeys.slice(i, i + keysPerCall));
+    for (let i = 0; i < allKeys.length; i += keysPerCall)
+      chunks.push(allKeys.slice(i, i + keysPerCall));
     setLoading(true);
     void Promise.all(
       chunks.map((keys) =>

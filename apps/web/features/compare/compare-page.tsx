@@ -1,7 +1,7 @@
 'use client';
 
 import Link from 'next/link';
-import { useEffect, useMemo, useState } from 'react';
+import { useMemo, useState } from 'react';
 import { useQuery } from 'urql';
 import { ErrorMessage } from '../../components/error-message.tsx';
 import { StatusBadge } from '../../components/status-badge.tsx';
@@ -11,9 +11,13 @@ import {
   writeChartSettings,
   type ChartSettings,
 } from '../charts/chart-controls.tsx';
-import { MetricChart, type ChartData } from '../charts/metric-chart.tsx';
+import { MetricChart } from '../charts/metric-chart.tsx';
 import { colorAt } from '../charts/palette.ts';
-import { LivePoints, useMetricSeries, type MetricSeriesState } from '../charts/use-metric-series.ts';
+import {
+  LivePoints,
+  useMetricSeries,
+  type MetricSeriesState,
+} from '../charts/use-metric-series.ts';
 import { compareRows, scatterData, type CompareRow } from '../../lib/compare.ts';
 import { formatDuration, formatTimestamp, runDuration } from '../../lib/format.ts';
 import {
@@ -41,12 +45,22 @@ function LiveRun({ runId, onRun }: { runId: string; onRun: (run: CompareRun) => 
 export function ComparePage() {
   const [query, setQuery] = useQueryState();
   const runIds = useMemo(
-    () => [...new Set((query.get('runs') ?? '').split(',').map((s) => s.trim()).filter(Boolean))],
+    () => [
+      ...new Set(
+        (query.get('runs') ?? '')
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      ),
+    ],
     [query],
   );
   const tooMany = runIds.length > MAX_COMPARE;
   const ids = runIds.slice(0, MAX_COMPARE);
-  const variables = useMemo(() => Object.fromEntries(ids.map((id, i) => [`r${i}`, id])), [ids.join(',')]);
+  const variables = useMemo(
+    () => Object.fromEntries(ids.map((id, i) => [`r${i}`, id])),
+    [ids.join(',')],
+  );
   const [result] = useQuery<Record<string, CompareRun | null>>({
     query: compareRunsQuery(Math.max(1, ids.length)),
     variables,
@@ -82,15 +96,24 @@ export function ComparePage() {
     else next.delete(name);
     setQuery(next);
   };
-  const now = useNow(1000, runs.some((r) => r.status === 'RUNNING'));
+  const now = useNow(
+    1000,
+    runs.some((r) => r.status === 'RUNNING'),
+  );
 
-  const paramRows = useMemo(() => compareRows(runs.map((r) => ({ id: r.id, entries: r.params }))), [runs]);
+  const paramRows = useMemo(
+    () => compareRows(runs.map((r) => ({ id: r.id, entries: r.params }))),
+    [runs],
+  );
   const metricRows = useMemo(
     () =>
       compareRows(
         runs.map((r) => ({
           id: r.id,
-          entries: r.latestMetrics.map((m) => ({ key: m.key, value: formatMetric(toNumber(m.value)) })),
+          entries: r.latestMetrics.map((m) => ({
+            key: m.key,
+            value: formatMetric(toNumber(m.value)),
+          })),
         })),
       ),
     [runs],
@@ -98,7 +121,10 @@ export function ComparePage() {
   const tagRows = useMemo(
     () =>
       compareRows(
-        runs.map((r) => ({ id: r.id, entries: r.tags.filter((t) => !t.key.startsWith('mlflow.')) })),
+        runs.map((r) => ({
+          id: r.id,
+          entries: r.tags.filter((t) => !t.key.startsWith('mlflow.')),
+        })),
       ),
     [runs],
   );
@@ -131,14 +157,17 @@ export function ComparePage() {
       <>
         <h1>Compare runs</h1>
         <p>
-          Choose 2 to {MAX_COMPARE} runs in an experiment&apos;s runs table, then “Compare”. <Link href="/">Experiments</Link>
+          Choose 2 to {MAX_COMPARE} runs in an experiment&apos;s runs table, then “Compare”.{' '}
+          <Link href="/">Experiments</Link>
         </p>
       </>
     );
   }
   const experimentId = query.get('experiment') ?? runs[0]?.experimentId ?? null;
   const needle = settings.keyFilter.trim().toLowerCase();
-  const shownKeys = needle ? metricKeys.filter((k) => k.toLowerCase().includes(needle)) : metricKeys;
+  const shownKeys = needle
+    ? metricKeys.filter((k) => k.toLowerCase().includes(needle))
+    : metricKeys;
 
   return (
     <>
@@ -146,14 +175,20 @@ export function ComparePage() {
         <LivePoints key={`p-${id}`} runId={id} onPoints={metrics.onPoints} />
       ))}
       {ids.map((id) => (
-        <LiveRun key={`r-${id}`} runId={id} onRun={(run) => setLiveRuns((s) => ({ ...s, [id]: run }))} />
+        <LiveRun
+          key={`r-${id}`}
+          runId={id}
+          onRun={(run) => setLiveRuns((s) => ({ ...s, [id]: run }))}
+        />
       ))}
       <nav className="breadcrumb" aria-label="Breadcrumb">
         <Link href="/">Experiments</Link>
         {experimentId && (
           <>
             <span aria-hidden="true">/</span>
-            <Link href={`/experiment?id=${encodeURIComponent(experimentId)}&sel=${ids.map(encodeURIComponent).join(',')}`}>
+            <Link
+              href={`/experiment?id=${encodeURIComponent(experimentId)}&sel=${ids.map(encodeURIComponent).join(',')}`}
+            >
               Runs
             </Link>
           </>
@@ -175,7 +210,11 @@ export function ComparePage() {
       <h2>Parameters, metrics and tags</h2>
       <div className="toolbar">
         <label className="field">
-          <input type="checkbox" checked={onlyDiff} onChange={(e) => setParam('diff', e.target.checked ? '1' : null)} />
+          <input
+            type="checkbox"
+            checked={onlyDiff}
+            onChange={(e) => setParam('diff', e.target.checked ? '1' : null)}
+          />
           <span>Only rows that differ</span>
         </label>
         <span className="muted">Differing values are highlighted and marked ≠.</span>
@@ -187,7 +226,11 @@ export function ComparePage() {
               <th scope="col">Key</th>
               {runs.map((r) => (
                 <th scope="col" key={r.id} className="run-head">
-                  <span className="swatch" style={{ background: colorOf(r.id) }} aria-hidden="true" />
+                  <span
+                    className="swatch"
+                    style={{ background: colorOf(r.id) }}
+                    aria-hidden="true"
+                  />
                   <Link href={`/run?id=${encodeURIComponent(r.id)}`} title={r.name}>
                     {r.name}
                   </Link>
@@ -217,13 +260,21 @@ export function ComparePage() {
               ))}
             </tr>
             <Section title="Parameters" rows={paramRows} onlyDiff={onlyDiff} width={runs.length} />
-            <Section title="Metrics (latest)" rows={metricRows} onlyDiff={onlyDiff} width={runs.length} numeric />
+            <Section
+              title="Metrics (latest)"
+              rows={metricRows}
+              onlyDiff={onlyDiff}
+              width={runs.length}
+              numeric
+            />
             <Section title="Tags" rows={tagRows} onlyDiff={onlyDiff} width={runs.length} />
           </tbody>
         </table>
       </div>
 
-      <h2>{scatterY || 'Metric'} against {scatterX || 'a parameter'}</h2>
+      <h2>
+        {scatterY || 'Metric'} against {scatterX || 'a parameter'}
+      </h2>
       <div className="toolbar">
         <label className="field">
           <span>Parameter (x)</span>
@@ -257,10 +308,19 @@ export function ComparePage() {
       {metrics.error && <ErrorMessage error={metrics.error} />}
       <div className="charts" aria-labelledby="compare-metrics">
         {shownKeys.map((key) => (
-          <OverlayChart key={key} metricKey={key} runs={runs} metrics={metrics} settings={settings} colorOf={colorOf} />
+          <OverlayChart
+            key={key}
+            metricKey={key}
+            runs={runs}
+            metrics={metrics}
+            settings={settings}
+            colorOf={colorOf}
+          />
         ))}
       </div>
-      {shownKeys.length === 0 && <p className="muted">{metrics.loading ? 'Loading metrics…' : 'No metrics.'}</p>}
+      {shownKeys.length === 0 && (
+        <p className="muted">{metrics.loading ? 'Loading metrics…' : 'No metrics.'}</p>
+      )}
     </>
   );
 }
@@ -283,7 +343,11 @@ function Section({
     <>
       <tr>
         <th scope="rowgroup" colSpan={width + 1} style={{ background: 'var(--bg-soft)' }}>
-          {title} <span className="muted">({shown.length}{onlyDiff ? ` of ${rows.length}` : ''})</span>
+          {title}{' '}
+          <span className="muted">
+            ({shown.length}
+            {onlyDiff ? ` of ${rows.length}` : ''})
+          </span>
         </th>
       </tr>
       {shown.map((row) => (
@@ -297,7 +361,11 @@ function Section({
             {row.key}
           </th>
           {row.values.map((v, i) => (
-            <td key={i} className={`${row.differs ? 'diff' : ''}${numeric ? ' num' : ''}`} title={v ?? ''}>
+            <td
+              key={i}
+              className={`${row.differs ? 'diff' : ''}${numeric ? ' num' : ''}`}
+              title={v ?? ''}
+            >
               {v ?? <span className="muted">—</span>}
             </td>
           ))}
@@ -330,17 +398,30 @@ function OverlayChart({
       return { xs, ys };
     });
     return {
-      data: alignSeries(parts) as ChartData,
+      data: alignSeries(parts),
       series: present.map((r) => ({ label: r.name, color: colorOf(r.id) })),
     };
-  }, [present.map((r) => r.id).join(','), metrics.version, settings.xMode, settings.log, settings.smoothing, metricKey]);
+  }, [
+    present.map((r) => r.id).join(','),
+    metrics.version,
+    settings.xMode,
+    settings.log,
+    settings.smoothing,
+    metricKey,
+  ]);
   return (
     <section className="chart-card" aria-label={`Metric ${metricKey}`}>
       <h3>{metricKey}</h3>
       {present.length === 0 ? (
         <p className="muted">Loading…</p>
       ) : (
-        <MetricChart title={metricKey} series={series} data={data} xMode={settings.xMode} log={settings.log} />
+        <MetricChart
+          title={metricKey}
+          series={series}
+          data={data}
+          xMode={settings.xMode}
+          log={settings.log}
+        />
       )}
     </section>
   );

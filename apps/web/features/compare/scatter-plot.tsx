@@ -23,12 +23,19 @@ export function ScatterPlot({
   colorOf: (runId: string) => string;
 }) {
   if (data.points.length === 0) {
-    return <p className="muted">No run has both {xLabel} and a finite {yLabel}.</p>;
+    return (
+      <p className="muted">
+        No run has both {xLabel} and a finite {yLabel}.
+      </p>
+    );
   }
   const xs = data.points.map((p) => p.x);
   const ys = data.points.map((p) => p.y);
-  const pad = (lo: number, hi: number) => (lo === hi ? [lo - 1, hi + 1] : [lo - (hi - lo) * 0.06, hi + (hi - lo) * 0.06]) as [number, number];
-  const [x0, x1] = data.categories ? [-0.5, data.categories.length - 0.5] : pad(Math.min(...xs), Math.max(...xs));
+  const pad = (lo: number, hi: number) =>
+    lo === hi ? [lo - 1, hi + 1] : [lo - (hi - lo) * 0.06, hi + (hi - lo) * 0.06];
+  const [x0, x1] = data.categories
+    ? [-0.5, data.categories.length - 0.5]
+    : pad(Math.min(...xs), Math.max(...xs));
   const [y0, y1] = pad(Math.min(...ys), Math.max(...ys));
   const sx = (x: number) => M.left + ((x - x0) / (x1 - x0)) * (W - M.left - M.right);
   const sy = (y: number) => H - M.bottom - ((y - y0) / (y1 - y0)) * (H - M.top - M.bottom);
@@ -38,7 +45,11 @@ export function ScatterPlot({
   const yTicks = niceTicks(y0, y1).map((v) => ({ v, text: formatMetric(v) }));
   return (
     <div className="scatter">
-      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={`${yLabel} against ${xLabel}, one point per run`}>
+      <svg
+        viewBox={`0 0 ${W} ${H}`}
+        role="img"
+        aria-label={`${yLabel} against ${xLabel}, one point per run`}
+      >
         {yTicks.map((t) => (
           <g key={`y${t.v}`}>
             <line className="grid" x1={M.left} x2={W - M.right} y1={sy(t.v)} y2={sy(t.v)} />
@@ -60,7 +71,10 @@ export function ScatterPlot({
         <text x={(M.left + W - M.right) / 2} y={H - 8} textAnchor="middle">
           {xLabel}
         </text>
-        <text transform={`translate(14 ${(M.top + H - M.bottom) / 2}) rotate(-90)`} textAnchor="middle">
+        <text
+          transform={`translate(14 ${(M.top + H - M.bottom) / 2}) rotate(-90)`}
+          textAnchor="middle"
+        >
           {yLabel}
         </text>
         {data.points.map((p) => (

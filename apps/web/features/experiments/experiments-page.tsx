@@ -124,7 +124,8 @@ export function ExperimentsPage() {
     variables: Record<string, string>,
   ): Promise<{ experiment?: Experiment; error?: ApiErrorInfo }> => {
     const result = await urql.mutation<Record<string, Experiment>>(document, variables).toPromise();
-    if (result.error || !result.data) return { error: describeError(result.error ?? { message: 'No data' }) };
+    if (result.error || !result.data)
+      return { error: describeError(result.error ?? { message: 'No data' }) };
     return { experiment: Object.values(result.data)[0] };
   };
 
@@ -150,7 +151,11 @@ export function ExperimentsPage() {
         onCreated={(experiment) => {
           setNotice({ text: `Created “${experiment.name}”.` });
           if (!showDeleted)
-            setList((s) => ({ ...s, items: [experiment, ...s.items], totalCount: s.totalCount + 1 }));
+            setList((s) => ({
+              ...s,
+              items: [experiment, ...s.items],
+              totalCount: s.totalCount + 1,
+            }));
         }}
         mutate={mutate}
       />
@@ -182,7 +187,12 @@ export function ExperimentsPage() {
               Undo
             </button>
           )}
-          <button type="button" className="link" onClick={() => setNotice(null)} aria-label="Dismiss">
+          <button
+            type="button"
+            className="link"
+            onClick={() => setNotice(null)}
+            aria-label="Dismiss"
+          >
             ×
           </button>
         </div>
@@ -354,12 +364,18 @@ function ExperimentRow({
         ) : deleted ? (
           <span>{experiment.name}</span>
         ) : (
-          <Link href={`/experiment?id=${encodeURIComponent(experiment.id)}`}>{experiment.name}</Link>
+          <Link href={`/experiment?id=${encodeURIComponent(experiment.id)}`}>
+            {experiment.name}
+          </Link>
         )}
       </td>
       <td className="mono muted">{experiment.id}</td>
-      <td title={formatTimestamp(experiment.createdAt)}>{formatRelative(experiment.createdAt, now)}</td>
-      <td title={formatTimestamp(experiment.updatedAt)}>{formatRelative(experiment.updatedAt, now)}</td>
+      <td title={formatTimestamp(experiment.createdAt)}>
+        {formatRelative(experiment.createdAt, now)}
+      </td>
+      <td title={formatTimestamp(experiment.updatedAt)}>
+        {formatRelative(experiment.updatedAt, now)}
+      </td>
       <td style={{ textAlign: 'right' }}>
         {deleted ? (
           <button type="button" onClick={onRestore} aria-label={`Restore ${experiment.name}`}>

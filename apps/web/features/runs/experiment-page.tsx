@@ -58,7 +58,10 @@ export function ExperimentPage() {
   const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(new Set());
   const rows = useMemo(() => buildRunRows(list.runs, collapsed), [list.runs, collapsed]);
   const selected = useMemo(() => new Set(view.selected), [view.selected]);
-  const anyRunning = useMemo(() => list.runs.some((r) => r.summary.status === 'RUNNING'), [list.runs]);
+  const anyRunning = useMemo(
+    () => list.runs.some((r) => r.summary.status === 'RUNNING'),
+    [list.runs],
+  );
   const now = useNow(1000, anyRunning);
 
   const onSelect = useCallback(
@@ -133,7 +136,11 @@ export function ExperimentPage() {
             Compare
           </button>
         )}
-        <ColumnPicker keys={keys} chosen={columnIds} onChange={(cols) => setView({ columns: cols })} />
+        <ColumnPicker
+          keys={keys}
+          chosen={columnIds}
+          onChange={(cols) => setView({ columns: cols })}
+        />
         {view.order && (
           <button type="button" onClick={() => setView({ order: null })}>
             Default order

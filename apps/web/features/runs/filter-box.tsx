@@ -8,7 +8,7 @@ const EXAMPLES = [
   "metrics.loss < 0.5 AND params.lr = '0.01'",
   "(params.optimizer = 'adam' OR params.optimizer = 'sgd') AND metrics.accuracy >= 0.9",
   "attributes.status = 'FINISHED' AND tags.team LIKE 'vision%'",
-  'params.layers IN (\'2\', \'4\') AND metrics.val_loss IS NOT NULL',
+  "params.layers IN ('2', '4') AND metrics.val_loss IS NOT NULL",
 ];
 
 /**

@@ -71,7 +71,10 @@ export function RunPage() {
 
   if (!runId) return <p>No run given.</p>;
   if (result.error) return <ErrorMessage error={describeError(result.error)} />;
-  if (!run) return <p className="page-loading">{result.fetching ? 'Loading…' : `Run ${runId} not found.`}</p>;
+  if (!run)
+    return (
+      <p className="page-loading">{result.fetching ? 'Loading…' : `Run ${runId} not found.`}</p>
+    );
 
   const allKeys = metrics.keysOf(runId);
   const needle = debouncedFilter.trim().toLowerCase();
@@ -99,7 +102,11 @@ export function RunPage() {
       <ChartControls settings={{ ...settings, keyFilter }} onChange={setSettings} />
       {metrics.error && <ErrorMessage error={metrics.error} />}
       {allKeys.length === 0 ? (
-        <p className="muted">{metrics.loading ? 'Loading metrics…' : 'No metrics logged yet. They appear here as they are logged.'}</p>
+        <p className="muted">
+          {metrics.loading
+            ? 'Loading metrics…'
+            : 'No metrics logged yet. They appear here as they are logged.'}
+        </p>
       ) : (
         <div className="charts" aria-labelledby="metrics-heading">
           {keys.map((key) => {
@@ -163,11 +170,25 @@ export function RunPage() {
 function Overview({ run, now }: { run: RunDetail; now: number }) {
   const cards: [string, ReactNode][] = [
     ['Status', <StatusBadge key="s" status={run.status} />],
-    ['Run ID', <span key="id" className="mono">{run.id}</span>],
+    [
+      'Run ID',
+      <span key="id" className="mono">
+        {run.id}
+      </span>,
+    ],
     ['Started', formatTimestamp(run.startTime)],
     ['Ended', run.endTime === null ? '—' : formatTimestamp(run.endTime)],
     ['Duration', formatDuration(runDuration(run.startTime, run.endTime, now))],
-    ['Git commit', run.source.gitCommit ? <span key="c" className="mono" title={run.source.gitCommit}>{run.source.gitCommit.slice(0, 12)}</span> : '—'],
+    [
+      'Git commit',
+      run.source.gitCommit ? (
+        <span key="c" className="mono" title={run.source.gitCommit}>
+          {run.source.gitCommit.slice(0, 12)}
+        </span>
+      ) : (
+        '—'
+      ),
+    ],
     ['Entry point', run.source.entryPoint ?? '—'],
     [
       'Parent run',
@@ -213,7 +234,9 @@ function KeyValueTable({ title, entries }: { title: string; entries: KeyValue[] 
   const [search, setSearch] = useState('');
   const needle = search.trim().toLowerCase();
   const shown = needle
-    ? entries.filter((e) => e.key.toLowerCase().includes(needle) || e.value.toLowerCase().includes(needle))
+    ? entries.filter(
+        (e) => e.key.toLowerCase().includes(needle) || e.value.toLowerCase().includes(needle),
+      )
     : entries;
   return (
     <section aria-label={title}>
@@ -223,7 +246,12 @@ function KeyValueTable({ title, entries }: { title: string; entries: KeyValue[] 
       {entries.length > 8 && (
         <label className="field" style={{ marginBottom: 6 }}>
           <span className="visually-hidden">Search {title.toLowerCase()}</span>
-          <input type="search" placeholder={`Search ${title.toLowerCase()}…`} value={search} onChange={(e) => setSearch(e.target.value)} />
+          <input
+            type="search"
+            placeholder={`Search ${title.toLowerCase()}…`}
+            value={search}
+            onChange={(e) => setSearch(e.target.value)}
+          />
         </label>
       )}
       {entries.length === 0 ? (

@@ -79,7 +79,11 @@ export function RunsTable(props: RunsTableProps) {
       scroller.current?.querySelector<HTMLElement>(`tr[data-index="${i}"]`)?.focus(),
     );
   };
-  const onRowKey = (e: KeyboardEvent<HTMLTableRowElement>, index: number, row: RunRow<TableRun>) => {
+  const onRowKey = (
+    e: KeyboardEvent<HTMLTableRowElement>,
+    index: number,
+    row: RunRow<TableRun>,
+  ) => {
     if (e.target !== e.currentTarget) return;
     const page = Math.max(1, Math.floor((scroller.current?.clientHeight ?? 320) / ROW_HEIGHT) - 1);
     switch (e.key) {
@@ -201,7 +205,11 @@ export function RunsTable(props: RunsTableProps) {
             const row = rows[item.index];
             if (!row) {
               return (
-                <tr key={`placeholder-${item.index}`} className="placeholder" aria-rowindex={item.index + 2}>
+                <tr
+                  key={`placeholder-${item.index}`}
+                  className="placeholder"
+                  aria-rowindex={item.index + 2}
+                >
                   <td colSpan={colCount}>Loading…</td>
                 </tr>
               );

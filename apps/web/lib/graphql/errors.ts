@@ -24,7 +24,8 @@ export function describeError(error: ErrorLike): ApiErrorInfo {
   const first = error.graphQLErrors?.[0];
   if (first) {
     const ext = first.extensions ?? {};
-    const position = typeof ext.position === 'number' ? ext.position : positionFromMessage(first.message);
+    const position =
+      typeof ext.position === 'number' ? ext.position : positionFromMessage(first.message);
     return {
       message: first.message,
       code: typeof ext.code === 'string' ? ext.code : null,

@@ -20,7 +20,7 @@ import os
 import threading
 import time
 import weakref
-from typing import Any, Deque, Dict, List, Optional, Tuple
+from typing import Any, Deque, Dict, List, Optional, Set, Tuple
 
 from ._transport import GraphQLTransport
 from ._validation import check_integer, invalid, to_str, validate_key, validate_value
@@ -76,7 +76,7 @@ class Batcher:
         self.settings = settings or BatchSettings.from_env()
         self._flush_size = self.settings.flush_size
         self._max_queue = self.settings.max_queue
-        self._metric_keys: set = set()
+        self._metric_keys: Set[str] = set()
         #: params sent (or queued) per run, to reject a changed value on the caller's thread
         self._params: Dict[str, Dict[str, str]] = {}
         self._params_lock = threading.Lock()
@@ -94,6 +94,7 @@ class Batcher:
         self._closed = False
         self._abandon = False
         self._warned_backpressure = False
+        self._in_flight = 0
         self._pid = os.getpid()
         self._thread = threading.Thread(target=self._run, name="cairn-batcher", daemon=True)
         self._thread.start()
@@ -210,6 +211,10 @@ class Batcher:
         """Items queued and not yet taken by the worker."""
         return len(self._queue)
 
+    def in_flight(self) -> int:
+        """Items the worker took and is sending (or retrying) now."""
+        return self._in_flight
+
     def flush(self, timeout: Optional[float] = None, raise_errors: bool = True) -> None:
         """Waits until every item queued before this call was sent (or failed).
 
@@ -307,8 +312,12 @@ class Batcher:
             # bulk mode); the batch that empties the queue (or reaches a flush marker) waits for
             # the read model, so everything sent before it is queryable when flush() returns.
             last = marker is not None or not q
-            for run_id, batch in batches.items():
-                self._send(run_id, batch, last)
+            self._in_flight = sum(b.size() for b in batches.values())
+            try:
+                for run_id, batch in batches.items():
+                    self._send(run_id, batch, last)
+            finally:
+                self._in_flight = 0
             if marker is not None:
                 marker.set()
 
@@ -374,7 +383,7 @@ class Batcher:
             )
 
 
-def _kinds_named_in(message: str) -> set:
+def _kinds_named_in(message: str) -> Set[int]:
     lower = message.lower()
     positions = {k: lower.find(name) for k, name in _KIND_NAMES.items()}
     found = {k: p for k, p in positions.items() if p >= 0}

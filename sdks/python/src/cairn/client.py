@@ -545,4 +545,4 @@ def _as_mapping(items: Union[Mapping[str, Any], Iterable[Any], None]) -> Dict[st
         return {}
     if isinstance(items, Mapping):
         return dict(items)
-    return {item.key: item.value for item in items}
+    return {getattr(item, "key"): getattr(item, "value") for item in items}

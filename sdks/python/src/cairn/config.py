@@ -39,10 +39,12 @@ def set_tracking_uri(uri: str) -> None:
     server they were logged for.
     """
     global _tracking_uri
+    previous = get_tracking_uri()
     _tracking_uri = normalize_uri(uri)
-    from . import fluent  # late: fluent imports config
+    if _tracking_uri != previous:
+        from . import fluent  # late: fluent imports config
 
-    fluent._reset_default_client()
+        fluent._reset_default_client()
 
 
 def get_tracking_uri() -> str:

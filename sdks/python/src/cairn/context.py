@@ -12,7 +12,7 @@ import platform
 import socket
 import subprocess
 import sys
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
 from ._version import __version__
 
@@ -31,7 +31,7 @@ TAG_PYTHON_VERSION = "cairn.python.version"
 TAG_SDK_VERSION = "cairn.sdk.version"
 
 
-def _git(args: list, cwd: str) -> Optional[str]:
+def _git(args: List[str], cwd: str) -> Optional[str]:
     try:
         out = subprocess.run(
             ["git", *args],
@@ -52,7 +52,7 @@ def entry_point() -> Optional[str]:
     """The script being run (absolute path), or None in an interactive session."""
     main = sys.modules.get("__main__")
     path = getattr(main, "__file__", None)
-    if path:
+    if isinstance(path, str) and path:
         return os.path.abspath(path)
     if sys.argv and sys.argv[0] and os.path.isfile(sys.argv[0]):
         return os.path.abspath(sys.argv[0])

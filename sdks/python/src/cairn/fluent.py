@@ -446,24 +446,24 @@ def flush(timeout: Optional[float] = None) -> None:
 # ---------------------------------------------------------------------- reads
 
 
-def _flush_if_local(run_id: str) -> None:
-    # Read-your-writes: what this process queued for the run is sent before reading it.
-    for run in list(_active_runs):
-        if run.run_id == run_id:
-            run.batcher.flush()
-            return
+def _flush_for_read() -> None:
+    # Read-your-writes: what this process queued is sent before reading. Errors of queued
+    # writes are not raised by reads; flush()/end_run() raise them.
+    batchers = {id(r.batcher): r.batcher for r in list(_active_runs)}
     if _default_client is not None and _default_client._batcher is not None:
-        _default_client._batcher.flush()
+        batchers[id(_default_client._batcher)] = _default_client._batcher
+    for batcher in batchers.values():
+        batcher.flush(raise_errors=False)
 
 
 def get_run(run_id: str) -> Run:
-    _flush_if_local(run_id)
+    _flush_for_read()
     return _client().get_run(run_id)
 
 
 def get_metric_history(run_id: str, key: str, max_points: Optional[int] = None) -> List[Metric]:
     """Every point of a metric (ordered by step); ``max_points`` downsamples on the server."""
-    _flush_if_local(run_id)
+    _flush_for_read()
     return _client().get_metric_history(run_id, key, max_points)
 
 
@@ -500,8 +500,7 @@ def search_runs(
             experiment_ids = [e.experiment_id for e in client.search_experiments(ViewType.ALL)]
         elif not experiment_names:
             experiment_ids = [_current_experiment_id(client)]
-    if _active_runs:
-        flush()
+    _flush_for_read()
     runs = (
         client.search_all_runs(
             list(experiment_ids or []), filter_string, run_view_type, max_results, order_by
@@ -535,12 +534,12 @@ def _runs_to_frame(pd: Any, runs: List[Run]) -> Any:
             "end_time": info.end_time,
             "run_name": info.run_name,
         }
-        for k, v in run.data.metrics.items():
-            row[f"metrics.{k}"] = v
-        for k, v in run.data.params.items():
-            row[f"params.{k}"] = v
-        for k, v in run.data.tags.items():
-            row[f"tags.{k}"] = v
+        for mk, mv in run.data.metrics.items():
+            row[f"metrics.{mk}"] = mv
+        for pk, pv in run.data.params.items():
+            row[f"params.{pk}"] = pv
+        for tk, tv in run.data.tags.items():
+            row[f"tags.{tk}"] = tv
         rows.append(row)
     base = ["run_id", "experiment_id", "status", "artifact_uri", "start_time", "end_time", "run_name"]
     frame = pd.DataFrame(rows, columns=None if rows else base)

@@ -61,7 +61,7 @@ def _metrics_callback(run: Any) -> Callable[[Any], None]:
             if len(entry) == 5:  # lightgbm.cv: (..., is_higher_better, stdv)
                 run.batcher.add_metric(run.run_id, f"{data_name}-{eval_name}-stdv", entry[4], env.iteration, now)
 
-    callback.order = 100  # type: ignore[attr-defined]  # after early stopping's bookkeeping
+    callback.order = 5  # type: ignore[attr-defined]  # before early stopping, which may raise
     return callback
 
 

@@ -31,7 +31,11 @@ def _patch(integration: Integration) -> None:
         module = sys.modules.get(name)
         trainer = getattr(module, "Trainer", None) if module is not None else None
         if trainer is not None:
-            integration.wrap(trainer, "fit", lambda orig, m=module: _fit_wrapper(integration, orig, m))
+            integration.wrap(trainer, "fit", _fit_maker(integration, module))
+
+
+def _fit_maker(integration: Integration, module: Any) -> Callable[[Any], Callable[..., Any]]:
+    return lambda orig: _fit_wrapper(integration, orig, module)
 
 
 INTEGRATION = _autolog.register(Integration("pytorch", _TRAINER_MODULES, _patch))

@@ -87,11 +87,7 @@ def _patch(integration: Integration) -> None:
     if post:
         for name in METRIC_FUNCTIONS:
             if hasattr(sklearn.metrics, name):
-                integration.wrap(
-                    sklearn.metrics,
-                    name,
-                    lambda orig, name=name: _metric_wrapper(integration, name, orig),
-                )
+                integration.wrap(sklearn.metrics, name, _metric_maker(integration, name))
 
 
 INTEGRATION = _autolog.register(Integration("sklearn", ("sklearn",), _patch))
@@ -131,6 +127,10 @@ def autolog(
             extra_tags=extra_tags,
         ),
     )
+
+
+def _metric_maker(integration: Integration, name: str) -> Callable[[Any], Callable[..., Any]]:
+    return lambda orig: _metric_wrapper(integration, name, orig)
 
 
 def _defining_class(cls: type, method: str) -> Optional[type]:
@@ -323,8 +323,13 @@ _call_counts: Dict[Tuple[str, str, str], int] = {}
 
 
 def _remember_model(model: Any, run_id: str) -> None:
+    key = id(model)
+
+    def forget(_ref: Any) -> None:
+        _model_runs.pop(key, None)
+
     try:
-        ref = weakref.ref(model, lambda _r, key=id(model): _model_runs.pop(key, None))
+        ref = weakref.ref(model, forget)
     except TypeError:
         return
     _model_runs[id(model)] = (ref, run_id)

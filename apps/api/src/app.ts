@@ -1,0 +1,97 @@
+import type http from 'node:http';
+import type { DbHandle } from '@cairn/db';
+import { uuidv7 } from '@cairn/events';
+import type { KafkaTransport } from '@cairn/kafka';
+import { KafkaRelay, startProjector, type Logger, type RunningProjector } from '@cairn/projector';
+import { createReadiness } from './http/readiness.ts';
+import { createApiServer } from './http/server.ts';
+import { ChangeListener } from './write/projection-waiter.ts';
+import type { ServiceDeps } from './write/services.ts';
+
+export interface CairnAppOptions {
+  /** A migrated database. */
+  handle: DbHandle;
+  /** Its connection string (the change listener holds its own connection). */
+  databaseUrl: string;
+  /** Kafka transport (scale mode); null for the postgres transport. */
+  kafka: KafkaTransport | null;
+  logger: Logger;
+  /** Run the projectors in this process (`cairn server`); `cairn api` leaves them out. */
+  withProjector: boolean;
+  /** Run the Kafka relay in this process (needs `kafka`). */
+  withRelay: boolean;
+  port: number;
+  host: string;
+  readYourWritesTimeoutMs?: number;
+  fallback?: (req: http.IncomingMessage, res: http.ServerResponse) => void;
+}
+
+export interface CairnApp {
+  url: string;
+  server: http.Server;
+  relay: KafkaRelay | null;
+  projector: RunningProjector | null;
+  /** Stops what this app started, in reverse order; the handle and Kafka stay the caller's. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Wires one Cairn process: relay and projectors (when asked), the change listener, and the
+ * HTTP server with GraphQL, subscriptions and health. `cairn server`, `cairn api` and the test
+ * harness all start through here, so they cannot drift apart.
+ */
+export async function startCairnApp(opts: CairnAppOptions): Promise<CairnApp> {
+  const { handle, kafka, logger } = opts;
+  const cleanups: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) {
+      await cleanup().catch((error: unknown) => logger.error('error during shutdown', error));
+    }
+  };
+  try {
+    let relay: KafkaRelay | null = null;
+    if (opts.withRelay) {
+      if (!kafka) throw new Error('startCairnApp: the relay needs a Kafka transport');
+      const r = new KafkaRelay(handle.db, handle.pool, kafka, { logger });
+      r.start();
+      cleanups.push(() => r.stop());
+      relay = r;
+    }
+    let projector: RunningProjector | null = null;
+    if (opts.withProjector) {
+      const p = await startProjector({
+        db: handle.db,
+        transport: kafka ? { kind: 'kafka', kafka } : { kind: 'postgres' },
+        logger,
+      });
+      cleanups.push(() => p.stop());
+      projector = p;
+    }
+    const changes = new ChangeListener(opts.databaseUrl, handle.db);
+    await changes.start();
+    cleanups.push(() => changes.stop());
+    const deps: ServiceDeps = {
+      db: handle.db,
+      changes,
+      decideContext: { now: () => new Date(), newId: uuidv7 },
+      onAppended: () => {
+        projector?.wake();
+        relay?.wake();
+      },
+      readYourWritesTimeoutMs: opts.readYourWritesTimeoutMs ?? 5000,
+    };
+    const api = createApiServer({ deps, logger, readiness: createReadiness(handle.db, kafka), fallback: opts.fallback });
+    await new Promise<void>((resolve, reject) => {
+      api.server.once('error', reject);
+      api.server.listen(opts.port, opts.host, () => resolve());
+    });
+    cleanups.push(() => api.close());
+    const address = api.server.address();
+    const port = typeof address === 'object' && address ? address.port : opts.port;
+    const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+    return { url: `http://${host}:${port}`, server: api.server, relay, projector, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

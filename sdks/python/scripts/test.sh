@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Runs the Python SDK's tests against a real Cairn server (started by the pytest fixture with
+# apps/cli/bin/cairn.js: local mode, embedded PostgreSQL, temp home, free port).
+#
+#   bash sdks/python/scripts/test.sh [pytest args...]
+#
+# Creates (once) and reuses the venv sdks/python/.venv: the SDK in editable mode with its dev
+# extras, plus scikit-learn, XGBoost, LightGBM and pandas from PyPI. Dependencies are installed
+# again only when this script or pyproject.toml changes (a stamp file in the venv).
+#
+# torch / Lightning are NOT installed: PyPI's default Linux torch wheel is the multi-GB CUDA
+# build. tests/test_autolog_lightning.py runs only where torch is importable (pytest skips it
+# otherwise); to run it: .venv/bin/pip install torch lightning.
+#
+# XGBoost comes as "xgboost-cpu" (same project, same `import xgboost`), which leaves out the
+# ~470 MB NVIDIA NCCL dependency of the default "xgboost" wheel.
+#
+# Exit code: pytest's (non-zero on any failure or error).
+set -euo pipefail
+
+SDK_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+REPO_ROOT="$(cd "$SDK_DIR/../.." && pwd)"
+VENV="$SDK_DIR/.venv"
+PYTHON_BIN="${PYTHON:-python3}"
+TEST_DEPS=(scikit-learn lightgbm pandas pytest psutil)
+
+if ! command -v "$PYTHON_BIN" >/dev/null 2>&1; then
+  echo "test.sh: $PYTHON_BIN not found (Python >= 3.9 is needed)" >&2
+  exit 2
+fi
+if ! "$PYTHON_BIN" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 9) else 1)'; then
+  echo "test.sh: Python >= 3.9 is needed, $PYTHON_BIN is $("$PYTHON_BIN" -V 2>&1)" >&2
+  exit 2
+fi
+if ! command -v node >/dev/null 2>&1; then
+  echo "test.sh: node is not on PATH; the tests start the Cairn server with apps/cli" >&2
+  exit 2
+fi
+if [ ! -d "$REPO_ROOT/node_modules" ]; then
+  echo "test.sh: $REPO_ROOT/node_modules is missing: run 'npm ci' at the repository root first" >&2
+  exit 2
+fi
+
+if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1; then
+  echo "test.sh: creating $VENV"
+  rm -rf "$VENV"
+  "$PYTHON_BIN" -m venv "$VENV"
+fi
+
+STAMP="$VENV/.cairn-deps-stamp"
+WANT="$(cat "$SDK_DIR/pyproject.toml" "${BASH_SOURCE[0]}" | sha256sum | cut -d' ' -f1)"
+if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
+  echo "test.sh: installing the SDK and test dependencies into $VENV"
+  export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
+  "$VENV/bin/python" -m pip install --quiet --upgrade pip
+  "$VENV/bin/python" -m pip install --quiet -e "$SDK_DIR[dev]" "${TEST_DEPS[@]}"
+  if ! "$VENV/bin/python" -c 'import xgboost' >/dev/null 2>&1; then
+    "$VENV/bin/python" -m pip install --quiet xgboost-cpu
+  fi
+  echo "$WANT" >"$STAMP"
+fi
+
+# Two cores are shared with other test runs: keep the numeric libraries single-threaded.
+export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
+export PYTHONDONTWRITEBYTECODE=1
+
+cd "$SDK_DIR"
+set +e
+"$VENV/bin/python" -m pytest "$@"
+status=$?
+set -e
+exit $status
