@@ -47,7 +47,7 @@ const settings: Settings = {
   windowS: quick ? 4 : 8,
   warmupS: 1,
 };
-const b3Sizes = (args['b3-sizes'] ?? (quick ? '5000' : '10000,100000')).split(',').map(Number);
+const b3Sizes = (args['b3-sizes'] ?? (quick ? '2000' : '10000,100000')).split(',').map(Number);
 const b4Sizes = (args['b4-sizes'] ?? '1000,100000,1000000').split(',').map(Number);
 const outFile = args.out ?? path.join(REPO, 'bench/results', quick ? 'quick.md' : 'latest.md');
 

@@ -1,5 +1,6 @@
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
+import { bulkLoadCairnRuns } from './bulk-cairn.ts';
 import type { Ctx } from './context.ts';
 import { historyValue, ingestBatch, searchRun, SEARCH_FILTER, SEARCH_ORDER, type Point } from './data.ts';
 import { closedLoop, mapConcurrent, paced, type LoadResult } from './load.ts';
@@ -247,24 +248,31 @@ async function loadSearchRuns(ctx: Ctx, n: number): Promise<{ cairnExp: string; 
   const cairnExp = await ctx.cairn.createExperiment(name);
   const mlflowExp = await ctx.mlflow.createExperiment(name);
   const tc = performance.now();
-  await mapConcurrent(range(n), 24, async (i) => {
-    const g = searchRun(i, startTime(i));
-    const d = await ctx.cairn.gql<{ createRun: { id: string } }>(
-      'mutation($e: String!, $n: String, $tags: [KeyValueInput!], $t: Timestamp) { createRun(experimentId: $e, name: $n, tags: $tags, startTime: $t) { id } }',
-      { e: cairnExp, n: `run-${i}`, tags: g.tags, t: startTime(i) },
-    );
-    await ctx.cairn.logBatch(d.createRun.id, g.metrics, g.params, [], false);
-  });
+  const viaApi = n <= 10_000;
+  if (viaApi) {
+    await mapConcurrent(range(n), 24, async (i) => {
+      const g = searchRun(i, startTime(i));
+      const d = await ctx.cairn.gql<{ createRun: { id: string } }>(
+        'mutation($e: String!, $n: String, $tags: [KeyValueInput!], $t: Timestamp) { createRun(experimentId: $e, name: $n, tags: $tags, startTime: $t) { id } }',
+        { e: cairnExp, n: `run-${i}`, tags: g.tags, t: startTime(i) },
+      );
+      await ctx.cairn.logBatch(d.createRun.id, g.metrics, g.params, [], false);
+    });
+  } else {
+    await bulkLoadCairnRuns(await ctx.cairn.localDatabaseUrl(), cairnExp, range(n), (i) => searchRun(i, startTime(i)), startTime);
+    ctx.cairn.ackedPoints += n * 5;
+  }
   await ctx.cairn.waitQueryable();
   const cairnLoad = (performance.now() - tc) / 1000;
   const tm = performance.now();
   await ctx.mlflow.bulkLoadRuns(mlflowExp, range(n), (i) => searchRun(i, startTime(i)), startTime);
   const mlflowLoad = (performance.now() - tm) / 1000;
-  ctx.log(
-    `  B3 loaded ${n} runs: Cairn ${cairnLoad.toFixed(1)} s through its API (${fmtRate(n / cairnLoad, 'runs/s')}, createRun + logBatch each), MLflow ${mlflowLoad.toFixed(1)} s (SQL bulk load)`,
-  );
+  const how = viaApi
+    ? 'through its GraphQL API (24 concurrent clients, createRun + logBatch per run)'
+    : 'by appending the same events (RunStarted, RunParamsLogged, RunMetricsLogged) with the event store\'s own append, 250 runs per transaction, then projected by the running server';
+  ctx.log(`  B3 loaded ${n} runs: Cairn ${cairnLoad.toFixed(1)} s (${fmtRate(n / cairnLoad, 'runs/s')}, until queryable), MLflow ${mlflowLoad.toFixed(1)} s (SQL bulk load)`);
   ctx.notes.push(
-    `B3 data load, ${n} runs (10 params, 5 tags, 5 metrics each): Cairn through its GraphQL API in ${cairnLoad.toFixed(1)} s (${fmtRate(n / cairnLoad, 'runs/s')}, 24 concurrent clients, createRun + logBatch per run, until queryable); MLflow by SQL bulk copy of a REST-created template run in ${mlflowLoad.toFixed(1)} s.`,
+    `B3 data load, ${n.toLocaleString('en')} runs (10 params, 5 tags, 5 metrics each): Cairn ${how}, in ${cairnLoad.toFixed(1)} s until queryable (${fmtRate(n / cairnLoad, 'runs/s')}); MLflow by SQL bulk copy of a REST-created template run in ${mlflowLoad.toFixed(1)} s. Loading is not what B3 measures.`,
   );
   return { cairnExp, mlflowExp };
 }

@@ -419,9 +419,14 @@ describe('dashboard', () => {
     await page.keyboard.press('ArrowDown');
     await page.keyboard.press('Space');
     await expect.poll(() => page.locator('tr.run-row[data-selected="true"]').count()).toBe(1);
+    const focused = await page
+      .locator('tr.run-row[data-selected="true"]')
+      .getAttribute('data-run-id');
     await page.keyboard.press('Enter');
     await page.waitForURL(/\/run\?id=/u);
+    expect(new URL(page.url()).searchParams.get('id')).toBe(focused);
 
+    await open(`/run?id=${encodeURIComponent(runIds.adamSmall!)}`);
     const toggle = page.getByRole('button', { name: /^Theme:/u });
     while (!(await toggle.textContent())?.includes('Dark')) await toggle.click();
     expect(await page.evaluate('document.documentElement.dataset.theme')).toBe('dark');
@@ -475,7 +480,7 @@ describe.runIf(PERF)('dashboard at scale (CAIRN_WEB_PERF=1)', () => {
     await shot('09-10k-runs');
 
     // Scroll the loaded rows, then on through the pages that load as it goes.
-    const frames = (await page.evaluate(`new Promise((resolve) => {
+    const frames = await page.evaluate<number[]>(`new Promise((resolve) => {
       const el = document.querySelector('[data-testid="runs-scroller"]');
       const deltas = [];
       let last = performance.now();
@@ -489,7 +494,7 @@ describe.runIf(PERF)('dashboard at scale (CAIRN_WEB_PERF=1)', () => {
         else resolve(deltas.slice(1));
       };
       requestAnimationFrame(step);
-    })`)) as number[];
+    })`);
     const sorted = [...frames].sort((a, b) => a - b);
     const pct = (p: number) => Math.round(sorted[Math.floor((sorted.length - 1) * p)]! * 10) / 10;
     perf.scroll10k = {

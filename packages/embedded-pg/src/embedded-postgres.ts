@@ -16,7 +16,7 @@ import { createServer, type Socket } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { checkBinaries, resolveBinaries, type PostgresBinaries } from './binaries.ts';
+import { checkBinaries, reachableBinaries, resolveBinaries, type PostgresBinaries } from './binaries.ts';
 import { cleanUpPreviousRun, isAlive, readLockFile, WATCHDOG_NAME } from './processes.ts';
 import { canReach, resolveServerUser, type ServerUser } from './server-user.ts';
 
@@ -429,7 +429,8 @@ export async function startEmbeddedPostgres(
   const deadline = startedAt + (opts.startTimeoutMs ?? 60_000);
   const dataDir = resolve(opts.dataDir);
   const user = resolveServerUser('postgres', log);
-  const bins = checkBinaries(await resolveBinaries(), user);
+  const resolved = await resolveBinaries();
+  const bins = checkBinaries(reachableBinaries(resolved, user, resolved.version, log), user);
   const ctx: Ctx = { dataDir, pgdata: join(dataDir, PGDATA), user, bins, reachable: true, log };
 
   const entries = await prepareDataDir(ctx);

@@ -67,7 +67,9 @@ class CairnServer:
         deadline = started + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"cairn server exited with {self.proc.returncode}:\n{self.tail()}")
+                raise RuntimeError(
+                    f"cairn server exited with {self.proc.returncode}:\n{self.tail()}"
+                )
             text = Path(self.log_path).read_bytes()[offset:].decode(errors="replace")
             if re.search(rf"Cairn is running at http://127\.0\.0\.1:{self.port}", text):
                 try:
@@ -150,6 +152,7 @@ def client(server: CairnServer) -> Any:
 
 
 # ---------------------------------------------------------------------- a fake server
+
 
 class FakeGraphQLServer:
     """A loopback HTTP server answering scripted responses and recording requests."""

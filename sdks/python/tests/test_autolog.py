@@ -8,8 +8,10 @@ import sys
 import textwrap
 
 import pytest
-
 from conftest import CairnServer
+
+import cairn.pytorch  # noqa: F401  (cairn.pytorch.autolog in the stub test)
+import cairn.sklearn  # noqa: F401
 
 RUN_QUERY = """
 query($id: String!) {
@@ -59,8 +61,15 @@ def test_acceptance_script_sklearn_autolog_visible_through_graphql(server: Cairn
     assert node["status"] == "FINISHED"
     assert params["n_estimators"] == "20" and params["max_depth"] == "3"
     assert params["random_state"] == "0"
-    for key in ("training_accuracy_score", "training_f1_score", "training_precision_score",
-                "training_recall_score", "training_log_loss", "training_roc_auc", "training_score"):
+    for key in (
+        "training_accuracy_score",
+        "training_f1_score",
+        "training_precision_score",
+        "training_recall_score",
+        "training_log_loss",
+        "training_roc_auc",
+        "training_score",
+    ):
         assert key in metrics, key
     assert 0.8 < metrics["training_accuracy_score"] <= 1.0
     assert tags["estimator_name"] == "RandomForestClassifier"
@@ -90,8 +99,13 @@ def test_sklearn_pipeline_search_post_training_and_disable(cairn_env, server):
     assert auto_run.data.params["ridge__alpha"] == "0.5"
     assert auto_run.data.tags["estimator_name"] == "Pipeline"
     assert auto_run.data.tags["cairn.autologging"] == "sklearn"
-    for key in ("training_mean_squared_error", "training_root_mean_squared_error",
-                "training_mean_absolute_error", "training_r2_score", "training_score"):
+    for key in (
+        "training_mean_squared_error",
+        "training_root_mean_squared_error",
+        "training_mean_absolute_error",
+        "training_r2_score",
+        "training_score",
+    ):
         assert key in auto_run.data.metrics, key
 
     # Post-training metrics go to the run that fitted the model.
@@ -114,11 +128,18 @@ def test_sklearn_pipeline_search_post_training_and_disable(cairn_env, server):
     children = node["childRuns"]
     assert len(children) == 4  # max_tuning_runs=5 > 4 candidates
     by_rank = {
-        int({m["key"]: m["value"] for m in c["latestMetrics"]}["rank_test_score"]): c for c in children
+        int({m["key"]: m["value"] for m in c["latestMetrics"]}["rank_test_score"]): c
+        for c in children
     }
     best = by_rank[1]
-    assert {p["key"]: p["value"] for p in best["params"]} == {"alpha": str(search.best_params_["alpha"])}
-    assert {m["key"] for m in best["latestMetrics"]} >= {"mean_test_score", "std_test_score", "mean_fit_time"}
+    assert {p["key"]: p["value"] for p in best["params"]} == {
+        "alpha": str(search.best_params_["alpha"])
+    }
+    assert {m["key"] for m in best["latestMetrics"]} >= {
+        "mean_test_score",
+        "std_test_score",
+        "mean_fit_time",
+    }
     assert {t["key"]: t["value"] for t in best["tags"]}["mlflow.parentRunId"] == run.run_id
 
     # Nested fits (the candidates, the pipeline's steps) did not create runs of their own.
@@ -170,7 +191,12 @@ def test_xgboost_autolog(cairn_env):
     dtest = xgb.DMatrix(X_test, label=y_test)
     with cairn.start_run() as run:
         xgb.train(
-            {"objective": "binary:logistic", "eval_metric": "logloss", "max_depth": 3, "nthread": 1},
+            {
+                "objective": "binary:logistic",
+                "eval_metric": "logloss",
+                "max_depth": 3,
+                "nthread": 1,
+            },
             dtrain,
             num_boost_round=15,
             evals=[(dtrain, "train"), (dtest, "eval")],
@@ -254,3 +280,104 @@ def test_autolog_patches_libraries_imported_later(server: CairnServer):
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
+
+
+def test_lightning_integration_against_a_stub_trainer(cairn_env, monkeypatch):
+    """The Lightning integration's patching, hooks and restore, run against a stand-in for
+    ``lightning.pytorch`` (the real one needs torch, which CI does not install; the real test
+    is tests/test_autolog_lightning.py). Mimics Trainer.fit's hook order."""
+    import types
+
+    cairn = cairn_env
+    lightning = types.ModuleType("lightning")
+    pl = types.ModuleType("lightning.pytorch")
+
+    class Callback:
+        pass
+
+    class Scalar:  # a 0-d tensor: numel() and float()
+        def __init__(self, v: float) -> None:
+            self.v = v
+
+        def numel(self) -> int:
+            return 1
+
+        def __float__(self) -> float:
+            return self.v
+
+    class SGD:
+        defaults = {"lr": 0.1, "momentum": 0.9, "nesterov": False}
+
+    class Trainer:
+        def __init__(self, max_epochs: int) -> None:
+            self.max_epochs = max_epochs
+            self.callbacks: list = []
+            self.optimizers: list = []
+            self.callback_metrics: dict = {}
+            self.current_epoch = 0
+            self.global_step = 0
+            self.is_global_zero = True
+            self.sanity_checking = False
+
+        def fit(self, model, train_dataloaders=None):
+            self.optimizers = [SGD()]
+            for cb in self.callbacks:
+                cb.on_train_start(self, model)
+            for epoch in range(self.max_epochs):
+                self.current_epoch = epoch
+                self.global_step += 10
+                self.callback_metrics = {"train_loss": Scalar(1.0 / (epoch + 1)), "vec": [1, 2]}
+                for cb in self.callbacks:
+                    cb.on_train_batch_end(self, model, None, None, 0)
+                self.callback_metrics["val_loss"] = Scalar(2.0 / (epoch + 1))
+                for cb in self.callbacks:
+                    cb.on_validation_epoch_end(self, model)
+                for cb in self.callbacks:
+                    cb.on_train_epoch_end(self, model)
+            for cb in self.callbacks:
+                cb.on_fit_end(self, model)
+
+    pl.Callback = Callback
+    pl.Trainer = Trainer
+    lightning.pytorch = pl
+    monkeypatch.setitem(sys.modules, "lightning", lightning)
+    monkeypatch.setitem(sys.modules, "lightning.pytorch", pl)
+    original_fit = Trainer.fit
+
+    cairn.pytorch.autolog(log_every_n_step=10)
+    assert Trainer.fit is not original_fit
+    model = types.SimpleNamespace(hparams={"hidden": 8, "lr": 0.1})
+    trainer = Trainer(max_epochs=3)
+    with cairn.start_run() as run:
+        trainer.fit(model)
+    assert trainer.callbacks == []  # our callback is removed after fit
+    got = cairn.get_run(run.run_id)
+    assert got.data.params == {
+        "epochs": "3",
+        "optimizer_name": "SGD",
+        "lr": "0.1",
+        "optimizer_momentum": "0.9",
+        "optimizer_nesterov": "False",
+        "hidden": "8",
+    }
+    assert [m.step for m in cairn.get_metric_history(run.run_id, "val_loss")] == [0, 1, 2]
+    steps = sorted({m.step for m in cairn.get_metric_history(run.run_id, "train_loss")})
+    assert steps == [0, 1, 2, 10, 20, 30]  # epochs, and every 10th global step
+    assert "vec" not in got.data.metrics
+
+    cairn.pytorch.autolog(disable=True)
+    assert Trainer.fit is original_fit
+
+
+def test_exclusive_autolog_leaves_user_runs_alone(cairn_env):
+    pytest.importorskip("sklearn")
+    cairn = cairn_env
+    cairn.sklearn.autolog(exclusive=True)
+    from sklearn.linear_model import LinearRegression
+
+    with cairn.start_run() as run:
+        LinearRegression().fit([[0.0], [1.0]], [0.0, 1.0])
+    assert cairn.get_run(run.run_id).data.params == {}
+    LinearRegression().fit([[0.0], [1.0]], [0.0, 1.0])  # no user run: autolog's own run
+    own = cairn.last_active_run()
+    assert own.info.run_id != run.run_id and own.data.params["fit_intercept"] == "True"

@@ -7,7 +7,6 @@ import threading
 import time
 
 import pytest
-
 from conftest import CairnServer, FakeGraphQLServer, free_port
 
 
@@ -39,7 +38,9 @@ def test_100k_log_metric_calls_are_fast_and_all_queryable(cairn_env, client, cap
     assert client.get_run(run.run_id).data.metrics["loss"] == pytest.approx(1.0 / n)
 
 
-def test_server_stopped_mid_run_and_restarted_loses_nothing(cairn_env, server: CairnServer, client, capsys):
+def test_server_stopped_mid_run_and_restarted_loses_nothing(
+    cairn_env, server: CairnServer, client, capsys
+):
     if os.environ.get("CAIRN_TEST_SERVER_URL"):
         pytest.skip("restarts the server: needs the server the harness started")
     cairn = cairn_env
@@ -87,7 +88,9 @@ def test_back_pressure_bounds_memory_and_retry_window_is_reported():
     )
     batcher = Batcher(
         transport,
-        BatchSettings(flush_size=100, flush_interval=0.05, max_points_per_request=50_000, max_queue=1000),
+        BatchSettings(
+            flush_size=100, flush_interval=0.05, max_points_per_request=50_000, max_queue=1000
+        ),
     )
     total = 2500
     peak = [0]
@@ -111,7 +114,9 @@ def test_back_pressure_bounds_memory_and_retry_window_is_reported():
     batcher.close()
 
 
-def test_retries_5xx_and_unavailable_then_sends_once_with_auth_headers(fake_server: FakeGraphQLServer):
+def test_retries_5xx_and_unavailable_then_sends_once_with_auth_headers(
+    fake_server: FakeGraphQLServer,
+):
     from cairn._batcher import Batcher
     from cairn._transport import GraphQLTransport
     from cairn.config import BatchSettings, TransportSettings
@@ -123,7 +128,9 @@ def test_retries_5xx_and_unavailable_then_sends_once_with_auth_headers(fake_serv
     ]
     transport = GraphQLTransport(
         fake_server.url,
-        TransportSettings(api_key="secret-key", workspace="team-a", backoff_initial=0.01, backoff_max=0.05),
+        TransportSettings(
+            api_key="secret-key", workspace="team-a", backoff_initial=0.01, backoff_max=0.05
+        ),
     )
     batcher = Batcher(transport, BatchSettings(flush_interval=0.05))
     batcher.add_metric("r1", "m", float("nan"), 3, 1_700_000_000_000)
@@ -137,7 +144,9 @@ def test_retries_5xx_and_unavailable_then_sends_once_with_auth_headers(fake_serv
     assert headers["authorization"] == "Bearer secret-key"
     assert headers["x-cairn-workspace"] == "team-a"
     variables = last["body"]["variables"]
-    assert variables["metrics"] == [{"key": "m", "value": "NaN", "step": 3, "timestamp": 1_700_000_000_000}]
+    assert variables["metrics"] == [
+        {"key": "m", "value": "NaN", "step": 3, "timestamp": 1_700_000_000_000}
+    ]
     assert variables["params"] == [{"key": "p", "value": "1"}]
     assert variables["tags"] == [{"key": "t", "value": "v"}]
     assert variables["sync"] is True  # the batch that empties the queue waits for the read model

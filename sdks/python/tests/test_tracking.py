@@ -10,7 +10,6 @@ import time
 import uuid
 
 import pytest
-
 from conftest import SDK_DIR, CairnServer
 
 RUN_QUERY = """
@@ -55,7 +54,9 @@ def test_fluent_run_lifecycle(cairn_env, server):
     params = {p["key"]: p["value"] for p in node["params"]}
     assert params == {"lr": "0.01", "layers": "3", "act": "relu"}
     tags = {t["key"]: t["value"] for t in node["tags"]}
-    assert tags["team"] == "ml" and tags["stage"] == "dev" and tags["x"] == "1" and tags["y"] == "two"
+    assert (
+        tags["team"] == "ml" and tags["stage"] == "dev" and tags["x"] == "1" and tags["y"] == "two"
+    )
     assert tags["mlflow.note.content"] == "a note"
     assert "to_delete" not in tags
     latest = {m["key"]: m for m in node["latestMetrics"]}
@@ -103,6 +104,7 @@ def test_logging_without_a_run_starts_one_and_resume(cairn_env, server):
     cairn.log_metric("auto", 1.0)
     run = cairn.active_run()
     assert run is not None
+    cairn.log_param("kept", "a")
     cairn.end_run()
     assert stored(server, run.run_id)["status"] == "FINISHED"
 
@@ -110,28 +112,78 @@ def test_logging_without_a_run_starts_one_and_resume(cairn_env, server):
         assert resumed.run_id == run.run_id
         assert stored(server, run.run_id)["status"] == "RUNNING"
         cairn.log_metric("auto", 2.0, step=1)
+        with pytest.raises(cairn.CairnError) as info:  # the resumed run's params are known
+            cairn.log_param("kept", "b")
+        assert info.value.key == "kept"
     history = cairn.get_metric_history(run.run_id, "auto")
     assert [m.value for m in history] == [1.0, 2.0]
 
 
-def test_context_is_captured(cairn_env, server):
-    cairn = cairn_env
-    with cairn.start_run() as run:
-        pass
-    node = stored(server, run.run_id)
-    tags = {t["key"]: t["value"] for t in node["tags"]}
+def test_context_is_captured(server, client, tmp_path):
+    """A script in a git checkout: commit, repo URL (without credentials), dirty flag, entry
+    point, Python version, user and host."""
+    import shutil
+
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    repo = tmp_path / "project"
+    repo.mkdir()
+    git = [
+        "git",
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@example.com",
+        "-c",
+        "commit.gpgsign=false",
+    ]
+    script = repo / "train.py"
+    script.write_text(
+        "import cairn\n"
+        "cairn.set_experiment('context-test')\n"
+        "with cairn.start_run() as run:\n"
+        "    pass\n"
+        "print(run.run_id)\n"
+    )
+    for args in (
+        ["init", "-q"],
+        ["remote", "add", "origin", "https://user:s3cret@git.example.com/team/project.git"],
+        ["add", "train.py"],
+        ["commit", "-q", "-m", "first"],
+    ):
+        subprocess.run(git + args, cwd=repo, check=True, capture_output=True)
     head = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=SDK_DIR, capture_output=True, text=True
+        git + ["rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True
     ).stdout.strip()
-    if head:  # the tests run from a git checkout
-        assert tags["mlflow.source.git.commit"] == head
-        assert node["source"]["gitCommit"] == head
-        assert tags["cairn.source.git.dirty"] in ("true", "false")
+
+    def run_script() -> dict:
+        done = subprocess.run(
+            [sys.executable, str(script)],
+            cwd=tmp_path,
+            env={**__import__("os").environ, "CAIRN_TRACKING_URI": server.url},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        return stored(server, done.stdout.strip())
+
+    node = run_script()
+    tags = {t["key"]: t["value"] for t in node["tags"]}
+    assert tags["mlflow.source.git.commit"] == head
+    assert node["source"]["gitCommit"] == head
+    assert tags["mlflow.source.git.repoURL"] == "https://git.example.com/team/project.git"
+    assert tags["cairn.source.git.dirty"] == "false"
+    assert tags["mlflow.source.name"] == str(script)
+    assert node["source"]["entryPoint"] == str(script)
+    assert node["source"]["sourceType"] == "LOCAL"
     assert tags["cairn.python.version"] == ".".join(map(str, sys.version_info[:3]))
     assert tags["mlflow.user"]
     assert tags["cairn.host"]
-    assert node["source"]["sourceType"] == "LOCAL"
-    assert node["source"]["entryPoint"]  # pytest's entry script
+
+    with script.open("a") as f:
+        f.write("# an uncommitted change\n")
+    assert {t["key"]: t["value"] for t in run_script()["tags"]}["cairn.source.git.dirty"] == "true"
 
 
 def test_search_runs(cairn_env, server):
@@ -143,15 +195,28 @@ def test_search_runs(cairn_env, server):
             cairn.set_tag("parity", "even" if i % 2 == 0 else "odd")
     frame = cairn.search_runs()
     assert len(frame) == 5
-    for column in ("run_id", "experiment_id", "status", "start_time", "end_time", "metrics.acc", "params.i", "tags.parity"):
+    for column in (
+        "run_id",
+        "experiment_id",
+        "status",
+        "start_time",
+        "end_time",
+        "metrics.acc",
+        "params.i",
+        "tags.parity",
+    ):
         assert column in frame.columns
     assert str(frame["start_time"].dtype).startswith("datetime64")
 
-    runs = cairn.search_runs(filter_string="metrics.acc >= 0.2 and tags.parity = 'even'", output_format="list")
+    runs = cairn.search_runs(
+        filter_string="metrics.acc >= 0.2 and tags.parity = 'even'", output_format="list"
+    )
     assert sorted(r.info.run_name for r in runs) == ["r2", "r4"]
     ordered = cairn.search_runs(order_by=["metrics.acc DESC"], output_format="list")
     assert [r.info.run_name for r in ordered] == ["r4", "r3", "r2", "r1", "r0"]
-    either = cairn.search_runs(filter_string="params.i = '0' OR (params.i = '1')", output_format="list")
+    either = cairn.search_runs(
+        filter_string="params.i = '0' OR (params.i = '1')", output_format="list"
+    )
     assert sorted(r.info.run_name for r in either) == ["r0", "r1"]
 
     with pytest.raises(cairn.CairnError) as info:
@@ -162,7 +227,9 @@ def test_search_runs(cairn_env, server):
     exp_id = ordered[0].info.experiment_id
     page = client.search_runs([exp_id], max_results=2, order_by=["metrics.acc ASC"])
     assert [r.info.run_name for r in page] == ["r0", "r1"] and page.token
-    page2 = client.search_runs([exp_id], max_results=2, order_by=["metrics.acc ASC"], page_token=page.token)
+    page2 = client.search_runs(
+        [exp_id], max_results=2, order_by=["metrics.acc ASC"], page_token=page.token
+    )
     assert [r.info.run_name for r in page2] == ["r2", "r3"]
 
     client.delete_run(ordered[0].info.run_id)

@@ -104,15 +104,16 @@ export function MetricChart({
             ...axisOpts,
             ...(xMode === 'relative'
               ? {
-                  values: (_u: uPlotType, splits: number[]) =>
-                    splits.map((v) => formatDuration(v * 1000)),
+                  values: (_u: uPlotType, splits: (number | null)[]) =>
+                    splits.map((v) => (v === null ? '' : formatDuration(v * 1000))),
                 }
               : {}),
           },
           {
             ...axisOpts,
             size: 64,
-            values: (_u: uPlotType, splits: number[]) => splits.map((v) => formatMetric(v)),
+            values: (_u: uPlotType, splits: (number | null)[]) =>
+              splits.map((v) => (v === null ? '' : formatMetric(v))),
           },
         ],
         series: [

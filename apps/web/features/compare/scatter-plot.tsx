@@ -31,9 +31,9 @@ export function ScatterPlot({
   }
   const xs = data.points.map((p) => p.x);
   const ys = data.points.map((p) => p.y);
-  const pad = (lo: number, hi: number) =>
+  const pad = (lo: number, hi: number): [number, number] =>
     lo === hi ? [lo - 1, hi + 1] : [lo - (hi - lo) * 0.06, hi + (hi - lo) * 0.06];
-  const [x0, x1] = data.categories
+  const [x0, x1]: [number, number] = data.categories
     ? [-0.5, data.categories.length - 0.5]
     : pad(Math.min(...xs), Math.max(...xs));
   const [y0, y1] = pad(Math.min(...ys), Math.max(...ys));

@@ -74,10 +74,21 @@ export function RunsTable(props: RunsTableProps) {
   const focusRow = (index: number) => {
     const i = Math.max(0, Math.min(rows.length - 1, index));
     setActive(i);
+    const find = () => scroller.current?.querySelector<HTMLElement>(`tr[data-index="${i}"]`);
+    const rendered = find();
+    if (rendered) {
+      rendered.focus();
+      return;
+    }
+    // Not rendered (scrolled out of the window): bring it in, then focus it.
     virtualizer.scrollToIndex(i, { align: 'auto' });
-    requestAnimationFrame(() =>
-      scroller.current?.querySelector<HTMLElement>(`tr[data-index="${i}"]`)?.focus(),
-    );
+    let tries = 0;
+    const retry = () => {
+      const el = find();
+      if (el) el.focus();
+      else if (++tries < 10) requestAnimationFrame(retry);
+    };
+    requestAnimationFrame(retry);
   };
   const onRowKey = (
     e: KeyboardEvent<HTMLTableRowElement>,

@@ -168,7 +168,9 @@ def _end_quietly(integration: Integration, run: Any, status: str) -> None:
         integration.warn("could not end the run", exc)
 
 
-def safe(integration: Integration, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+def safe(
+    integration: Integration, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any
+) -> Any:
     """Calls our own logging code; an error becomes a warning, never the user's problem."""
     try:
         return fn(*args, **kwargs)
@@ -185,7 +187,9 @@ def stringify_params(params: Dict[str, Any], limit: int = 6000) -> Dict[str, str
         key = str(key)
         if not _KEY.match(key) or len(key) > 250:
             continue
-        text = value if isinstance(value, str) else repr(value) if _is_callable(value) else str(value)
+        text = (
+            value if isinstance(value, str) else repr(value) if _is_callable(value) else str(value)
+        )
         out[key] = text if len(text) <= limit else text[: limit - 3] + "..."
     return out
 
@@ -315,7 +319,9 @@ def autolog(
         extra_tags=extra_tags,
     )
     _sk.autolog(
-        max_tuning_runs=max_tuning_runs, log_post_training_metrics=log_post_training_metrics, **common  # type: ignore[arg-type]
+        max_tuning_runs=max_tuning_runs,
+        log_post_training_metrics=log_post_training_metrics,
+        **common,  # type: ignore[arg-type]
     )
     _xgb.autolog(**common)  # type: ignore[arg-type]
     _lgb.autolog(**common)  # type: ignore[arg-type]
@@ -327,7 +333,11 @@ _warned_models = False
 
 def note_models_not_logged(integration: Integration) -> None:
     global _warned_models
-    if integration.config.get("log_models") and not _warned_models and not integration.config.get("silent"):
+    if (
+        integration.config.get("log_models")
+        and not _warned_models
+        and not integration.config.get("silent")
+    ):
         _warned_models = True
         _log.info(
             "cairn: models are not logged yet (they need Cairn's artifact store); params, "

@@ -71,7 +71,9 @@ def _encode(value: float) -> Any:
 class Batcher:
     """One per client (tracking URI). Thread-safe; safe across ``fork()`` (the child starts empty)."""
 
-    def __init__(self, transport: GraphQLTransport, settings: Optional[BatchSettings] = None) -> None:
+    def __init__(
+        self, transport: GraphQLTransport, settings: Optional[BatchSettings] = None
+    ) -> None:
         self.transport = transport
         self.settings = settings or BatchSettings.from_env()
         self._flush_size = self.settings.flush_size
@@ -119,7 +121,9 @@ class Batcher:
         try:
             v = float(value)
         except (TypeError, ValueError):
-            raise invalid(f'metric "{key}" value must be a number, got {value!r}', key=key) from None
+            raise invalid(
+                f'metric "{key}" value must be a number, got {value!r}', key=key
+            ) from None
         if step is None:
             step = 0
         elif type(step) is not int:

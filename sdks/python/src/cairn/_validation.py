@@ -29,7 +29,9 @@ def invalid(message: str, **details: Any) -> CairnError:
 def validate_key(kind: str, key: Any) -> str:
     if not isinstance(key, str):
         raise invalid(f"{kind} key must be a string, got {type(key).__name__}", key=str(key))
-    limit = PARAM_KEY_MAX if kind == "param" else METRIC_KEY_MAX if kind == "metric" else TAG_KEY_MAX
+    limit = (
+        PARAM_KEY_MAX if kind == "param" else METRIC_KEY_MAX if kind == "metric" else TAG_KEY_MAX
+    )
     if not key:
         raise invalid(f"{kind} key must not be empty", field=kind)
     if len(key) > limit:

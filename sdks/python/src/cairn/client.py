@@ -127,7 +127,9 @@ class CairnClient:
     def get_experiment(self, experiment_id: str) -> Experiment:
         node = self.execute(Q.EXPERIMENT, {"id": experiment_id})["experiment"]
         if node is None:
-            raise CairnError(f"Experiment {experiment_id} not found", "NOT_FOUND", {"id": experiment_id})
+            raise CairnError(
+                f"Experiment {experiment_id} not found", "NOT_FOUND", {"id": experiment_id}
+            )
         return Experiment.from_graphql(node)
 
     def get_experiment_by_name(self, name: str) -> Optional[Experiment]:
@@ -171,7 +173,9 @@ class CairnClient:
         self.execute(Q.RENAME_EXPERIMENT, {"id": experiment_id, "name": new_name})
 
     def set_experiment_tag(self, experiment_id: str, key: str, value: Any) -> None:
-        self.execute(Q.SET_EXPERIMENT_TAG, {"id": experiment_id, "key": key, "value": to_str(value)})
+        self.execute(
+            Q.SET_EXPERIMENT_TAG, {"id": experiment_id, "key": key, "value": to_str(value)}
+        )
 
     # ------------------------------------------------------------------ runs
 
@@ -328,7 +332,11 @@ class CairnClient:
         for i in range(1000, max(len(param_input), len(tag_input)), 1000):
             self.execute(
                 Q.LOG_BATCH_SYNC,
-                {"runId": run_id, "params": param_input[i : i + 1000], "tags": tag_input[i : i + 1000]},
+                {
+                    "runId": run_id,
+                    "params": param_input[i : i + 1000],
+                    "tags": tag_input[i : i + 1000],
+                },
             )
 
     # ------------------------------------------------------------------ reads
@@ -486,7 +494,9 @@ class CairnClient:
         if order_by:
             gql_type = self._runs_arg_type("orderBy")
             extra["orderBy"] = gql_type
-            variables["orderBy"] = list(order_by) if gql_type.startswith("[") else ", ".join(order_by)
+            variables["orderBy"] = (
+                list(order_by) if gql_type.startswith("[") else ", ".join(order_by)
+            )
         data = self.execute(Q.search_runs_query(extra), variables)["runs"]
         runs = [Run.from_graphql(n) for n in data["nodes"]]
         info = data["pageInfo"]
@@ -497,7 +507,9 @@ class CairnClient:
         if self._runs_args is None:
             fields = self.execute(Q.RUNS_ARGS_INTROSPECTION)["__type"]["fields"]
             runs = next((f for f in fields if f["name"] == "runs"), None)
-            self._runs_args = {a["name"]: _type_ref(a["type"]) for a in (runs or {}).get("args", [])}
+            self._runs_args = {
+                a["name"]: _type_ref(a["type"]) for a in (runs or {}).get("args", [])
+            }
         if name not in self._runs_args:
             what = "filter_string" if name == "filter" else "order_by"
             raise CairnError(
@@ -510,10 +522,14 @@ class CairnClient:
 
     # ------------------------------------------------------------------ artifacts
 
-    def log_artifact(self, run_id: str, local_path: str, artifact_path: Optional[str] = None) -> None:
+    def log_artifact(
+        self, run_id: str, local_path: str, artifact_path: Optional[str] = None
+    ) -> None:
         raise ArtifactsNotAvailableError("log_artifact")
 
-    def log_artifacts(self, run_id: str, local_dir: str, artifact_path: Optional[str] = None) -> None:
+    def log_artifacts(
+        self, run_id: str, local_dir: str, artifact_path: Optional[str] = None
+    ) -> None:
         raise ArtifactsNotAvailableError("log_artifacts")
 
     def log_dict(self, run_id: str, dictionary: Any, artifact_file: str) -> None:

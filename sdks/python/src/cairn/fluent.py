@@ -14,7 +14,11 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 from . import context as _context
 from ._batcher import Batcher, close_all
 from .client import CairnClient
-from .config import get_tracking_uri, system_metrics_enabled_by_env, system_metrics_interval
+from .config import (
+    get_tracking_uri,
+    system_metrics_enabled_by_env,
+    system_metrics_interval,
+)
 from .entities import Experiment, Metric, Run, RunStatus, ViewType
 from .exceptions import ArtifactsNotAvailableError, CairnError
 
@@ -541,7 +545,15 @@ def _runs_to_frame(pd: Any, runs: List[Run]) -> Any:
         for tk, tv in run.data.tags.items():
             row[f"tags.{tk}"] = tv
         rows.append(row)
-    base = ["run_id", "experiment_id", "status", "artifact_uri", "start_time", "end_time", "run_name"]
+    base = [
+        "run_id",
+        "experiment_id",
+        "status",
+        "artifact_uri",
+        "start_time",
+        "end_time",
+        "run_name",
+    ]
     frame = pd.DataFrame(rows, columns=None if rows else base)
     for column in ("start_time", "end_time"):
         frame[column] = pd.to_datetime(frame[column], unit="ms", utc=True)
@@ -554,11 +566,15 @@ def _runs_to_frame(pd: Any, runs: List[Run]) -> Any:
 # ---------------------------------------------------------------------- artifacts (not yet)
 
 
-def log_artifact(local_path: str, artifact_path: Optional[str] = None, run_id: Optional[str] = None) -> None:
+def log_artifact(
+    local_path: str, artifact_path: Optional[str] = None, run_id: Optional[str] = None
+) -> None:
     raise ArtifactsNotAvailableError("log_artifact")
 
 
-def log_artifacts(local_dir: str, artifact_path: Optional[str] = None, run_id: Optional[str] = None) -> None:
+def log_artifacts(
+    local_dir: str, artifact_path: Optional[str] = None, run_id: Optional[str] = None
+) -> None:
     raise ArtifactsNotAvailableError("log_artifacts")
 
 
@@ -571,7 +587,11 @@ def log_text(text: str, artifact_file: str, run_id: Optional[str] = None) -> Non
 
 
 def log_figure(
-    figure: Any, artifact_file: str, *, save_kwargs: Optional[Dict[str, Any]] = None, run_id: Optional[str] = None
+    figure: Any,
+    artifact_file: str,
+    *,
+    save_kwargs: Optional[Dict[str, Any]] = None,
+    run_id: Optional[str] = None,
 ) -> None:
     raise ArtifactsNotAvailableError("log_figure")
 

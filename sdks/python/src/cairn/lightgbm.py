@@ -15,7 +15,13 @@ import time
 from typing import Any, Callable, Dict, Optional
 
 from . import _autolog
-from ._autolog import Integration, autolog_run, autolog_scope, inside_autologged_call, safe
+from ._autolog import (
+    Integration,
+    autolog_run,
+    autolog_scope,
+    inside_autologged_call,
+    safe,
+)
 
 
 def _patch(integration: Integration) -> None:
@@ -57,9 +63,13 @@ def _metrics_callback(run: Any) -> Callable[[Any], None]:
         now = int(time.time() * 1000)
         for entry in env.evaluation_result_list or ():
             data_name, eval_name, value = entry[0], entry[1], entry[2]
-            run.batcher.add_metric(run.run_id, f"{data_name}-{eval_name}", value, env.iteration, now)
+            run.batcher.add_metric(
+                run.run_id, f"{data_name}-{eval_name}", value, env.iteration, now
+            )
             if len(entry) == 5:  # lightgbm.cv: (..., is_higher_better, stdv)
-                run.batcher.add_metric(run.run_id, f"{data_name}-{eval_name}-stdv", entry[4], env.iteration, now)
+                run.batcher.add_metric(
+                    run.run_id, f"{data_name}-{eval_name}-stdv", entry[4], env.iteration, now
+                )
 
     callback.order = 5  # type: ignore[attr-defined]  # before early stopping, which may raise
     return callback
@@ -112,5 +122,9 @@ def _log_results(run: Any, booster: Any) -> None:
         run.batcher.add_metric(run.run_id, "best_iteration", float(best), 0, now)
         for data_name, scores in (getattr(booster, "best_score", None) or {}).items():
             for metric_name, value in scores.items():
-                run.batcher.add_metric(run.run_id, f"best_{data_name}-{metric_name}", float(value), 0, now)
-    run.batcher.add_metric(run.run_id, "stopped_iteration", float(booster.current_iteration()), 0, now)
+                run.batcher.add_metric(
+                    run.run_id, f"best_{data_name}-{metric_name}", float(value), 0, now
+                )
+    run.batcher.add_metric(
+        run.run_id, "stopped_iteration", float(booster.current_iteration()), 0, now
+    )

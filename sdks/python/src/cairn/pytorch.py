@@ -21,7 +21,13 @@ import time
 from typing import Any, Callable, Dict, Optional
 
 from . import _autolog
-from ._autolog import Integration, autolog_run, autolog_scope, inside_autologged_call, safe
+from ._autolog import (
+    Integration,
+    autolog_run,
+    autolog_scope,
+    inside_autologged_call,
+    safe,
+)
 
 _TRAINER_MODULES = ("lightning.pytorch", "pytorch_lightning")
 
@@ -88,10 +94,16 @@ def _make_callback(module: Any, integration: Integration, run: Any) -> Any:
     every_epoch = integration.config.get("log_every_n_epoch", 1)
     every_step = integration.config.get("log_every_n_step")
 
+    last: Dict[str, Any] = {}
+
     def log(metrics: Dict[str, float], step: int) -> None:
-        # (only rank 0 logs under distributed training: see the hooks)
+        # (only rank 0 logs under distributed training: see the hooks.) callback_metrics keeps
+        # values between hooks: a value already logged at this step is not logged again.
         now = int(time.time() * 1000)
         for key, value in metrics.items():
+            if last.get(key) == (step, value):
+                continue
+            last[key] = (step, value)
             run.batcher.add_metric(run.run_id, key, value, step, now)
 
     class CairnLightningCallback(base):  # type: ignore[misc, valid-type]
@@ -100,17 +112,31 @@ def _make_callback(module: Any, integration: Integration, run: Any) -> Any:
                 return
             safe(integration, "logging params", _log_params, integration, run, trainer, pl_module)
 
-        def on_train_batch_end(self, trainer: Any, pl_module: Any, *args: Any, **kwargs: Any) -> None:
+        def on_train_batch_end(
+            self, trainer: Any, pl_module: Any, *args: Any, **kwargs: Any
+        ) -> None:
             if not getattr(trainer, "is_global_zero", True):
                 return
             if every_step and trainer.global_step % every_step == 0:
-                safe(integration, "logging step metrics", log, _scalars(dict(trainer.callback_metrics)), trainer.global_step)
+                safe(
+                    integration,
+                    "logging step metrics",
+                    log,
+                    _scalars(dict(trainer.callback_metrics)),
+                    trainer.global_step,
+                )
 
         def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
             if not getattr(trainer, "is_global_zero", True):
                 return
             if trainer.current_epoch % every_epoch == 0:
-                safe(integration, "logging epoch metrics", log, _scalars(dict(trainer.callback_metrics)), trainer.current_epoch)
+                safe(
+                    integration,
+                    "logging epoch metrics",
+                    log,
+                    _scalars(dict(trainer.callback_metrics)),
+                    trainer.current_epoch,
+                )
 
         def on_validation_epoch_end(self, trainer: Any, pl_module: Any) -> None:
             if not getattr(trainer, "is_global_zero", True):
@@ -118,7 +144,13 @@ def _make_callback(module: Any, integration: Integration, run: Any) -> Any:
             if getattr(trainer, "sanity_checking", False):
                 return
             if trainer.current_epoch % every_epoch == 0:
-                safe(integration, "logging validation metrics", log, _scalars(dict(trainer.callback_metrics)), trainer.current_epoch)
+                safe(
+                    integration,
+                    "logging validation metrics",
+                    log,
+                    _scalars(dict(trainer.callback_metrics)),
+                    trainer.current_epoch,
+                )
 
         def on_fit_end(self, trainer: Any, pl_module: Any) -> None:
             if not getattr(trainer, "is_global_zero", True):
@@ -157,7 +189,9 @@ def _log_early_stopping(run: Any, trainer: Any) -> None:
             value = getattr(callback, attr, None)
             if value is not None:
                 try:
-                    run.batcher.add_metric(run.run_id, f"early_stopping_{attr}", float(value), 0, now)
+                    run.batcher.add_metric(
+                        run.run_id, f"early_stopping_{attr}", float(value), 0, now
+                    )
                 except (TypeError, ValueError):
                     pass
         for attr in ("monitor", "patience", "min_delta", "mode"):
@@ -169,14 +203,18 @@ def _log_early_stopping(run: Any, trainer: Any) -> None:
                     pass
 
 
-def _fit_wrapper(integration: Integration, original: Callable[..., Any], module: Any) -> Callable[..., Any]:
+def _fit_wrapper(
+    integration: Integration, original: Callable[..., Any], module: Any
+) -> Callable[..., Any]:
     def fit(self: Any, *args: Any, **kwargs: Any) -> Any:
         if not integration.enabled or inside_autologged_call():
             return original(self, *args, **kwargs)
         with autolog_scope(), autolog_run(integration) as run:
             if run is None:
                 return original(self, *args, **kwargs)
-            callback = safe(integration, "adding the callback", _make_callback, module, integration, run)
+            callback = safe(
+                integration, "adding the callback", _make_callback, module, integration, run
+            )
             if callback is not None:
                 self.callbacks = list(self.callbacks) + [callback]
             try:

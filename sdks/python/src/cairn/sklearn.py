@@ -30,7 +30,13 @@ from collections import OrderedDict
 from typing import Any, Callable, Dict, Optional, Tuple
 
 from . import _autolog
-from ._autolog import Integration, autolog_run, autolog_scope, inside_autologged_call, safe
+from ._autolog import (
+    Integration,
+    autolog_run,
+    autolog_scope,
+    inside_autologged_call,
+    safe,
+)
 from .entities import Metric
 
 FIT_METHODS = ("fit", "fit_transform", "fit_predict")
@@ -152,7 +158,16 @@ def _fit_wrapper(integration: Integration, original: Callable[..., Any]) -> Call
                 return original(self, *args, **kwargs)
             safe(integration, "logging params", _log_params, integration, self, run)
             result = original(self, *args, **kwargs)
-            safe(integration, "logging training metrics", _log_after_fit, integration, self, args, kwargs, run)
+            safe(
+                integration,
+                "logging training metrics",
+                _log_after_fit,
+                integration,
+                self,
+                args,
+                kwargs,
+                run,
+            )
             _autolog.note_models_not_logged(integration)
             return result
 
@@ -181,7 +196,11 @@ def _xy(args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Tuple[Any, Any, Any]:
 
 
 def _log_after_fit(
-    integration: Integration, estimator: Any, args: Tuple[Any, ...], kwargs: Dict[str, Any], run: Any
+    integration: Integration,
+    estimator: Any,
+    args: Tuple[Any, ...],
+    kwargs: Dict[str, Any],
+    run: Any,
 ) -> None:
     from sklearn.base import is_classifier, is_regressor
 
@@ -189,13 +208,34 @@ def _log_after_fit(
     metrics: Dict[str, float] = {}
     if X is not None and y is not None:
         if is_classifier(estimator):
-            safe(integration, "classifier metrics", _classifier_metrics, integration, estimator, X, y, weight, metrics)
+            safe(
+                integration,
+                "classifier metrics",
+                _classifier_metrics,
+                integration,
+                estimator,
+                X,
+                y,
+                weight,
+                metrics,
+            )
         elif is_regressor(estimator):
-            safe(integration, "regressor metrics", _regressor_metrics, estimator, X, y, weight, metrics)
+            safe(
+                integration,
+                "regressor metrics",
+                _regressor_metrics,
+                estimator,
+                X,
+                y,
+                weight,
+                metrics,
+            )
     if X is not None and hasattr(estimator, "score"):
         try:
-            score = estimator.score(X, y, sample_weight=weight) if weight is not None else (
-                estimator.score(X, y) if y is not None else estimator.score(X)
+            score = (
+                estimator.score(X, y, sample_weight=weight)
+                if weight is not None
+                else (estimator.score(X, y) if y is not None else estimator.score(X))
             )
             metrics["training_score"] = float(score)
         except Exception:
@@ -237,12 +277,23 @@ def _classifier_metrics(
         try:
             proba = est.predict_proba(X)
             classes = getattr(est, "classes_", None)
-            out["training_log_loss"] = float(M.log_loss(y, proba, sample_weight=weight, labels=classes))
+            out["training_log_loss"] = float(
+                M.log_loss(y, proba, sample_weight=weight, labels=classes)
+            )
             if proba.shape[1] == 2:
-                out["training_roc_auc"] = float(M.roc_auc_score(y, proba[:, 1], sample_weight=weight))
+                out["training_roc_auc"] = float(
+                    M.roc_auc_score(y, proba[:, 1], sample_weight=weight)
+                )
             else:
                 out["training_roc_auc"] = float(
-                    M.roc_auc_score(y, proba, multi_class="ovr", average="weighted", sample_weight=weight, labels=classes)
+                    M.roc_auc_score(
+                        y,
+                        proba,
+                        multi_class="ovr",
+                        average="weighted",
+                        sample_weight=weight,
+                        labels=classes,
+                    )
                 )
         except Exception:
             pass  # e.g. SVC(probability=False), or a class missing from y
@@ -255,7 +306,9 @@ def _regressor_metrics(est: Any, X: Any, y: Any, weight: Any, out: Dict[str, flo
     mse = float(M.mean_squared_error(y, y_pred, sample_weight=weight))
     out["training_mean_squared_error"] = mse
     out["training_root_mean_squared_error"] = math.sqrt(mse)
-    out["training_mean_absolute_error"] = float(M.mean_absolute_error(y, y_pred, sample_weight=weight))
+    out["training_mean_absolute_error"] = float(
+        M.mean_absolute_error(y, y_pred, sample_weight=weight)
+    )
     out["training_r2_score"] = float(M.r2_score(y, y_pred, sample_weight=weight))
 
 
@@ -275,8 +328,10 @@ def _log_search(integration: Integration, search: Any, run: Any) -> None:
         run.batcher.add_metric(run.run_id, "best_cv_score", float(best_score), 0, now)
     cv = search.cv_results_
     n = len(cv["params"])
-    rank_key = "rank_test_score" if "rank_test_score" in cv else next(
-        (k for k in cv if k.startswith("rank_test_")), None
+    rank_key = (
+        "rank_test_score"
+        if "rank_test_score" in cv
+        else next((k for k in cv if k.startswith("rank_test_")), None)
     )
     order = list(range(n))
     if rank_key is not None:
@@ -408,7 +463,14 @@ def _predict_wrapper(integration: Integration, original: Callable[..., Any]) -> 
         run_id = _run_of(self)
         if run_id is not None:
             X = args[0] if args else kwargs.get("X")
-            safe(integration, "recording a prediction", _register_prediction, result, run_id, _dataset_name(X))
+            safe(
+                integration,
+                "recording a prediction",
+                _register_prediction,
+                result,
+                run_id,
+                _dataset_name(X),
+            )
         return result
 
     return predict
@@ -437,19 +499,31 @@ def _score_wrapper(integration: Integration, original: Callable[..., Any]) -> Ca
     return score
 
 
-def _metric_wrapper(integration: Integration, name: str, original: Callable[..., Any]) -> Callable[..., Any]:
+def _metric_wrapper(
+    integration: Integration, name: str, original: Callable[..., Any]
+) -> Callable[..., Any]:
     def metric(*args: Any, **kwargs: Any) -> Any:
         if not _post_enabled(integration):
             return original(*args, **kwargs)
         with autolog_scope():
             result = original(*args, **kwargs)
         candidates = list(args[1:2]) + [
-            kwargs[k] for k in ("y_pred", "y_score", "y_proba", "y_prob", "probas_pred") if k in kwargs
+            kwargs[k]
+            for k in ("y_pred", "y_score", "y_proba", "y_prob", "probas_pred")
+            if k in kwargs
         ]
         for candidate in candidates:
             found = _lookup_prediction(candidate)
             if found is not None:
-                safe(integration, f"logging {name}", _log_post_metric, found[0], name, found[1], result)
+                safe(
+                    integration,
+                    f"logging {name}",
+                    _log_post_metric,
+                    found[0],
+                    name,
+                    found[1],
+                    result,
+                )
                 break
         return result
 

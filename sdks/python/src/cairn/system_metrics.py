@@ -67,7 +67,9 @@ class SystemMetricsMonitor:
             if self._net0 is None:
                 self._net0 = net
             out["system/network_receive_megabytes"] = (net.bytes_recv - self._net0.bytes_recv) / 1e6
-            out["system/network_transmit_megabytes"] = (net.bytes_sent - self._net0.bytes_sent) / 1e6
+            out["system/network_transmit_megabytes"] = (
+                net.bytes_sent - self._net0.bytes_sent
+            ) / 1e6
         except Exception:
             pass
         for i, handle in enumerate(self._gpus):

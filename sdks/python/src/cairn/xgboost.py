@@ -14,7 +14,13 @@ import time
 from typing import Any, Callable, Dict, Optional
 
 from . import _autolog
-from ._autolog import Integration, autolog_run, autolog_scope, inside_autologged_call, safe
+from ._autolog import (
+    Integration,
+    autolog_run,
+    autolog_scope,
+    inside_autologged_call,
+    safe,
+)
 
 
 def _patch(integration: Integration) -> None:
@@ -70,9 +76,13 @@ def _metrics_callback(run: Any) -> Any:
                         continue
                     value = values[-1]
                     if isinstance(value, tuple):  # xgboost.cv: (mean, std)
-                        run.batcher.add_metric(run.run_id, f"{data_name}-{metric_name}-std", value[1], epoch, now)
+                        run.batcher.add_metric(
+                            run.run_id, f"{data_name}-{metric_name}-std", value[1], epoch, now
+                        )
                         value = value[0]
-                    run.batcher.add_metric(run.run_id, f"{data_name}-{metric_name}", value, epoch, now)
+                    run.batcher.add_metric(
+                        run.run_id, f"{data_name}-{metric_name}", value, epoch, now
+                    )
             return False
 
     return CairnCallback()
