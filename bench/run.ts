@@ -205,40 +205,52 @@ async function main(): Promise<void> {
 
     const ctx: Ctx = { settings, cairn, mlflow, rows: [], details: [], notes: [], log };
     let b1Runs: string[] | null = null;
-    if (only.has('b2')) await b2(ctx);
-    if (only.has('b1') || only.has('b7')) b1Runs = await b1(ctx, quick ? B1_CELLS_QUICK : B1_CELLS_FULL);
-    if (only.has('b7') && b1Runs) await b7(ctx, b1Runs);
-    if (only.has('b4')) await b4(ctx, b4Sizes);
-    if (only.has('b3')) await b3(ctx, b3Sizes);
+    /** One failing benchmark is reported and does not lose the others. */
+    const guarded = async (name: string, fn: () => Promise<unknown>) => {
+      try {
+        await fn();
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        log(`${name} FAILED: ${message}`);
+        ctx.notes.push(`${name} failed: ${message.split('\n')[0]!.slice(0, 300)}`);
+      }
+    };
+    if (only.has('b2')) await guarded('B2', () => b2(ctx));
+    if (only.has('b1') || only.has('b7')) await guarded('B1', async () => (b1Runs = await b1(ctx, quick ? B1_CELLS_QUICK : B1_CELLS_FULL)));
+    if (only.has('b7') && b1Runs) await guarded('B7', () => b7(ctx, b1Runs!));
+    if (only.has('b4')) await guarded('B4', () => b4(ctx, b4Sizes));
+    if (only.has('b3')) await guarded('B3', () => b3(ctx, b3Sizes));
     const localPeak = ctx.cairnPeakQueryable;
-    if (only.has('rebuild')) await rebuild(ctx, cairnHome);
+    if (only.has('rebuild')) await guarded('Rebuild', () => rebuild(ctx, cairnHome));
     else await cairn.stop();
 
     if (only.has('scale')) {
-      const kafkaPort = await freePort();
-      const kafkaDir = path.join(work, 'kafka');
-      log(`scale mode: starting Kafka on ${kafkaPort}`);
-      await sh('bash', [path.join(REPO, 'infra/kafka/start.sh'), '--port', String(kafkaPort), '--controller-port', String(await freePort()), '--data-dir', kafkaDir]);
-      cleanups.push(() => sh('bash', [path.join(REPO, 'infra/kafka/stop.sh'), '--data-dir', kafkaDir]));
-      const scalePg = await startEmbeddedPostgres({ dataDir: path.join(work, 'cairn-scale-pg') });
-      cleanups.push(() => scalePg.stop());
-      await scalePg.ensureDatabase('cairn');
-      const scale = new Cairn({
-        port: await freePort(),
-        databaseUrl: scalePg.connectionString('cairn'),
-        kafkaBrokers: `127.0.0.1:${kafkaPort}`,
-        logFile: path.join(work, 'cairn-scale.log'),
+      await guarded('Scale mode', async () => {
+        const kafkaPort = await freePort();
+        const kafkaDir = path.join(work, 'kafka');
+        log(`scale mode: starting Kafka on ${kafkaPort}`);
+        cleanups.push(() => sh('bash', [path.join(REPO, 'infra/kafka/stop.sh'), '--data-dir', kafkaDir]));
+        await sh('bash', [path.join(REPO, 'infra/kafka/start.sh'), '--port', String(kafkaPort), '--controller-port', String(await freePort()), '--data-dir', kafkaDir]);
+        const scalePg = await startEmbeddedPostgres({ dataDir: path.join(work, 'cairn-scale-pg') });
+        cleanups.push(() => scalePg.stop());
+        await scalePg.ensureDatabase('cairn');
+        const scale = new Cairn({
+          port: await freePort(),
+          databaseUrl: scalePg.connectionString('cairn'),
+          kafkaBrokers: `127.0.0.1:${kafkaPort}`,
+          logFile: path.join(work, 'cairn-scale.log'),
+        });
+        cleanups.push(() => scale.stop());
+        await scale.start();
+        const sctx: Ctx = { ...ctx, cairn: scale, settings: { ...settings, reps: Math.min(settings.reps, 2) } };
+        const runs = await b1(sctx, [
+          [32, 100],
+          [32, 1000],
+        ], 'scale');
+        await b7(sctx, runs, 'scale');
+        ctx.notes.push('Scale mode: the Kafka broker (infra/kafka/start.sh defaults: 384 MB heap, serial GC), the relay, the API and the projector share the same 2 cores with PostgreSQL and MLflow.');
+        await scale.stop();
       });
-      cleanups.push(() => scale.stop());
-      await scale.start();
-      const sctx: Ctx = { ...ctx, cairn: scale, settings: { ...settings, reps: Math.min(settings.reps, 2) } };
-      const runs = await b1(sctx, [
-        [32, 100],
-        [32, 1000],
-      ], 'scale');
-      await b7(sctx, runs, 'scale');
-      ctx.notes.push('Scale mode: the Kafka broker (infra/kafka/start.sh defaults: 384 MB heap, serial GC), the relay, the API and the projector share the same 2 cores with PostgreSQL and MLflow.');
-      await scale.stop();
     }
     ctx.cairnPeakQueryable = localPeak;
     info.load += `; at end ${os.loadavg().map((x) => x.toFixed(2)).join(' / ')}`;

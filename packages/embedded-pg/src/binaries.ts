@@ -1,5 +1,14 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { createRequire } from 'node:module';
 import { arch, platform } from 'node:os';
@@ -35,7 +44,10 @@ export async function resolveBinaries(): Promise<Omit<PostgresBinaries, 'major'>
     );
   }
   const mod = (await import(pathToFileURL(entry).href)) as Record<string, unknown>;
-  const version = (createRequire(entry)(`${pkg}/package.json`) as { version: string }).version;
+  // The package exports only its entry point: read its package.json by path (dist/../).
+  const version = (
+    JSON.parse(readFileSync(join(dirname(dirname(entry)), 'package.json'), 'utf8')) as { version: string }
+  ).version;
   const { postgres, initdb } = mod;
   if (typeof postgres !== 'string' || typeof initdb !== 'string') {
     throw new Error(`${pkg} does not export the paths of "postgres" and "initdb"`);

@@ -102,8 +102,8 @@ export function useMetricSeries(
           const existing = store.current.get(k);
           const fetched = fromWire(s.points);
           // Live points that arrived while fetching, past the fetched end, are kept.
-          const series = existing ? mergeTail(fetched, existing.series) : fetched;
-          store.current.set(k, { series, live: 0, refetching: false });
+          const merged = existing ? mergeTail(fetched, existing.series) : { series: fetched, tail: 0 };
+          store.current.set(k, { series: merged.series, live: merged.tail, refetching: false });
         }
       }
       setLoading(false);
@@ -132,9 +132,12 @@ export function useMetricSeries(
           if (!current) return;
           current.refetching = false;
           if (!r.data?.run) return;
-          current.series = mergeTail(fromWire(r.data.run.metricHistory), current.series);
-          current.live = 0;
+          const merged = mergeTail(fromWire(r.data.run.metricHistory), current.series);
+          current.series = merged.series;
+          // Points that arrived while fetching count towards the next refetch.
+          current.live = merged.tail;
           scheduleRender();
+          if (current.live > MAX_POINTS) refetch(runId, key);
         });
     },
     [urql, scheduleRender],
@@ -182,14 +185,14 @@ export function useMetricSeries(
 }
 
 /** The fetched series, plus the points of `live` past its last step (arrived meanwhile). */
-function mergeTail(fetched: Series, live: Series): Series {
+function mergeTail(fetched: Series, live: Series): { series: Series; tail: number } {
   const lastStep = fetched.steps.length > 0 ? fetched.steps[fetched.steps.length - 1]! : -Infinity;
   const tail: WirePoint[] = [];
   for (let i = 0; i < live.steps.length; i++) {
     if (live.steps[i]! > lastStep)
       tail.push({ step: live.steps[i]!, timestamp: live.timestamps[i]!, value: live.values[i]! });
   }
-  return tail.length > 0 ? appendPoints(fetched, tail) : fetched;
+  return { series: tail.length > 0 ? appendPoints(fetched, tail) : fetched, tail: tail.length };
 }
 
 /** Subscribes to the live points of one run and feeds them to the series store. */

@@ -402,6 +402,12 @@ def close_all(timeout: Optional[float] = None) -> None:
         batcher.close(timeout)
 
 
+def abandon_all() -> None:
+    """Stops retrying (Ctrl-C at exit): what is still queued is reported, not sent."""
+    for batcher in list(_all_batchers):
+        batcher._abandon = True
+
+
 def _after_fork() -> None:
     for batcher in list(_all_batchers):
         batcher._after_fork_in_child()

@@ -12,7 +12,7 @@ import types
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
 from . import context as _context
-from ._batcher import Batcher, close_all
+from ._batcher import Batcher, abandon_all, close_all
 from .client import CairnClient
 from .config import (
     get_tracking_uri,
@@ -616,14 +616,16 @@ def _at_exit() -> None:
     # Runs still active when the interpreter exits are ended (FAILED after an uncaught
     # exception), and everything queued is sent first: a clean exit loses nothing.
     status = RunStatus.FAILED if _uncaught_exception else RunStatus.FINISHED
-    while _active_runs:
-        try:
-            end_run(status)
-        except KeyboardInterrupt:
-            break
-        except Exception as exc:
-            _log.error("cairn: could not end run at exit: %s", exc)
-    close_all()
+    try:
+        while _active_runs:
+            try:
+                end_run(status)
+            except Exception as exc:
+                _log.error("cairn: could not end run at exit: %s", exc)
+        close_all()
+    except KeyboardInterrupt:
+        abandon_all()
+        _log.error("cairn: interrupted at exit; queued items were not sent")
 
 
 sys.excepthook = _excepthook_wrapper(sys.excepthook)
