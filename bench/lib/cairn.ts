@@ -74,8 +74,17 @@ export class Cairn {
     await Promise.all(
       Array.from({ length: 8 }, async () => {
         const id = await this.createRun(exp);
-        await this.logBatch(id, [{ key: 'w', value: 1, step: 0, timestamp: Date.now() }], [{ key: 'p', value: '1' }], [], true);
-        await this.gql('query($e: [String!]!) { runs(experimentIds: $e, first: 10) { edges { node { id } } } }', { e: [exp] });
+        await this.logBatch(
+          id,
+          [{ key: 'w', value: 1, step: 0, timestamp: Date.now() }],
+          [{ key: 'p', value: '1' }],
+          [],
+          true,
+        );
+        await this.gql(
+          'query($e: [String!]!) { runs(experimentIds: $e, first: 10) { edges { node { id } } } }',
+          { e: [exp] },
+        );
       }),
     );
   }
@@ -107,8 +116,14 @@ export class Cairn {
   }
 
   async gql<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
-    const res = await postJson<GraphQLResponse<T>>(this.base, '/graphql', { query, variables }, 'cairn graphql');
-    if (res.errors?.length) throw new Error(`cairn graphql: ${res.errors.map((e) => e.message).join('; ')}`);
+    const res = await postJson<GraphQLResponse<T>>(
+      this.base,
+      '/graphql',
+      { query, variables },
+      'cairn graphql',
+    );
+    if (res.errors?.length)
+      throw new Error(`cairn graphql: ${res.errors.map((e) => e.message).join('; ')}`);
     return res.data!;
   }
 
@@ -136,7 +151,13 @@ export class Cairn {
     return d.createRun.id;
   }
 
-  static logBatchBody(runId: string, metrics: Point[], params: KV[] = [], tags: KV[] = [], sync = false): string {
+  static logBatchBody(
+    runId: string,
+    metrics: Point[],
+    params: KV[] = [],
+    tags: KV[] = [],
+    sync = false,
+  ): string {
     return JSON.stringify({
       query:
         'mutation($r: String!, $m: [MetricInput!], $p: [KeyValueInput!], $t: [KeyValueInput!], $s: Boolean) { logBatch(runId: $r, metrics: $m, params: $p, tags: $t, sync: $s) { id } }',
@@ -144,7 +165,13 @@ export class Cairn {
     });
   }
 
-  async logBatch(runId: string, metrics: Point[], params: KV[] = [], tags: KV[] = [], sync = false): Promise<void> {
+  async logBatch(
+    runId: string,
+    metrics: Point[],
+    params: KV[] = [],
+    tags: KV[] = [],
+    sync = false,
+  ): Promise<void> {
     await this.gqlRaw(Cairn.logBatchBody(runId, metrics, params, tags, sync));
     this.ackedPoints += metrics.length;
   }

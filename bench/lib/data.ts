@@ -45,7 +45,7 @@ export function searchRun(i: number, t0: number): { tags: KV[]; params: KV[]; me
   const params: KV[] = [
     { key: 'optimizer', value: pick(OPTIMIZERS, 11) },
     { key: 'lr', value: String([0.1, 0.01, 0.001, 0.0001][hash32(i, 12) % 4]) },
-    { key: 'batch_size', value: String(16 << hash32(i, 13) % 5) },
+    { key: 'batch_size', value: String(16 << (hash32(i, 13) % 5)) },
     { key: 'layers', value: String(2 + (hash32(i, 14) % 30)) },
     { key: 'dropout', value: (unit(i, 15) * 0.5).toFixed(2) },
     { key: 'seed', value: String(i) },
@@ -66,7 +66,8 @@ export function searchRun(i: number, t0: number): { tags: KV[]; params: KV[]; me
 }
 
 /** The B3 query, in MLflow's grammar (Cairn accepts the same). */
-export const SEARCH_FILTER = "metrics.loss < 0.5 AND params.optimizer = 'adam' AND tags.team = 'vision'";
+export const SEARCH_FILTER =
+  "metrics.loss < 0.5 AND params.optimizer = 'adam' AND tags.team = 'vision'";
 export const SEARCH_ORDER = 'metrics.accuracy DESC';
 
 /** Value of the deep-history metric at a step (a decaying curve with noise and rare spikes). */

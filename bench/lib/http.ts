@@ -51,14 +51,21 @@ export function request(
         res.on('error', reject);
       },
     );
-    req.on('timeout', () => req.destroy(new Error(`timeout after ${timeoutMs} ms: ${method} ${path}`)));
+    req.on('timeout', () =>
+      req.destroy(new Error(`timeout after ${timeoutMs} ms: ${method} ${path}`)),
+    );
     req.on('error', reject);
     if (body !== undefined) req.write(body);
     req.end();
   });
 }
 
-export async function postJson<T>(base: URL, path: string, payload: unknown, what = path): Promise<T> {
+export async function postJson<T>(
+  base: URL,
+  path: string,
+  payload: unknown,
+  what = path,
+): Promise<T> {
   const res = await request(base, 'POST', path, JSON.stringify(payload));
   if (res.status !== 200) throw new HttpError(res.status, res.body, what);
   return JSON.parse(res.body) as T;
@@ -84,7 +91,8 @@ export async function waitUntil(
     } catch {
       // not yet
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }

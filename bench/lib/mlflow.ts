@@ -17,7 +17,8 @@ export const MLFLOW_VERSION = '3.17.2';
  * The venv lives under <repo>/.cache (git- and lint-ignored): MLflow ships JavaScript (its UI
  * bundle, matplotlib's) that `eslint .` would otherwise try to lint. MLFLOW_VENV overrides.
  */
-export const MLFLOW_VENV = process.env.MLFLOW_VENV ?? path.join(REPO, '.cache/bench', `mlflow-${MLFLOW_VERSION}`);
+export const MLFLOW_VENV =
+  process.env.MLFLOW_VENV ?? path.join(REPO, '.cache/bench', `mlflow-${MLFLOW_VERSION}`);
 export const MLFLOW_WORKERS = 4; // `mlflow server` default (uvicorn), stated by `mlflow server --help`
 
 export async function ensureMlflowInstalled(): Promise<string> {
@@ -57,18 +58,33 @@ export class Mlflow {
     // The server's background job runner (on by default since MLflow 3.x: online scoring, trace
     // archival; nothing this benchmark uses) is switched off so that it takes no CPU from either
     // system: conservative for Cairn's ratios.
-    const env = { ...process.env, MLFLOW_TRACKING_URI: '', MLFLOW_SERVER_ENABLE_JOB_EXECUTION: 'false' };
+    // Its SQLAlchemy pool is raised from 5 + 10 to 10 + 30 connections per worker (160 in all,
+    // under max_connections=200): log_batch holds one connection while its helpers check out
+    // another, so with the default pool ≥ 32 concurrent log-batch clients exhaust it and every
+    // request then fails after 30 s (QueuePool timeout). Favourable to MLflow.
+    const env = {
+      ...process.env,
+      MLFLOW_TRACKING_URI: '',
+      MLFLOW_SERVER_ENABLE_JOB_EXECUTION: 'false',
+      MLFLOW_SQLALCHEMYSTORE_POOL_SIZE: '10',
+      MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW: '30',
+    };
     const upgrade = await run(bin, ['db', 'upgrade', this.storeUri], { env, maxBuffer: 64 << 20 });
     log.write(upgrade.stdout + upgrade.stderr);
     const child = spawn(
       bin,
       [
         'server',
-        '--backend-store-uri', this.storeUri,
-        '--default-artifact-root', path.join(this.opts.workDir, 'mlartifacts'),
-        '--host', '127.0.0.1',
-        '--port', String(this.opts.port),
-        '--workers', String(MLFLOW_WORKERS),
+        '--backend-store-uri',
+        this.storeUri,
+        '--default-artifact-root',
+        path.join(this.opts.workDir, 'mlartifacts'),
+        '--host',
+        '127.0.0.1',
+        '--port',
+        String(this.opts.port),
+        '--workers',
+        String(MLFLOW_WORKERS),
       ],
       { cwd: this.opts.workDir, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
     );
@@ -94,7 +110,11 @@ export class Mlflow {
     await Promise.all(
       Array.from({ length: 8 }, async () => {
         const id = await this.createRun(exp);
-        await this.logBatch(id, [{ key: 'w', value: 1, step: 0, timestamp: Date.now() }], [{ key: 'p', value: '1' }]);
+        await this.logBatch(
+          id,
+          [{ key: 'w', value: 1, step: 0, timestamp: Date.now() }],
+          [{ key: 'p', value: '1' }],
+        );
         await this.api('runs/search', { experiment_ids: [exp], max_results: 10 });
       }),
     );
@@ -133,7 +153,8 @@ export class Mlflow {
 
   async get<T>(pathAndQuery: string): Promise<T> {
     const res = await request(this.base, 'GET', pathAndQuery);
-    if (res.status !== 200) throw new Error(`mlflow GET ${pathAndQuery}: HTTP ${res.status}: ${res.body.slice(0, 300)}`);
+    if (res.status !== 200)
+      throw new Error(`mlflow GET ${pathAndQuery}: HTTP ${res.status}: ${res.body.slice(0, 300)}`);
     return JSON.parse(res.body) as T;
   }
 
@@ -142,7 +163,12 @@ export class Mlflow {
     return r.experiment_id;
   }
 
-  async createRun(experimentId: string, tags: KV[] = [], startTime = Date.now(), name?: string): Promise<string> {
+  async createRun(
+    experimentId: string,
+    tags: KV[] = [],
+    startTime = Date.now(),
+    name?: string,
+  ): Promise<string> {
     const r = await this.api<{ run: { info: { run_id: string } } }>('runs/create', {
       experiment_id: experimentId,
       start_time: startTime,
@@ -156,15 +182,26 @@ export class Mlflow {
     return JSON.stringify({ run_id: runId, metrics, params, tags });
   }
 
-  async logBatch(runId: string, metrics: Point[], params: KV[] = [], tags: KV[] = []): Promise<void> {
+  async logBatch(
+    runId: string,
+    metrics: Point[],
+    params: KV[] = [],
+    tags: KV[] = [],
+  ): Promise<void> {
     for (let i = 0; i < Math.max(1, metrics.length); i += 1000) {
       const res = await request(
         this.base,
         'POST',
         '/api/2.0/mlflow/runs/log-batch',
-        Mlflow.logBatchBody(runId, metrics.slice(i, i + 1000), i === 0 ? params : [], i === 0 ? tags : []),
+        Mlflow.logBatchBody(
+          runId,
+          metrics.slice(i, i + 1000),
+          i === 0 ? params : [],
+          i === 0 ? tags : [],
+        ),
       );
-      if (res.status !== 200) throw new Error(`mlflow log-batch: HTTP ${res.status}: ${res.body.slice(0, 300)}`);
+      if (res.status !== 200)
+        throw new Error(`mlflow log-batch: HTTP ${res.status}: ${res.body.slice(0, 300)}`);
     }
   }
 
@@ -181,10 +218,20 @@ export class Mlflow {
   ): Promise<void> {
     const first = indices[0]!;
     const g0 = gen(first);
-    const templateId = await this.createRun(experimentId, g0.tags, startTime(first), `run-${first}`);
+    const templateId = await this.createRun(
+      experimentId,
+      g0.tags,
+      startTime(first),
+      `run-${first}`,
+    );
     await this.logBatch(templateId, g0.metrics, g0.params);
     const rowsOf = async (table: string) =>
-      (await this.pool.query<{ r: Record<string, unknown> }>(`SELECT row_to_json(t) AS r FROM ${table} t WHERE run_uuid = $1`, [templateId])).rows.map((x) => x.r);
+      (
+        await this.pool.query<{ r: Record<string, unknown> }>(
+          `SELECT row_to_json(t) AS r FROM ${table} t WHERE run_uuid = $1`,
+          [templateId],
+        )
+      ).rows.map((x) => x.r);
     const template = {
       runs: await rowsOf('runs'),
       tags: await rowsOf('tags'),
@@ -219,13 +266,22 @@ export class Mlflow {
         }
         for (const r of template.tags) {
           const key = String(r.key);
-          out.tags.push({ ...r, run_uuid: id, value: key === 'mlflow.runName' ? name : (tagv.get(key) ?? r.value) });
+          out.tags.push({
+            ...r,
+            run_uuid: id,
+            value: key === 'mlflow.runName' ? name : (tagv.get(key) ?? r.value),
+          });
         }
-        for (const r of template.params) out.params.push({ ...r, run_uuid: id, value: paramv.get(String(r.key)) ?? r.value });
+        for (const r of template.params)
+          out.params.push({ ...r, run_uuid: id, value: paramv.get(String(r.key)) ?? r.value });
         for (const table of ['metrics', 'latest_metrics'] as const) {
           for (const r of template[table]) {
             const m = metricv.get(String(r.key));
-            out[table].push({ ...r, run_uuid: id, ...(m ? { value: m.value, step: m.step, timestamp: m.timestamp } : {}) });
+            out[table].push({
+              ...r,
+              run_uuid: id,
+              ...(m ? { value: m.value, step: m.step, timestamp: m.timestamp } : {}),
+            });
           }
         }
       }
@@ -250,7 +306,13 @@ export class Mlflow {
   }
 
   /** Bulk-loads a deep metric history into one run (template: its first point, logged via REST). */
-  async bulkLoadHistory(runId: string, key: string, n: number, value: (step: number) => number, t0: number): Promise<void> {
+  async bulkLoadHistory(
+    runId: string,
+    key: string,
+    n: number,
+    value: (step: number) => number,
+    t0: number,
+  ): Promise<void> {
     await this.logBatch(runId, [{ key, value: value(0), step: 0, timestamp: t0 }]);
     const chunk = 50_000;
     for (let s = 1; s < n; s += chunk) {

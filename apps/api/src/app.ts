@@ -80,7 +80,12 @@ export async function startCairnApp(opts: CairnAppOptions): Promise<CairnApp> {
       },
       readYourWritesTimeoutMs: opts.readYourWritesTimeoutMs ?? 5000,
     };
-    const api = createApiServer({ deps, logger, readiness: createReadiness(handle.db, kafka), fallback: opts.fallback });
+    const api = createApiServer({
+      deps,
+      logger,
+      readiness: createReadiness(handle.db, kafka),
+      fallback: opts.fallback,
+    });
     await new Promise<void>((resolve, reject) => {
       api.server.once('error', reject);
       api.server.listen(opts.port, opts.host, () => resolve());

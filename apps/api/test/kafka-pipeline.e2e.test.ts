@@ -40,8 +40,16 @@ import {
   anExperimentTagSet,
   appendEvents,
   createTestDatabase,
+  diffDumps,
+  dumpReadModels,
+  randomChunks,
   randomWorkspaceId,
+  rebuildAll,
+  seededRandom,
+  testSeed,
+  type HistoryStream,
   type MetricPointInput,
+  type Rand,
   type TestDatabase,
 } from '@cairn/testing';
 import { startKafkaBroker, type KafkaBroker } from '@cairn/testing/kafka-broker';
@@ -171,95 +179,6 @@ async function guardsBelowVersion(
   return rows.map((r) => `${r.stream_id}: version ${r.version}, guard ${String(r.position)}`);
 }
 
-// Read-model dump: every table sorted as canonical JSON rows, interned metric key ids resolved
-// to names (a rebuild may number keys differently). Nothing else is left out.
-const DUMP_QUERIES: Record<string, string> = {
-  experiments: 'SELECT * FROM experiments',
-  experiment_tags: 'SELECT * FROM experiment_tags',
-  runs: 'SELECT * FROM runs',
-  run_params: 'SELECT * FROM run_params',
-  run_tags: 'SELECT * FROM run_tags',
-  metric_keys: 'SELECT workspace_id, key FROM metric_keys',
-  run_latest_metrics: 'SELECT * FROM run_latest_metrics',
-  metric_points: `SELECT p.workspace_id, p.run_id, k.key, p.step, p.timestamp, p.value
-                  FROM metric_points p LEFT JOIN metric_keys k ON k.workspace_id = p.workspace_id AND k.key_id = p.key_id`,
-  projection_stream_positions: 'SELECT * FROM projection_stream_positions',
-  dead_letters: `SELECT workspace_id, projection, event_id, global_position, stream_id, stream_position, event_type, error
-                 FROM dead_letters`,
-};
-type Dump = Record<string, string[]>;
-
-function canonical(row: Record<string, unknown>): string {
-  const entries = Object.entries(row)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([k, v]) => {
-      if (v instanceof Date) return [k, v.toISOString()];
-      if (typeof v === 'number' && !Number.isFinite(v)) return [k, `<float ${String(v)}>`];
-      if (typeof v === 'number' && Object.is(v, -0)) return [k, '<float -0>'];
-      return [k, v];
-    });
-  return JSON.stringify(Object.fromEntries(entries));
-}
-
-async function dumpReadModels(target: Kysely<DB>): Promise<Dump> {
-  const dump: Dump = {};
-  for (const [table, query] of Object.entries(DUMP_QUERIES)) {
-    const { rows } = await sql<Record<string, unknown>>`${sql.raw(query)}`.execute(target);
-    dump[table] = rows.map(canonical).sort();
-  }
-  return dump;
-}
-
-/** Differences as short readable lines (multiset per table); [] when the dumps are equal. */
-function diffDumps(before: Dump, after: Dump): string[] {
-  const lines: string[] = [];
-  for (const table of Object.keys(DUMP_QUERIES)) {
-    const counts = new Map<string, number>();
-    for (const row of before[table] ?? []) counts.set(row, (counts.get(row) ?? 0) + 1);
-    for (const row of after[table] ?? []) counts.set(row, (counts.get(row) ?? 0) - 1);
-    const onlyBefore = [...counts].filter(([, n]) => n > 0);
-    const onlyAfter = [...counts].filter(([, n]) => n < 0);
-    if (onlyBefore.length === 0 && onlyAfter.length === 0) continue;
-    lines.push(
-      `${table}: ${before[table]?.length ?? 0} rows live, ${after[table]?.length ?? 0} rebuilt; ` +
-        `only live e.g. ${onlyBefore
-          .slice(0, 2)
-          .map(([r, n]) => `${n}× ${r}`)
-          .join(' | ')}; ` +
-        `only rebuilt e.g. ${onlyAfter
-          .slice(0, 2)
-          .map(([r, n]) => `${-n}× ${r}`)
-          .join(' | ')}`,
-    );
-  }
-  return lines;
-}
-
-/** mulberry32: a seeded PRNG, so a failing history can be replayed (CAIRN_TEST_SEED). */
-function seededRandom(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return {
-    next,
-    int: (min: number, max: number) => min + Math.floor(next() * (max - min + 1)),
-    chance: (p: number) => next() < p,
-    pick: <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!,
-  };
-}
-type Rand = ReturnType<typeof seededRandom>;
-
-interface HistoryStream {
-  workspaceId: string;
-  streamId: string;
-  streamType: 'experiment' | 'run';
-  events: NewEvent[];
-}
 interface History {
   streams: HistoryStream[];
   events: number;
@@ -412,15 +331,10 @@ async function appendHistory(
   rand: Rand,
   writers = 8,
 ): Promise<number> {
-  const chunksOf = history.streams.map((s) => {
-    const chunks: NewEvent[][] = [];
-    for (let i = 0; i < s.events.length;) {
-      const size = rand.int(1, 8);
-      chunks.push(s.events.slice(i, i + size));
-      i += size;
-    }
-    return { stream: s, chunks };
-  });
+  const chunksOf = history.streams.map((s) => ({
+    stream: s,
+    chunks: randomChunks(rand, s.events),
+  }));
   // Experiments first: runs refer to them (the projections don't need it, a reader would).
   const experiments = chunksOf.filter((c) => c.stream.streamType === 'experiment');
   const runs = chunksOf.filter((c) => c.stream.streamType === 'run');
@@ -622,7 +536,7 @@ describe('scale mode: GraphQL → Postgres log → relay → Kafka → projector
   });
 
   it('REBUILD EQUALITY ON KAFKA: Kafka-fed read models equal a rebuild from the log (≥ 10,000 mixed events)', async () => {
-    const seed = Number(process.env['CAIRN_TEST_SEED'] ?? Date.now() % 2 ** 31);
+    const seed = testSeed();
     const rand = seededRandom(seed);
     const workspaces = [randomWorkspaceId(), randomWorkspaceId()];
     const history = mixedHistory(rand, workspaces, 10_000);
@@ -697,9 +611,7 @@ describe('scale mode: GraphQL → Postgres log → relay → Kafka → projector
     });
 
     const live = await dumpReadModels(db);
-    let rebuilt = 0;
-    for (const projection of allProjections)
-      rebuilt += (await rebuildProjection(db, projection)).events;
+    const rebuilt = await rebuildAll(db, allProjections, rebuildProjection);
     const t3 = Date.now();
     const after = await dumpReadModels(db);
     timings.push(
@@ -708,7 +620,7 @@ describe('scale mode: GraphQL → Postgres log → relay → Kafka → projector
     );
     expect(rebuilt).toBeGreaterThanOrEqual(history.events);
     expect(live.metric_points!.length).toBeGreaterThanOrEqual(history.points);
-    expect(diffDumps(live, after), `seed ${seed}`).toEqual([]);
+    expect(diffDumps(live, after, ['live', 'rebuilt']), `seed ${seed}`).toEqual([]);
     expect(after).toEqual(live);
     expect(after.dead_letters).toEqual([]);
   });

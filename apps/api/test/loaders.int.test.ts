@@ -29,10 +29,18 @@ const PAGE = `query($e:String!, $n:Int!){runs(experimentIds:[$e], first:$n){tota
 describe('DataLoaders', () => {
   it('serve runs(first: N) with params, tags and latest metrics in a constant number of SQL queries', async () => {
     const w = { 'x-cairn-workspace': randomWorkspaceId() };
-    const exp = await api.gql<{ createExperiment: { id: string } }>('mutation{createExperiment(name:"loaders"){id}}', {}, w);
+    const exp = await api.gql<{ createExperiment: { id: string } }>(
+      'mutation{createExperiment(name:"loaders"){id}}',
+      {},
+      w,
+    );
     const experimentId = exp.data!.createExperiment.id;
     for (let i = 0; i < 120; i++) {
-      const run = await api.gql<{ createRun: { id: string } }>('mutation($e:String!){createRun(experimentId:$e){id}}', { e: experimentId }, w);
+      const run = await api.gql<{ createRun: { id: string } }>(
+        'mutation($e:String!){createRun(experimentId:$e){id}}',
+        { e: experimentId },
+        w,
+      );
       await api.gql(
         'mutation($r:String!,$i:String!){logBatch(runId:$r, params:[{key:"i",value:$i}], tags:[{key:"t",value:$i}], metrics:[{key:"m",value:1}], sync:false){id}}',
         { r: run.data!.createRun.id, i: String(i) },
@@ -49,7 +57,11 @@ describe('DataLoaders', () => {
     for (const n of [5, 50, 100]) {
       queries.length = 0;
       counting = true;
-      const page = await api.gql<{ runs: { nodes: { params: unknown[]; tags: unknown[] }[] } }>(PAGE, { e: experimentId, n }, w);
+      const page = await api.gql<{ runs: { nodes: { params: unknown[]; tags: unknown[] }[] } }>(
+        PAGE,
+        { e: experimentId, n },
+        w,
+      );
       counting = false;
       expect(page.errors).toBeUndefined();
       expect(page.data!.runs.nodes).toHaveLength(n);

@@ -525,7 +525,13 @@ describe('tracking API', () => {
     const huge = `{experiments{totalCount}}${' '.repeat(60_000)}`;
     expect(errorCode(await api.gql(huge))).toBe('INVALID_ARGUMENT');
     // Within the limits, the same shapes work.
-    expect((await api.gql(`{${Array.from({ length: 5 }, (_, i) => `a${i}: experiments{totalCount}`).join(' ')}}`)).errors).toBeUndefined();
+    expect(
+      (
+        await api.gql(
+          `{${Array.from({ length: 5 }, (_, i) => `a${i}: experiments{totalCount}`).join(' ')}}`,
+        )
+      ).errors,
+    ).toBeUndefined();
   });
 
   it('rejects oversized bodies with 413', async () => {
@@ -560,20 +566,26 @@ describe('read-your-writes past the deadline', () => {
     try {
       const w = { 'x-cairn-workspace': randomWorkspaceId() };
       for (let i = 0; i < 5; i++) {
-        const created = await late.gql<{ createExperiment: { id: string; name: string; lifecycleStage: string } }>(
-          `mutation{createExperiment(name:"late-${i}"){id name lifecycleStage}}`,
-          {},
-          w,
-        );
+        const created = await late.gql<{
+          createExperiment: { id: string; name: string; lifecycleStage: string };
+        }>(`mutation{createExperiment(name:"late-${i}"){id name lifecycleStage}}`, {}, w);
         expect(created.errors).toBeUndefined();
-        expect(created.data!.createExperiment).toMatchObject({ name: `late-${i}`, lifecycleStage: 'ACTIVE' });
-        const run = await late.gql<{ createRun: { id: string; experimentId: string; status: string } }>(
+        expect(created.data!.createExperiment).toMatchObject({
+          name: `late-${i}`,
+          lifecycleStage: 'ACTIVE',
+        });
+        const run = await late.gql<{
+          createRun: { id: string; experimentId: string; status: string };
+        }>(
           'mutation($e:String!){createRun(experimentId:$e, name:"r"){id experimentId status}}',
           { e: created.data!.createExperiment.id },
           w,
         );
         expect(run.errors).toBeUndefined();
-        expect(run.data!.createRun).toMatchObject({ experimentId: created.data!.createExperiment.id, status: 'RUNNING' });
+        expect(run.data!.createRun).toMatchObject({
+          experimentId: created.data!.createExperiment.id,
+          status: 'RUNNING',
+        });
       }
     } finally {
       await late.stop();

@@ -180,10 +180,18 @@ export async function main(argv: string[]): Promise<void> {
           throw new UsageError('cairn api needs --database-url (or CAIRN_DATABASE_URL)');
         onShutdown(logger, cleanups);
         const { database, handle } = await connect(cfg, logger, cleanups);
-        const url = await startApp(cfg, database, handle, kafkaFor(cfg, cleanups), logger, cleanups, {
-          withProjector: false,
-          withRelay: false,
-        });
+        const url = await startApp(
+          cfg,
+          database,
+          handle,
+          kafkaFor(cfg, cleanups),
+          logger,
+          cleanups,
+          {
+            withProjector: false,
+            withRelay: false,
+          },
+        );
         console.log(`Cairn API at ${url}/graphql`);
         return;
       }
@@ -214,7 +222,7 @@ export async function main(argv: string[]): Promise<void> {
         return;
       }
       case 'migrate': {
-        const { handle } = await connect(cfg, logger, cleanups);
+        await connect(cfg, logger, cleanups);
         console.log('database is migrated');
         await finish();
         return;

@@ -5,6 +5,7 @@ import { domainOfStream, type StoredEventEnvelope } from '@cairn/events';
 import { topicForDomain, type KafkaTransport, type OutgoingRecord } from '@cairn/kafka';
 import { advanceCheckpoint } from './apply-batch.ts';
 import type { Logger } from './logger.ts';
+import { PollingLoop } from './polling-loop.ts';
 
 export const RELAY_CHECKPOINT = 'relay:kafka';
 const RELAY_LOCK = 'cairn:relay:kafka';
@@ -56,11 +57,10 @@ export interface RelayOptions {
  * one. Only one relay is active at a time: it holds a session advisory lock; others stand by.
  */
 export class KafkaRelay {
-  private stopped = false;
-  private loop: Promise<void> | null = null;
-  private wakeUp: (() => void) | null = null;
+  private readonly loop: PollingLoop;
   private lockClient: pg.PoolClient | null = null;
   private lockLost = false;
+  private topicsEnsured = false;
   active = false;
 
   constructor(
@@ -68,32 +68,25 @@ export class KafkaRelay {
     private readonly pool: pg.Pool,
     private readonly transport: KafkaTransport,
     private readonly opts: RelayOptions,
-  ) {}
+  ) {
+    this.loop = new PollingLoop(
+      () => this.step(),
+      opts.logger,
+      (_error, retryInMs) => `relay: publishing failed, retrying in ${retryInMs} ms`,
+    );
+  }
 
   start(): void {
-    this.loop ??= this.run();
+    this.loop.start();
   }
 
   wake(): void {
-    this.wakeUp?.();
+    this.loop.wake();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    this.wake();
-    await this.loop;
+    await this.loop.stop();
     await this.releaseLock();
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wakeUp = done;
-    });
   }
 
   private async releaseLock(): Promise<void> {
@@ -133,49 +126,29 @@ export class KafkaRelay {
     return true;
   }
 
-  private async run(): Promise<void> {
-    const batchSize = this.opts.batchSize ?? 1000;
-    const idleMs = this.opts.idleMs ?? 50;
-    let failures = 0;
-    let ensured = false;
-    while (!this.stopped) {
-      try {
-        if (this.lockLost) await this.releaseLock();
-        if (!this.active) {
-          if (!(await this.acquireLock())) {
-            await this.sleep(2000);
-            continue;
-          }
-          this.opts.logger.info('relay: active');
-        }
-        if (!ensured) {
-          await this.transport.ensureTopics(RELAY_TOPICS);
-          ensured = true;
-        }
-        const checkpoint = await loadLogCheckpoint(this.db, RELAY_CHECKPOINT);
-        const events = await readAllAfter(this.db, checkpoint, batchSize);
-        const last = events.at(-1);
-        if (!last) {
-          failures = 0;
-          await this.sleep(idleMs);
-          continue;
-        }
-        // Bounded requests: many small records, or one large one, per publish call.
-        for (const chunk of chunkByBytes(events.map(toKafkaRecord), PUBLISH_CHUNK_BYTES)) {
-          await this.transport.publish(chunk);
-        }
-        await advanceCheckpoint(this.db, RELAY_CHECKPOINT, {
-          transactionId: last.transactionId,
-          globalPosition: last.globalPosition,
-        });
-        failures = 0;
-      } catch (error) {
-        if (this.stopped) break;
-        failures += 1;
-        const delay = Math.min(5000, 100 * 2 ** Math.min(failures, 6));
-        this.opts.logger.error(`relay: publishing failed, retrying in ${delay} ms`, error);
-        await this.sleep(delay);
-      }
+  /** One relay round; answers how long to sleep (standby: 2 s; nothing new: the idle time). */
+  private async step(): Promise<number> {
+    if (this.lockLost) await this.releaseLock();
+    if (!this.active) {
+      if (!(await this.acquireLock())) return 2000;
+      this.opts.logger.info('relay: active');
     }
+    if (!this.topicsEnsured) {
+      await this.transport.ensureTopics(RELAY_TOPICS);
+      this.topicsEnsured = true;
+    }
+    const checkpoint = await loadLogCheckpoint(this.db, RELAY_CHECKPOINT);
+    const events = await readAllAfter(this.db, checkpoint, this.opts.batchSize ?? 1000);
+    const last = events.at(-1);
+    if (!last) return this.opts.idleMs ?? 50;
+    // Bounded requests: many small records, or one large one, per publish call.
+    for (const chunk of chunkByBytes(events.map(toKafkaRecord), PUBLISH_CHUNK_BYTES)) {
+      await this.transport.publish(chunk);
+    }
+    await advanceCheckpoint(this.db, RELAY_CHECKPOINT, {
+      transactionId: last.transactionId,
+      globalPosition: last.globalPosition,
+    });
+    return 0;
   }
 }

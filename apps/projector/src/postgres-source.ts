@@ -4,6 +4,7 @@ import { ALL_EVENT_TYPES } from '@cairn/events';
 import { applyBatch, isTransientError } from './apply-batch.ts';
 import { checkpointName, type Projection } from './projection.ts';
 import type { Logger } from './logger.ts';
+import { PollingLoop } from './polling-loop.ts';
 
 export interface TailerOptions {
   batchSize?: number;
@@ -18,9 +19,7 @@ export interface TailerOptions {
  * projection may run (replicas): batches serialise on an advisory lock and guards drop repeats.
  */
 export class LogTailer {
-  private stopped = false;
-  private wakeUp: (() => void) | null = null;
-  private loop: Promise<void> | null = null;
+  private readonly loop: PollingLoop;
   private readonly types: string[];
 
   constructor(
@@ -29,66 +28,40 @@ export class LogTailer {
     private readonly opts: TailerOptions,
   ) {
     this.types = [...projection.handles];
+    this.loop = new PollingLoop(
+      () => this.step(),
+      opts.logger,
+      (error, retryInMs) =>
+        `projection ${projection.name}: ${isTransientError(error) ? 'database unavailable' : 'batch failed'}, retrying in ${retryInMs} ms`,
+    );
   }
 
   start(): void {
-    this.loop ??= this.run();
+    this.loop.start();
   }
 
   /** New events were appended: look now instead of at the next poll. */
   wake(): void {
-    this.wakeUp?.();
+    this.loop.wake();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.wake();
-    await this.loop;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wakeUp = done;
+  /** One batch; answers how long to sleep (the idle time when the log had nothing new). */
+  private async step(): Promise<number> {
+    const checkpoint = await loadLogCheckpoint(this.db, checkpointName(this.projection));
+    // Events of types unknown to this build are read too: every projection dead-letters them.
+    const batch = await readAllAfter(this.db, checkpoint, this.opts.batchSize ?? 500, {
+      types: this.types,
+      orNotIn: ALL_EVENT_TYPES,
     });
-  }
-
-  private async run(): Promise<void> {
-    const batchSize = this.opts.batchSize ?? 500;
-    const idleMs = this.opts.idleMs ?? 100;
-    let failures = 0;
-    while (!this.stopped) {
-      try {
-        const checkpoint = await loadLogCheckpoint(this.db, checkpointName(this.projection));
-        // Events of types unknown to this build are read too: every projection dead-letters them.
-        const batch = await readAllAfter(this.db, checkpoint, batchSize, {
-          types: this.types,
-          orNotIn: ALL_EVENT_TYPES,
-        });
-        const last = batch.at(-1);
-        if (!last) {
-          failures = 0;
-          await this.sleep(idleMs);
-          continue;
-        }
-        await applyBatch(this.db, this.projection, batch, {
-          checkpoint: { transactionId: last.transactionId, globalPosition: last.globalPosition },
-        });
-        failures = 0;
-      } catch (error) {
-        if (this.stopped) break;
-        failures += 1;
-        const delay = Math.min(5000, 100 * 2 ** Math.min(failures, 6));
-        this.opts.logger.error(
-          `projection ${this.projection.name}: ${isTransientError(error) ? 'database unavailable' : 'batch failed'}, retrying in ${delay} ms`,
-          error,
-        );
-        await this.sleep(delay);
-      }
-    }
+    const last = batch.at(-1);
+    if (!last) return this.opts.idleMs ?? 100;
+    await applyBatch(this.db, this.projection, batch, {
+      checkpoint: { transactionId: last.transactionId, globalPosition: last.globalPosition },
+    });
+    return 0;
   }
 }

@@ -39,9 +39,18 @@ import {
   anExperimentRestored,
   anExperimentTagSet,
   appendEvents,
+  canonical,
   createTestDatabase,
+  diffDumps,
+  dumpReadModels,
+  randomChunks,
   randomWorkspaceId,
+  rebuildAll,
+  seededRandom,
+  testSeed,
+  type HistoryStream,
   type MetricPointInput,
+  type Rand,
   type TestDatabase,
 } from '@cairn/testing';
 import {
@@ -136,100 +145,6 @@ async function waitFor(
   }
 }
 
-/**
- * Every read-model table (and the projections' guards and dead letters) as sorted canonical JSON
- * rows. Interned metric key ids are resolved to names (a rebuild may number keys differently);
- * dead letters leave out their generated id and time. Nothing else is left out.
- */
-const DUMP_QUERIES: Record<string, { query: string; workspaceColumn: string }> = {
-  experiments: { query: 'SELECT * FROM experiments', workspaceColumn: 'workspace_id' },
-  experiment_tags: { query: 'SELECT * FROM experiment_tags', workspaceColumn: 'workspace_id' },
-  runs: { query: 'SELECT * FROM runs', workspaceColumn: 'workspace_id' },
-  run_params: { query: 'SELECT * FROM run_params', workspaceColumn: 'workspace_id' },
-  run_tags: { query: 'SELECT * FROM run_tags', workspaceColumn: 'workspace_id' },
-  metric_keys: {
-    query: 'SELECT workspace_id, key FROM metric_keys',
-    workspaceColumn: 'workspace_id',
-  },
-  run_latest_metrics: {
-    query: 'SELECT * FROM run_latest_metrics',
-    workspaceColumn: 'workspace_id',
-  },
-  metric_points: {
-    query: `SELECT p.workspace_id, p.run_id, k.key, p.step, p.timestamp, p.value
-            FROM metric_points p LEFT JOIN metric_keys k ON k.workspace_id = p.workspace_id AND k.key_id = p.key_id`,
-    workspaceColumn: 'p.workspace_id',
-  },
-  projection_stream_positions: {
-    query: 'SELECT * FROM projection_stream_positions',
-    workspaceColumn: 'workspace_id',
-  },
-  dead_letters: {
-    query: `SELECT workspace_id, projection, event_id, global_position, stream_id, stream_position, event_type, error
-            FROM dead_letters`,
-    workspaceColumn: 'workspace_id',
-  },
-};
-
-type Dump = Record<string, string[]>;
-
-function canonical(row: Record<string, unknown>): string {
-  const entries = Object.entries(row)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([k, v]) => {
-      if (v instanceof Date) return [k, v.toISOString()];
-      // JSON would turn NaN and ±Infinity into null: keep them apart.
-      if (typeof v === 'number' && !Number.isFinite(v)) return [k, `<float ${String(v)}>`];
-      if (typeof v === 'number' && Object.is(v, -0)) return [k, '<float -0>'];
-      return [k, v];
-    });
-  return JSON.stringify(Object.fromEntries(entries));
-}
-
-async function dumpReadModels(target: Kysely<DB>, workspaces?: readonly string[]): Promise<Dump> {
-  const dump: Dump = {};
-  for (const [table, { query, workspaceColumn }] of Object.entries(DUMP_QUERIES)) {
-    const filter = workspaces
-      ? sql` WHERE ${sql.raw(workspaceColumn)} = ANY(${[...workspaces]}::text[])`
-      : sql``;
-    const { rows } = await sql<Record<string, unknown>>`${sql.raw(query)}${filter}`.execute(target);
-    dump[table] = rows.map(canonical).sort();
-  }
-  return dump;
-}
-
-/** Differences between two dumps as short readable lines (multiset per table); [] when equal. */
-function diffDumps(before: Dump, after: Dump): string[] {
-  const lines: string[] = [];
-  for (const table of Object.keys(DUMP_QUERIES)) {
-    const counts = new Map<string, number>();
-    for (const row of before[table] ?? []) counts.set(row, (counts.get(row) ?? 0) + 1);
-    for (const row of after[table] ?? []) counts.set(row, (counts.get(row) ?? 0) - 1);
-    const onlyBefore = [...counts].filter(([, n]) => n > 0);
-    const onlyAfter = [...counts].filter(([, n]) => n < 0);
-    if (onlyBefore.length === 0 && onlyAfter.length === 0) continue;
-    lines.push(
-      `${table}: ${before[table]?.length ?? 0} rows before, ${after[table]?.length ?? 0} after; ` +
-        `${onlyBefore.length} only before (e.g. ${onlyBefore
-          .slice(0, 2)
-          .map(([r, n]) => `${n}× ${r}`)
-          .join(' | ')}); ` +
-        `${onlyAfter.length} only after (e.g. ${onlyAfter
-          .slice(0, 2)
-          .map(([r, n]) => `${-n}× ${r}`)
-          .join(' | ')})`,
-    );
-  }
-  return lines;
-}
-
-async function rebuildAll(target: Kysely<DB>): Promise<number> {
-  let events = 0;
-  for (const projection of allProjections)
-    events += (await rebuildProjection(target, projection)).events;
-  return events;
-}
-
 /** Inserts an event row directly (as a foreign writer or an old build would have), bumping the stream. */
 async function insertRawEvent(
   target: Kysely<DB>,
@@ -287,32 +202,6 @@ async function countPoints(target: Kysely<DB>, workspaces: readonly string[]): P
 // ---------------------------------------------------------------------------------------------
 // a mixed history
 
-/** mulberry32: a small seeded PRNG, so a failing history can be replayed from its seed. */
-function seededRandom(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return {
-    next,
-    int: (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1)),
-    pick: <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!,
-    chance: (p: number) => next() < p,
-  };
-}
-type Rand = ReturnType<typeof seededRandom>;
-
-interface StreamHistory {
-  workspaceId: string;
-  streamId: string;
-  streamType: 'experiment' | 'run';
-  events: NewEvent[];
-}
-
 interface ExpectedRun {
   workspaceId: string;
   runId: string;
@@ -322,7 +211,7 @@ interface ExpectedRun {
 }
 
 interface History {
-  streams: StreamHistory[];
+  streams: HistoryStream[];
   events: number;
   points: number;
   nonFinite: { NaN: number; Infinity: number; '-Infinity': number };
@@ -566,15 +455,7 @@ async function appendHistory(
   rand: Rand,
   writers = 6,
 ): Promise<number> {
-  const chunked = history.streams.map((s) => {
-    const chunks: NewEvent[][] = [];
-    for (let i = 0; i < s.events.length;) {
-      const size = rand.int(1, 8);
-      chunks.push(s.events.slice(i, i + size));
-      i += size;
-    }
-    return { stream: s, chunks };
-  });
+  const chunked = history.streams.map((s) => ({ stream: s, chunks: randomChunks(rand, s.events) }));
   let appended = 0;
   await Promise.all(
     Array.from({ length: writers }, async (_, w) => {
@@ -883,7 +764,7 @@ describe('projector (postgres transport)', () => {
   });
 
   it('a rebuild from the log equals the live read model (≥ 10,000 mixed events)', async () => {
-    const seed = Number(process.env['CAIRN_TEST_SEED'] ?? Date.now() % 2 ** 31);
+    const seed = testSeed();
     const rand = seededRandom(seed);
     const workspaces = [randomWorkspaceId(), randomWorkspaceId()];
     const history = mixedHistory(rand, workspaces, 10_000);
@@ -905,7 +786,7 @@ describe('projector (postgres transport)', () => {
 
     await expectReadModelOf(db, workspaces, history); // the live projection is right...
     const live = await dumpReadModels(db);
-    const rebuiltEvents = await rebuildAll(db);
+    const rebuiltEvents = await rebuildAll(db, allProjections, rebuildProjection);
     const t2 = Date.now();
     const rebuilt = await dumpReadModels(db);
     console.info(
@@ -918,7 +799,7 @@ describe('projector (postgres transport)', () => {
   }, 60_000);
 
   it('a projector SIGKILLed mid-batch resumes without gaps or duplicates', async () => {
-    const seed = Number(process.env['CAIRN_TEST_SEED'] ?? Date.now() % 2 ** 31) + 1;
+    const seed = testSeed() + 1;
     const rand = seededRandom(seed);
     // Its own database: the child process projects everything in it.
     const own = await createTestDatabase();
@@ -984,7 +865,7 @@ describe('projector (postgres transport)', () => {
       expect(await countPoints(h.db, [ws])).toBe(history.points);
       await expectReadModelOf(h.db, [ws], history);
       const resumed = await dumpReadModels(h.db);
-      await rebuildAll(h.db);
+      await rebuildAll(h.db, allProjections, rebuildProjection);
       const rebuilt = await dumpReadModels(h.db);
       expect(diffDumps(resumed, rebuilt), `seed ${seed}`).toEqual([]);
       // Guards stand at every stream's version: nothing skipped.

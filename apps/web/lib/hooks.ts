@@ -43,20 +43,36 @@ export function useSubscriptionEffect<T>(
 }
 
 /**
- * The page's query string as state: `update` rewrites it in place with history.replaceState
- * (Next's router follows it: no reload, no server round trip), so a view can be shared by its URL.
+ * The page's query string as state, so a view can be shared by its URL. Updates apply at once
+ * (local state) and are written to the URL with history.replaceState (Next's router follows it:
+ * no reload, no server round trip). A URL change that is not one of ours (back/forward, a link to
+ * the same page) replaces the state. One call per page.
  */
 export function useQueryState(): [URLSearchParams, (next: URLSearchParams) => void] {
   const params = useSearchParams();
   const pathname = usePathname();
+  const text = params.toString();
+  const [local, setLocal] = useState(text);
+  /** Query strings we wrote that the router has not reported back yet. */
+  const pending = useRef<string[]>([]);
+  useEffect(() => {
+    const i = pending.current.indexOf(text);
+    if (i >= 0) pending.current.splice(0, i + 1);
+    else {
+      pending.current = [];
+      setLocal(text);
+    }
+  }, [text]);
   const update = useCallback(
     (next: URLSearchParams) => {
-      const text = next.toString();
-      window.history.replaceState(null, '', text ? `${pathname}?${text}` : pathname);
+      const written = next.toString();
+      pending.current.push(written);
+      setLocal(written);
+      window.history.replaceState(null, '', written ? `${pathname}?${written}` : pathname);
     },
     [pathname],
   );
-  return [useMemo(() => new URLSearchParams(params.toString()), [params]), update];
+  return [useMemo(() => new URLSearchParams(local), [local]), update];
 }
 
 /** A value that follows `value` after `ms` without changes. */

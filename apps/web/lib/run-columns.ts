@@ -24,7 +24,7 @@ export const ATTRIBUTE_SORT = {
   name: 'attributes.run_name',
   status: 'attributes.status',
   start: 'attributes.start_time',
-  duration: 'attributes.end_time',
+  end: 'attributes.end_time',
 } as const;
 
 /** The server's order when none is given: newest first. */

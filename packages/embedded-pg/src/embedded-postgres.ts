@@ -16,7 +16,12 @@ import { createServer, type Socket } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { checkBinaries, reachableBinaries, resolveBinaries, type PostgresBinaries } from './binaries.ts';
+import {
+  checkBinaries,
+  reachableBinaries,
+  resolveBinaries,
+  type PostgresBinaries,
+} from './binaries.ts';
 import { cleanUpPreviousRun, isAlive, readLockFile, WATCHDOG_NAME } from './processes.ts';
 import { canReach, resolveServerUser, type ServerUser } from './server-user.ts';
 

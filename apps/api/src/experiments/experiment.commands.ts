@@ -58,7 +58,12 @@ async function execute(
   return result.events;
 }
 
-async function run(deps: ServiceDeps, caller: Caller, experimentId: string, command: ExperimentCommand) {
+async function run(
+  deps: ServiceDeps,
+  caller: Caller,
+  experimentId: string,
+  command: ExperimentCommand,
+) {
   await execute(deps, caller, experimentId, command);
   return experimentId;
 }
@@ -70,7 +75,11 @@ export async function createExperiment(
   input: { name: string; artifactLocation: string | null; tags: KeyValue[] },
 ): Promise<EventOf<'ExperimentCreated'>> {
   const experimentId = newEntityId(deps.decideContext.newId);
-  const events = await execute(deps, caller, experimentId, { type: 'CreateExperiment', experimentId, ...input });
+  const events = await execute(deps, caller, experimentId, {
+    type: 'CreateExperiment',
+    experimentId,
+    ...input,
+  });
   return decodeEvent(events[0]!) as EventOf<'ExperimentCreated'>;
 }
 

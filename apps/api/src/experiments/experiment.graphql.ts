@@ -155,7 +155,10 @@ builder.mutationFields((t) => ({
         tags: args.tags ?? [],
       });
       // Past the read-your-writes deadline, answer with the committed creation itself.
-      return (await ctx.loaders.experiment.load(created.data.experimentId)) ?? experimentRowFromCreated(created);
+      return (
+        (await ctx.loaders.experiment.load(created.data.experimentId)) ??
+        experimentRowFromCreated(created)
+      );
     },
   }),
   renameExperiment: t.field({

@@ -7,9 +7,8 @@ import {
 import {
   getChildRunIds,
   getLatestMetrics,
-  getParams,
+  getKeyValues,
   getRunsByIds,
-  getTags,
   type KV,
   type LatestMetric,
   type RunRow,
@@ -37,10 +36,10 @@ export function createLoaders(deps: ServiceDeps, workspaceId: string) {
       return byKey(ids, new Map(rows.map((r) => [r.run_id, r])), null);
     }),
     params: new DataLoader<string, KV[]>(async (ids) =>
-      byKey(ids, await getParams(db, workspaceId, ids), []),
+      byKey(ids, await getKeyValues(db, 'run_params', workspaceId, ids), []),
     ),
     tags: new DataLoader<string, KV[]>(async (ids) =>
-      byKey(ids, await getTags(db, workspaceId, ids), []),
+      byKey(ids, await getKeyValues(db, 'run_tags', workspaceId, ids), []),
     ),
     latestMetrics: new DataLoader<string, LatestMetric[]>(async (ids) =>
       byKey(ids, await getLatestMetrics(db, workspaceId, ids), []),

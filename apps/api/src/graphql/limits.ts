@@ -1,4 +1,11 @@
-import { GraphQLError, Kind, type ASTVisitor, type FragmentDefinitionNode, type SelectionSetNode, type ValidationContext } from 'graphql';
+import {
+  GraphQLError,
+  Kind,
+  type ASTVisitor,
+  type FragmentDefinitionNode,
+  type SelectionSetNode,
+  type ValidationContext,
+} from 'graphql';
 
 /** Documented in docs/api.md ("Limits"). */
 export const QUERY_LIMITS = {
@@ -20,7 +27,8 @@ function limitError(message: string): GraphQLError {
 export function queryLimitsRule(context: ValidationContext): ASTVisitor {
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const definition of context.getDocument().definitions) {
-    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+    if (definition.kind === Kind.FRAGMENT_DEFINITION)
+      fragments.set(definition.name.value, definition);
   }
   return {
     OperationDefinition(node) {
@@ -40,13 +48,16 @@ export function queryLimitsRule(context: ValidationContext): ASTVisitor {
           } else {
             const name = selection.name.value;
             const fragment = fragments.get(name);
-            if (fragment && !seen.has(name)) walk(fragment.selectionSet, depth, new Set([...seen, name]));
+            if (fragment && !seen.has(name))
+              walk(fragment.selectionSet, depth, new Set([...seen, name]));
           }
         }
       };
       walk(node.selectionSet, 1, new Set());
       if (maxDepth > QUERY_LIMITS.maxDepth) {
-        context.reportError(limitError(`Query is nested deeper than ${QUERY_LIMITS.maxDepth} levels`));
+        context.reportError(
+          limitError(`Query is nested deeper than ${QUERY_LIMITS.maxDepth} levels`),
+        );
       }
       if (aliases > QUERY_LIMITS.maxAliases) {
         context.reportError(limitError(`Query uses more than ${QUERY_LIMITS.maxAliases} aliases`));

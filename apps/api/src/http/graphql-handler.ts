@@ -84,7 +84,9 @@ function isGraphQLErrorLike(error: unknown): error is GraphQLErrorLike {
 /** Abuse limits (SECURITY.md): query size, depth, aliases, fields; one operation per request. */
 const queryLimitsPlugin: Plugin = {
   onParse({ params }) {
-    const source = typeof params.source === 'string' ? params.source : params.source.body;
+    // envelop types the source as `any`: a string, or a graphql-js Source with the text in `body`.
+    const raw: unknown = params.source;
+    const source = typeof raw === 'string' ? raw : (raw as { body: string }).body;
     if (source.length > QUERY_LIMITS.maxQueryBytes) {
       throw new GraphQLError(`Query text longer than ${QUERY_LIMITS.maxQueryBytes} characters`, {
         extensions: { code: 'INVALID_ARGUMENT' },

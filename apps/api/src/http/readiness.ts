@@ -1,7 +1,13 @@
 import { sql, type Kysely } from 'kysely';
 import { loadLogCheckpoint, logLag, type DB } from '@cairn/db';
 import type { KafkaTransport } from '@cairn/kafka';
-import { allProjections, consumerGroup, projectionLags, RELAY_CHECKPOINT, topicsOf } from '@cairn/projector';
+import {
+  allProjections,
+  consumerGroup,
+  projectionLags,
+  RELAY_CHECKPOINT,
+  topicsOf,
+} from '@cairn/projector';
 import type { ReadinessReport } from './server.ts';
 
 /**
@@ -9,11 +15,19 @@ import type { ReadinessReport } from './server.ts';
  * transport their lag against the log; on Kafka the relay's lag against the log plus each
  * consumer group's lag (-1 when the broker cannot be asked).
  */
-export function createReadiness(db: Kysely<DB>, kafka: KafkaTransport | null): () => Promise<ReadinessReport> {
+export function createReadiness(
+  db: Kysely<DB>,
+  kafka: KafkaTransport | null,
+): () => Promise<ReadinessReport> {
   return async () => {
     await sql`SELECT 1`.execute(db);
     if (!kafka) {
-      return { ready: true, database: 'ok', transport: 'postgres', projections: await projectionLags(db) };
+      return {
+        ready: true,
+        database: 'ok',
+        transport: 'postgres',
+        projections: await projectionLags(db),
+      };
     }
     const relay = await logLag(db, await loadLogCheckpoint(db, RELAY_CHECKPOINT));
     const projections = await Promise.all(

@@ -124,7 +124,8 @@ export function createApiServer(opts: ApiServerOptions): {
     {
       schema: getSchema(),
       context: (ctx) => buildContext(opts.deps, ctx.extra.request.headers),
-      validate: (schema, document) => validate(schema, document, [...specifiedRules, queryLimitsRule]),
+      validate: (schema, document) =>
+        validate(schema, document, [...specifiedRules, queryLimitsRule]),
     },
     wss,
   );

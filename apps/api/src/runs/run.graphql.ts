@@ -127,14 +127,12 @@ export const RunRef = builder.objectType('Run', {
   }),
 });
 
-const RunEdge = builder
-  .objectRef<{ node: RunRow; cursor: string }>('RunEdge')
-  .implement({
-    fields: (t) => ({
-      node: t.field({ type: RunRef, resolve: (e) => e.node }),
-      cursor: t.exposeString('cursor'),
-    }),
-  });
+const RunEdge = builder.objectRef<{ node: RunRow; cursor: string }>('RunEdge').implement({
+  fields: (t) => ({
+    node: t.field({ type: RunRef, resolve: (e) => e.node }),
+    cursor: t.exposeString('cursor'),
+  }),
+});
 
 const RunConnection = builder
   .objectRef<{

@@ -54,30 +54,16 @@ function groupByRun<T extends { run_id: string }, V>(
   return byRun;
 }
 
-export async function getParams(
+/** Params or tags of many runs, grouped by run, ordered by key (one query for a page). */
+export async function getKeyValues(
   db: Kysely<DB>,
+  table: 'run_params' | 'run_tags',
   workspaceId: string,
   runIds: readonly string[],
 ): Promise<Map<string, KV[]>> {
   if (runIds.length === 0) return new Map();
   const rows = await db
-    .selectFrom('run_params')
-    .select(['run_id', 'key', 'value'])
-    .where('workspace_id', '=', workspaceId)
-    .where('run_id', 'in', [...runIds])
-    .orderBy('key')
-    .execute();
-  return groupByRun(rows, (r) => ({ key: r.key, value: r.value }));
-}
-
-export async function getTags(
-  db: Kysely<DB>,
-  workspaceId: string,
-  runIds: readonly string[],
-): Promise<Map<string, KV[]>> {
-  if (runIds.length === 0) return new Map();
-  const rows = await db
-    .selectFrom('run_tags')
+    .selectFrom(table)
     .select(['run_id', 'key', 'value'])
     .where('workspace_id', '=', workspaceId)
     .where('run_id', 'in', [...runIds])

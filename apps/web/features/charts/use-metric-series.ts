@@ -102,7 +102,9 @@ export function useMetricSeries(
           const existing = store.current.get(k);
           const fetched = fromWire(s.points);
           // Live points that arrived while fetching, past the fetched end, are kept.
-          const merged = existing ? mergeTail(fetched, existing.series) : { series: fetched, tail: 0 };
+          const merged = existing
+            ? mergeTail(fetched, existing.series)
+            : { series: fetched, tail: 0 };
           store.current.set(k, { series: merged.series, live: merged.tail, refetching: false });
         }
       }

@@ -4,6 +4,7 @@ import Link from 'next/link';
 import { useMemo, useState } from 'react';
 import { useQuery } from 'urql';
 import { ErrorMessage } from '../../components/error-message.tsx';
+import { LiveDuration } from '../../components/live-duration.tsx';
 import { StatusBadge } from '../../components/status-badge.tsx';
 import {
   ChartControls,
@@ -19,7 +20,7 @@ import {
   type MetricSeriesState,
 } from '../charts/use-metric-series.ts';
 import { compareRows, scatterData, type CompareRow } from '../../lib/compare.ts';
-import { formatDuration, formatTimestamp, runDuration } from '../../lib/format.ts';
+import { formatTimestamp } from '../../lib/format.ts';
 import {
   compareRunsQuery,
   RUN_CHANGED,
@@ -27,7 +28,7 @@ import {
   type RunChangedResult,
 } from '../../lib/graphql/documents.ts';
 import { describeError } from '../../lib/graphql/errors.ts';
-import { useNow, useQueryState, useSubscriptionEffect } from '../../lib/hooks.ts';
+import { useQueryState, useSubscriptionEffect } from '../../lib/hooks.ts';
 import { formatMetric, toNumber } from '../../lib/metric-values.ts';
 import { alignSeries, chartValues, xValues } from '../../lib/series.ts';
 import { smooth } from '../../lib/smoothing.ts';
@@ -96,11 +97,6 @@ export function ComparePage() {
     else next.delete(name);
     setQuery(next);
   };
-  const now = useNow(
-    1000,
-    runs.some((r) => r.status === 'RUNNING'),
-  );
-
   const paramRows = useMemo(
     () => compareRows(runs.map((r) => ({ id: r.id, entries: r.params }))),
     [runs],
@@ -256,7 +252,9 @@ export function ComparePage() {
             <tr>
               <th scope="row">Duration</th>
               {runs.map((r) => (
-                <td key={r.id}>{formatDuration(runDuration(r.startTime, r.endTime, now))}</td>
+                <td key={r.id}>
+                  <LiveDuration start={r.startTime} end={r.endTime} />
+                </td>
               ))}
             </tr>
             <Section title="Parameters" rows={paramRows} onlyDiff={onlyDiff} width={runs.length} />

@@ -1,7 +1,7 @@
 'use client';
 
 import Link from 'next/link';
-import { useCallback, useMemo, useState } from 'react';
+import { useCallback, useMemo, useRef, useState } from 'react';
 import { useQuery } from 'urql';
 import { ErrorMessage } from '../../components/error-message.tsx';
 import { EXPERIMENT_QUERY, type ExperimentResult } from '../../lib/graphql/documents.ts';
@@ -45,7 +45,12 @@ export function ExperimentPage() {
   const orderBy = useMemo(() => orderByArgument(view.order), [view.order]);
   const list = useRunsList(experimentId, view.filter, orderBy);
   const keys = useMemo(() => collectKeys(list.runs), [list.runs]);
-  const columnIds = view.columns ?? defaultColumns(keys);
+  // Without `cols` in the URL: defaults from the first runs seen, then fixed (columns do not
+  // jump around as filters change what is loaded).
+  const defaults = useRef<{ experimentId: string; columns: string[] } | null>(null);
+  if (list.runs.length > 0 && defaults.current?.experimentId !== experimentId)
+    defaults.current = { experimentId, columns: defaultColumns(keys) };
+  const columnIds = view.columns ?? defaults.current?.columns ?? [];
   const columnsKey = columnIds.join(',');
   const columns = useMemo(
     () =>

@@ -4,6 +4,7 @@ import Link from 'next/link';
 import { useEffect, useMemo, useState, type ReactNode } from 'react';
 import { useQuery } from 'urql';
 import { ErrorMessage } from '../../components/error-message.tsx';
+import { LiveDuration } from '../../components/live-duration.tsx';
 import { StatusBadge } from '../../components/status-badge.tsx';
 import {
   ChartControls,
@@ -13,7 +14,7 @@ import {
 } from '../charts/chart-controls.tsx';
 import { MetricPanel } from '../charts/metric-panel.tsx';
 import { LivePoints, useMetricSeries } from '../charts/use-metric-series.ts';
-import { formatDuration, formatTimestamp, runDuration } from '../../lib/format.ts';
+import { formatTimestamp } from '../../lib/format.ts';
 import {
   RUN_CHANGED,
   RUN_QUERY,
@@ -23,7 +24,7 @@ import {
   type RunResult,
 } from '../../lib/graphql/documents.ts';
 import { describeError } from '../../lib/graphql/errors.ts';
-import { useDebounced, useNow, useQueryState, useSubscriptionEffect } from '../../lib/hooks.ts';
+import { useDebounced, useQueryState, useSubscriptionEffect } from '../../lib/hooks.ts';
 import { formatMetric, toNumber } from '../../lib/metric-values.ts';
 
 export function RunPage() {
@@ -67,8 +68,6 @@ export function RunPage() {
       setQuery(writeChartSettings(query, { ...settings, keyFilter: debouncedFilter }));
   }, [debouncedFilter, settings, query, setQuery]);
 
-  const now = useNow(1000, run?.status === 'RUNNING');
-
   if (!runId) return <p>No run given.</p>;
   if (result.error) return <ErrorMessage error={describeError(result.error)} />;
   if (!run)
@@ -96,7 +95,7 @@ export function RunPage() {
         {run.name} <StatusBadge status={run.status} />{' '}
         {run.lifecycleStage === 'DELETED' && <StatusBadge status="DELETED" />}
       </h1>
-      <Overview run={run} now={now} />
+      <Overview run={run} />
 
       <h2 id="metrics-heading">Metrics</h2>
       <ChartControls settings={{ ...settings, keyFilter }} onChange={setSettings} />
@@ -167,7 +166,7 @@ export function RunPage() {
   );
 }
 
-function Overview({ run, now }: { run: RunDetail; now: number }) {
+function Overview({ run }: { run: RunDetail }) {
   const cards: [string, ReactNode][] = [
     ['Status', <StatusBadge key="s" status={run.status} />],
     [
@@ -178,7 +177,7 @@ function Overview({ run, now }: { run: RunDetail; now: number }) {
     ],
     ['Started', formatTimestamp(run.startTime)],
     ['Ended', run.endTime === null ? '—' : formatTimestamp(run.endTime)],
-    ['Duration', formatDuration(runDuration(run.startTime, run.endTime, now))],
+    ['Duration', <LiveDuration key="d" start={run.startTime} end={run.endTime} />],
     [
       'Git commit',
       run.source.gitCommit ? (

@@ -2,7 +2,16 @@
 
 import Link from 'next/link';
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { Fragment, useEffect, useRef, useState, type KeyboardEvent } from 'react';
+import {
+  Fragment,
+  memo,
+  useCallback,
+  useEffect,
+  useMemo,
+  useRef,
+  useState,
+  type KeyboardEvent,
+} from 'react';
 import { StatusBadge } from '../../components/status-badge.tsx';
 import { formatDuration, formatTimestamp, runDuration } from '../../lib/format.ts';
 import { formatMetric } from '../../lib/metric-values.ts';
@@ -71,8 +80,13 @@ export function RunsTable(props: RunsTableProps) {
   }, [lastIndex, rows.length, placeholders, onNearEnd]);
 
   const [active, setActive] = useState(0);
-  const focusRow = (index: number) => {
-    const i = Math.max(0, Math.min(rows.length - 1, index));
+  // Handlers read the latest props through a ref, so they keep one identity and the memoised
+  // rows re-render only when their own data changes (not on every scroll frame).
+  const latest = useRef({ props, rows, virtualizer });
+  latest.current = { props, rows, virtualizer };
+  const focusRow = useCallback((index: number) => {
+    const { rows: current, virtualizer: v } = latest.current;
+    const i = Math.max(0, Math.min(current.length - 1, index));
     setActive(i);
     const find = () => scroller.current?.querySelector<HTMLElement>(`tr[data-index="${i}"]`);
     const rendered = find();
@@ -81,7 +95,7 @@ export function RunsTable(props: RunsTableProps) {
       return;
     }
     // Not rendered (scrolled out of the window): bring it in, then focus it.
-    virtualizer.scrollToIndex(i, { align: 'auto' });
+    v.scrollToIndex(i, { align: 'auto' });
     let tries = 0;
     const retry = () => {
       const el = find();
@@ -89,53 +103,66 @@ export function RunsTable(props: RunsTableProps) {
       else if (++tries < 10) requestAnimationFrame(retry);
     };
     requestAnimationFrame(retry);
-  };
-  const onRowKey = (
-    e: KeyboardEvent<HTMLTableRowElement>,
-    index: number,
-    row: RunRow<TableRun>,
-  ) => {
-    if (e.target !== e.currentTarget) return;
-    const page = Math.max(1, Math.floor((scroller.current?.clientHeight ?? 320) / ROW_HEIGHT) - 1);
-    switch (e.key) {
-      case 'ArrowDown':
-        focusRow(index + 1);
-        break;
-      case 'ArrowUp':
-        focusRow(index - 1);
-        break;
-      case 'PageDown':
-        focusRow(index + page);
-        break;
-      case 'PageUp':
-        focusRow(index - page);
-        break;
-      case 'Home':
-        focusRow(0);
-        break;
-      case 'End':
-        focusRow(rows.length - 1);
-        break;
-      case ' ':
-        props.onSelect([row.run.id], !selected.has(row.run.id));
-        break;
-      case 'Enter':
-        e.currentTarget.querySelector<HTMLAnchorElement>('a.run-link')?.click();
-        break;
-      case 'ArrowRight':
-        if (row.childCount > 0 && collapsed.has(row.run.id)) props.onToggleCollapse(row.run.id);
-        break;
-      case 'ArrowLeft':
-        if (row.childCount > 0 && !collapsed.has(row.run.id)) props.onToggleCollapse(row.run.id);
-        break;
-      default:
-        return;
-    }
-    e.preventDefault();
-  };
+  }, []);
+  const onRowKey = useCallback(
+    (e: KeyboardEvent<HTMLTableRowElement>, index: number) => {
+      if (e.target !== e.currentTarget) return;
+      const { props: p, rows: current } = latest.current;
+      const row = current[index];
+      if (!row) return;
+      const page = Math.max(
+        1,
+        Math.floor((scroller.current?.clientHeight ?? 320) / ROW_HEIGHT) - 1,
+      );
+      switch (e.key) {
+        case 'ArrowDown':
+          focusRow(index + 1);
+          break;
+        case 'ArrowUp':
+          focusRow(index - 1);
+          break;
+        case 'PageDown':
+          focusRow(index + page);
+          break;
+        case 'PageUp':
+          focusRow(index - page);
+          break;
+        case 'Home':
+          focusRow(0);
+          break;
+        case 'End':
+          focusRow(current.length - 1);
+          break;
+        case ' ':
+          p.onSelect([row.run.id], !p.selected.has(row.run.id));
+          break;
+        case 'Enter':
+          e.currentTarget.querySelector<HTMLAnchorElement>('a.run-link')?.click();
+          break;
+        case 'ArrowRight':
+          if (row.childCount > 0 && p.collapsed.has(row.run.id)) p.onToggleCollapse(row.run.id);
+          break;
+        case 'ArrowLeft':
+          if (row.childCount > 0 && !p.collapsed.has(row.run.id)) p.onToggleCollapse(row.run.id);
+          break;
+        default:
+          return;
+      }
+      e.preventDefault();
+    },
+    [focusRow],
+  );
+  const onSelectOne = useCallback(
+    (id: string, on: boolean) => latest.current.props.onSelect([id], on),
+    [],
+  );
+  const onToggle = useCallback((id: string) => latest.current.props.onToggleCollapse(id), []);
 
-  const loadedIds = rows.map((r) => r.run.id);
-  const selectedLoaded = loadedIds.filter((id) => selected.has(id)).length;
+  const loadedIds = useMemo(() => rows.map((r) => r.run.id), [rows]);
+  const selectedLoaded = useMemo(
+    () => loadedIds.filter((id) => selected.has(id)).length,
+    [loadedIds, selected],
+  );
   const selectAll = useRef<HTMLInputElement>(null);
   useEffect(() => {
     if (selectAll.current)
@@ -198,7 +225,11 @@ export function RunsTable(props: RunsTableProps) {
             {sortHeader('Run', ATTRIBUTE_SORT.name)}
             {sortHeader('Status', ATTRIBUTE_SORT.status)}
             {sortHeader('Started', ATTRIBUTE_SORT.start)}
-            {sortHeader('Duration', ATTRIBUTE_SORT.duration, 'by end')}
+            <th scope="col">
+              <span className="plain" title="End − start (not sortable on the server)">
+                Duration
+              </span>
+            </th>
             {columns.map((c) => (
               <Fragment key={columnId(c)}>
                 {sortHeader(c.key, columnId(c), KIND_LABEL[c.kind])}
@@ -225,86 +256,22 @@ export function RunsTable(props: RunsTableProps) {
                 </tr>
               );
             }
-            const run = row.run;
-            const s = run.summary;
-            const isSelected = selected.has(run.id);
-            const isCollapsed = collapsed.has(run.id);
             return (
-              <tr
-                key={run.id}
-                data-index={item.index}
-                data-run-id={run.id}
-                aria-rowindex={item.index + 2}
-                data-selected={isSelected}
-                className={`run-row${flashed.has(run.id) ? ' flash' : ''}`}
-                tabIndex={item.index === active || (!activeRendered && item === items[0]) ? 0 : -1}
-                onFocus={(e) => {
-                  if (e.target === e.currentTarget) setActive(item.index);
-                }}
-                onKeyDown={(e) => onRowKey(e, item.index, row)}
-              >
-                <td>
-                  <input
-                    type="checkbox"
-                    aria-label={`Select run ${s.name}`}
-                    tabIndex={-1}
-                    checked={isSelected}
-                    onChange={(e) => props.onSelect([run.id], e.target.checked)}
-                  />
-                </td>
-                <td>
-                  <span className="name-cell">
-                    <span className="indent" style={{ width: row.depth * 18 }} />
-                    {row.childCount > 0 ? (
-                      <button
-                        type="button"
-                        className="toggle"
-                        tabIndex={-1}
-                        aria-expanded={!isCollapsed}
-                        aria-label={`${isCollapsed ? 'Show' : 'Hide'} ${row.childCount} child runs of ${s.name}`}
-                        onClick={() => props.onToggleCollapse(run.id)}
-                      >
-                        {isCollapsed ? '▸' : '▾'}
-                      </button>
-                    ) : (
-                      <span className="toggle" aria-hidden="true">
-                        {row.depth > 0 || row.orphan ? '↳' : ''}
-                      </span>
-                    )}
-                    <Link
-                      className="run-link"
-                      href={`/run?id=${encodeURIComponent(run.id)}`}
-                      title={s.name}
-                      tabIndex={-1}
-                    >
-                      {s.name}
-                    </Link>
-                    {row.orphan && <span className="visually-hidden">(child run)</span>}
-                    {row.childCount > 0 && (
-                      <span className="muted" title={`${row.childCount} child runs`}>
-                        ({row.childCount})
-                      </span>
-                    )}
-                  </span>
-                </td>
-                <td>
-                  <StatusBadge status={s.status} />
-                </td>
-                <td title={formatTimestamp(s.startTime)}>{formatTimestamp(s.startTime)}</td>
-                <td>{formatDuration(runDuration(s.startTime, s.endTime, now))}</td>
-                {columns.map((c) => {
-                  const text = cellText(run, c);
-                  return (
-                    <td
-                      key={columnId(c)}
-                      className={c.kind === 'metrics' ? 'num' : undefined}
-                      title={text}
-                    >
-                      {text}
-                    </td>
-                  );
-                })}
-              </tr>
+              <RunRowView
+                key={row.run.id}
+                row={row}
+                index={item.index}
+                columns={columns}
+                isSelected={selected.has(row.run.id)}
+                isCollapsed={collapsed.has(row.run.id)}
+                isFlashed={flashed.has(row.run.id)}
+                tabbable={item.index === active || (!activeRendered && item === items[0])}
+                now={row.run.summary.endTime === null ? now : 0}
+                onKey={onRowKey}
+                onFocusRow={setActive}
+                onSelect={onSelectOne}
+                onToggle={onToggle}
+              />
             );
           })}
           {paddingBottom > 0 && (
@@ -317,3 +284,109 @@ export function RunsTable(props: RunsTableProps) {
     </div>
   );
 }
+
+interface RunRowViewProps {
+  row: RunRow<TableRun>;
+  index: number;
+  columns: DataColumn[];
+  isSelected: boolean;
+  isCollapsed: boolean;
+  isFlashed: boolean;
+  tabbable: boolean;
+  now: number;
+  onKey(e: KeyboardEvent<HTMLTableRowElement>, index: number): void;
+  onFocusRow(index: number): void;
+  onSelect(id: string, on: boolean): void;
+  onToggle(id: string): void;
+}
+
+/** One run's row; memoised: scrolling renders only the rows that come into view. */
+const RunRowView = memo(function RunRowView({
+  row,
+  index,
+  columns,
+  isSelected,
+  isCollapsed,
+  isFlashed,
+  tabbable,
+  now,
+  onKey,
+  onFocusRow,
+  onSelect,
+  onToggle,
+}: RunRowViewProps) {
+  const run = row.run;
+  const s = run.summary;
+  return (
+    <tr
+      data-index={index}
+      data-run-id={run.id}
+      aria-rowindex={index + 2}
+      data-selected={isSelected}
+      className={`run-row${isFlashed ? ' flash' : ''}`}
+      tabIndex={tabbable ? 0 : -1}
+      onFocus={(e) => {
+        if (e.target === e.currentTarget) onFocusRow(index);
+      }}
+      onKeyDown={(e) => onKey(e, index)}
+    >
+      <td>
+        <input
+          type="checkbox"
+          aria-label={`Select run ${s.name}`}
+          tabIndex={-1}
+          checked={isSelected}
+          onChange={(e) => onSelect(run.id, e.target.checked)}
+        />
+      </td>
+      <td>
+        <span className="name-cell">
+          <span className="indent" style={{ width: row.depth * 18 }} />
+          {row.childCount > 0 ? (
+            <button
+              type="button"
+              className="toggle"
+              tabIndex={-1}
+              aria-expanded={!isCollapsed}
+              aria-label={`${isCollapsed ? 'Show' : 'Hide'} ${row.childCount} child runs of ${s.name}`}
+              onClick={() => onToggle(run.id)}
+            >
+              {isCollapsed ? '▸' : '▾'}
+            </button>
+          ) : (
+            <span className="toggle" aria-hidden="true">
+              {row.depth > 0 || row.orphan ? '↳' : ''}
+            </span>
+          )}
+          <Link
+            className="run-link"
+            href={`/run?id=${encodeURIComponent(run.id)}`}
+            title={s.name}
+            tabIndex={-1}
+          >
+            {s.name}
+          </Link>
+          {row.orphan && <span className="visually-hidden">(child run)</span>}
+          {row.childCount > 0 && (
+            <span className="muted" title={`${row.childCount} child runs`}>
+              ({row.childCount})
+            </span>
+          )}
+        </span>
+      </td>
+      <td>
+        <StatusBadge status={s.status} />
+      </td>
+      <td title={formatTimestamp(s.startTime)}>{formatTimestamp(s.startTime)}</td>
+      <td>{formatDuration(runDuration(s.startTime, s.endTime, now))}</td>
+      {columns.map((c) => {
+        const text = cellText(run, c);
+        return (
+          <td key={columnId(c)} className={c.kind === 'metrics' ? 'num' : undefined} title={text}>
+            {text}
+          </td>
+        );
+      })}
+    </tr>
+  );
+});

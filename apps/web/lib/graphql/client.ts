@@ -42,8 +42,8 @@ export function createDashboardClient(endpoints: ApiEndpoints): DashboardClient 
   let everConnected = false;
   const ws = createWsClient({
     url: endpoints.ws,
-    lazy: true,
-    lazyCloseTimeout: 3000,
+    // Connected from the start, so the header's indicator tells whether live updates work.
+    lazy: false,
     keepAlive: 15_000,
     retryAttempts: Number.POSITIVE_INFINITY,
     shouldRetry: () => true,

@@ -229,6 +229,8 @@ class Batcher:
             self._after_fork_in_child()
         marker = threading.Event()
         self._queue.append(marker)
+        if self._closed or not self._thread.is_alive():
+            self._drain()  # after close() (e.g. a later atexit handler): send on this thread
         self._wake.set()
         if not marker.wait(timeout):
             raise CairnUnavailableError(
@@ -255,7 +257,10 @@ class Batcher:
             self.flush(timeout, raise_errors=False)
         except KeyboardInterrupt:
             self._abandon = True
-            _log.error("cairn: interrupted; %d queued item(s) were not sent", len(self._queue))
+            _log.error(
+                "cairn: interrupted; %d queued item(s) were not sent",
+                len(self._queue) + self._in_flight,
+            )
         except CairnError as exc:
             _log.error("cairn: %s", exc)
         self._closed = True

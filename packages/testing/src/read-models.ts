@@ -1,0 +1,125 @@
+/**
+ * Read-model dumps for tests that compare two states of the read models (live against rebuilt,
+ * before against after a redelivery). No projection code lives here (packages never import
+ * apps/*): a caller that rebuilds passes its projections and rebuild function to `rebuildAll`.
+ */
+import { sql, type Kysely } from 'kysely';
+import type { DB } from '@cairn/db';
+
+/**
+ * Every read-model table (and the projections' guards and dead letters), each with the column that
+ * holds its workspace. Interned metric key ids are resolved to names (a rebuild may number keys
+ * differently); dead letters leave out their generated id and time. Nothing else is left out.
+ */
+export const DUMP_QUERIES: Readonly<Record<string, { query: string; workspaceColumn: string }>> = {
+  experiments: { query: 'SELECT * FROM experiments', workspaceColumn: 'workspace_id' },
+  experiment_tags: { query: 'SELECT * FROM experiment_tags', workspaceColumn: 'workspace_id' },
+  runs: { query: 'SELECT * FROM runs', workspaceColumn: 'workspace_id' },
+  run_params: { query: 'SELECT * FROM run_params', workspaceColumn: 'workspace_id' },
+  run_tags: { query: 'SELECT * FROM run_tags', workspaceColumn: 'workspace_id' },
+  metric_keys: {
+    query: 'SELECT workspace_id, key FROM metric_keys',
+    workspaceColumn: 'workspace_id',
+  },
+  run_latest_metrics: {
+    query: 'SELECT * FROM run_latest_metrics',
+    workspaceColumn: 'workspace_id',
+  },
+  metric_points: {
+    query: `SELECT p.workspace_id, p.run_id, k.key, p.step, p.timestamp, p.value
+            FROM metric_points p LEFT JOIN metric_keys k ON k.workspace_id = p.workspace_id AND k.key_id = p.key_id`,
+    workspaceColumn: 'p.workspace_id',
+  },
+  projection_stream_positions: {
+    query: 'SELECT * FROM projection_stream_positions',
+    workspaceColumn: 'workspace_id',
+  },
+  dead_letters: {
+    query: `SELECT workspace_id, projection, event_id, global_position, stream_id, stream_position, event_type, error
+            FROM dead_letters`,
+    workspaceColumn: 'workspace_id',
+  },
+};
+
+/** A dump: per table (the keys of DUMP_QUERIES), its rows as sorted canonical JSON. */
+export type ReadModelDump = Record<string, string[]>;
+
+/**
+ * A row as JSON with sorted keys; dates as ISO strings, and NaN, ±Infinity and -0 kept apart
+ * (JSON would turn the first three into null and the last into 0).
+ */
+export function canonical(row: Record<string, unknown>): string {
+  const entries = Object.entries(row)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([k, v]) => {
+      if (v instanceof Date) return [k, v.toISOString()];
+      if (typeof v === 'number' && !Number.isFinite(v)) return [k, `<float ${String(v)}>`];
+      if (typeof v === 'number' && Object.is(v, -0)) return [k, '<float -0>'];
+      return [k, v];
+    });
+  return JSON.stringify(Object.fromEntries(entries));
+}
+
+/** Dumps every read-model table; with `workspaces`, only the rows of those workspaces. */
+export async function dumpReadModels(
+  target: Kysely<DB>,
+  workspaces?: readonly string[],
+): Promise<ReadModelDump> {
+  const dump: ReadModelDump = {};
+  for (const [table, { query, workspaceColumn }] of Object.entries(DUMP_QUERIES)) {
+    const filter = workspaces
+      ? sql` WHERE ${sql.raw(workspaceColumn)} = ANY(${[...workspaces]}::text[])`
+      : sql``;
+    const { rows } = await sql<Record<string, unknown>>`${sql.raw(query)}${filter}`.execute(target);
+    dump[table] = rows.map(canonical).sort();
+  }
+  return dump;
+}
+
+/**
+ * Differences between two dumps as short readable lines (multiset per table); [] when equal.
+ * `labels` name the two sides in the lines (e.g. ['live', 'rebuilt']).
+ */
+export function diffDumps(
+  before: ReadModelDump,
+  after: ReadModelDump,
+  labels: readonly [string, string] = ['before', 'after'],
+): string[] {
+  const [b, a] = labels;
+  const lines: string[] = [];
+  for (const table of Object.keys(DUMP_QUERIES)) {
+    const counts = new Map<string, number>();
+    for (const row of before[table] ?? []) counts.set(row, (counts.get(row) ?? 0) + 1);
+    for (const row of after[table] ?? []) counts.set(row, (counts.get(row) ?? 0) - 1);
+    const onlyBefore = [...counts].filter(([, n]) => n > 0);
+    const onlyAfter = [...counts].filter(([, n]) => n < 0);
+    if (onlyBefore.length === 0 && onlyAfter.length === 0) continue;
+    lines.push(
+      `${table}: ${before[table]?.length ?? 0} rows ${b}, ${after[table]?.length ?? 0} ${a}; ` +
+        `${onlyBefore.length} only ${b} (e.g. ${onlyBefore
+          .slice(0, 2)
+          .map(([r, n]) => `${n}× ${r}`)
+          .join(' | ')}); ` +
+        `${onlyAfter.length} only ${a} (e.g. ${onlyAfter
+          .slice(0, 2)
+          .map(([r, n]) => `${-n}× ${r}`)
+          .join(' | ')})`,
+    );
+  }
+  return lines;
+}
+
+/**
+ * Rebuilds each projection from the log, one after the other, with the caller's rebuild function
+ * (e.g. `rebuildAll(db, allProjections, rebuildProjection)` from `@cairn/projector`). Returns the
+ * number of events read in all.
+ */
+export async function rebuildAll<P>(
+  target: Kysely<DB>,
+  projections: readonly P[],
+  rebuild: (target: Kysely<DB>, projection: P) => Promise<{ events: number }>,
+): Promise<number> {
+  let events = 0;
+  for (const projection of projections) events += (await rebuild(target, projection)).events;
+  return events;
+}
