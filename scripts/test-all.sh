@@ -6,15 +6,16 @@
 #   3. format          prettier --check .
 #   4. schema drift    npm run --if-present schema:check
 #   5. set-up          Kafka jars, Chromium (as root, when missing), the dashboard's static build
-#   6. tests           vitest run: unit, int (real PostgreSQL), e2e (real PostgreSQL, Kafka, Chromium)
+#   6. SDK tests       sdks/python/scripts/test.sh (pytest against a real `cairn server`)
+#   7. tests           vitest run: unit, int (real PostgreSQL), e2e (real PostgreSQL, Kafka, Chromium)
 #
 # Vitest's summary is the last thing printed; the exit code is vitest's (or the first failed
 # check's). Works on a fresh clone: installs npm packages when node_modules is missing, the
 # Kafka jars when infra/kafka/lib is missing, and (as root on Debian) Chromium when missing.
 # Runs as root too (see "PostgreSQL as root" below).
 #
-# Environment: CAIRN_TEST_SKIP_CHECKS=1 skips steps 1-4. Extra arguments go to
-# vitest, e.g. `npm test -- --project unit`.
+# Environment: CAIRN_TEST_SKIP_CHECKS=1 skips steps 1-4. Extra arguments go to vitest and skip
+# the SDK tests, e.g. `npm test -- --project unit`.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -83,5 +84,12 @@ if [[ -f apps/web/package.json ]]; then
   echo "dashboard built ($((SECONDS - t)) s)"
 fi
 
-step "tests (vitest run: unit, int, e2e), after $((SECONDS - started)) s of checks"
+# Other languages' SDKs run their own suites against a real `cairn server`, before vitest so that
+# vitest's summary stays the last thing printed.
+if [[ -f sdks/python/scripts/test.sh && $# -eq 0 ]]; then
+  step "Python SDK tests (sdks/python/scripts/test.sh)"
+  bash sdks/python/scripts/test.sh -q
+fi
+
+step "tests (vitest run: unit, int, e2e), $((SECONDS - started)) s after the start"
 exec npx vitest run "$@"

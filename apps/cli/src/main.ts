@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { startCairnApp } from '@cairn/api';
 import { createDb, migrateToLatest, type DbHandle } from '@cairn/db';
 import { createKafkaTransport, type KafkaTransport } from '@cairn/kafka';
@@ -14,8 +15,14 @@ import {
 import { parseConfig, USAGE, UsageError, type CliConfig } from './config.ts';
 import { openDatabase, type OpenedDatabase } from './database.ts';
 import { landingPage } from './landing-page.ts';
+import { createStaticHandler } from './web-static.ts';
 
 type Cleanup = () => Promise<void>;
+
+/** The dashboard's static export: CAIRN_WEB_ROOT, else apps/web/out of this checkout. */
+function webRoot(): string {
+  return process.env.CAIRN_WEB_ROOT ?? fileURLToPath(new URL('../../web/out', import.meta.url));
+}
 
 /** Runs cleanups in reverse order on SIGINT/SIGTERM; a second signal forces the exit. */
 function onShutdown(logger: Logger, cleanups: Cleanup[]): void {
@@ -81,7 +88,7 @@ async function startApp(
     ...role,
     port: cfg.port,
     host: cfg.host,
-    fallback: landingPage,
+    fallback: createStaticHandler(webRoot(), { whenMissing: landingPage }),
   });
   cleanups.push(() => app.stop());
   return app.url;
