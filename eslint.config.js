@@ -144,6 +144,8 @@ export default defineConfig(
   },
   {
     files: ['apps/web/**/*.{ts,tsx}'],
+    // Tests run in Node next to the server (e.g. they serve the export with the CLI's handler).
+    ignores: ['apps/web/test/**'],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -156,6 +158,10 @@ export default defineConfig(
             {
               regex: '^@cairn/(api|projector|cli|db|kafka|embedded-pg|testing)/',
               message: 'apps/web imports no backend package.',
+            },
+            {
+              regex: '^(\\.\\./)+(api|cli|projector|packages)/',
+              message: 'apps/web imports no backend code, not even by relative path.',
             },
           ],
         },
