@@ -114,8 +114,11 @@ interface SearchOptions {
 }
 
 /** Async, so that parse errors surface as rejections like the GraphQL resolver's. */
-async function search(workspaceId: string, o: SearchOptions = {}): Promise<RunSearchPage> {
-  return listRuns(db, workspaceId, {
+type CountedPage = Omit<RunSearchPage, 'totalCount'> & { totalCount: number };
+
+/** listRuns with its (lazy) count resolved, as a GraphQL query selecting totalCount would. */
+async function search(workspaceId: string, o: SearchOptions = {}): Promise<CountedPage> {
+  const page = await listRuns(db, workspaceId, {
     experimentIds: o.experimentIds ?? ['e1'],
     lifecycleStage: o.lifecycleStage === undefined ? 'active' : o.lifecycleStage,
     filter: parseRunFilter(o.filter),
@@ -123,9 +126,10 @@ async function search(workspaceId: string, o: SearchOptions = {}): Promise<RunSe
     first: o.first ?? 1000,
     after: o.after ?? null,
   });
+  return { ...page, totalCount: await page.totalCount() };
 }
 
-const idsOf = (page: RunSearchPage) => page.edges.map((e) => e.node.run_id);
+const idsOf = (page: Pick<RunSearchPage, 'edges'>) => page.edges.map((e) => e.node.run_id);
 
 /** Matching run ids (sorted) — and the count must agree with them. */
 async function matching(
@@ -142,8 +146,8 @@ async function matching(
 async function allPages(
   workspaceId: string,
   o: SearchOptions & { first: number },
-): Promise<RunSearchPage[]> {
-  const pages: RunSearchPage[] = [];
+): Promise<CountedPage[]> {
+  const pages: CountedPage[] = [];
   let after: string | null = null;
   for (;;) {
     const page = await search(workspaceId, { ...o, after });
@@ -506,7 +510,7 @@ describe('keyset pagination', () => {
       let after: string | null = null;
       let round = 0;
       for (;;) {
-        const page: RunSearchPage = await search(ws, { orderBy, first: 20, after });
+        const page: CountedPage = await search(ws, { orderBy, first: 20, after });
         seen.push(...idsOf(page));
         if (!page.hasNextPage) break;
         after = page.edges.at(-1)!.cursor;

@@ -138,14 +138,14 @@ const RunConnection = builder
   .objectRef<{
     edges: { node: RunRow; cursor: string }[];
     pageInfo: { hasNextPage: boolean; endCursor: string | null };
-    totalCount: number;
+    totalCount: () => Promise<number>;
   }>('RunConnection')
   .implement({
     fields: (t) => ({
       edges: t.field({ type: [RunEdge], resolve: (c) => c.edges }),
       nodes: t.field({ type: [RunRef], resolve: (c) => c.edges.map((e) => e.node) }),
       pageInfo: t.field({ type: PageInfo, resolve: (c) => c.pageInfo }),
-      totalCount: t.exposeInt('totalCount'),
+      totalCount: t.int({ resolve: (c) => c.totalCount() }),
     }),
   });
 

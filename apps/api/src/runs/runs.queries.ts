@@ -196,8 +196,11 @@ export interface RunSearchArgs {
 export interface RunSearchPage {
   edges: { node: RunRow; cursor: string }[];
   hasNextPage: boolean;
-  /** Runs matching the filter (all pages). */
-  totalCount: number;
+  /**
+   * Runs matching the filter (all pages). A second query, run only when asked for: a page that
+   * does not select `totalCount` costs one query.
+   */
+  totalCount: () => Promise<number>;
 }
 
 /**
@@ -212,7 +215,9 @@ export async function listRuns(
 ): Promise<RunSearchPage> {
   const order = compileOrder(args.orderBy, workspaceId);
   const after = decodeRunCursor(args.after, args.orderBy, order.columns);
-  if (args.experimentIds.length === 0) return { edges: [], hasNextPage: false, totalCount: 0 };
+  if (args.experimentIds.length === 0) {
+    return { edges: [], hasNextPage: false, totalCount: () => Promise.resolve(0) };
+  }
   const { page, count } = buildRunSearch(workspaceId, {
     experimentIds: args.experimentIds,
     lifecycleStage: args.lifecycleStage,
@@ -221,8 +226,7 @@ export async function listRuns(
     limit: args.first + 1,
     after,
   });
-  const [pageResult, countResult] = await Promise.all([page.execute(db), count.execute(db)]);
-  const rows = pageResult.rows;
+  const rows = (await page.execute(db)).rows;
   const edges = rows.slice(0, args.first).map((row) => {
     const node: Record<string, unknown> = { ...row };
     const values = order.columns.map((column, i) => {
@@ -232,7 +236,9 @@ export async function listRuns(
     });
     return { node: node as RunRow, cursor: encodeRunCursor(args.orderBy, values) };
   });
-  return { edges, hasNextPage: rows.length > args.first, totalCount: countResult.rows[0]?.n ?? 0 };
+  let counted: Promise<number> | null = null;
+  const totalCount = () => (counted ??= count.execute(db).then((r) => r.rows[0]?.n ?? 0));
+  return { edges, hasNextPage: rows.length > args.first, totalCount };
 }
 
 export interface LoggedPoint extends MetricPointRow {

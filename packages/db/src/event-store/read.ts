@@ -71,9 +71,11 @@ export async function readStream(
     .where('workspace_id', '=', workspaceId)
     .where('stream_id', '=', streamId)
     .where('stream_position', '<=', stream.version);
-  if (opts.excludeTypes && opts.excludeTypes.length > 0) {
-    query = query.where('type', 'not in', [...opts.excludeTypes]);
-  }
+  const exclude = opts.excludeTypes ?? [];
+  // A single exclusion is written as `<>` so that the partial index events_stream_state
+  // (WHERE type <> 'RunMetricsLogged') serves the read.
+  if (exclude.length === 1) query = query.where('type', '<>', exclude[0]!);
+  else if (exclude.length > 1) query = query.where('type', 'not in', [...exclude]);
   const rows = await query.orderBy('stream_position').execute();
   return { version: stream.version, events: rows.map(toEnvelope) };
 }
