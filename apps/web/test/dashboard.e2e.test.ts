@@ -8,8 +8,8 @@
  * and points the page at the server's API with `?api=` (the "remote API" mode).
  *
  * Screenshots go to test-results/screenshots/, measured figures to
- * test-results/web-perf.json. The 10,000-run and 1,000,000-point measurements run when
- * CAIRN_WEB_PERF=1 (they seed for about a minute each).
+ * test-results/web-perf.json. The 10,000-run and 1,000,000-point tests seed for about a minute
+ * each; their bounds are loose (the issue's targets are quoted from the measured figures).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -24,7 +24,6 @@ const repoRoot = path.resolve(import.meta.dirname, '../../..');
 const outDir = path.join(repoRoot, 'apps/web/out');
 const shotsDir = path.join(repoRoot, 'test-results/screenshots');
 const perfFile = path.join(repoRoot, 'test-results/web-perf.json');
-const PERF = process.env.CAIRN_WEB_PERF === '1';
 
 const CHROMIUM_ARGS = [
   '--headless',
@@ -459,7 +458,7 @@ describe('dashboard', () => {
   });
 });
 
-describe.runIf(PERF)('dashboard at scale (CAIRN_WEB_PERF=1)', () => {
+describe('dashboard at scale', () => {
   it('renders the first screen of a 10,000-run experiment, and scrolls it', async () => {
     const experimentId = await createExperiment(`scale 10k ${Date.now()}`);
     const N = 10_000;
