@@ -124,13 +124,25 @@ export function reachableBinaries(
     );
     mkdirSync(BINARY_CACHE_ROOT, { recursive: true, mode: 0o755 });
     chmodSync(BINARY_CACHE_ROOT, 0o755);
+    // Copy into a private staging folder, mark it complete, then rename it into place. Another
+    // process doing the same at once loses the rename (the target exists) and drops its copy;
+    // a copy in use is never deleted.
     const staging = `${target}.tmp-${process.pid}`;
     rmSync(staging, { recursive: true, force: true });
     cpSync(native, staging, { recursive: true, verbatimSymlinks: true });
     chmodSync(staging, 0o755);
-    rmSync(target, { recursive: true, force: true });
-    renameSync(staging, target);
-    writeFileSync(marker, `${version}\n`);
+    writeFileSync(join(staging, '.complete'), `${version}\n`);
+    if (existsSync(target) && !existsSync(marker)) {
+      // An unmarked target is an interrupted copy of an older build: set it aside, never delete
+      // files someone may be running.
+      renameSync(target, `${target}.stale-${process.pid}`);
+    }
+    try {
+      renameSync(staging, target);
+    } catch (error) {
+      if (!existsSync(marker)) throw error;
+      rmSync(staging, { recursive: true, force: true });
+    }
   }
   return {
     postgres: join(target, relative(native, bins.postgres)),

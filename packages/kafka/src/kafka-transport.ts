@@ -78,8 +78,12 @@ export interface KafkaTransport {
    * rebalance is possible, so handlers must be idempotent.
    */
   consume(opts: ConsumeOptions): Promise<ConsumerHandle>;
-  /** Messages in the topics not yet committed by the group (all of them if it never committed). */
-  lag(groupId: string, topics: string[]): Promise<number>;
+  /**
+   * Messages in the topics not yet committed by the group (all of them if it never committed).
+   * `attempts` (default 1) asks again on failure, e.g. while a just-started broker's group
+   * coordinator is still loading; health checks keep the default so that they answer quickly.
+   */
+  lag(groupId: string, topics: string[], opts?: { attempts?: number }): Promise<number>;
   /** Stops every consumer and disconnects the producer and admin client. */
   close(): Promise<void>;
 }
@@ -281,22 +285,32 @@ export function createKafkaTransport(config: KafkaConfig): KafkaTransport {
       return handle;
     },
 
-    async lag(groupId, topics) {
-      return withClient('lag', admin, async (a) => {
-        const committed = await a.fetchOffsets({ groupId, topics });
-        let total = 0n;
-        for (const topic of topics) {
-          const ends = await a.fetchTopicOffsets(topic);
-          const done = committed.find((c) => c.topic === topic)?.partitions ?? [];
-          for (const end of ends) {
-            const c = done.find((p) => p.partition === end.partition)?.offset ?? '-1';
-            const from = BigInt(c) >= 0n ? BigInt(c) : BigInt(end.low);
-            const diff = BigInt(end.high) - from;
-            if (diff > 0n) total += diff;
+    async lag(groupId, topics, opts = {}) {
+      const lagOnce = () =>
+        withClient('lag', admin, async (a) => {
+          const committed = await a.fetchOffsets({ groupId, topics });
+          let total = 0n;
+          for (const topic of topics) {
+            const ends = await a.fetchTopicOffsets(topic);
+            const done = committed.find((c) => c.topic === topic)?.partitions ?? [];
+            for (const end of ends) {
+              const c = done.find((p) => p.partition === end.partition)?.offset ?? '-1';
+              const from = BigInt(c) >= 0n ? BigInt(c) : BigInt(end.low);
+              const diff = BigInt(end.high) - from;
+              if (diff > 0n) total += diff;
+            }
           }
+          return Number(total);
+        });
+      const attempts = opts.attempts ?? 1;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await lagOnce();
+        } catch (error) {
+          if (attempt >= attempts) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
         }
-        return Number(total);
-      });
+      }
     },
 
     async close() {

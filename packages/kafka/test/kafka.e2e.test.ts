@@ -90,7 +90,7 @@ async function waitFor(
 }
 
 const safeLag = (groupId: string, topics: string[]) => (): Promise<boolean> =>
-  transport.lag(groupId, topics).then(
+  transport.lag(groupId, topics, { attempts: 5 }).then(
     (lag) => lag === 0,
     () => false,
   );
@@ -122,10 +122,12 @@ describe('kafka transport against a real broker', () => {
     await transport.ensureTopics([topic], { partitions: 4 }); // idempotent
 
     const records = keyedRecords(topic, 1_000, 20);
-    const lagBefore = await transport.lag('projector.e2e-order.v1', [topic]);
+    const lagBefore = await transport.lag('projector.e2e-order.v1', [topic], { attempts: 5 });
     for (let i = 0; i < records.length; i += 100)
       await transport.publish(records.slice(i, i + 100));
-    expect(await transport.lag('projector.e2e-order.v1', [topic])).toBe(lagBefore + 1_000);
+    expect(await transport.lag('projector.e2e-order.v1', [topic], { attempts: 5 })).toBe(
+      lagBefore + 1_000,
+    );
 
     const batchPartitions: number[][] = [];
     const { handle, received } = await collect('projector.e2e-order.v1', [topic], (batch) =>
@@ -169,7 +171,9 @@ describe('kafka transport against a real broker', () => {
       handleBatch: async (messages) => {
         calls++;
         if (calls <= 2) {
-          lagsSeenDuringFailure.push(await transport.lag('projector.e2e-retry.v1', [topic]));
+          lagsSeenDuringFailure.push(
+            await transport.lag('projector.e2e-retry.v1', [topic], { attempts: 5 }),
+          );
           throw new Error(`projection failed (call ${calls})`);
         }
         handled.push(...messages.map((m) => m.value));
