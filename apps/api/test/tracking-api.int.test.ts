@@ -534,6 +534,48 @@ describe('tracking API', () => {
     ).toBeUndefined();
   });
 
+  it('takes the workspace of a subscription from connectionParams (browsers cannot set WS headers)', async () => {
+    const w = randomWorkspaceId();
+    const runId = await newRun(w, await newExperiment(w));
+    const client = createClient({
+      url: `${api.url.replace('http', 'ws')}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: { 'x-cairn-workspace': w },
+    });
+    try {
+      const statuses: string[] = [];
+      const pushed = new Promise<void>((resolve, reject) => {
+        client.subscribe<{ runChanged: { status: string } | null }>(
+          { query: `subscription{runChanged(runId:"${runId}"){status}}` },
+          {
+            next: (msg) => {
+              statuses.push(msg.data?.runChanged?.status ?? 'null');
+              resolve();
+            },
+            error: reject,
+            complete: () => undefined,
+          },
+        );
+      });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      ok(
+        await api.gql(
+          'mutation($r:String!){updateRun(runId:$r, status:FINISHED){id}}',
+          { r: runId },
+          ws(w),
+        ),
+      );
+      await Promise.race([
+        pushed,
+        new Promise((_, reject) => setTimeout(() => reject(new Error('no push within 5 s')), 5000)),
+      ]);
+      // The run is found in the workspace named in connectionParams (the default one has no such run).
+      expect(statuses[0]).toBe('FINISHED');
+    } finally {
+      await client.dispose();
+    }
+  });
+
   it('rejects oversized bodies with 413', async () => {
     const response = await fetch(`${api.url}/graphql`, {
       method: 'POST',

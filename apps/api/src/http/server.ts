@@ -123,7 +123,14 @@ export function createApiServer(opts: ApiServerOptions): {
   const wsServer = useServer(
     {
       schema: getSchema(),
-      context: (ctx) => buildContext(opts.deps, ctx.extra.request.headers),
+      // Browsers cannot set headers on a WebSocket: the workspace may also come in the
+      // connection_init payload (`{ "x-cairn-workspace": "…" }`), which wins over the header.
+      context: (ctx) => {
+        const fromParams = ctx.connectionParams?.['x-cairn-workspace'];
+        const headers = { ...ctx.extra.request.headers };
+        if (typeof fromParams === 'string') headers['x-cairn-workspace'] = fromParams;
+        return buildContext(opts.deps, headers);
+      },
       validate: (schema, document) =>
         validate(schema, document, [...specifiedRules, queryLimitsRule]),
     },
