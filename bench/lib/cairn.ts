@@ -1,8 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { getJson, postJson, request, waitUntil } from './http.ts';
+import { getJson, postJson, request, startLoggedServer, waitUntil } from './http.ts';
 import type { KV, Point } from './data.ts';
 
 export const REPO = path.resolve(import.meta.dirname, '../..');
@@ -50,24 +49,16 @@ export class Cairn {
     if (this.opts.home) args.push('--home', this.opts.home);
     if (this.opts.databaseUrl) args.push('--database-url', this.opts.databaseUrl);
     if (this.opts.kafkaBrokers) args.push('--kafka-brokers', this.opts.kafkaBrokers);
-    const log = createWriteStream(this.opts.logFile, { flags: 'a' });
     const child = spawn(process.execPath, args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout.pipe(log);
-    child.stderr.pipe(log);
     this.child = child;
-    let exited = false;
-    child.once('exit', () => (exited = true));
-    await waitUntil(
-      'cairn /readyz',
-      async () => {
-        if (exited) throw new Error('exited');
-        return (await request(this.base, 'GET', '/readyz')).status === 200;
-      },
-      120_000,
-      200,
-    ).catch(async (error: unknown) => {
-      const tail = (await readFile(this.opts.logFile, 'utf8').catch(() => '')).slice(-3000);
-      throw new Error(`Cairn did not start (${String(error)}); log tail:\n${tail}`);
+    await startLoggedServer({
+      name: 'Cairn',
+      child,
+      logFile: this.opts.logFile,
+      base: this.base,
+      healthPath: '/readyz',
+      timeoutMs: 120_000,
+      intervalMs: 200,
     });
     // Warm up (first requests compile and plan lazily), as for MLflow.
     const exp = await this.createExperiment(`warmup-${Date.now()}`);

@@ -1,3 +1,6 @@
+import type { ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 
 /** A keep-alive HTTP/1.1 client with as little overhead as possible (the client shares the 2 cores). */
@@ -95,4 +98,36 @@ export async function waitUntil(
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
+}
+
+/**
+ * Pipes a freshly spawned server's output into `logFile` and waits until `GET healthPath` answers
+ * 200; a server that exits or never gets healthy fails with the tail of its log.
+ */
+export async function startLoggedServer(opts: {
+  name: string;
+  child: ChildProcess;
+  logFile: string;
+  base: URL;
+  healthPath: string;
+  timeoutMs: number;
+  intervalMs: number;
+}): Promise<void> {
+  const log = createWriteStream(opts.logFile, { flags: 'a' });
+  opts.child.stdout?.pipe(log);
+  opts.child.stderr?.pipe(log);
+  let exited = false;
+  opts.child.once('exit', () => (exited = true));
+  await waitUntil(
+    `${opts.name} ${opts.healthPath}`,
+    async () => {
+      if (exited) throw new Error('exited');
+      return (await request(opts.base, 'GET', opts.healthPath)).status === 200;
+    },
+    opts.timeoutMs,
+    opts.intervalMs,
+  ).catch(async (error: unknown) => {
+    const tail = (await readFile(opts.logFile, 'utf8').catch(() => '')).slice(-3000);
+    throw new Error(`${opts.name} did not start (${String(error)}); log tail:\n${tail}`);
+  });
 }

@@ -1,12 +1,12 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { appendFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { REPO } from './cairn.ts';
-import { postJson, request, waitUntil } from './http.ts';
+import { postJson, request, startLoggedServer } from './http.ts';
 import type { KV, Point } from './data.ts';
 
 const run = promisify(execFile);
@@ -54,7 +54,6 @@ export class Mlflow {
 
   async start(): Promise<void> {
     const bin = path.join(MLFLOW_VENV, 'bin', 'mlflow');
-    const log = createWriteStream(this.opts.logFile, { flags: 'a' });
     // The server's background job runner (on by default since MLflow 3.x: online scoring, trace
     // archival; nothing this benchmark uses) is switched off so that it takes no CPU from either
     // system: conservative for Cairn's ratios.
@@ -70,7 +69,7 @@ export class Mlflow {
       MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW: '30',
     };
     const upgrade = await run(bin, ['db', 'upgrade', this.storeUri], { env, maxBuffer: 64 << 20 });
-    log.write(upgrade.stdout + upgrade.stderr);
+    await appendFile(this.opts.logFile, upgrade.stdout + upgrade.stderr);
     const child = spawn(
       bin,
       [
@@ -88,22 +87,15 @@ export class Mlflow {
       ],
       { cwd: this.opts.workDir, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
     );
-    child.stdout.pipe(log);
-    child.stderr.pipe(log);
     this.child = child;
-    let exited = false;
-    child.once('exit', () => (exited = true));
-    await waitUntil(
-      'mlflow /health',
-      async () => {
-        if (exited) throw new Error('exited');
-        return (await request(this.base, 'GET', '/health')).status === 200;
-      },
-      180_000,
-      250,
-    ).catch(async (error: unknown) => {
-      const tail = (await readFile(this.opts.logFile, 'utf8').catch(() => '')).slice(-3000);
-      throw new Error(`MLflow did not start (${String(error)}); log tail:\n${tail}`);
+    await startLoggedServer({
+      name: 'MLflow',
+      child,
+      logFile: this.opts.logFile,
+      base: this.base,
+      healthPath: '/health',
+      timeoutMs: 180_000,
+      intervalMs: 250,
     });
     // Every worker imports lazily on its first requests: warm them all up before measuring.
     const exp = await this.createExperiment(`warmup-${Date.now()}`);
