@@ -454,8 +454,16 @@ def _log_post_metric(run_id: str, name: str, dataset: str, value: Any) -> None:
     fluent.get_client().batcher.add_metric(run_id, key, v, 0, None)
 
 
-def _predict_wrapper(integration: Integration, original: Callable[..., Any]) -> Callable[..., Any]:
-    def predict(self: Any, *args: Any, **kwargs: Any) -> Any:
+def _post_training_wrapper(
+    integration: Integration,
+    original: Callable[..., Any],
+    what: str,
+    record: Callable[[Any, str, Any, Any], None],
+) -> Callable[..., Any]:
+    """Wraps a fitted estimator's method (``predict``, ``score``…): calls it, then, when the
+    estimator belongs to a run, ``record(self, run_id, X, result)`` — never failing the call."""
+
+    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
         if not _post_enabled(integration):
             return original(self, *args, **kwargs)
         with autolog_scope():
@@ -463,40 +471,24 @@ def _predict_wrapper(integration: Integration, original: Callable[..., Any]) -> 
         run_id = _run_of(self)
         if run_id is not None:
             X = args[0] if args else kwargs.get("X")
-            safe(
-                integration,
-                "recording a prediction",
-                _register_prediction,
-                result,
-                run_id,
-                _dataset_name(X),
-            )
+            safe(integration, what, record, self, run_id, X, result)
         return result
 
-    return predict
+    return method
+
+
+def _predict_wrapper(integration: Integration, original: Callable[..., Any]) -> Callable[..., Any]:
+    def record(self: Any, run_id: str, X: Any, result: Any) -> None:
+        _register_prediction(result, run_id, _dataset_name(X))
+
+    return _post_training_wrapper(integration, original, "recording a prediction", record)
 
 
 def _score_wrapper(integration: Integration, original: Callable[..., Any]) -> Callable[..., Any]:
-    def score(self: Any, *args: Any, **kwargs: Any) -> Any:
-        if not _post_enabled(integration):
-            return original(self, *args, **kwargs)
-        with autolog_scope():
-            result = original(self, *args, **kwargs)
-        run_id = _run_of(self)
-        if run_id is not None:
-            X = args[0] if args else kwargs.get("X")
-            safe(
-                integration,
-                "logging a score",
-                _log_post_metric,
-                run_id,
-                f"{type(self).__name__}_score",
-                _dataset_name(X),
-                result,
-            )
-        return result
+    def record(self: Any, run_id: str, X: Any, result: Any) -> None:
+        _log_post_metric(run_id, f"{type(self).__name__}_score", _dataset_name(X), result)
 
-    return score
+    return _post_training_wrapper(integration, original, "logging a score", record)
 
 
 def _metric_wrapper(
