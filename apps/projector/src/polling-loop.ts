@@ -10,6 +10,8 @@ export class PollingLoop {
   private stopped = false;
   private loop: Promise<void> | null = null;
   private wakeUp: (() => void) | null = null;
+  /** A wake() that came while a step ran: the step may have read the log before the append. */
+  private wokenDuringStep = false;
 
   constructor(
     private readonly step: () => Promise<number>,
@@ -22,7 +24,8 @@ export class PollingLoop {
   }
 
   wake(): void {
-    this.wakeUp?.();
+    if (this.wakeUp) this.wakeUp();
+    else this.wokenDuringStep = true;
   }
 
   async stop(): Promise<void> {
@@ -32,7 +35,9 @@ export class PollingLoop {
   }
 
   private sleep(ms: number): Promise<void> {
-    if (ms <= 0) return Promise.resolve();
+    const woken = this.wokenDuringStep;
+    this.wokenDuringStep = false;
+    if (ms <= 0 || woken) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
