@@ -11,7 +11,12 @@ export const RELAY_CHECKPOINT = 'relay:kafka';
 const RELAY_LOCK = 'cairn:relay:kafka';
 /** Topic for streams of an unknown kind: nothing consumes it by default, but nothing is lost. */
 export const UNROUTED_TOPIC = 'unrouted.events.v1';
-export const RELAY_TOPICS = [topicForDomain('experiments'), topicForDomain('runs'), UNROUTED_TOPIC];
+export const RELAY_TOPICS = [
+  topicForDomain('experiments'),
+  topicForDomain('runs'),
+  topicForDomain('registry'),
+  UNROUTED_TOPIC,
+];
 
 export function toKafkaRecord(event: StoredEventEnvelope): OutgoingRecord {
   const domain = domainOfStream(event.streamId);

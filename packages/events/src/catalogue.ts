@@ -18,9 +18,25 @@ import {
   runTagDeletedV1,
   runTagsSetV1,
 } from './runs/run.events.ts';
+import {
+  modelAliasDeletedV1,
+  modelAliasSetV1,
+  modelVersionCreatedV1,
+  modelVersionDeletedV1,
+  modelVersionDescriptionSetV1,
+  modelVersionStageTransitionedV1,
+  modelVersionTagDeletedV1,
+  modelVersionTagSetV1,
+  registeredModelCreatedV1,
+  registeredModelDeletedV1,
+  registeredModelDescriptionSetV1,
+  registeredModelRenamedV1,
+  registeredModelTagDeletedV1,
+  registeredModelTagSetV1,
+} from './registry/registry.events.ts';
 
 /** Domains name Kafka topics (`<domain>.events.v1`), tables and GraphQL folders alike. */
-export type Domain = 'experiments' | 'runs';
+export type Domain = 'experiments' | 'runs' | 'registry';
 
 /**
  * The current schema of every event type. Adding a type without a schema is a compile error
@@ -41,6 +57,36 @@ export const currentSchemas = {
   RunRenamed: { version: 1, domain: 'runs', schema: runRenamedV1 },
   RunDeleted: { version: 1, domain: 'runs', schema: runDeletedV1 },
   RunRestored: { version: 1, domain: 'runs', schema: runRestoredV1 },
+  RegisteredModelCreated: { version: 1, domain: 'registry', schema: registeredModelCreatedV1 },
+  RegisteredModelRenamed: { version: 1, domain: 'registry', schema: registeredModelRenamedV1 },
+  RegisteredModelDescriptionSet: {
+    version: 1,
+    domain: 'registry',
+    schema: registeredModelDescriptionSetV1,
+  },
+  RegisteredModelTagSet: { version: 1, domain: 'registry', schema: registeredModelTagSetV1 },
+  RegisteredModelTagDeleted: {
+    version: 1,
+    domain: 'registry',
+    schema: registeredModelTagDeletedV1,
+  },
+  RegisteredModelDeleted: { version: 1, domain: 'registry', schema: registeredModelDeletedV1 },
+  ModelVersionCreated: { version: 1, domain: 'registry', schema: modelVersionCreatedV1 },
+  ModelVersionDescriptionSet: {
+    version: 1,
+    domain: 'registry',
+    schema: modelVersionDescriptionSetV1,
+  },
+  ModelVersionTagSet: { version: 1, domain: 'registry', schema: modelVersionTagSetV1 },
+  ModelVersionTagDeleted: { version: 1, domain: 'registry', schema: modelVersionTagDeletedV1 },
+  ModelVersionDeleted: { version: 1, domain: 'registry', schema: modelVersionDeletedV1 },
+  ModelVersionStageTransitioned: {
+    version: 1,
+    domain: 'registry',
+    schema: modelVersionStageTransitionedV1,
+  },
+  ModelAliasSet: { version: 1, domain: 'registry', schema: modelAliasSetV1 },
+  ModelAliasDeleted: { version: 1, domain: 'registry', schema: modelAliasDeletedV1 },
 } as const satisfies Record<string, { version: number; domain: Domain; schema: z.ZodType }>;
 
 export type EventType = keyof typeof currentSchemas;

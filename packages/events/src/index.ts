@@ -6,3 +6,4 @@ export * from './decode.ts';
 export * from './streams.ts';
 export * from './experiments/experiment.events.ts';
 export * from './runs/run.events.ts';
+export * from './registry/registry.events.ts';

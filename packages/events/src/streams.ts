@@ -1,5 +1,5 @@
 /** Stream naming: `<aggregate>-<entity id>`. The Kafka key is the stream id (invariant 4). */
-export type StreamType = 'experiment' | 'run';
+export type StreamType = 'experiment' | 'run' | 'registered-model';
 
 export function experimentStreamId(experimentId: string): string {
   return `experiment-${experimentId}`;
@@ -9,11 +9,16 @@ export function runStreamId(runId: string): string {
   return `run-${runId}`;
 }
 
+export function registeredModelStreamId(modelId: string): string {
+  return `registered-model-${modelId}`;
+}
+
 import type { Domain } from './catalogue.ts';
 
 /** The domain (and so the Kafka topic) of a stream, from its id; null for an unknown prefix. */
 export function domainOfStream(streamId: string): Domain | null {
   if (streamId.startsWith('experiment-')) return 'experiments';
   if (streamId.startsWith('run-')) return 'runs';
+  if (streamId.startsWith('registered-model-')) return 'registry';
   return null;
 }
