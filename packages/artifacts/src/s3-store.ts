@@ -1,0 +1,373 @@
+import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListPartsCommand,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException,
+  UploadPartCommand,
+  type Part,
+} from '@aws-sdk/client-s3';
+import { HashingCounter } from './hashing.ts';
+import {
+  ArtifactNotFoundError,
+  InvalidUploadError,
+  UploadNotFoundError,
+  checkPartsJoinable,
+  type ArtifactScope,
+  type ArtifactStore,
+  type ByteRange,
+  type PutOptions,
+  type StoredObject,
+  type UploadInfo,
+  type UploadPart,
+} from './store.ts';
+
+export interface S3StoreOptions {
+  bucket: string;
+  /** Key prefix ("" or ending without "/"; one is added). */
+  prefix: string;
+  /** An S3-compatible endpoint (`http://127.0.0.1:8333`); AWS when absent. */
+  endpoint?: string;
+  region?: string;
+  /** Path-style addressing (`endpoint/bucket/key`), which most S3-compatible servers need. */
+  forcePathStyle?: boolean;
+  /** Explicit credentials; otherwise the SDK's default chain (env, profile, instance role). */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** Size of the parts a streamed put is cut into (default 8 MiB): the memory one put holds. */
+  partBytes?: number;
+}
+
+const UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+function isMissing(error: unknown): boolean {
+  if (!(error instanceof S3ServiceException)) return false;
+  return (
+    error.name === 'NoSuchKey' ||
+    error.name === 'NotFound' ||
+    error.name === 'NoSuchUpload' ||
+    error.$metadata.httpStatusCode === 404
+  );
+}
+
+/** Reads `source` into buffers of `size` bytes (the last may be shorter); memory: one part. */
+async function* chunked(source: AsyncIterable<Buffer>, size: number): AsyncGenerator<Buffer> {
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  for await (const chunk of source) {
+    let rest = chunk;
+    while (pendingBytes + rest.length >= size) {
+      const take = size - pendingBytes;
+      pending.push(rest.subarray(0, take));
+      yield Buffer.concat(pending, size);
+      rest = rest.subarray(take);
+      pending = [];
+      pendingBytes = 0;
+    }
+    if (rest.length > 0) {
+      pending.push(rest);
+      pendingBytes += rest.length;
+    }
+  }
+  if (pendingBytes > 0) yield Buffer.concat(pending, pendingBytes);
+}
+
+/**
+ * Artifacts in an S3-compatible bucket (AWS SDK v3):
+ *
+ *   <prefix>/<workspace>/<runId>/<path>                 the files, as logged
+ *   <prefix>/.uploads/<workspace>/<runId>/<uploadId>    a multipart upload's record (path + S3 id)
+ *
+ * A streamed put is cut into parts of `partBytes` and sent as an S3 multipart upload (one part
+ * in memory at a time); the digest is known before the upload is completed, so a size or sha256
+ * failure aborts it and leaves any previous object untouched. Client-driven multipart uploads
+ * map onto S3's own; completing one reads the object back once to compute its sha256.
+ */
+export class S3ArtifactStore implements ArtifactStore {
+  readonly description: string;
+  private readonly client: S3Client;
+  private readonly bucket: string;
+  private readonly prefix: string;
+  private readonly partBytes: number;
+
+  constructor(opts: S3StoreOptions) {
+    this.bucket = opts.bucket;
+    this.prefix = opts.prefix.replace(/^\/+|\/+$/g, '');
+    this.partBytes = opts.partBytes ?? 8 * 1024 * 1024;
+    this.description = `s3://${opts.bucket}/${this.prefix}${opts.endpoint ? ` at ${opts.endpoint}` : ''}`;
+    this.client = new S3Client({
+      endpoint: opts.endpoint,
+      region: opts.region ?? 'us-east-1',
+      forcePathStyle: opts.forcePathStyle ?? false,
+      credentials: opts.credentials,
+      // Plain requests that every S3-compatible server understands (no aws-chunked trailers).
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    });
+  }
+
+  private key(scope: ArtifactScope, artifactPath: string): string {
+    const base = `${scope.workspaceId}/${scope.runId}/${artifactPath}`;
+    return this.prefix ? `${this.prefix}/${base}` : base;
+  }
+
+  private uploadKey(scope: ArtifactScope, uploadId: string): string {
+    if (!UPLOAD_ID.test(uploadId)) throw new UploadNotFoundError(uploadId);
+    const base = `.uploads/${scope.workspaceId}/${scope.runId}/${uploadId}`;
+    return this.prefix ? `${this.prefix}/${base}` : base;
+  }
+
+  async put(
+    scope: ArtifactScope,
+    artifactPath: string,
+    body: Readable,
+    opts: PutOptions,
+  ): Promise<StoredObject> {
+    const Key = this.key(scope, artifactPath);
+    const counter = new HashingCounter(opts.maxBytes);
+    const parts = chunked(counter.through(body), this.partBytes);
+    const first = await parts.next();
+    const firstPart = first.done ? Buffer.alloc(0) : first.value;
+    if (firstPart.length < this.partBytes) {
+      // The whole object fits in one part: checked first, then sent with one request.
+      const result = counter.result(opts.expectedSha256);
+      await this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key,
+          Body: firstPart,
+          ContentLength: firstPart.length,
+        }),
+      );
+      return result;
+    }
+    const { UploadId } = await this.client.send(
+      new CreateMultipartUploadCommand({ Bucket: this.bucket, Key }),
+    );
+    if (!UploadId) throw new Error('S3 CreateMultipartUpload returned no UploadId');
+    try {
+      const done: Part[] = [];
+      let part: Buffer | undefined = firstPart;
+      while (part) {
+        const PartNumber = done.length + 1;
+        const { ETag } = await this.client.send(
+          new UploadPartCommand({
+            Bucket: this.bucket,
+            Key,
+            UploadId,
+            PartNumber,
+            Body: part,
+            ContentLength: part.length,
+          }),
+        );
+        done.push({ ETag, PartNumber });
+        const next = await parts.next();
+        part = next.done ? undefined : next.value;
+      }
+      const result = counter.result(opts.expectedSha256);
+      await this.client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key,
+          UploadId,
+          MultipartUpload: { Parts: done },
+        }),
+      );
+      return result;
+    } catch (error) {
+      await this.client
+        .send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId }))
+        .catch(() => undefined);
+      throw error;
+    }
+  }
+
+  async stat(scope: ArtifactScope, artifactPath: string): Promise<{ size: number } | null> {
+    try {
+      const head = await this.client.send(
+        new HeadObjectCommand({ Bucket: this.bucket, Key: this.key(scope, artifactPath) }),
+      );
+      return { size: head.ContentLength ?? 0 };
+    } catch (error) {
+      if (isMissing(error)) return null;
+      throw error;
+    }
+  }
+
+  async get(scope: ArtifactScope, artifactPath: string, range?: ByteRange): Promise<Readable> {
+    try {
+      const object = await this.client.send(
+        new GetObjectCommand({
+          Bucket: this.bucket,
+          Key: this.key(scope, artifactPath),
+          Range: range ? `bytes=${range.start}-${range.end}` : undefined,
+        }),
+      );
+      if (!(object.Body instanceof Readable)) throw new Error('S3 GetObject returned no stream');
+      return object.Body;
+    } catch (error) {
+      if (isMissing(error)) throw new ArtifactNotFoundError(artifactPath);
+      throw error;
+    }
+  }
+
+  async delete(scope: ArtifactScope, artifactPath: string): Promise<void> {
+    await this.client.send(
+      new DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(scope, artifactPath) }),
+    );
+  }
+
+  async createUpload(scope: ArtifactScope, artifactPath: string): Promise<string> {
+    const { UploadId } = await this.client.send(
+      new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: this.key(scope, artifactPath) }),
+    );
+    if (!UploadId) throw new Error('S3 CreateMultipartUpload returned no UploadId');
+    const uploadId = randomUUID();
+    const record = JSON.stringify({ path: artifactPath, s3UploadId: UploadId });
+    await this.client.send(
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: this.uploadKey(scope, uploadId),
+        Body: record,
+        ContentType: 'application/json',
+      }),
+    );
+    return uploadId;
+  }
+
+  private async readUpload(
+    scope: ArtifactScope,
+    uploadId: string,
+  ): Promise<{ path: string; s3UploadId: string }> {
+    try {
+      const object = await this.client.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: this.uploadKey(scope, uploadId) }),
+      );
+      const text = (await object.Body?.transformToString('utf8')) ?? '';
+      return JSON.parse(text) as { path: string; s3UploadId: string };
+    } catch (error) {
+      if (isMissing(error)) throw new UploadNotFoundError(uploadId);
+      throw error;
+    }
+  }
+
+  async putPart(
+    scope: ArtifactScope,
+    uploadId: string,
+    part: number,
+    body: Readable,
+    size: number,
+  ): Promise<StoredObject> {
+    const upload = await this.readUpload(scope, uploadId);
+    const counter = new HashingCounter(size);
+    try {
+      await this.client.send(
+        new UploadPartCommand({
+          Bucket: this.bucket,
+          Key: this.key(scope, upload.path),
+          UploadId: upload.s3UploadId,
+          PartNumber: part,
+          Body: Readable.from(counter.through(body)),
+          ContentLength: size,
+        }),
+      );
+    } catch (error) {
+      if (isMissing(error)) throw new UploadNotFoundError(uploadId);
+      throw error;
+    }
+    const result = counter.result();
+    if (result.size !== size)
+      throw new InvalidUploadError(`Part ${part} ended after ${result.size} of ${size} bytes`);
+    return result;
+  }
+
+  private async listS3Parts(
+    scope: ArtifactScope,
+    upload: { path: string; s3UploadId: string },
+    uploadId: string,
+  ): Promise<Part[]> {
+    const parts: Part[] = [];
+    let marker: string | undefined;
+    try {
+      for (;;) {
+        const page = await this.client.send(
+          new ListPartsCommand({
+            Bucket: this.bucket,
+            Key: this.key(scope, upload.path),
+            UploadId: upload.s3UploadId,
+            PartNumberMarker: marker,
+          }),
+        );
+        parts.push(...(page.Parts ?? []));
+        if (!page.IsTruncated || !page.NextPartNumberMarker) break;
+        marker = page.NextPartNumberMarker;
+      }
+    } catch (error) {
+      if (isMissing(error)) throw new UploadNotFoundError(uploadId);
+      throw error;
+    }
+    return parts.sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
+  }
+
+  async getUpload(scope: ArtifactScope, uploadId: string): Promise<UploadInfo> {
+    const upload = await this.readUpload(scope, uploadId);
+    const parts = await this.listS3Parts(scope, upload, uploadId);
+    return {
+      path: upload.path,
+      parts: parts.map((p): UploadPart => ({ part: p.PartNumber ?? 0, size: p.Size ?? 0 })),
+    };
+  }
+
+  async completeUpload(
+    scope: ArtifactScope,
+    uploadId: string,
+  ): Promise<StoredObject & { path: string }> {
+    const upload = await this.readUpload(scope, uploadId);
+    const parts = await this.listS3Parts(scope, upload, uploadId);
+    checkPartsJoinable(parts.map((p) => ({ part: p.PartNumber ?? 0, size: p.Size ?? 0 })));
+    await this.client.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: this.bucket,
+        Key: this.key(scope, upload.path),
+        UploadId: upload.s3UploadId,
+        MultipartUpload: { Parts: parts.map((p) => ({ ETag: p.ETag, PartNumber: p.PartNumber })) },
+      }),
+    );
+    await this.client.send(
+      new DeleteObjectCommand({ Bucket: this.bucket, Key: this.uploadKey(scope, uploadId) }),
+    );
+    // S3 keeps no whole-object sha256 of a multipart object: read it back once.
+    const counter = new HashingCounter();
+    for await (const chunk of counter.through(await this.get(scope, upload.path))) void chunk;
+    return { ...counter.result(), path: upload.path };
+  }
+
+  async abortUpload(scope: ArtifactScope, uploadId: string): Promise<void> {
+    const upload = await this.readUpload(scope, uploadId);
+    await this.client
+      .send(
+        new AbortMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key: this.key(scope, upload.path),
+          UploadId: upload.s3UploadId,
+        }),
+      )
+      .catch((error: unknown) => {
+        if (!isMissing(error)) throw error;
+      });
+    await this.client.send(
+      new DeleteObjectCommand({ Bucket: this.bucket, Key: this.uploadKey(scope, uploadId) }),
+    );
+  }
+
+  close(): Promise<void> {
+    this.client.destroy();
+    return Promise.resolve();
+  }
+}
