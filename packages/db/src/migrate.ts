@@ -3,6 +3,7 @@ import * as m0001 from './migrations/2026-11-26T0001-event-store.ts';
 import * as m0002 from './migrations/2026-11-26T0002-tracking-read-models.ts';
 import * as m0003 from './migrations/2026-11-26T0003-run-search-indexes.ts';
 import * as m0004 from './migrations/2026-11-26T0004-stream-state-index.ts';
+import * as m0005 from './migrations/2026-11-26T0005-run-artifacts.ts';
 
 /** Migrations are listed statically so that they work the same from source and from a bundle. */
 const migrations: Record<string, Migration> = {
@@ -10,6 +11,7 @@ const migrations: Record<string, Migration> = {
   '2026-11-26T0002-tracking-read-models': m0002,
   '2026-11-26T0003-run-search-indexes': m0003,
   '2026-11-26T0004-stream-state-index': m0004,
+  '2026-11-26T0005-run-artifacts': m0005,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };

@@ -122,6 +122,17 @@ export interface RunLatestMetricsTable {
   timestamp: number;
 }
 
+/** One logged artifact file (the `artifacts` projection). */
+export interface RunArtifactsTable {
+  workspace_id: string;
+  run_id: string;
+  path: string;
+  size: number;
+  sha256: string;
+  content_type: string;
+  logged_at: Timestamp;
+}
+
 export interface MetricPointsTable {
   workspace_id: string;
   run_id: string;
@@ -146,4 +157,5 @@ export interface DB {
   metric_keys: MetricKeysTable;
   run_latest_metrics: RunLatestMetricsTable;
   metric_points: MetricPointsTable;
+  run_artifacts: RunArtifactsTable;
 }

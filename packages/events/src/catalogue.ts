@@ -8,6 +8,7 @@ import {
   experimentTagSetV1,
 } from './experiments/experiment.events.ts';
 import {
+  runArtifactLoggedV1,
   runDeletedV1,
   runMetricsLoggedV1,
   runParamsLoggedV1,
@@ -57,6 +58,7 @@ export const currentSchemas = {
   RunRenamed: { version: 1, domain: 'runs', schema: runRenamedV1 },
   RunDeleted: { version: 1, domain: 'runs', schema: runDeletedV1 },
   RunRestored: { version: 1, domain: 'runs', schema: runRestoredV1 },
+  RunArtifactLogged: { version: 1, domain: 'runs', schema: runArtifactLoggedV1 },
   RegisteredModelCreated: { version: 1, domain: 'registry', schema: registeredModelCreatedV1 },
   RegisteredModelRenamed: { version: 1, domain: 'registry', schema: registeredModelRenamedV1 },
   RegisteredModelDescriptionSet: {

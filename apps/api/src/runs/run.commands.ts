@@ -36,7 +36,7 @@ async function run(
   caller: Caller,
   runId: string,
   command: RunCommand,
-  opts: { wait?: boolean } = {},
+  opts: { wait?: boolean; projection?: string } = {},
 ): Promise<RunWriteResult> {
   const result = await handleCommand(deps, caller, {
     decider: runDecider,
@@ -44,9 +44,10 @@ async function run(
     streamType: 'run',
     command,
     ignoredEvents: RUN_STATE_IGNORED_EVENTS,
-    // Metric points obey no rule against concurrent changes: any number of writers may log
-    // into one run without conflicts. Params (immutable) and everything else are checked.
-    appendAnyVersion: (events) => events.every((e) => e.type === 'RunMetricsLogged'),
+    // Metric points and artifact records obey no rule against concurrent changes: any number of
+    // writers may log into one run without conflicts. Params (immutable) and the rest are checked.
+    appendAnyVersion: (events) =>
+      events.every((e) => e.type === 'RunMetricsLogged' || e.type === 'RunArtifactLogged'),
   });
   const last = result.events.at(-1);
   let visible = true;
@@ -55,7 +56,7 @@ async function run(
       caller.workspaceId,
       last.streamId,
       last.streamPosition,
-      ['runs'],
+      [opts.projection ?? 'runs'],
       deps.readYourWritesTimeoutMs,
     );
   } else if (last) {
@@ -133,5 +134,21 @@ export const deleteRun = (deps: ServiceDeps, caller: Caller, runId: string) =>
   run(deps, caller, runId, { type: 'DeleteRun' });
 export const restoreRun = (deps: ServiceDeps, caller: Caller, runId: string) =>
   run(deps, caller, runId, { type: 'RestoreRun' });
+/** Records an artifact whose bytes are stored; waits for the `artifacts` read model. */
+export async function logArtifact(
+  deps: ServiceDeps,
+  caller: Caller,
+  runId: string,
+  artifact: { path: string; size: number; sha256: string; contentType: string },
+): Promise<RunWriteResult> {
+  return run(
+    deps,
+    caller,
+    runId,
+    { type: 'LogRunArtifact', ...artifact },
+    { projection: 'artifacts' },
+  );
+}
+
 export const deleteTag = (deps: ServiceDeps, caller: Caller, runId: string, key: string) =>
   run(deps, caller, runId, { type: 'DeleteRunTag', key });

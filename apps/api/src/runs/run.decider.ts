@@ -32,7 +32,15 @@ export type RunCommand =
   | { type: 'DeleteRunTag'; key: string }
   | { type: 'UpdateRun'; status: RunStatus | null; endTime: number | null; name: string | null }
   | { type: 'DeleteRun' }
-  | { type: 'RestoreRun' };
+  | { type: 'RestoreRun' }
+  | {
+      /** Records a file already stored in the artifact store (bytes first, then the fact). */
+      type: 'LogRunArtifact';
+      path: string;
+      size: number;
+      sha256: string;
+      contentType: string;
+    };
 
 export interface RunState {
   runId: string | null;
@@ -44,8 +52,11 @@ export interface RunState {
   tagKeys: Set<string>;
 }
 
-/** Metric batches change no decision state: loading a run skips them (see run.commands.ts). */
-export const RUN_STATE_IGNORED_EVENTS = ['RunMetricsLogged'] as const;
+/**
+ * Metric batches and artifact records change no decision state: loading a run skips them (see
+ * run.commands.ts).
+ */
+export const RUN_STATE_IGNORED_EVENTS = ['RunMetricsLogged', 'RunArtifactLogged'] as const;
 
 export const POINTS_PER_EVENT = 5000;
 
@@ -242,6 +253,20 @@ export const runDecider: Decider<RunCommand, RunState> = {
       case 'RestoreRun':
         if (state.lifecycleStage === 'active') throw invalidArgument(`Run ${runId} is not deleted`);
         return [newEvent(ctx, 'RunRestored', { runId })];
+      case 'LogRunArtifact':
+        if (!Number.isSafeInteger(command.size) || command.size < 0)
+          throw invalidArgument(`Artifact size must be a non-negative integer`);
+        if (!/^[0-9a-f]{64}$/.test(command.sha256))
+          throw invalidArgument(`Artifact sha256 must be 64 lower-case hex digits`);
+        return [
+          newEvent(ctx, 'RunArtifactLogged', {
+            runId,
+            path: command.path,
+            size: command.size,
+            sha256: command.sha256,
+            contentType: command.contentType,
+          }),
+        ];
       default:
         return assertNever(command);
     }

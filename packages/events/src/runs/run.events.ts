@@ -50,3 +50,17 @@ export const runStatusChangedV1 = z.object({
 export const runRenamedV1 = z.object({ runId: entityId, name: z.string() });
 export const runDeletedV1 = z.object({ runId: entityId });
 export const runRestoredV1 = z.object({ runId: entityId });
+
+/**
+ * A file stored under the run's artifacts (bytes in the artifact store, facts here). Logging the
+ * same path again replaces it: the newest event wins.
+ */
+export const runArtifactLoggedV1 = z.object({
+  runId: entityId,
+  /** Relative POSIX path, validated by the API (no "..", no leading "/", ≤ 1024 bytes). */
+  path: z.string().min(1).max(1024),
+  size: z.number().int().nonnegative(),
+  /** Lower-case hex sha256 of the bytes. */
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  contentType: z.string(),
+});
