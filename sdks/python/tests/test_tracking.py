@@ -10,7 +10,7 @@ import time
 import uuid
 
 import pytest
-from conftest import SDK_DIR, CairnServer
+from conftest import CairnServer
 
 RUN_QUERY = """
 query($id: String!) {
@@ -340,23 +340,6 @@ def test_client_side_validation_is_immediate(cairn_env):
             cairn.log_metric("ok", 1.0, step=1.5)
         with pytest.raises(cairn.CairnError):
             cairn.log_param("p", "v" * 6001)
-
-
-def test_artifacts_raise_clear_not_implemented(cairn_env):
-    cairn = cairn_env
-    with cairn.start_run():
-        for call in (
-            lambda: cairn.log_dict({"a": 1}, "a.json"),
-            lambda: cairn.log_text("hi", "a.txt"),
-            lambda: cairn.log_figure(object(), "f.png"),
-            lambda: cairn.log_artifact(__file__),
-            lambda: cairn.log_artifacts(str(SDK_DIR)),
-        ):
-            with pytest.raises(NotImplementedError) as info:
-                call()
-            assert isinstance(info.value, cairn.CairnError)
-            assert info.value.code == "UNIMPLEMENTED"
-            assert "artifact store" in str(info.value)
 
 
 def test_system_metrics_are_sampled(cairn_env, monkeypatch):

@@ -26,11 +26,16 @@ from .entities import (
     RunTag,
     ViewType,
 )
+from .entities import FileInfo, ModelVersion, RegisteredModel
 from .exceptions import (
-    ArtifactsNotAvailableError,
+    AlreadyExistsError,
     BatchLoggingError,
     CairnError,
     CairnUnavailableError,
+    ChecksumMismatchError,
+    ConflictError,
+    InvalidArgumentError,
+    NotFoundError,
     RestException,
 )
 from .fluent import (
@@ -60,6 +65,7 @@ from .fluent import (
     log_param,
     log_params,
     log_text,
+    register_model,
     search_experiments,
     search_runs,
     set_experiment,
@@ -72,10 +78,30 @@ from .fluent import (
 #: MLflow's name for the low-level client
 MlflowClient = CairnClient
 
+#: submodules imported on first attribute access (``cairn.sklearn.log_model`` after
+#: ``import cairn``); none of them imports its ML library before it is used
+_LAZY_SUBMODULES = ("artifacts", "lightgbm", "models", "pyfunc", "pytorch", "sklearn", "xgboost")
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY_SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "__version__",
     "ActiveRun",
-    "ArtifactsNotAvailableError",
+    "AlreadyExistsError",
+    "ChecksumMismatchError",
+    "ConflictError",
+    "FileInfo",
+    "InvalidArgumentError",
+    "ModelVersion",
+    "NotFoundError",
+    "RegisteredModel",
     "BatchLoggingError",
     "CairnClient",
     "CairnError",
@@ -119,6 +145,7 @@ __all__ = [
     "log_param",
     "log_params",
     "log_text",
+    "register_model",
     "search_experiments",
     "search_runs",
     "set_experiment",

@@ -113,3 +113,134 @@ query CairnSearchRuns($experimentIds: [String!]!, $first: Int, $after: String,
     totalCount
   }}
 }}"""
+
+
+# ---------------------------------------------------------------------- model registry
+
+MODEL_VERSION_FIELDS = """
+  id modelName version source runId description tags { key value } stage status aliases
+  createdAt updatedAt"""
+
+REGISTERED_MODEL_FIELDS = f"""
+  id name description tags {{ key value }} createdAt updatedAt
+  aliases {{ alias version }}
+  latestVersions {{ {MODEL_VERSION_FIELDS} }}"""
+
+CREATE_REGISTERED_MODEL = f"""
+mutation CairnCreateRegisteredModel($name: String!, $description: String,
+                                    $tags: [KeyValueInput!]) {{
+  createRegisteredModel(name: $name, description: $description, tags: $tags) {{
+    {REGISTERED_MODEL_FIELDS}
+  }}
+}}"""
+
+REGISTERED_MODEL = f"""
+query CairnRegisteredModel($name: String!) {{
+  registeredModel(name: $name) {{ {REGISTERED_MODEL_FIELDS} }}
+}}"""
+
+RENAME_REGISTERED_MODEL = f"""
+mutation CairnRenameRegisteredModel($name: String!, $newName: String!) {{
+  renameRegisteredModel(name: $name, newName: $newName) {{ {REGISTERED_MODEL_FIELDS} }}
+}}"""
+
+UPDATE_REGISTERED_MODEL = f"""
+mutation CairnUpdateRegisteredModel($name: String!, $description: String!) {{
+  updateRegisteredModel(name: $name, description: $description) {{ {REGISTERED_MODEL_FIELDS} }}
+}}"""
+
+DELETE_REGISTERED_MODEL = """
+mutation CairnDeleteRegisteredModel($name: String!) { deleteRegisteredModel(name: $name) }"""
+
+SET_REGISTERED_MODEL_TAG = """
+mutation CairnSetRegisteredModelTag($name: String!, $key: String!, $value: String!) {
+  setRegisteredModelTag(name: $name, key: $key, value: $value) { id }
+}"""
+
+DELETE_REGISTERED_MODEL_TAG = """
+mutation CairnDeleteRegisteredModelTag($name: String!, $key: String!) {
+  deleteRegisteredModelTag(name: $name, key: $key) { id }
+}"""
+
+REGISTERED_MODELS = f"""
+query CairnRegisteredModels($filter: String, $orderBy: [String!], $first: Int, $after: String) {{
+  registeredModels(filter: $filter, orderBy: $orderBy, first: $first, after: $after) {{
+    edges {{ node {{ {REGISTERED_MODEL_FIELDS} }} }}
+    pageInfo {{ hasNextPage endCursor }}
+  }}
+}}"""
+
+CREATE_MODEL_VERSION = f"""
+mutation CairnCreateModelVersion($name: String!, $source: String!, $runId: String,
+    $description: String, $tags: [KeyValueInput!], $createModelIfMissing: Boolean) {{
+  createModelVersion(name: $name, source: $source, runId: $runId, description: $description,
+                     tags: $tags, createModelIfMissing: $createModelIfMissing) {{
+    {MODEL_VERSION_FIELDS}
+  }}
+}}"""
+
+MODEL_VERSION = f"""
+query CairnModelVersion($name: String!, $version: Int!) {{
+  modelVersion(name: $name, version: $version) {{ {MODEL_VERSION_FIELDS} }}
+}}"""
+
+UPDATE_MODEL_VERSION = f"""
+mutation CairnUpdateModelVersion($name: String!, $version: Int!, $description: String!) {{
+  updateModelVersion(name: $name, version: $version, description: $description) {{
+    {MODEL_VERSION_FIELDS}
+  }}
+}}"""
+
+DELETE_MODEL_VERSION = """
+mutation CairnDeleteModelVersion($name: String!, $version: Int!) {
+  deleteModelVersion(name: $name, version: $version)
+}"""
+
+SET_MODEL_VERSION_TAG = """
+mutation CairnSetModelVersionTag($name: String!, $version: Int!, $key: String!, $value: String!) {
+  setModelVersionTag(name: $name, version: $version, key: $key, value: $value) { id }
+}"""
+
+DELETE_MODEL_VERSION_TAG = """
+mutation CairnDeleteModelVersionTag($name: String!, $version: Int!, $key: String!) {
+  deleteModelVersionTag(name: $name, version: $version, key: $key) { id }
+}"""
+
+MODEL_VERSIONS = f"""
+query CairnModelVersions($filter: String, $orderBy: [String!], $first: Int, $after: String) {{
+  modelVersions(filter: $filter, orderBy: $orderBy, first: $first, after: $after) {{
+    edges {{ node {{ {MODEL_VERSION_FIELDS} }} }}
+    pageInfo {{ hasNextPage endCursor }}
+  }}
+}}"""
+
+TRANSITION_MODEL_VERSION_STAGE = f"""
+mutation CairnTransitionStage($name: String!, $version: Int!, $stage: ModelStage!,
+                              $archive: Boolean) {{
+  transitionModelVersionStage(name: $name, version: $version, stage: $stage,
+                              archiveExistingVersions: $archive) {{ {MODEL_VERSION_FIELDS} }}
+}}"""
+
+SET_MODEL_ALIAS = f"""
+mutation CairnSetModelAlias($name: String!, $alias: String!, $version: Int!) {{
+  setModelAlias(name: $name, alias: $alias, version: $version) {{ {MODEL_VERSION_FIELDS} }}
+}}"""
+
+DELETE_MODEL_ALIAS = """
+mutation CairnDeleteModelAlias($name: String!, $alias: String!) {
+  deleteModelAlias(name: $name, alias: $alias) { id }
+}"""
+
+MODEL_HISTORY = """
+query CairnModelHistory($name: String!, $first: Int) {
+  registeredModel(name: $name) {
+    history(first: $first) {
+      at actor kind version fromStage toStage alias previousVersion
+    }
+  }
+}"""
+
+RESOLVE_MODEL_URI = f"""
+query CairnResolveModelUri($uri: String!) {{
+  resolveModelUri(uri: $uri) {{ {MODEL_VERSION_FIELDS} }}
+}}"""

@@ -13,7 +13,7 @@ import requests
 
 from ._version import __version__
 from .config import TransportSettings
-from .exceptions import CairnError, CairnUnavailableError
+from .exceptions import CairnError, CairnUnavailableError, error_for
 
 _log = logging.getLogger("cairn")
 
@@ -144,7 +144,7 @@ class GraphQLTransport:
                 status, "BAD_RESPONSE"
             )
             text = response.text[:300] if payload is None else json.dumps(payload)[:300]
-            raise CairnError(
+            raise error_for(
                 f"Unexpected answer from {self.endpoint} (HTTP {status}): {text}",
                 code,
                 http_status=status,
@@ -165,4 +165,4 @@ def _to_error(errors: Any, status: int) -> CairnError:
     message = str(first.get("message") or "unknown error")
     if not isinstance(code, str):
         code = "INTERNAL"
-    return CairnError(message, code, details, status)
+    return error_for(message, code, details, status)

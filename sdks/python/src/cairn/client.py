@@ -2,27 +2,36 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import tempfile
 import threading
 import time
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
 from . import _queries as Q
+from ._artifacts import ArtifactStore, join_artifact_path, validate_artifact_path
 from ._batcher import Batcher
 from ._transport import GraphQLTransport
 from ._validation import check_integer, to_str, validate_key, validate_value
 from .config import BatchSettings, TransportSettings, get_tracking_uri, normalize_uri
 from .entities import (
     Experiment,
+    FileInfo,
     Metric,
+    ModelHistoryEntry,
+    ModelVersion,
     PagedList,
+    RegisteredModel,
     Run,
     RunStatus,
     ViewType,
     decode_metric_value,
     encode_metric_value,
+    to_stage,
 )
-from .exceptions import ArtifactsNotAvailableError, CairnError
+from .exceptions import CairnError, error_for
 
 _log = logging.getLogger("cairn")
 
@@ -87,6 +96,7 @@ class CairnClient:
         self._batcher: Optional[Batcher] = None
         self._batcher_lock = threading.Lock()
         self._runs_args: Optional[Dict[str, str]] = None
+        self._artifacts: Optional[ArtifactStore] = None
 
     # ------------------------------------------------------------------ plumbing
 
@@ -522,30 +532,333 @@ class CairnClient:
 
     # ------------------------------------------------------------------ artifacts
 
+    @property
+    def artifacts(self) -> ArtifactStore:
+        """The HTTP artifact transfer of this client (created on first use)."""
+        store = self._artifacts
+        if store is None:
+            store = self._artifacts = ArtifactStore(self._transport)
+        return store
+
     def log_artifact(
         self, run_id: str, local_path: str, artifact_path: Optional[str] = None
     ) -> None:
-        raise ArtifactsNotAvailableError("log_artifact")
+        """Uploads a file to ``<artifact_path>/<file name>`` of the run (streamed)."""
+        local_path = os.fspath(local_path)
+        if not os.path.isfile(local_path):
+            raise error_for(
+                f"{local_path} is not a file (use log_artifacts for a directory)",
+                "INVALID_ARGUMENT",
+                {"path": local_path},
+            )
+        target = join_artifact_path(artifact_path, os.path.basename(local_path))
+        self.artifacts.upload_file(run_id, local_path, target)
 
     def log_artifacts(
         self, run_id: str, local_dir: str, artifact_path: Optional[str] = None
     ) -> None:
-        raise ArtifactsNotAvailableError("log_artifacts")
+        """Uploads every file under ``local_dir`` to ``artifact_path`` (tree kept)."""
+        local_dir = os.fspath(local_dir)
+        if not os.path.isdir(local_dir):
+            raise error_for(
+                f"{local_dir} is not a directory", "INVALID_ARGUMENT", {"path": local_dir}
+            )
+        files = []
+        for root, dirs, names in os.walk(local_dir):
+            dirs.sort()
+            rel = os.path.relpath(root, local_dir)
+            rel_posix = "" if rel == "." else rel.replace(os.sep, "/")
+            for name in sorted(names):
+                target = join_artifact_path(artifact_path, rel_posix, name)
+                validate_artifact_path(target)  # all paths are checked before any upload
+                files.append((os.path.join(root, name), target))
+        for local, target in files:
+            self.artifacts.upload_file(run_id, local, target)
+
+    def _log_bytes(self, run_id: str, data: bytes, artifact_file: str) -> None:
+        validate_artifact_path(artifact_file)
+        with tempfile.TemporaryDirectory(prefix="cairn-") as tmp:
+            local = os.path.join(tmp, "artifact")
+            with open(local, "wb") as f:
+                f.write(data)
+            self.artifacts.upload_file(run_id, local, artifact_file)
 
     def log_dict(self, run_id: str, dictionary: Any, artifact_file: str) -> None:
-        raise ArtifactsNotAvailableError("log_dict")
+        """Stores a dict as JSON (``.json``) or YAML (``.yaml``/``.yml``, needs PyYAML)."""
+        if artifact_file.endswith((".yaml", ".yml")):
+            try:
+                import yaml  # type: ignore[import-untyped]
+            except ImportError as exc:
+                raise error_for(
+                    "log_dict to a .yaml file needs PyYAML (pip install pyyaml); use .json",
+                    "FAILED_PRECONDITION",
+                ) from exc
+            text = yaml.safe_dump(dictionary, sort_keys=False)
+        else:
+            text = json.dumps(dictionary, indent=2)
+        self._log_bytes(run_id, text.encode("utf-8"), artifact_file)
 
     def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
-        raise ArtifactsNotAvailableError("log_text")
+        self._log_bytes(run_id, text.encode("utf-8"), artifact_file)
 
-    def log_figure(self, run_id: str, figure: Any, artifact_file: str) -> None:
-        raise ArtifactsNotAvailableError("log_figure")
+    def log_figure(
+        self,
+        run_id: str,
+        figure: Any,
+        artifact_file: str,
+        save_kwargs: Optional[Dict[str, Any]] = None,
+    ) -> None:
+        """Stores a matplotlib figure (``savefig``) or a plotly figure (``write_html`` for
+        ``.html``, ``write_image`` otherwise) under ``artifact_file``."""
+        validate_artifact_path(artifact_file)
+        with tempfile.TemporaryDirectory(prefix="cairn-") as tmp:
+            local = os.path.join(tmp, os.path.basename(artifact_file))
+            if hasattr(figure, "savefig"):
+                figure.savefig(local, **(save_kwargs or {}))
+            elif hasattr(figure, "write_html") and artifact_file.endswith(".html"):
+                figure.write_html(local, **(save_kwargs or {}))
+            elif hasattr(figure, "write_image"):
+                figure.write_image(local, **(save_kwargs or {}))
+            else:
+                raise error_for(
+                    f"log_figure takes a matplotlib or plotly figure, not {type(figure).__name__}",
+                    "INVALID_ARGUMENT",
+                )
+            self.artifacts.upload_file(run_id, local, artifact_file)
 
-    def list_artifacts(self, run_id: str, path: Optional[str] = None) -> List[Any]:
-        raise ArtifactsNotAvailableError("list_artifacts")
+    def list_artifacts(self, run_id: str, path: Optional[str] = None) -> List[FileInfo]:
+        """The direct children of ``path`` (the run's root by default): directories first."""
+        return [
+            FileInfo.from_graphql(entry)
+            for entry in self.artifacts.list(run_id, (path or "").strip("/"))
+        ]
 
-    def download_artifacts(self, run_id: str, path: str, dst_path: Optional[str] = None) -> str:
-        raise ArtifactsNotAvailableError("download_artifacts")
+    def download_artifacts(
+        self, run_id: str, path: str = "", dst_path: Optional[str] = None
+    ) -> str:
+        """Downloads a file or directory of the run into ``dst_path`` (a new temporary
+        directory by default); every file's sha256 is checked. Returns the local path."""
+        dst = dst_path or tempfile.mkdtemp(prefix="cairn-artifacts-")
+        os.makedirs(dst, exist_ok=True)
+        return self.artifacts.download(run_id, path or "", dst)
+
+    # ------------------------------------------------------------------ model registry
+
+    def create_registered_model(
+        self,
+        name: str,
+        tags: Optional[Mapping[str, Any]] = None,
+        description: Optional[str] = None,
+    ) -> RegisteredModel:
+        data = self.execute(
+            Q.CREATE_REGISTERED_MODEL,
+            {"name": name, "description": description, "tags": _tags_input(tags)},
+        )
+        return RegisteredModel.from_graphql(data["createRegisteredModel"])
+
+    def get_registered_model(self, name: str) -> RegisteredModel:
+        node = self.execute(Q.REGISTERED_MODEL, {"name": name})["registeredModel"]
+        if node is None:
+            raise error_for(f"Registered model {name!r} not found", "NOT_FOUND", {"name": name})
+        return RegisteredModel.from_graphql(node)
+
+    def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
+        data = self.execute(Q.RENAME_REGISTERED_MODEL, {"name": name, "newName": new_name})
+        return RegisteredModel.from_graphql(data["renameRegisteredModel"])
+
+    def update_registered_model(self, name: str, description: str) -> RegisteredModel:
+        data = self.execute(Q.UPDATE_REGISTERED_MODEL, {"name": name, "description": description})
+        return RegisteredModel.from_graphql(data["updateRegisteredModel"])
+
+    def delete_registered_model(self, name: str) -> None:
+        self.execute(Q.DELETE_REGISTERED_MODEL, {"name": name})
+
+    def set_registered_model_tag(self, name: str, key: str, value: Any) -> None:
+        self.execute(Q.SET_REGISTERED_MODEL_TAG, {"name": name, "key": key, "value": to_str(value)})
+
+    def delete_registered_model_tag(self, name: str, key: str) -> None:
+        self.execute(Q.DELETE_REGISTERED_MODEL_TAG, {"name": name, "key": key})
+
+    def search_registered_models(
+        self,
+        filter_string: Optional[str] = None,
+        max_results: int = 100,
+        order_by: Optional[Sequence[str]] = None,
+        page_token: Optional[str] = None,
+    ) -> PagedList:
+        """One page of registered models (``filter_string``: ``name LIKE 'x%'``,
+        ``tags.k = 'v'``); ``.token`` is the next page's cursor."""
+        data = self.execute(
+            Q.REGISTERED_MODELS,
+            {
+                "filter": filter_string or None,
+                "orderBy": list(order_by) if order_by else None,
+                "first": max(1, min(int(max_results), 1000)),
+                "after": page_token,
+            },
+        )["registeredModels"]
+        items = [RegisteredModel.from_graphql(e["node"]) for e in data["edges"]]
+        info = data["pageInfo"]
+        return PagedList(items, info["endCursor"] if info["hasNextPage"] else None)
+
+    def create_model_version(
+        self,
+        name: str,
+        source: str,
+        run_id: Optional[str] = None,
+        tags: Optional[Mapping[str, Any]] = None,
+        description: Optional[str] = None,
+        *,
+        create_model_if_missing: bool = False,
+    ) -> ModelVersion:
+        data = self.execute(
+            Q.CREATE_MODEL_VERSION,
+            {
+                "name": name,
+                "source": source,
+                "runId": run_id,
+                "description": description,
+                "tags": _tags_input(tags),
+                "createModelIfMissing": create_model_if_missing,
+            },
+        )
+        return ModelVersion.from_graphql(data["createModelVersion"])
+
+    def get_model_version(self, name: str, version: Union[int, str]) -> ModelVersion:
+        v = _version_number(version)
+        node = self.execute(Q.MODEL_VERSION, {"name": name, "version": v})["modelVersion"]
+        if node is None:
+            raise error_for(
+                f"Registered model {name!r} has no version {v}",
+                "NOT_FOUND",
+                {"name": name, "version": v},
+            )
+        return ModelVersion.from_graphql(node)
+
+    def update_model_version(
+        self, name: str, version: Union[int, str], description: str
+    ) -> ModelVersion:
+        data = self.execute(
+            Q.UPDATE_MODEL_VERSION,
+            {"name": name, "version": _version_number(version), "description": description},
+        )
+        return ModelVersion.from_graphql(data["updateModelVersion"])
+
+    def delete_model_version(self, name: str, version: Union[int, str]) -> None:
+        self.execute(Q.DELETE_MODEL_VERSION, {"name": name, "version": _version_number(version)})
+
+    def set_model_version_tag(
+        self, name: str, version: Union[int, str], key: str, value: Any
+    ) -> None:
+        self.execute(
+            Q.SET_MODEL_VERSION_TAG,
+            {"name": name, "version": _version_number(version), "key": key, "value": to_str(value)},
+        )
+
+    def delete_model_version_tag(self, name: str, version: Union[int, str], key: str) -> None:
+        self.execute(
+            Q.DELETE_MODEL_VERSION_TAG,
+            {"name": name, "version": _version_number(version), "key": key},
+        )
+
+    def search_model_versions(
+        self,
+        filter_string: Optional[str] = None,
+        max_results: int = 1000,
+        order_by: Optional[Sequence[str]] = None,
+        page_token: Optional[str] = None,
+    ) -> PagedList:
+        """One page of model versions (``name = 'm'``, ``run_id = '...'``,
+        ``stage = 'Production'``, ``tags.k = 'v'``)."""
+        data = self.execute(
+            Q.MODEL_VERSIONS,
+            {
+                "filter": filter_string or None,
+                "orderBy": list(order_by) if order_by else None,
+                "first": max(1, min(int(max_results), 1000)),
+                "after": page_token,
+            },
+        )["modelVersions"]
+        items = [ModelVersion.from_graphql(e["node"]) for e in data["edges"]]
+        info = data["pageInfo"]
+        return PagedList(items, info["endCursor"] if info["hasNextPage"] else None)
+
+    def get_latest_versions(
+        self, name: str, stages: Optional[Sequence[str]] = None
+    ) -> List[ModelVersion]:
+        """The newest version per stage (only ``stages`` when given)."""
+        model = self.get_registered_model(name)
+        wanted = {to_stage(s) for s in stages} if stages else None
+        return [
+            v
+            for v in model.latest_versions
+            if wanted is None or to_stage(v.current_stage) in wanted
+        ]
+
+    def transition_model_version_stage(
+        self,
+        name: str,
+        version: Union[int, str],
+        stage: str,
+        archive_existing_versions: bool = False,
+    ) -> ModelVersion:
+        """Moves a version to ``stage`` ("None", "Staging", "Production", "Archived");
+        ``archive_existing_versions`` archives the versions currently in that stage."""
+        data = self.execute(
+            Q.TRANSITION_MODEL_VERSION_STAGE,
+            {
+                "name": name,
+                "version": _version_number(version),
+                "stage": to_stage(stage),
+                "archive": bool(archive_existing_versions),
+            },
+        )
+        return ModelVersion.from_graphql(data["transitionModelVersionStage"])
+
+    def set_registered_model_alias(
+        self, name: str, alias: str, version: Union[int, str]
+    ) -> ModelVersion:
+        """Points ``alias`` at ``version`` (moving it back is a rollback: one call)."""
+        data = self.execute(
+            Q.SET_MODEL_ALIAS, {"name": name, "alias": alias, "version": _version_number(version)}
+        )
+        return ModelVersion.from_graphql(data["setModelAlias"])
+
+    def delete_registered_model_alias(self, name: str, alias: str) -> None:
+        self.execute(Q.DELETE_MODEL_ALIAS, {"name": name, "alias": alias})
+
+    def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
+        return self.resolve_model_uri(f"models:/{name}@{alias}")
+
+    def get_registered_model_history(self, name: str, first: int = 200) -> List[ModelHistoryEntry]:
+        """Who changed what and when (newest first): versions, stage moves, alias moves."""
+        node = self.execute(Q.MODEL_HISTORY, {"name": name, "first": first})["registeredModel"]
+        if node is None:
+            raise error_for(f"Registered model {name!r} not found", "NOT_FOUND", {"name": name})
+        return [ModelHistoryEntry.from_graphql(e) for e in node["history"]]
+
+    def resolve_model_uri(self, uri: str) -> ModelVersion:
+        """The version a ``models:/`` URI names (``@alias``, ``/Stage``, ``/3``, ``/latest``)."""
+        data = self.execute(Q.RESOLVE_MODEL_URI, {"uri": uri})
+        return ModelVersion.from_graphql(data["resolveModelUri"])
+
+
+def _version_number(version: Union[int, str]) -> int:
+    try:
+        number = int(version)
+    except (TypeError, ValueError):
+        raise error_for(
+            f"Model version must be a positive integer, not {version!r}",
+            "INVALID_ARGUMENT",
+            {"version": version},
+        ) from None
+    if number < 1:
+        raise error_for(
+            f"Model version must be a positive integer, not {version!r}",
+            "INVALID_ARGUMENT",
+            {"version": version},
+        )
+    return number
 
 
 def _type_ref(t: Mapping[str, Any]) -> str:

@@ -162,3 +162,149 @@ class PagedList(List[Any]):
     def __init__(self, items: List[Any], token: Optional[str]) -> None:
         super().__init__(items)
         self.token = token
+
+
+# ---------------------------------------------------------------------- artifacts
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """One entry of ``list_artifacts`` (MLflow's name): ``path``, ``is_dir``, ``file_size``."""
+
+    path: str
+    is_dir: bool
+    file_size: Optional[int] = None
+    sha256: Optional[str] = None
+    logged_at: Optional[int] = None
+
+    @staticmethod
+    def from_graphql(node: Dict[str, Any]) -> "FileInfo":
+        size = node.get("size")
+        return FileInfo(
+            path=str(node["path"]),
+            is_dir=bool(node["isDir"]),
+            file_size=int(size) if size is not None else None,
+            sha256=node.get("sha256"),
+            logged_at=node.get("loggedAt"),
+        )
+
+
+# ---------------------------------------------------------------------- model registry
+
+#: the stage names MLflow users write → the GraphQL ``ModelStage`` enum
+_STAGES = {"none": "NONE", "staging": "STAGING", "production": "PRODUCTION", "archived": "ARCHIVED"}
+_STAGE_NAMES = {v: k.capitalize() for k, v in _STAGES.items()}
+
+
+def to_stage(stage: str) -> str:
+    """``"Production"`` (any case) → ``"PRODUCTION"``; raises on an unknown stage."""
+    value = _STAGES.get(str(stage).strip().lower())
+    if value is None:
+        from .exceptions import error_for
+
+        raise error_for(
+            f"Unknown model stage {stage!r}: use None, Staging, Production or Archived",
+            "INVALID_ARGUMENT",
+            {"stage": stage},
+        )
+    return value
+
+
+def stage_name(stage: Optional[str]) -> str:
+    """``"PRODUCTION"`` → ``"Production"`` (MLflow's spelling)."""
+    return _STAGE_NAMES.get(str(stage or "NONE").upper(), str(stage))
+
+
+def _kv(items: Any) -> Dict[str, str]:
+    return {t["key"]: t["value"] for t in items or []}
+
+
+@dataclass
+class ModelVersion:
+    """A registered model version (MLflow's attribute names; ``version`` is an int)."""
+
+    name: str
+    version: int
+    source: str
+    run_id: Optional[str]
+    current_stage: str
+    status: str
+    description: Optional[str] = None
+    tags: Dict[str, str] = field(default_factory=dict)
+    aliases: List[str] = field(default_factory=list)
+    creation_timestamp: Optional[int] = None
+    last_updated_timestamp: Optional[int] = None
+    id: Optional[str] = None
+
+    @staticmethod
+    def from_graphql(node: Dict[str, Any]) -> "ModelVersion":
+        return ModelVersion(
+            name=str(node.get("modelName")),
+            version=int(node["version"]),
+            source=str(node.get("source")),
+            run_id=node.get("runId"),
+            current_stage=stage_name(node.get("stage")),
+            status=str(node.get("status") or "READY"),
+            description=node.get("description"),
+            tags=_kv(node.get("tags")),
+            aliases=list(node.get("aliases") or []),
+            creation_timestamp=node.get("createdAt"),
+            last_updated_timestamp=node.get("updatedAt"),
+            id=node.get("id"),
+        )
+
+
+@dataclass
+class RegisteredModel:
+    name: str
+    description: Optional[str] = None
+    tags: Dict[str, str] = field(default_factory=dict)
+    #: alias → version number
+    aliases: Dict[str, int] = field(default_factory=dict)
+    latest_versions: List[ModelVersion] = field(default_factory=list)
+    creation_timestamp: Optional[int] = None
+    last_updated_timestamp: Optional[int] = None
+    id: Optional[str] = None
+
+    @staticmethod
+    def from_graphql(node: Dict[str, Any]) -> "RegisteredModel":
+        return RegisteredModel(
+            name=str(node["name"]),
+            description=node.get("description"),
+            tags=_kv(node.get("tags")),
+            aliases={a["alias"]: int(a["version"]) for a in node.get("aliases") or []},
+            latest_versions=[
+                ModelVersion.from_graphql(v) for v in node.get("latestVersions") or []
+            ],
+            creation_timestamp=node.get("createdAt"),
+            last_updated_timestamp=node.get("updatedAt"),
+            id=node.get("id"),
+        )
+
+
+@dataclass(frozen=True)
+class ModelHistoryEntry:
+    """One change of a registered model (``kind``: VERSION_CREATED, STAGE_TRANSITIONED,
+    ALIAS_SET, ...); stages in MLflow's spelling."""
+
+    at: Any
+    kind: str
+    actor: Optional[str] = None
+    version: Optional[int] = None
+    from_stage: Optional[str] = None
+    to_stage: Optional[str] = None
+    alias: Optional[str] = None
+    previous_version: Optional[int] = None
+
+    @staticmethod
+    def from_graphql(node: Dict[str, Any]) -> "ModelHistoryEntry":
+        return ModelHistoryEntry(
+            at=node.get("at"),
+            kind=str(node["kind"]),
+            actor=node.get("actor"),
+            version=node.get("version"),
+            from_stage=stage_name(node["fromStage"]) if node.get("fromStage") else None,
+            to_stage=stage_name(node["toStage"]) if node.get("toStage") else None,
+            alias=node.get("alias"),
+            previous_version=node.get("previousVersion"),
+        )

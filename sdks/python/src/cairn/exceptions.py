@@ -56,19 +56,43 @@ class CairnUnavailableError(CairnError):
         return (type(self), (self.message, self.details))
 
 
-class ArtifactsNotAvailableError(CairnError, NotImplementedError):
-    """Raised by artifact and model calls: they arrive with Cairn's artifact store."""
+class NotFoundError(CairnError):
+    """``NOT_FOUND``: a run, artifact, registered model, version or alias that does not exist."""
 
-    def __init__(self, what: str) -> None:
-        super().__init__(
-            f"{what} needs Cairn's artifact store, which does not exist yet: artifacts and "
-            "models arrive with it. Nothing was uploaded.",
-            "UNIMPLEMENTED",
-            {"feature": what},
-        )
 
-    def __reduce__(self) -> Any:
-        return (type(self), (self.details.get("feature", "artifacts"),))
+class AlreadyExistsError(CairnError):
+    """``ALREADY_EXISTS``: e.g. a registered model name that is taken."""
+
+
+class InvalidArgumentError(CairnError):
+    """``INVALID_ARGUMENT``: bad input (an artifact path with ``..``, an unknown stage, ...)."""
+
+
+class ConflictError(CairnError):
+    """``CONFLICT``: the write raced with another one (version numbers, aliases)."""
+
+
+class ChecksumMismatchError(CairnError):
+    """``DATA_LOSS``: bytes did not match their sha256 (upload or download); nothing was kept."""
+
+
+_BY_CODE = {
+    "NOT_FOUND": NotFoundError,
+    "ALREADY_EXISTS": AlreadyExistsError,
+    "INVALID_ARGUMENT": InvalidArgumentError,
+    "CONFLICT": ConflictError,
+    "DATA_LOSS": ChecksumMismatchError,
+}
+
+
+def error_for(
+    message: str,
+    code: str,
+    details: Optional[Mapping[str, Any]] = None,
+    http_status: Optional[int] = None,
+) -> CairnError:
+    """The most specific :class:`CairnError` subclass for a server or SDK error code."""
+    return _BY_CODE.get(code, CairnError)(message, code, details, http_status)
 
 
 class BatchLoggingError(CairnError):

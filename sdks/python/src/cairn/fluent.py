@@ -20,7 +20,7 @@ from .config import (
     system_metrics_interval,
 )
 from .entities import Experiment, Metric, Run, RunStatus, ViewType
-from .exceptions import ArtifactsNotAvailableError, CairnError
+from .exceptions import CairnError
 
 _log = logging.getLogger("cairn")
 
@@ -563,27 +563,43 @@ def _runs_to_frame(pd: Any, runs: List[Run]) -> Any:
     return frame[base + metric_cols + param_cols + tag_cols]
 
 
-# ---------------------------------------------------------------------- artifacts (not yet)
+# ---------------------------------------------------------------------- artifacts
+
+
+def _artifact_target(run_id: Optional[str]) -> "tuple[CairnClient, str]":
+    if run_id is None:
+        run = _active_or_start()
+        return run.client, run.run_id
+    return _client(), run_id
 
 
 def log_artifact(
     local_path: str, artifact_path: Optional[str] = None, run_id: Optional[str] = None
 ) -> None:
-    raise ArtifactsNotAvailableError("log_artifact")
+    """Uploads a file to ``<artifact_path>/<file name>`` of the active run (streamed; files of
+    64 MiB or more in parts). Raises at once on failure; nothing is queued."""
+    client, rid = _artifact_target(run_id)
+    client.log_artifact(rid, local_path, artifact_path)
 
 
 def log_artifacts(
     local_dir: str, artifact_path: Optional[str] = None, run_id: Optional[str] = None
 ) -> None:
-    raise ArtifactsNotAvailableError("log_artifacts")
+    """Uploads every file under ``local_dir`` to ``artifact_path`` of the active run."""
+    client, rid = _artifact_target(run_id)
+    client.log_artifacts(rid, local_dir, artifact_path)
 
 
 def log_dict(dictionary: Any, artifact_file: str, run_id: Optional[str] = None) -> None:
-    raise ArtifactsNotAvailableError("log_dict")
+    """Stores ``dictionary`` as JSON (or YAML for ``.yaml``/``.yml``) at ``artifact_file``."""
+    client, rid = _artifact_target(run_id)
+    client.log_dict(rid, dictionary, artifact_file)
 
 
 def log_text(text: str, artifact_file: str, run_id: Optional[str] = None) -> None:
-    raise ArtifactsNotAvailableError("log_text")
+    """Stores ``text`` (UTF-8) at ``artifact_file`` of the active run."""
+    client, rid = _artifact_target(run_id)
+    client.log_text(rid, text, artifact_file)
 
 
 def log_figure(
@@ -593,11 +609,42 @@ def log_figure(
     save_kwargs: Optional[Dict[str, Any]] = None,
     run_id: Optional[str] = None,
 ) -> None:
-    raise ArtifactsNotAvailableError("log_figure")
+    """Stores a matplotlib or plotly figure at ``artifact_file`` (``plot.png``, ``fig.html``)."""
+    client, rid = _artifact_target(run_id)
+    client.log_figure(rid, figure, artifact_file, save_kwargs)
 
 
 def get_artifact_uri(artifact_path: Optional[str] = None) -> str:
-    raise ArtifactsNotAvailableError("get_artifact_uri")
+    """``runs:/<active run id>/<artifact_path>``: a URI ``download_artifacts`` and the model
+    loaders accept."""
+    run = _active_or_start()
+    path = (artifact_path or "").strip("/")
+    return f"runs:/{run.run_id}/{path}" if path else f"runs:/{run.run_id}"
+
+
+# ---------------------------------------------------------------------- registry
+
+
+def register_model(
+    model_uri: str,
+    name: str,
+    tags: Optional[Mapping[str, Any]] = None,
+    description: Optional[str] = None,
+) -> Any:
+    """Registers ``model_uri`` (``runs:/<run_id>/<path>``) as a new version of the registered
+    model ``name`` (created when missing); returns the :class:`~cairn.entities.ModelVersion`."""
+    from .models import parse_runs_uri
+
+    client = _client()
+    run_id: Optional[str] = None
+    if model_uri.startswith("runs:/"):
+        run_id, _ = parse_runs_uri(model_uri)
+    elif model_uri.startswith("models:/"):
+        source = client.resolve_model_uri(model_uri)
+        model_uri, run_id = source.source, source.run_id
+    return client.create_model_version(
+        name, model_uri, run_id, tags, description, create_model_if_missing=True
+    )
 
 
 # ---------------------------------------------------------------------- exit

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from . import _autolog
 from ._autolog import (
@@ -228,3 +228,173 @@ def _fit_wrapper(
                 _autolog.note_models_not_logged(integration)
 
     return fit
+
+
+# ---------------------------------------------------------------------- model flavor
+#
+# NOT covered by the test suite: torch is not installed in the SDK's test venv (PyPI's default
+# Linux torch wheel pulls multi-GB CUDA packages). See docs/models.md.
+
+FLAVOR_NAME = "pytorch"
+_MODEL_FILE = "model.pth"
+
+
+def _pickle_module() -> "tuple[Any, str]":
+    try:
+        import cloudpickle
+
+        return cloudpickle, "cloudpickle"
+    except ImportError:
+        import pickle
+
+        return pickle, "pickle"
+
+
+def save_model(
+    pytorch_model: Any,
+    path: str,
+    signature: Any = None,
+    input_example: Any = None,
+    pip_requirements: Any = None,
+    extra_pip_requirements: Any = None,
+    metadata: Optional[Dict[str, Any]] = None,
+    _model: Any = None,
+) -> Any:
+    """Saves a ``torch.nn.Module`` (the whole module, ``torch.save`` with cloudpickle as the
+    pickle module when installed, so classes defined in ``__main__`` travel by value) to
+    ``path``. Loading needs the same torch (and the module's code unless it was cloudpickled)."""
+    import os
+    from importlib import metadata as _md
+
+    import torch
+
+    from .exceptions import error_for
+    from .models.model import Model, finish_model, pinned, prepare_dir
+
+    if not isinstance(pytorch_model, torch.nn.Module):
+        raise error_for(
+            f"cairn.pytorch.save_model takes a torch.nn.Module, not {type(pytorch_model).__name__}",
+            "INVALID_ARGUMENT",
+        )
+    prepare_dir(path)
+    pickle_module, fmt = _pickle_module()
+    torch.save(pytorch_model, os.path.join(path, _MODEL_FILE), pickle_module=pickle_module)
+    try:
+        version = _md.version("torch")
+    except _md.PackageNotFoundError:
+        version = str(torch.__version__)
+    model = _model or Model()
+    model.add_flavor(
+        FLAVOR_NAME,
+        loader_module="cairn.pytorch",
+        data=_MODEL_FILE,
+        pickle_module=fmt,
+        model_class=f"{type(pytorch_model).__module__}.{type(pytorch_model).__qualname__}",
+        library="torch",
+        library_version=version,
+    )
+    model.add_flavor("python_function", loader_module="cairn.pytorch", data=_MODEL_FILE)
+    reqs: List[Any] = ["torch", "numpy"]
+    if fmt == "cloudpickle":
+        reqs.append("cloudpickle")
+    impl = _TorchPyfunc(pytorch_model)
+    return finish_model(
+        path,
+        model,
+        predict_fn=impl.predict,
+        signature=signature,
+        input_example=input_example,
+        default_requirements=pinned(reqs),
+        pip_requirements=pip_requirements,
+        extra_pip_requirements=extra_pip_requirements,
+        metadata=metadata,
+    )
+
+
+def log_model(
+    pytorch_model: Any,
+    artifact_path: str = "model",
+    registered_model_name: Optional[str] = None,
+    signature: Any = None,
+    input_example: Any = None,
+    pip_requirements: Any = None,
+    extra_pip_requirements: Any = None,
+    metadata: Optional[Dict[str, Any]] = None,
+    run_id: Optional[str] = None,
+) -> Any:
+    """Logs a ``torch.nn.Module`` to the active run (see :func:`save_model`); registers it as a
+    new version of ``registered_model_name`` when given. Untested (see docs/models.md)."""
+    from .models import log_model as _log_model
+
+    return _log_model(
+        save_model,
+        artifact_path,
+        registered_model_name=registered_model_name,
+        run_id=run_id,
+        pytorch_model=pytorch_model,
+        signature=signature,
+        input_example=input_example,
+        pip_requirements=pip_requirements,
+        extra_pip_requirements=extra_pip_requirements,
+        metadata=metadata,
+    )
+
+
+def _torch_load(path: str, map_location: Any = None) -> Any:
+    import torch
+
+    try:
+        # a whole module is a pickle: weights_only=False (torch >= 2.6 defaults to True)
+        return torch.load(path, map_location=map_location, weights_only=False)
+    except TypeError:  # torch < 1.13 has no weights_only
+        return torch.load(path, map_location=map_location)
+
+
+def load_model(model_uri: str, dst_path: Optional[str] = None, map_location: Any = None) -> Any:
+    """The ``torch.nn.Module`` of a model (``runs:/``, ``models:/`` URI or local path)."""
+    import os
+
+    from .models import download_model
+    from .models.model import Model
+
+    local = download_model(model_uri, dst_path)
+    conf = Model.load(local).flavor(FLAVOR_NAME, model_uri)
+    return _torch_load(os.path.join(local, conf["data"]), map_location)
+
+
+class _TorchPyfunc:
+    """``predict``: the input (DataFrame, array, list or tensor) as a float32 tensor, the
+    module in eval mode without gradients, the output as a numpy array."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+
+    def predict(self, data: Any, params: Any = None) -> Any:
+        import numpy as np
+        import torch
+
+        if isinstance(data, torch.Tensor):
+            tensor = data
+        else:
+            values = data.to_numpy() if hasattr(data, "to_numpy") else np.asarray(data)
+            if values.dtype.kind in ("f", "i", "u", "b"):
+                values = values.astype(np.float32)
+            tensor = torch.as_tensor(values)
+        device = next((p.device for p in self.model.parameters()), None)
+        if device is not None:
+            tensor = tensor.to(device)
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            with torch.no_grad():
+                out = self.model(tensor)
+        finally:
+            if was_training:
+                self.model.train()
+        if isinstance(out, torch.Tensor):
+            return out.detach().cpu().numpy()
+        return out
+
+
+def _load_pyfunc(data_path: str, model_dir: str) -> _TorchPyfunc:
+    return _TorchPyfunc(_torch_load(data_path))

@@ -23,11 +23,12 @@ The fitted model itself is not logged yet: that needs Cairn's artifact store.
 from __future__ import annotations
 
 import math
+import os
 import sys
 import time
 import weakref
 from collections import OrderedDict
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from . import _autolog
 from ._autolog import (
@@ -520,3 +521,160 @@ def _metric_wrapper(
         return result
 
     return metric
+
+
+# ---------------------------------------------------------------------- model flavor
+
+FLAVOR_NAME = "sklearn"
+_MODEL_FILE = "model.pkl"
+SERIALIZATION_FORMATS = ("pickle", "cloudpickle")
+
+
+def save_model(
+    sk_model: Any,
+    path: str,
+    serialization_format: str = "pickle",
+    signature: Any = None,
+    input_example: Any = None,
+    pip_requirements: Any = None,
+    extra_pip_requirements: Any = None,
+    metadata: Optional[Dict[str, Any]] = None,
+    pyfunc_predict_fn: str = "predict",
+    _model: Any = None,
+) -> Any:
+    """Saves a scikit-learn estimator to the directory ``path`` (see docs/models.md).
+
+    ``serialization_format``: ``"pickle"`` (default; scikit-learn's documented persistence,
+    loads wherever the same scikit-learn version is installed) or ``"cloudpickle"`` (also
+    serializes functions/classes defined in ``__main__``, e.g. a ``FunctionTransformer``'s
+    lambda). Only load models you trust: unpickling runs code.
+    """
+    import pickle
+
+    from .exceptions import error_for
+    from .models.model import Model, finish_model, pinned, prepare_dir
+
+    if serialization_format not in SERIALIZATION_FORMATS:
+        raise error_for(
+            f"serialization_format must be one of {SERIALIZATION_FORMATS}, "
+            f"not {serialization_format!r}",
+            "INVALID_ARGUMENT",
+        )
+    if not hasattr(sk_model, pyfunc_predict_fn):
+        raise error_for(
+            f"{type(sk_model).__name__} has no {pyfunc_predict_fn}() method",
+            "INVALID_ARGUMENT",
+        )
+    prepare_dir(path)
+    pickler: Any = pickle
+    if serialization_format == "cloudpickle":
+        import cloudpickle
+
+        pickler = cloudpickle
+    with open(os.path.join(path, _MODEL_FILE), "wb") as f:
+        pickler.dump(sk_model, f, protocol=pickle.DEFAULT_PROTOCOL)
+    from importlib import metadata as _md
+
+    model = _model or Model()
+    model.add_flavor(
+        FLAVOR_NAME,
+        loader_module="cairn.sklearn",
+        data=_MODEL_FILE,
+        serialization_format=serialization_format,
+        library="scikit-learn",
+        library_version=_md.version("scikit-learn"),
+        model_class=f"{type(sk_model).__module__}.{type(sk_model).__qualname__}",
+    )
+    model.add_flavor(
+        "python_function",
+        loader_module="cairn.sklearn",
+        data=_MODEL_FILE,
+        predict_fn=pyfunc_predict_fn,
+    )
+    reqs: List[Any] = ["scikit-learn", "numpy", "scipy"]
+    if serialization_format == "cloudpickle":
+        reqs.append("cloudpickle")
+    if _uses_pandas(input_example):
+        reqs.append("pandas")
+    return finish_model(
+        path,
+        model,
+        predict_fn=getattr(sk_model, pyfunc_predict_fn),
+        signature=signature,
+        input_example=input_example,
+        default_requirements=pinned(reqs),
+        pip_requirements=pip_requirements,
+        extra_pip_requirements=extra_pip_requirements,
+        metadata=metadata,
+    )
+
+
+def _uses_pandas(example: Any) -> bool:
+    return type(example).__module__.startswith("pandas")
+
+
+def log_model(
+    sk_model: Any,
+    artifact_path: str = "model",
+    registered_model_name: Optional[str] = None,
+    signature: Any = None,
+    input_example: Any = None,
+    pip_requirements: Any = None,
+    extra_pip_requirements: Any = None,
+    serialization_format: str = "pickle",
+    metadata: Optional[Dict[str, Any]] = None,
+    pyfunc_predict_fn: str = "predict",
+    run_id: Optional[str] = None,
+) -> Any:
+    """Logs a scikit-learn estimator to ``artifact_path`` of the active run (a run is started
+    when none is active) and, with ``registered_model_name``, registers it as a new version.
+    Returns a :class:`cairn.models.ModelInfo` (``model_uri`` = ``runs:/<run_id>/<path>``)."""
+    from .models import log_model as _log_model
+
+    return _log_model(
+        save_model,
+        artifact_path,
+        registered_model_name=registered_model_name,
+        run_id=run_id,
+        sk_model=sk_model,
+        serialization_format=serialization_format,
+        signature=signature,
+        input_example=input_example,
+        pip_requirements=pip_requirements,
+        extra_pip_requirements=extra_pip_requirements,
+        metadata=metadata,
+        pyfunc_predict_fn=pyfunc_predict_fn,
+    )
+
+
+def _load_pickle(path: str) -> Any:
+    import pickle
+
+    with open(path, "rb") as f:
+        return pickle.load(f)  # cloudpickle output loads with pickle (cloudpickle installed)
+
+
+def load_model(model_uri: str, dst_path: Optional[str] = None) -> Any:
+    """The scikit-learn estimator of a model (``runs:/``, ``models:/`` URI or local path)."""
+    from .models import download_model
+    from .models.model import Model
+
+    local = download_model(model_uri, dst_path)
+    conf = Model.load(local).flavor(FLAVOR_NAME, model_uri)
+    return _load_pickle(os.path.join(local, conf["data"]))
+
+
+class _SklearnPyfunc:
+    def __init__(self, model: Any, predict_fn: str) -> None:
+        self.model = model
+        self._predict = getattr(model, predict_fn)
+
+    def predict(self, data: Any, params: Any = None) -> Any:
+        return self._predict(data, **(params or {}))
+
+
+def _load_pyfunc(data_path: str, model_dir: str) -> _SklearnPyfunc:
+    from .models.model import Model
+
+    conf = Model.load(model_dir).flavors.get("python_function", {})
+    return _SklearnPyfunc(_load_pickle(data_path), str(conf.get("predict_fn") or "predict"))
