@@ -2,9 +2,22 @@
 
 import Link from 'next/link';
 import { usePathname } from 'next/navigation';
+import { useId, useState, type FormEvent } from 'react';
 import { API_STORAGE_KEY } from '../lib/api-config.ts';
 import { useLiveStatus } from '../lib/hooks.ts';
-import { useDashboard, useTheme, type ThemeChoice } from './providers.tsx';
+import {
+  DEFAULT_WORKSPACE,
+  RECENT_WORKSPACES_KEY,
+  isValidWorkspace,
+  parseRecent,
+} from '../lib/workspace.ts';
+import {
+  readStorage,
+  switchWorkspace,
+  useDashboard,
+  useTheme,
+  type ThemeChoice,
+} from './providers.tsx';
 
 const LIVE_TEXT = {
   connecting: 'Connecting…',
@@ -43,7 +56,11 @@ export function AppHeader() {
           <Link href="/" aria-current={pathname === '/' ? 'page' : undefined}>
             Experiments
           </Link>
+          <Link href="/models" aria-current={pathname.startsWith('/models') ? 'page' : undefined}>
+            Models
+          </Link>
         </nav>
+        <WorkspacePicker />
         <LiveIndicator />
         <button
           type="button"
@@ -78,5 +95,61 @@ export function AppHeader() {
         </div>
       )}
     </>
+  );
+}
+
+/** The workspace in use, and a form to open another (typed, or one used recently). */
+function WorkspacePicker() {
+  const { workspace } = useDashboard();
+  const [value, setValue] = useState(workspace);
+  const [error, setError] = useState<string | null>(null);
+  const [recent] = useState(() => parseRecent(readStorage(RECENT_WORKSPACES_KEY)));
+  const listId = useId();
+  const errorId = useId();
+  const options = [DEFAULT_WORKSPACE, ...recent.filter((w) => w !== DEFAULT_WORKSPACE)];
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    const next = value.trim();
+    if (!isValidWorkspace(next)) {
+      setError('1–63 letters, digits, "_" or "-"');
+      return;
+    }
+    setError(null);
+    if (next !== workspace) switchWorkspace(next);
+  };
+  return (
+    <form className="workspace-picker" onSubmit={submit} aria-label="Workspace">
+      <label className="field">
+        <span>Workspace</span>
+        <input
+          type="text"
+          list={listId}
+          value={value}
+          size={12}
+          maxLength={63}
+          spellCheck={false}
+          autoComplete="off"
+          onChange={(e) => setValue(e.target.value)}
+          aria-invalid={error ? true : undefined}
+          aria-describedby={error ? errorId : undefined}
+          data-testid="workspace-input"
+        />
+      </label>
+      <datalist id={listId}>
+        {options.map((w) => (
+          <option key={w} value={w} />
+        ))}
+      </datalist>
+      {value.trim() !== workspace && (
+        <button type="submit" className="primary">
+          Open
+        </button>
+      )}
+      {error && (
+        <span className="error-text" role="alert" id={errorId}>
+          {error}
+        </span>
+      )}
+    </form>
   );
 }

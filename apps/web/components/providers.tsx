@@ -1,9 +1,27 @@
 'use client';
 
-import { createContext, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
+import { usePathname, useSearchParams } from 'next/navigation';
+import {
+  Suspense,
+  createContext,
+  useContext,
+  useEffect,
+  useMemo,
+  useState,
+  type ReactNode,
+} from 'react';
 import { Provider as UrqlProvider } from 'urql';
 import { API_STORAGE_KEY, resolveApi } from '../lib/api-config.ts';
 import { createDashboardClient, type DashboardClient } from '../lib/graphql/client.ts';
+import {
+  DEFAULT_WORKSPACE,
+  RECENT_WORKSPACES_KEY,
+  WORKSPACE_STORAGE_KEY,
+  addRecent,
+  parseRecent,
+  resolveWorkspace,
+  withWorkspaceParam,
+} from '../lib/workspace.ts';
 
 const DashboardContext = createContext<DashboardClient | null>(null);
 
@@ -32,7 +50,7 @@ export const useTheme = () => useContext(ThemeContext);
 
 const THEME_KEY = 'cairn.theme';
 
-function readStorage(key: string): string | null {
+export function readStorage(key: string): string | null {
   try {
     return window.localStorage.getItem(key);
   } catch {
@@ -40,7 +58,7 @@ function readStorage(key: string): string | null {
   }
 }
 
-function writeStorage(key: string, value: string | null): void {
+export function writeStorage(key: string, value: string | null): void {
   try {
     if (value === null) window.localStorage.removeItem(key);
     else window.localStorage.setItem(key, value);
@@ -93,7 +111,17 @@ export function Providers({ children }: { children: ReactNode }) {
       origin: window.location.origin,
     });
     if (remember !== undefined) writeStorage(API_STORAGE_KEY, remember);
-    const created = createDashboardClient(endpoints);
+    const ws = resolveWorkspace({
+      queryParam: params.get('ws'),
+      stored: readStorage(WORKSPACE_STORAGE_KEY),
+    });
+    if (ws.remember !== undefined) writeStorage(WORKSPACE_STORAGE_KEY, ws.remember);
+    if (ws.workspace !== DEFAULT_WORKSPACE)
+      writeStorage(
+        RECENT_WORKSPACES_KEY,
+        JSON.stringify(addRecent(parseRecent(readStorage(RECENT_WORKSPACES_KEY)), ws.workspace)),
+      );
+    const created = createDashboardClient(endpoints, ws.workspace);
     setClient(created);
     return () => created.dispose();
   }, []);
@@ -101,6 +129,9 @@ export function Providers({ children }: { children: ReactNode }) {
     <ThemeContext.Provider value={theme}>
       {client ? (
         <DashboardContext.Provider value={client}>
+          <Suspense fallback={null}>
+            <WorkspaceInUrl workspace={client.workspace} />
+          </Suspense>
           <UrqlProvider value={client.urql}>{children}</UrqlProvider>
         </DashboardContext.Provider>
       ) : (
@@ -110,4 +141,29 @@ export function Providers({ children }: { children: ReactNode }) {
       )}
     </ThemeContext.Provider>
   );
+}
+
+/**
+ * Keeps `?ws=` in the address bar for a non-default workspace (links between pages do not carry
+ * it), so a view's URL can be shared; no history entry, no reload.
+ */
+function WorkspaceInUrl({ workspace }: { workspace: string }): null {
+  const pathname = usePathname();
+  const params = useSearchParams();
+  const text = params.toString();
+  useEffect(() => {
+    const wanted = withWorkspaceParam(text, workspace);
+    if (wanted === text) return;
+    window.history.replaceState(null, '', wanted ? `${pathname}?${wanted}` : pathname);
+  }, [pathname, text, workspace]);
+  return null;
+}
+
+/** Opens the dashboard's home page in another workspace (a fresh client, fresh state). */
+export function switchWorkspace(workspace: string): void {
+  writeStorage(WORKSPACE_STORAGE_KEY, workspace === DEFAULT_WORKSPACE ? null : workspace);
+  const url = new URL('/', window.location.href);
+  url.search = withWorkspaceParam('', workspace);
+  if (workspace === DEFAULT_WORKSPACE) url.searchParams.set('ws', DEFAULT_WORKSPACE);
+  window.location.assign(url.toString());
 }

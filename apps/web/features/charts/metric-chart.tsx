@@ -34,6 +34,17 @@ export interface MetricChartProps {
   onZoom?: (range: { min: number; max: number } | null) => void;
 }
 
+let uplotModule: Promise<typeof uPlotType> | null = null;
+
+/**
+ * Loads the chart library (a separate chunk) once. Pages call it when they open, so the chunk
+ * downloads while the data is being fetched instead of after it.
+ */
+export function loadChartLibrary(): Promise<typeof uPlotType> {
+  uplotModule ??= import('uplot').then((m) => m.default);
+  return uplotModule;
+}
+
 function cssVar(name: string, fallback: string): string {
   const v = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
   return v || fallback;
@@ -83,7 +94,7 @@ export function MetricChart({
     if (!el) return;
     let disposed = false;
     let observer: ResizeObserver | null = null;
-    void import('uplot').then(({ default: UPlot }) => {
+    void loadChartLibrary().then((UPlot) => {
       if (disposed) return;
       const axis = cssVar('--chart-axis', '#666');
       const grid = cssVar('--chart-grid', 'rgba(0,0,0,0.1)');

@@ -9,7 +9,7 @@ import { smooth } from '../../lib/smoothing.ts';
 import type { ChartSettings } from './chart-controls.tsx';
 import { MetricChart, type ChartData, type ChartSeries } from './metric-chart.tsx';
 import { colorAt } from './palette.ts';
-import { MAX_POINTS } from './use-metric-series.ts';
+import { useChartMaxPoints } from './use-metric-series.ts';
 
 /**
  * One metric of one run: the chart (raw line, plus the smoothed one when smoothing is on) and
@@ -30,6 +30,7 @@ export function MetricPanel({
   startTime: number;
 }) {
   const { urql } = useDashboard();
+  const maxPoints = useChartMaxPoints();
   const [detail, setDetail] = useState<{ min: number; max: number; series: Series } | null>(null);
   const request = useRef(0);
 
@@ -45,7 +46,7 @@ export function MetricPanel({
       void urql
         .query<MetricHistoryResult>(
           METRIC_HISTORY_QUERY,
-          { id: runId, key: metricKey, maxPoints: MAX_POINTS, startStep, endStep },
+          { id: runId, key: metricKey, maxPoints, startStep, endStep },
           { requestPolicy: 'network-only' },
         )
         .toPromise()
@@ -54,7 +55,7 @@ export function MetricPanel({
           setDetail({ min: startStep, max: endStep, series: fromWire(r.data.run.metricHistory) });
         });
     },
-    [urql, runId, metricKey, settings.xMode],
+    [urql, runId, metricKey, settings.xMode, maxPoints],
   );
 
   const shown = useMemo(() => (detail ? mergeDetail(series, detail) : series), [series, detail]);

@@ -12,10 +12,19 @@ import {
 } from '../../lib/graphql/documents.ts';
 import { describeError, type ApiErrorInfo } from '../../lib/graphql/errors.ts';
 import { useSubscriptionEffect } from '../../lib/hooks.ts';
+import { chartMaxPoints } from '../../lib/chart-size.ts';
 import { appendPoints, fromWire, type Series, type WirePoint } from '../../lib/series.ts';
 
-/** Points per series asked of the server (it downsamples, keeping extremes and the last point). */
-export const MAX_POINTS = 1500;
+/**
+ * Points per series asked of the server (it downsamples, keeping extremes and the last point):
+ * about two per pixel of a chart's plot width, measured once when the page opens.
+ */
+export function useChartMaxPoints(): number {
+  const [points] = useState(() =>
+    chartMaxPoints(document.querySelector('main')?.clientWidth ?? window.innerWidth),
+  );
+  return points;
+}
 /** The server's limit of runs × keys per metricHistories call. */
 const MAX_SERIES_PER_CALL = 400;
 
@@ -23,7 +32,7 @@ const seriesKey = (runId: string, key: string) => `${runId}\u0000${key}`;
 
 interface Entry {
   series: Series;
-  /** Points appended live since the last fetch: past MAX_POINTS the series is fetched again. */
+  /** Points appended live since the last fetch: past maxPoints the series is fetched again. */
   live: number;
   refetching: boolean;
 }
@@ -35,6 +44,8 @@ export interface MetricSeriesState {
   keysOf(runId: string): string[];
   loading: boolean;
   error: ApiErrorInfo | null;
+  /** Points per series asked of the server. */
+  maxPoints: number;
   /** Changes whenever any series changes (a dependency for memos). */
   version: number;
   /** Feeds points pushed by the metricsLogged subscription. */
@@ -43,7 +54,7 @@ export interface MetricSeriesState {
 
 /**
  * Downsampled histories of some runs' metrics, kept live: points pushed by `metricsLogged` are
- * appended as they come; a series that grew by more than MAX_POINTS live points is fetched again
+ * appended as they come; a series that grew by more than maxPoints live points is fetched again
  * (downsampled) so the chart stays light however long the run trains.
  */
 export function useMetricSeries(
@@ -51,6 +62,7 @@ export function useMetricSeries(
   keysByRun: ReadonlyMap<string, readonly string[]>,
 ): MetricSeriesState {
   const { urql } = useDashboard();
+  const maxPoints = useChartMaxPoints();
   const store = useRef(new Map<string, Entry>());
   const liveKeys = useRef(new Map<string, Set<string>>());
   const [version, setVersion] = useState(0);
@@ -86,7 +98,7 @@ export function useMetricSeries(
         urql
           .query<MetricHistoriesResult>(
             METRIC_HISTORIES_QUERY,
-            { runIds: ids, keys, maxPoints: MAX_POINTS },
+            { runIds: ids, keys, maxPoints },
             { requestPolicy: 'network-only' },
           )
           .toPromise(),
@@ -114,7 +126,7 @@ export function useMetricSeries(
     return () => {
       cancelled = true;
     };
-  }, [urql, keysKey]);
+  }, [urql, keysKey, maxPoints]);
 
   const refetch = useCallback(
     (runId: string, key: string) => {
@@ -125,7 +137,7 @@ export function useMetricSeries(
       void urql
         .query<MetricHistoryResult>(
           METRIC_HISTORY_QUERY,
-          { id: runId, key, maxPoints: MAX_POINTS },
+          { id: runId, key, maxPoints },
           { requestPolicy: 'network-only' },
         )
         .toPromise()
@@ -139,10 +151,10 @@ export function useMetricSeries(
           // Points that arrived while fetching count towards the next refetch.
           current.live = merged.tail;
           scheduleRender();
-          if (current.live > MAX_POINTS) refetch(runId, key);
+          if (current.live > maxPoints) refetch(runId, key);
         });
     },
-    [urql, scheduleRender],
+    [urql, scheduleRender, maxPoints],
   );
 
   const onPoints = useCallback(
@@ -159,7 +171,7 @@ export function useMetricSeries(
         if (entry) {
           entry.series = appendPoints(entry.series, list);
           entry.live += list.length;
-          if (entry.live > MAX_POINTS) refetch(runId, key);
+          if (entry.live > maxPoints) refetch(runId, key);
         } else {
           store.current.set(k, { series: fromWire(list), live: list.length, refetching: false });
         }
@@ -169,7 +181,7 @@ export function useMetricSeries(
       }
       scheduleRender();
     },
-    [refetch, scheduleRender],
+    [refetch, scheduleRender, maxPoints],
   );
 
   return {
@@ -182,6 +194,7 @@ export function useMetricSeries(
     loading,
     error,
     version,
+    maxPoints,
     onPoints,
   };
 }

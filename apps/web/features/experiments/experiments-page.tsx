@@ -18,6 +18,11 @@ import { describeError, type ApiErrorInfo } from '../../lib/graphql/errors.ts';
 import { useDebounced, useNow, useQueryState } from '../../lib/hooks.ts';
 
 const PAGE = 100;
+/**
+ * The schema has no experiments subscription: while the page is visible the loaded part of the
+ * list is read again this often, so experiments created, renamed or deleted elsewhere show up.
+ */
+const REFRESH_MS = 3000;
 
 interface ListState {
   items: Experiment[];
@@ -50,7 +55,8 @@ export function ExperimentsPage() {
 
   const load = useCallback(
     async (after: string | null) => {
-      const gen = after === null ? ++generation.current : generation.current;
+      // Every load bumps the generation: older answers (a search, a live refresh) are dropped.
+      const gen = ++generation.current;
       setList((s) => ({ ...s, loading: true }));
       const result = await urql
         .query<ExperimentsResult>(
@@ -91,6 +97,60 @@ export function ExperimentsPage() {
   useEffect(() => {
     void load(null);
   }, [load]);
+
+  // Live: re-read the loaded rows (at least one page) while the tab is visible.
+  const loadedCount = useRef(0);
+  loadedCount.current = list.items.length;
+  useEffect(() => {
+    let busy = false;
+    const refresh = async () => {
+      if (busy || document.visibilityState !== 'visible') return;
+      busy = true;
+      const gen = generation.current;
+      const first = Math.min(1000, Math.max(PAGE, loadedCount.current));
+      try {
+        const result = await urql
+          .query<ExperimentsResult>(
+            EXPERIMENTS_QUERY,
+            {
+              filter: {
+                nameContains: debouncedSearch || null,
+                lifecycleStage: showDeleted ? 'DELETED' : 'ACTIVE',
+              },
+              first,
+            },
+            { requestPolicy: 'network-only' },
+          )
+          .toPromise();
+        // A newer search or "load more" started meanwhile: its answer wins.
+        if (gen !== generation.current || !result.data) return;
+        const page = result.data.experiments;
+        setList((s) =>
+          s.loading
+            ? s
+            : {
+                items: page.edges.map((e) => e.node),
+                totalCount: page.totalCount,
+                endCursor: page.pageInfo.endCursor,
+                hasNextPage: page.pageInfo.hasNextPage,
+                loading: false,
+                error: null,
+              },
+        );
+      } finally {
+        busy = false;
+      }
+    };
+    const timer = setInterval(() => void refresh(), REFRESH_MS);
+    const onVisible = () => {
+      if (document.visibilityState === 'visible') void refresh();
+    };
+    document.addEventListener('visibilitychange', onVisible);
+    return () => {
+      clearInterval(timer);
+      document.removeEventListener('visibilitychange', onVisible);
+    };
+  }, [urql, debouncedSearch, showDeleted]);
 
   // Keep the search in the URL (shareable), without a history entry per keystroke.
   useEffect(() => {

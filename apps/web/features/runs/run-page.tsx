@@ -1,7 +1,7 @@
 'use client';
 
 import Link from 'next/link';
-import { useEffect, useMemo, useState, type ReactNode } from 'react';
+import { useEffect, useMemo, useState, type KeyboardEvent, type ReactNode } from 'react';
 import { useQuery } from 'urql';
 import { ErrorMessage } from '../../components/error-message.tsx';
 import { LiveDuration } from '../../components/live-duration.tsx';
@@ -12,7 +12,10 @@ import {
   writeChartSettings,
   type ChartSettings,
 } from '../charts/chart-controls.tsx';
+import { loadChartLibrary } from '../charts/metric-chart.tsx';
 import { MetricPanel } from '../charts/metric-panel.tsx';
+import { ArtifactsTab } from '../artifacts/artifacts-tab.tsx';
+import { StageBadge, modelHref } from '../model-registry/stage-badge.tsx';
 import { LivePoints, useMetricSeries } from '../charts/use-metric-series.ts';
 import { formatTimestamp } from '../../lib/format.ts';
 import {
@@ -24,12 +27,21 @@ import {
   type RunResult,
 } from '../../lib/graphql/documents.ts';
 import { describeError } from '../../lib/graphql/errors.ts';
+import {
+  RUN_MODEL_VERSIONS_QUERY,
+  type RunModelVersionsResult,
+} from '../../lib/graphql/registry-documents.ts';
 import { useDebounced, useQueryState, useSubscriptionEffect } from '../../lib/hooks.ts';
 import { formatMetric, toNumber } from '../../lib/metric-values.ts';
+import { filterLiteral } from '../../lib/registry.ts';
 
 export function RunPage() {
   const [query, setQuery] = useQueryState();
   const runId = query.get('id') ?? '';
+  useEffect(() => {
+    // The chart chunk downloads while the run and its metrics are fetched.
+    void loadChartLibrary();
+  }, []);
   const [result] = useQuery<RunResult>({
     query: RUN_QUERY,
     variables: { id: runId },
@@ -56,6 +68,7 @@ export function RunPage() {
   );
   const metrics = useMetricSeries(initialKeys ? [runId] : [], keysByRun);
 
+  const tab: RunTab = query.get('tab') === 'artifacts' ? 'artifacts' : 'metrics';
   const settings = useMemo(() => parseChartSettings(query), [query]);
   const [keyFilter, setKeyFilter] = useState(settings.keyFilter);
   const debouncedFilter = useDebounced(keyFilter, 200);
@@ -96,73 +109,167 @@ export function RunPage() {
         {run.lifecycleStage === 'DELETED' && <StatusBadge status="DELETED" />}
       </h1>
       <Overview run={run} />
+      <RunModelVersions runId={run.id} />
 
-      <h2 id="metrics-heading">Metrics</h2>
-      <ChartControls settings={{ ...settings, keyFilter }} onChange={setSettings} />
-      {metrics.error && <ErrorMessage error={metrics.error} />}
-      {allKeys.length === 0 ? (
-        <p className="muted">
-          {metrics.loading
-            ? 'Loading metrics…'
-            : 'No metrics logged yet. They appear here as they are logged.'}
-        </p>
+      <RunTabs
+        tab={tab}
+        onTab={(next) => {
+          const params = new URLSearchParams(query);
+          if (next === 'metrics') params.delete('tab');
+          else params.set('tab', next);
+          setQuery(params);
+        }}
+      />
+      {tab === 'artifacts' ? (
+        <div role="tabpanel" id="run-tab-artifacts" aria-labelledby="run-tab-artifacts-tab">
+          <ArtifactsTab
+            runId={run.id}
+            selected={query.get('artifact')}
+            onSelect={(path) => {
+              const params = new URLSearchParams(query);
+              if (path) params.set('artifact', path);
+              else params.delete('artifact');
+              setQuery(params);
+            }}
+          />
+        </div>
       ) : (
-        <div className="charts" aria-labelledby="metrics-heading">
-          {keys.map((key) => {
-            const series = metrics.get(runId, key);
-            return series ? (
-              <MetricPanel
-                key={key}
-                runId={runId}
-                metricKey={key}
-                series={series}
-                settings={settings}
-                startTime={run.startTime}
-              />
-            ) : (
-              <section className="chart-card" key={key} aria-label={`Metric ${key}`}>
-                <h3>{key}</h3>
-                <p className="muted">Loading…</p>
-              </section>
-            );
-          })}
+        <div role="tabpanel" id="run-tab-metrics" aria-labelledby="run-tab-metrics-tab">
+          <h2 id="metrics-heading">Metrics</h2>
+          <ChartControls settings={{ ...settings, keyFilter }} onChange={setSettings} />
+          {metrics.error && <ErrorMessage error={metrics.error} />}
+          {allKeys.length === 0 ? (
+            <p className="muted">
+              {metrics.loading
+                ? 'Loading metrics…'
+                : 'No metrics logged yet. They appear here as they are logged.'}
+            </p>
+          ) : (
+            <div className="charts" aria-labelledby="metrics-heading">
+              {keys.map((key) => {
+                const series = metrics.get(runId, key);
+                return series ? (
+                  <MetricPanel
+                    key={key}
+                    runId={runId}
+                    metricKey={key}
+                    series={series}
+                    settings={settings}
+                    startTime={run.startTime}
+                  />
+                ) : (
+                  <section className="chart-card" key={key} aria-label={`Metric ${key}`}>
+                    <h3>{key}</h3>
+                    <p className="muted">Loading…</p>
+                  </section>
+                );
+              })}
+            </div>
+          )}
+
+          <div className="two-col">
+            <KeyValueTable title="Parameters" entries={run.params} />
+            <KeyValueTable title="Tags" entries={run.tags} />
+          </div>
+          {run.latestMetrics.length > 0 && (
+            <>
+              <h2>Latest metric values</h2>
+              <table className="data kv" aria-label="Latest metric values">
+                <thead>
+                  <tr>
+                    <th scope="col">Metric</th>
+                    <th scope="col" className="num">
+                      Value
+                    </th>
+                    <th scope="col" className="num">
+                      Step
+                    </th>
+                    <th scope="col">Logged</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {run.latestMetrics.map((m) => (
+                    <tr key={m.key}>
+                      <td>{m.key}</td>
+                      <td className="num">{formatMetric(toNumber(m.value))}</td>
+                      <td className="num">{m.step}</td>
+                      <td>{formatTimestamp(m.timestamp)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </>
+          )}
         </div>
       )}
-
-      <div className="two-col">
-        <KeyValueTable title="Parameters" entries={run.params} />
-        <KeyValueTable title="Tags" entries={run.tags} />
-      </div>
-      {run.latestMetrics.length > 0 && (
-        <>
-          <h2>Latest metric values</h2>
-          <table className="data kv" aria-label="Latest metric values">
-            <thead>
-              <tr>
-                <th scope="col">Metric</th>
-                <th scope="col" className="num">
-                  Value
-                </th>
-                <th scope="col" className="num">
-                  Step
-                </th>
-                <th scope="col">Logged</th>
-              </tr>
-            </thead>
-            <tbody>
-              {run.latestMetrics.map((m) => (
-                <tr key={m.key}>
-                  <td>{m.key}</td>
-                  <td className="num">{formatMetric(toNumber(m.value))}</td>
-                  <td className="num">{m.step}</td>
-                  <td>{formatTimestamp(m.timestamp)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </>
-      )}
     </>
+  );
+}
+
+type RunTab = 'metrics' | 'artifacts';
+const RUN_TABS: { id: RunTab; label: string }[] = [
+  { id: 'metrics', label: 'Metrics & parameters' },
+  { id: 'artifacts', label: 'Artifacts' },
+];
+
+/** The run page's tabs (ARIA tabs: ←/→ move between them). */
+function RunTabs({ tab, onTab }: { tab: RunTab; onTab: (tab: RunTab) => void }) {
+  const onKeyDown = (e: KeyboardEvent<HTMLDivElement>) => {
+    if (e.key !== 'ArrowRight' && e.key !== 'ArrowLeft') return;
+    e.preventDefault();
+    const at = RUN_TABS.findIndex((t) => t.id === tab);
+    const next =
+      RUN_TABS[(at + (e.key === 'ArrowRight' ? 1 : RUN_TABS.length - 1)) % RUN_TABS.length]!;
+    onTab(next.id);
+    document.getElementById(`run-tab-${next.id}-tab`)?.focus();
+  };
+  return (
+    <div className="tabs" role="tablist" aria-label="Run sections" onKeyDown={onKeyDown}>
+      {RUN_TABS.map((t) => (
+        <button
+          key={t.id}
+          type="button"
+          role="tab"
+          id={`run-tab-${t.id}-tab`}
+          aria-selected={tab === t.id}
+          aria-controls={`run-tab-${t.id}`}
+          tabIndex={tab === t.id ? 0 : -1}
+          onClick={() => onTab(t.id)}
+        >
+          {t.label}
+        </button>
+      ))}
+    </div>
+  );
+}
+
+/** Registered model versions made from this run (the registry's `run_id` filter). */
+function RunModelVersions({ runId }: { runId: string }) {
+  const [result] = useQuery<RunModelVersionsResult>({
+    query: RUN_MODEL_VERSIONS_QUERY,
+    variables: { filter: `run_id = ${filterLiteral(runId)}` },
+    requestPolicy: 'network-only',
+  });
+  const versions = result.data?.modelVersions.edges.map((e) => e.node) ?? [];
+  if (versions.length === 0) return null;
+  return (
+    <p className="run-models" aria-label="Registered model versions from this run">
+      <span className="muted">Registered as </span>
+      {versions.map((v, i) => (
+        <span key={v.id}>
+          {i > 0 && ', '}
+          <Link href={modelHref(v.modelName, v.version)}>
+            {v.modelName} v{v.version}
+          </Link>{' '}
+          {v.stage !== 'NONE' && <StageBadge stage={v.stage} />}
+          {v.aliases.map((a) => (
+            <span key={a} className="alias-chip">
+              @{a}
+            </span>
+          ))}
+        </span>
+      ))}
+    </p>
   );
 }
 

@@ -8,12 +8,13 @@ import {
 } from '@urql/core';
 import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
 import type { ApiEndpoints } from '../api-config.ts';
+import { workspaceHeaders } from '../workspace.ts';
 
 /**
  * The dashboard's one urql client: queries and mutations over HTTP, subscriptions over
  * graphql-ws on the same /graphql path. Built once in the browser by <Providers>, never at module
- * level. The workspace is the server's default: browsers cannot set headers on a WebSocket, and
- * the server reads `x-cairn-workspace` from headers only.
+ * level. The workspace goes in the `x-cairn-workspace` header over HTTP and in the graphql-ws
+ * connectionParams (browsers cannot set headers on a WebSocket); none for the default workspace.
  */
 
 export type LiveStatus = 'connecting' | 'live' | 'reconnecting' | 'offline';
@@ -28,10 +29,17 @@ export interface DashboardClient {
   ws: WsClient;
   live: LiveStatusStore;
   endpoints: ApiEndpoints;
+  /** The workspace every request is made in. */
+  workspace: string;
+  /** An API path (`/api/runs/…`) as an absolute URL on the API's origin. */
+  apiUrl(path: string): string;
+  /** fetch() of an API path in this workspace (the artifact routes, which are not GraphQL). */
+  apiFetch(path: string, init?: RequestInit): Promise<Response>;
   dispose(): void;
 }
 
-export function createDashboardClient(endpoints: ApiEndpoints): DashboardClient {
+export function createDashboardClient(endpoints: ApiEndpoints, workspace: string): DashboardClient {
+  const headers = workspaceHeaders(workspace);
   let status: LiveStatus = 'connecting';
   const listeners = new Set<() => void>();
   const setStatus = (next: LiveStatus) => {
@@ -42,6 +50,7 @@ export function createDashboardClient(endpoints: ApiEndpoints): DashboardClient 
   let everConnected = false;
   const ws = createWsClient({
     url: endpoints.ws,
+    connectionParams: headers,
     // Connected from the start, so the header's indicator tells whether live updates work.
     lazy: false,
     keepAlive: 15_000,
@@ -80,11 +89,20 @@ export function createDashboardClient(endpoints: ApiEndpoints): DashboardClient 
     ],
     requestPolicy: 'cache-and-network',
     preferGetMethod: false,
+    fetchOptions: { headers },
   });
+  const apiUrl = (path: string) => new URL(path, endpoints.http).toString();
   return {
     urql,
     ws,
     endpoints,
+    workspace,
+    apiUrl,
+    apiFetch: (path, init = {}) => {
+      const merged = new Headers(init.headers);
+      for (const [name, value] of Object.entries(headers)) merged.set(name, value);
+      return fetch(apiUrl(path), { ...init, headers: merged });
+    },
     live: { get: () => status, subscribe: (l) => (listeners.add(l), () => listeners.delete(l)) },
     dispose: () => void ws.dispose(),
   };
