@@ -231,3 +231,19 @@ def test_model_uris_that_name_nothing_raise_not_found(cairn_env, tmp_path):
         cairn.pyfunc.load_model(str(tmp_path / "no-such-dir"))
     with pytest.raises(cairn.InvalidArgumentError):
         cairn.pyfunc.load_model("s3://bucket/model")
+
+
+def test_autolog_logs_the_fitted_model(cairn_env, client):
+    from sklearn.linear_model import LogisticRegression
+
+    cairn = cairn_env
+    X, y = _iris()
+    cairn.sklearn.autolog(log_input_examples=True)
+    with cairn.start_run() as run:
+        model = LogisticRegression(max_iter=300).fit(X, y)
+    cairn.sklearn.autolog(disable=True)
+    names = {f.path for f in client.list_artifacts(run.run_id, "model")}
+    assert {"model/cairn-model.json", "model/input_example.json", "model/model.pkl"} <= names
+    loaded = cairn.pyfunc.load_model(f"runs:/{run.run_id}/model")
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    assert loaded.metadata.signature.inputs.names() == list(X.columns)

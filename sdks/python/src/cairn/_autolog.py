@@ -303,8 +303,8 @@ def autolog(
     XGBoost, LightGBM and PyTorch Lightning. ``disable=True`` turns it off and restores the
     libraries' original functions.
 
-    Models are not logged yet (``log_models`` is accepted for MLflow compatibility): that
-    needs Cairn's artifact store, which does not exist yet.
+    ``log_models``: scikit-learn estimators and XGBoost boosters are logged as models at
+    ``model`` of the run (LightGBM and Lightning models are not logged yet).
     """
     from . import lightgbm as _lgb
     from . import pytorch as _pt
@@ -319,6 +319,8 @@ def autolog(
         extra_tags=extra_tags,
     )
     _sk.autolog(
+        log_input_examples=log_input_examples,
+        log_model_signatures=log_model_signatures,
         max_tuning_runs=max_tuning_runs,
         log_post_training_metrics=log_post_training_metrics,
         **common,  # type: ignore[arg-type]
@@ -340,6 +342,7 @@ def note_models_not_logged(integration: Integration) -> None:
     ):
         _warned_models = True
         _log.info(
-            "cairn: models are not logged yet (they need Cairn's artifact store); params, "
-            "metrics and tags are"
+            "cairn: %s models are not logged yet (scikit-learn and XGBoost ones are); "
+            "params, metrics and tags are",
+            integration.name,
         )

@@ -17,7 +17,7 @@ For the outermost ``fit``/``fit_transform``/``fit_predict`` of any scikit-learn 
   functions must be reached through ``sklearn.metrics`` or imported after ``autolog()``).
 
 Logged into the active run, or into a run started for the fit and ended after it.
-The fitted model itself is not logged yet: that needs Cairn's artifact store.
+The fitted estimator is logged as a model at ``model`` (``log_models=True``, the default).
 """
 
 from __future__ import annotations
@@ -116,8 +116,10 @@ def autolog(
 ) -> None:
     """Autologging for scikit-learn (see the module docstring for what is logged).
 
-    ``disable=True`` restores scikit-learn's original methods. Model logging arrives with the
-    artifact store; ``log_models`` is accepted for MLflow compatibility.
+    ``disable=True`` restores scikit-learn's original methods. ``log_models``: the fitted
+    estimator (one with ``predict``) is logged to ``model`` of the run (``cairn.sklearn``
+    format), with a signature inferred from the first training rows (``log_model_signatures``)
+    and those rows as input example (``log_input_examples``).
     """
     if disable:
         _autolog.disable(INTEGRATION)
@@ -126,6 +128,8 @@ def autolog(
         INTEGRATION,
         dict(
             log_models=log_models,
+            log_input_examples=log_input_examples,
+            log_model_signatures=log_model_signatures,
             exclusive=exclusive,
             silent=silent,
             max_tuning_runs=max_tuning_runs,
@@ -169,10 +173,58 @@ def _fit_wrapper(integration: Integration, original: Callable[..., Any]) -> Call
                 kwargs,
                 run,
             )
-            _autolog.note_models_not_logged(integration)
+            if integration.config.get("log_models"):
+                safe(
+                    integration,
+                    "logging the model",
+                    _autolog_model,
+                    integration,
+                    self,
+                    args,
+                    kwargs,
+                    run,
+                )
             return result
 
     return fit
+
+
+def _head(X: Any, n: int = 5) -> Any:
+    if hasattr(X, "iloc"):
+        return X.iloc[:n]
+    if hasattr(X, "shape") and hasattr(X, "__getitem__") and type(X).__module__ == "numpy":
+        return X[:n]
+    if isinstance(X, list):
+        return X[:n]
+    return None  # sparse matrices and other containers: no example, no signature
+
+
+def _autolog_model(
+    integration: Integration,
+    estimator: Any,
+    args: Tuple[Any, ...],
+    kwargs: Dict[str, Any],
+    run: Any,
+) -> None:
+    if not hasattr(estimator, "predict"):
+        return  # transformers: nothing a python function could call
+    X, _, _ = _xy(args, kwargs)
+    example = _head(X) if X is not None else None
+    signature = None
+    if example is not None and integration.config.get("log_model_signatures"):
+        from .models.signature import infer_signature
+
+        try:
+            signature = infer_signature(example, estimator.predict(example))
+        except Exception:  # noqa: BLE001 - a signature is optional
+            signature = None
+    log_model(
+        estimator,
+        "model",
+        run_id=run.run_id,
+        signature=signature,
+        input_example=example if integration.config.get("log_input_examples") else None,
+    )
 
 
 def _log_params(integration: Integration, estimator: Any, run: Any) -> None:

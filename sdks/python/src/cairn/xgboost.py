@@ -4,7 +4,7 @@ Patches ``xgboost.train`` (which the scikit-learn wrappers ``XGBClassifier``/``X
 call too). Logs the booster params and ``num_boost_round``/``early_stopping_rounds``, every
 evaluation metric after every iteration as ``<eval name>-<metric>`` (``validation_0-logloss``,
 ``train-rmse``) at step = iteration, and ``best_iteration``/``best_score`` after early stopping.
-The booster itself is not logged yet: that needs Cairn's artifact store.
+The trained booster is logged as a model at ``model`` (``log_models=True``, the default).
 """
 
 from __future__ import annotations
@@ -109,10 +109,15 @@ def _train_wrapper(integration: Integration, original: Callable[..., Any]) -> Ca
                 arguments["callbacks"] = list(arguments.get("callbacks") or []) + [callback]
             booster = original(*bound.args, **bound.kwargs)
             safe(integration, "logging results", _log_results, run, booster)
-            _autolog.note_models_not_logged(integration)
+            if integration.config.get("log_models"):
+                safe(integration, "logging the model", _autolog_model, run, booster)
             return booster
 
     return train
+
+
+def _autolog_model(run: Any, booster: Any) -> None:
+    log_model(booster, "model", run_id=run.run_id)
 
 
 def _log_params(integration: Integration, run: Any, arguments: Dict[str, Any]) -> None:
