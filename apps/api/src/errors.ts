@@ -27,7 +27,10 @@ export const notFound = (what: string, id: string) =>
 export const invalidArgument = (message: string, details: Record<string, unknown> = {}) =>
   new CairnError('INVALID_ARGUMENT', message, details);
 
-const UNIQUE_SCOPE_NAMES: Record<string, string> = { 'experiment-name': 'An experiment named' };
+const UNIQUE_SCOPE_NAMES: Record<string, string> = {
+  'experiment-name': 'An experiment named',
+  'registered-model-name': 'A registered model named',
+};
 
 /** Maps event-store errors to API errors; anything else passes through untouched. */
 export function toCairnError(error: unknown): unknown {

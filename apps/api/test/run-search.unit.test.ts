@@ -32,7 +32,7 @@ function show(expr: FilterExpr | null): string {
       return `!${show(expr.operand)}`;
     default: {
       const t = expr.target;
-      return t.kind === 'attribute' ? t.name : t.key;
+      return t.kind === 'attribute' || t.kind === 'field' ? t.name : t.key;
     }
   }
 }

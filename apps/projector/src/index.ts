@@ -10,4 +10,5 @@ export * from './projector.ts';
 export * from './projections/index.ts';
 export { experimentsProjection } from './projections/experiments.projection.ts';
 export { runsProjection } from './projections/runs.projection.ts';
+export * from './projections/registry.projection.ts';
 export * from './projections/initial-rows.ts';

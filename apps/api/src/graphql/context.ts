@@ -13,6 +13,7 @@ import {
   type LatestMetric,
   type RunRow,
 } from '../runs/runs.queries.ts';
+import { createRegistryLoaders } from '../registry/registry.loaders.ts';
 import type { Caller } from '../write/command-handler.ts';
 import type { ServiceDeps } from '../write/services.ts';
 
@@ -47,6 +48,7 @@ export function createLoaders(deps: ServiceDeps, workspaceId: string) {
     childRunIds: new DataLoader<string, string[]>(async (ids) =>
       byKey(ids, await getChildRunIds(db, workspaceId, ids), []),
     ),
+    registry: createRegistryLoaders(db, workspaceId),
   };
 }
 

@@ -5,6 +5,7 @@ import '../experiments/experiment.graphql.ts';
 import '../runs/run.graphql.ts';
 import '../runs/run.subscriptions.ts';
 import '../runs/metric-history.graphql.ts';
+import '../registry/registry.graphql.ts';
 
 let schema: GraphQLSchema | null = null;
 

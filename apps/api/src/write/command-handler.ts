@@ -50,12 +50,26 @@ export interface CommandResult<S> {
   events: StoredEventEnvelope[];
 }
 
-const MAX_ATTEMPTS = 5;
+/**
+ * Attempts before a command gives up with CONFLICT. Each lost race means another writer's
+ * append succeeded, so N writers racing on one stream all finish within N attempts; with the
+ * jittered backoff below, 50 concurrent appends to one stream (version numbers of one model)
+ * finish well inside this bound.
+ */
+const MAX_ATTEMPTS = 50;
+/** Backoff after a lost race: full jitter, doubling from BASE up to CAP milliseconds. */
+const BACKOFF_BASE_MS = 2;
+const BACKOFF_CAP_MS = 100;
+
+function backoff(attempt: number): Promise<void> {
+  const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(attempt, 10));
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
+}
 
 /**
  * Load → decide → append with the expected version. On a concurrent append the command is
- * decided again against the fresh state (deciders are pure), a bounded number of times; then
- * the caller gets CONFLICT.
+ * decided again against the fresh state (deciders are pure), after a short randomised backoff so
+ * that racing writers spread out, a bounded number of times; then the caller gets CONFLICT.
  */
 export async function handleCommand<C, S>(
   deps: WriteDeps,
@@ -92,7 +106,10 @@ export async function handleCommand<C, S>(
       for (const stored of result.events) state = spec.decider.evolve(state, decodeEvent(stored));
       return { state, version: result.version, events: result.events };
     } catch (error) {
-      if (error instanceof StreamVersionConflictError && attempt < MAX_ATTEMPTS) continue;
+      if (error instanceof StreamVersionConflictError && attempt < MAX_ATTEMPTS) {
+        await backoff(attempt);
+        continue;
+      }
       throw toCairnError(error);
     }
   }

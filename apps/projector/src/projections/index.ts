@@ -1,11 +1,13 @@
 import type { Projection } from '../projection.ts';
 import { artifactsProjection } from './artifacts.projection.ts';
 import { experimentsProjection } from './experiments.projection.ts';
+import { registryProjection } from './registry.projection.ts';
 import { runsProjection } from './runs.projection.ts';
 
 export const allProjections: readonly Projection[] = [
   experimentsProjection,
   runsProjection,
+  registryProjection,
   artifactsProjection,
 ];
 

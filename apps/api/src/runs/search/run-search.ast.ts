@@ -22,11 +22,19 @@ export const ATTRIBUTE_ALIASES: Readonly<Record<string, AttributeName>> = {
   'run name': 'run_name',
 };
 
+/** A bare column of another searchable entity (the model registry's `name`, `stage`, …). */
+export interface FieldSpec {
+  type: 'string' | 'number';
+  nullable: boolean;
+}
+
 export type SearchTarget =
   | { kind: 'metric'; key: string }
   | { kind: 'param'; key: string }
   | { kind: 'tag'; key: string }
-  | { kind: 'attribute'; name: AttributeName };
+  | { kind: 'attribute'; name: AttributeName }
+  /** Only produced when the parser is given `fields` (never by the run search). */
+  | ({ kind: 'field'; name: string } & FieldSpec);
 
 export type CompareOp = '=' | '!=' | '<' | '<=' | '>' | '>=';
 export type LikeOp = 'LIKE' | 'ILIKE';
@@ -68,6 +76,8 @@ export function targetLabel(target: SearchTarget): string {
       return `tags.${quoteKeyIfNeeded(target.key)}`;
     case 'attribute':
       return `attributes.${target.name}`;
+    case 'field':
+      return target.name;
   }
 }
 

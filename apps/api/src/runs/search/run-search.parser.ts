@@ -5,6 +5,7 @@ import {
   targetLabel,
   type AttributeName,
   type CompareOp,
+  type FieldSpec,
   type FilterExpr,
   type OrderTerm,
   type Predicate,
@@ -45,15 +46,27 @@ function allowedComparators(target: SearchTarget): readonly Comparator[] {
     case 'param':
     case 'tag':
       return [...STRING_OPS, ...NULL_OPS];
-    case 'attribute': {
-      const attr = RUN_ATTRIBUTES[target.name];
+    case 'attribute':
+    case 'field': {
+      const attr = target.kind === 'field' ? target : RUN_ATTRIBUTES[target.name];
       const ops = attr.type === 'number' ? NUMERIC_OPS : STRING_OPS;
       return attr.nullable ? [...ops, ...NULL_OPS] : ops;
     }
   }
 }
 
-const ENTITY_PREFIXES: Readonly<Record<string, SearchTarget['kind']>> = {
+/**
+ * The vocabulary of another entity's search (the model registry): bare column names instead of
+ * `attributes.<name>`, and only the listed prefixed kinds (e.g. `tags.<key>`).
+ */
+export interface SearchVocabulary {
+  fields: Readonly<Record<string, FieldSpec>>;
+  prefixes: readonly Exclude<SearchTarget['kind'], 'attribute' | 'field'>[];
+  /** Names the valid identifiers in messages, e.g. "name, stage or tags.<key>". */
+  hint: string;
+}
+
+const ENTITY_PREFIXES: Readonly<Record<string, Exclude<SearchTarget['kind'], 'field'>>> = {
   metric: 'metric',
   metrics: 'metric',
   param: 'param',
@@ -113,6 +126,7 @@ class Parser {
   constructor(
     private readonly src: string,
     private readonly fail: Fail,
+    private readonly vocabulary: SearchVocabulary | null = null,
   ) {}
 
   // ---- scanning -------------------------------------------------------------------------------
@@ -180,6 +194,7 @@ class Parser {
   // ---- identifiers ----------------------------------------------------------------------------
 
   target(): SearchTarget {
+    if (this.vocabulary) return this.vocabularyTarget(this.vocabulary);
     const start = this.pos;
     const prefix = this.sticky(WORD);
     if (prefix === null) this.fail(start, `expected ${IDENTIFIER_HINT}, found ${this.found()}`);
@@ -204,6 +219,30 @@ class Parser {
     if (name === undefined)
       this.fail(keyStart, `unknown attribute "${key}": use ${ATTRIBUTE_LIST}`);
     return { kind: 'attribute', name };
+  }
+
+  /** An identifier of another entity's search: a bare field or an allowed `<prefix>.<key>`. */
+  vocabularyTarget(vocabulary: SearchVocabulary): SearchTarget {
+    const start = this.pos;
+    const word = this.sticky(WORD);
+    const expected = `expected ${vocabulary.hint}`;
+    if (word === null) this.fail(start, `${expected}, found ${this.found()}`);
+    if (this.src[this.pos] !== '.') {
+      const name = word.toLowerCase();
+      const field = Object.hasOwn(vocabulary.fields, name) ? vocabulary.fields[name] : undefined;
+      if (field === undefined) {
+        this.pos = start;
+        this.fail(start, `unknown identifier ${this.found()}: ${expected}`);
+      }
+      return { kind: 'field', name, ...field };
+    }
+    const kind = ENTITY_PREFIXES[word.toLowerCase()];
+    if (kind === undefined || kind === 'attribute' || !vocabulary.prefixes.includes(kind)) {
+      this.pos = start;
+      this.fail(start, `unknown identifier ${this.found()}: ${expected}`);
+    }
+    this.pos++; // the dot
+    return { kind, key: this.key(word) };
   }
 
   key(prefix: string): string {
@@ -309,6 +348,9 @@ class Parser {
       if (target.kind === 'attribute' && !Number.isSafeInteger(value.value)) {
         this.fail(value.position, `${where} is in epoch milliseconds: expected an integer`);
       }
+      if (target.kind === 'field' && !Number.isSafeInteger(value.value)) {
+        this.fail(value.position, `${where} is an integer`);
+      }
     } else if (value.kind !== 'string') {
       this.fail(
         value.position,
@@ -384,7 +426,8 @@ class Parser {
 function isNumeric(target: SearchTarget): boolean {
   return (
     target.kind === 'metric' ||
-    (target.kind === 'attribute' && RUN_ATTRIBUTES[target.name].type === 'number')
+    (target.kind === 'attribute' && RUN_ATTRIBUTES[target.name].type === 'number') ||
+    (target.kind === 'field' && target.type === 'number')
   );
 }
 
@@ -395,8 +438,9 @@ function describeKind(target: SearchTarget): string {
     case 'param':
     case 'tag':
       return 'a string';
-    case 'attribute': {
-      const attr = RUN_ATTRIBUTES[target.name];
+    case 'attribute':
+    case 'field': {
+      const attr = target.kind === 'field' ? target : RUN_ATTRIBUTES[target.name];
       return `${attr.type === 'number' ? 'a number' : 'a string'}${attr.nullable ? ' or null' : ', never null'}`;
     }
   }
@@ -404,13 +448,21 @@ function describeKind(target: SearchTarget): string {
 
 /** Parses a filter; null for an absent or blank filter (every run matches). */
 export function parseRunFilter(filter: string | null | undefined): FilterExpr | null {
+  return parseSearchFilter(filter, null);
+}
+
+/** Parses a filter in the run grammar, or in another entity's vocabulary when one is given. */
+export function parseSearchFilter(
+  filter: string | null | undefined,
+  vocabulary: SearchVocabulary | null,
+): FilterExpr | null {
   if (filter === null || filter === undefined || filter.trim() === '') return null;
   if (filter.length > SEARCH_LIMITS.filterLength) {
     filterError(SEARCH_LIMITS.filterLength, `longer than ${SEARCH_LIMITS.filterLength} characters`);
   }
   const nul = filter.indexOf('\u0000');
   if (nul >= 0) filterError(nul, 'NUL characters are not allowed');
-  const p = new Parser(filter, filterError);
+  const p = new Parser(filter, filterError, vocabulary);
   const expr = p.or(0);
   p.skipWs();
   if (!p.atEnd()) {
@@ -430,6 +482,14 @@ export function parseRunFilter(filter: string | null | undefined): FilterExpr | 
  * (ascending by default). Sorting on the same identifier twice is an error.
  */
 export function parseRunOrderBy(orderBy: readonly string[] | null | undefined): OrderTerm[] {
+  return parseSearchOrderBy(orderBy, null);
+}
+
+/** Parses orderBy entries in the run grammar, or in another entity's vocabulary. */
+export function parseSearchOrderBy(
+  orderBy: readonly string[] | null | undefined,
+  vocabulary: SearchVocabulary | null,
+): OrderTerm[] {
   if (!orderBy) return [];
   if (orderBy.length > SEARCH_LIMITS.orderBy) {
     orderByError(SEARCH_LIMITS.orderBy)(0, `at most ${SEARCH_LIMITS.orderBy} entries`);
@@ -440,7 +500,7 @@ export function parseRunOrderBy(orderBy: readonly string[] | null | undefined): 
     if (text.length > 1000) fail(1000, 'longer than 1000 characters');
     const nul = text.indexOf('\u0000');
     if (nul >= 0) fail(nul, 'NUL characters are not allowed');
-    const p = new Parser(text, fail);
+    const p = new Parser(text, fail, vocabulary);
     p.skipWs();
     const start = p.pos;
     const target = p.target();

@@ -37,7 +37,7 @@ const ATTRIBUTE_COLUMNS = {
   end_time: sql.ref('r.end_time'),
 } satisfies Record<AttributeName, RawBuilder<unknown>>;
 
-type EntityKind = Exclude<SearchTarget['kind'], 'attribute'>;
+type EntityKind = Exclude<SearchTarget['kind'], 'attribute' | 'field'>;
 
 function entityTable(kind: EntityKind): RawBuilder<unknown> {
   switch (kind) {
@@ -127,6 +127,7 @@ function attributeCondition(name: AttributeName, p: Predicate): Bool {
 function predicateCondition(p: Predicate, workspaceId: string): Bool {
   const { target } = p;
   if (target.kind === 'attribute') return attributeCondition(target.name, p);
+  if (target.kind === 'field') throw new Error(`${target.name} is not a run search target`);
   if (p.type === 'null') {
     const has = exists(target.kind, workspaceId, target.key, null);
     return p.negated ? has : sql<SqlBool>`NOT ${has}`;
@@ -194,6 +195,7 @@ export function compileOrder(terms: readonly OrderTerm[], workspaceId: string): 
       });
       return;
     }
+    if (target.kind === 'field') throw new Error(`${target.name} is not a run sort target`);
     const alias = `o${i}`;
     joins.push(
       sql`LEFT JOIN ${entityTable(target.kind)} AS ${sql.id(alias)} ON ${sql.ref(`${alias}.workspace_id`)} = ${workspaceId} AND ${sql.ref(`${alias}.run_id`)} = r.run_id AND ${sql.ref(`${alias}.key`)} = ${target.key}`,
