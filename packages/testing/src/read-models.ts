@@ -43,18 +43,6 @@ export const DUMP_QUERIES: Readonly<Record<string, { query: string; workspaceCol
   model_aliases: { query: 'SELECT * FROM model_aliases', workspaceColumn: 'workspace_id' },
   model_history: { query: 'SELECT * FROM model_history', workspaceColumn: 'workspace_id' },
   run_artifacts: { query: 'SELECT * FROM run_artifacts', workspaceColumn: 'workspace_id' },
-  registered_models: { query: 'SELECT * FROM registered_models', workspaceColumn: 'workspace_id' },
-  registered_model_tags: {
-    query: 'SELECT * FROM registered_model_tags',
-    workspaceColumn: 'workspace_id',
-  },
-  model_versions: { query: 'SELECT * FROM model_versions', workspaceColumn: 'workspace_id' },
-  model_version_tags: {
-    query: 'SELECT * FROM model_version_tags',
-    workspaceColumn: 'workspace_id',
-  },
-  model_aliases: { query: 'SELECT * FROM model_aliases', workspaceColumn: 'workspace_id' },
-  model_history: { query: 'SELECT * FROM model_history', workspaceColumn: 'workspace_id' },
   projection_stream_positions: {
     query: 'SELECT * FROM projection_stream_positions',
     workspaceColumn: 'workspace_id',
