@@ -2,7 +2,17 @@ import type http from 'node:http';
 import type { DbHandle } from '@cairn/db';
 import { uuidv7 } from '@cairn/events';
 import type { KafkaTransport } from '@cairn/kafka';
-import { KafkaRelay, startProjector, type Logger, type RunningProjector } from '@cairn/projector';
+import {
+  generateSecretKey,
+  KafkaRelay,
+  OPEN_HOST_POLICY,
+  SecretBox,
+  startProjector,
+  type Logger,
+  type RetryPolicy,
+  type RunningProjector,
+  type WebhookHostPolicy,
+} from '@cairn/projector';
 import { createReadiness } from './http/readiness.ts';
 import { createApiServer } from './http/server.ts';
 import { ChangeListener } from './write/projection-waiter.ts';
@@ -24,6 +34,22 @@ export interface CairnAppOptions {
   host: string;
   readYourWritesTimeoutMs?: number;
   fallback?: (req: http.IncomingMessage, res: http.ServerResponse) => void;
+  /** Webhook secrets and delivery (see docs/webhooks.md). */
+  webhooks?: CairnWebhookOptions;
+}
+
+export interface CairnWebhookOptions {
+  /**
+   * The server key (32 bytes) that seals webhook signing secrets; every process of one
+   * deployment needs the same. Absent: a random key for this process only (tests), logged.
+   */
+  secretKey?: Buffer;
+  hostPolicy?: WebhookHostPolicy;
+  retry?: Partial<RetryPolicy>;
+  /** Deadline of one POST (default 10 s). */
+  timeoutMs?: number;
+  /** Longest sender sleep when no new-delivery notice arrives (default 2 s). */
+  idlePollMs?: number;
 }
 
 export interface CairnApp {
@@ -57,12 +83,26 @@ export async function startCairnApp(opts: CairnAppOptions): Promise<CairnApp> {
       cleanups.push(() => r.stop());
       relay = r;
     }
+    let secretKey = opts.webhooks?.secretKey;
+    if (!secretKey) {
+      secretKey = generateSecretKey();
+      logger.info('webhooks: no server secret key given; using a random key for this process');
+    }
+    const hostPolicy = opts.webhooks?.hostPolicy ?? OPEN_HOST_POLICY;
     let projector: RunningProjector | null = null;
     if (opts.withProjector) {
       const p = await startProjector({
         db: handle.db,
         transport: kafka ? { kind: 'kafka', kafka } : { kind: 'postgres' },
         logger,
+        webhooks: {
+          secretKey,
+          pool: handle.pool,
+          hostPolicy,
+          retry: opts.webhooks?.retry,
+          timeoutMs: opts.webhooks?.timeoutMs,
+          idlePollMs: opts.webhooks?.idlePollMs,
+        },
       });
       cleanups.push(() => p.stop());
       projector = p;
@@ -79,6 +119,7 @@ export async function startCairnApp(opts: CairnAppOptions): Promise<CairnApp> {
         relay?.wake();
       },
       readYourWritesTimeoutMs: opts.readYourWritesTimeoutMs ?? 5000,
+      webhooks: { secrets: new SecretBox(secretKey), hostPolicy },
     };
     const api = createApiServer({
       deps,

@@ -15,6 +15,7 @@ export const RELAY_TOPICS = [
   topicForDomain('experiments'),
   topicForDomain('runs'),
   topicForDomain('registry'),
+  topicForDomain('webhooks'),
   UNROUTED_TOPIC,
 ];
 

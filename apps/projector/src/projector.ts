@@ -6,6 +6,7 @@ import type { Logger } from './logger.ts';
 import { LogTailer } from './postgres-source.ts';
 import { checkpointName, type Projection } from './projection.ts';
 import { allProjections } from './projections/index.ts';
+import { WebhookSender, type WebhookSenderOptions } from './webhooks/webhook-sender.ts';
 
 export type ProjectorTransport = { kind: 'postgres' } | { kind: 'kafka'; kafka: KafkaTransport };
 
@@ -15,6 +16,8 @@ export interface ProjectorOptions {
   logger: Logger;
   projections?: readonly Projection[];
   batchSize?: number;
+  /** Run the webhook sender next to the projections (`cairn server`, `cairn projector`). */
+  webhooks?: Omit<WebhookSenderOptions, 'logger'>;
 }
 
 export interface ProjectionLag {
@@ -31,6 +34,21 @@ export interface RunningProjector {
 
 /** Runs every projection on the configured transport. The same projections run on both. */
 export async function startProjector(opts: ProjectorOptions): Promise<RunningProjector> {
+  const sender = opts.webhooks
+    ? new WebhookSender(opts.db, { ...opts.webhooks, logger: opts.logger })
+    : null;
+  const running = await startProjections(opts);
+  sender?.start();
+  return {
+    wake: () => running.wake(),
+    stop: async () => {
+      await sender?.stop();
+      await running.stop();
+    },
+  };
+}
+
+async function startProjections(opts: ProjectorOptions): Promise<RunningProjector> {
   const projections = opts.projections ?? allProjections;
   if (opts.transport.kind === 'postgres') {
     const tailers = projections.map(

@@ -5,6 +5,7 @@ import * as m0003 from './migrations/2026-11-26T0003-run-search-indexes.ts';
 import * as m0004 from './migrations/2026-11-26T0004-stream-state-index.ts';
 import * as m0005 from './migrations/2026-11-26T0005-run-artifacts.ts';
 import * as m0006 from './migrations/2026-11-26T0006-model-registry.ts';
+import * as m0007 from './migrations/2026-11-26T0007-webhooks.ts';
 
 /** Migrations are listed statically so that they work the same from source and from a bundle. */
 const migrations: Record<string, Migration> = {
@@ -14,6 +15,7 @@ const migrations: Record<string, Migration> = {
   '2026-11-26T0004-stream-state-index': m0004,
   '2026-11-26T0005-run-artifacts': m0005,
   '2026-11-26T0006-model-registry': m0006,
+  '2026-11-26T0007-webhooks': m0007,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };

@@ -202,7 +202,51 @@ export interface ModelHistoryTable {
   previous_version: number | null;
 }
 
+export interface WebhooksTable {
+  workspace_id: string;
+  webhook_id: string;
+  url: string;
+  events: string[];
+  model_name: string | null;
+  description: string | null;
+  active: boolean;
+  /** AES-256-GCM sealed signing secret, as in the events (never plaintext). */
+  encrypted_secret: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface WebhookDeliveriesTable {
+  workspace_id: string;
+  delivery_id: string;
+  webhook_id: string;
+  event_id: string;
+  event: string;
+  /** PENDING | RETRYING | SUCCEEDED | FAILED */
+  status: string;
+  attempts: ColumnType<number, number | undefined, number>;
+  last_status_code: number | null;
+  last_error: string | null;
+  next_attempt_at: Timestamp | null;
+  payload: string;
+  created_at: GeneratedTimestamp;
+  delivered_at: Timestamp | null;
+}
+
+export interface WebhookDeliveryAttemptsTable {
+  workspace_id: string;
+  delivery_id: string;
+  attempt: number;
+  started_at: Timestamp;
+  duration_ms: number;
+  status_code: number | null;
+  error: string | null;
+}
+
 export interface DB {
+  webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_delivery_attempts: WebhookDeliveryAttemptsTable;
   registered_models: RegisteredModelsTable;
   registered_model_tags: RegisteredModelTagsTable;
   model_versions: ModelVersionsTable;

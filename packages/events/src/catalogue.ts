@@ -35,9 +35,18 @@ import {
   registeredModelTagDeletedV1,
   registeredModelTagSetV1,
 } from './registry/registry.events.ts';
+import {
+  webhookActivatedV1,
+  webhookCreatedV1,
+  webhookDeactivatedV1,
+  webhookDeletedV1,
+  webhookEventsChangedV1,
+  webhookSecretRotatedV1,
+  webhookUrlChangedV1,
+} from './webhooks/webhook.events.ts';
 
 /** Domains name Kafka topics (`<domain>.events.v1`), tables and GraphQL folders alike. */
-export type Domain = 'experiments' | 'runs' | 'registry';
+export type Domain = 'experiments' | 'runs' | 'registry' | 'webhooks';
 
 /**
  * The current schema of every event type. Adding a type without a schema is a compile error
@@ -89,6 +98,13 @@ export const currentSchemas = {
   },
   ModelAliasSet: { version: 1, domain: 'registry', schema: modelAliasSetV1 },
   ModelAliasDeleted: { version: 1, domain: 'registry', schema: modelAliasDeletedV1 },
+  WebhookCreated: { version: 1, domain: 'webhooks', schema: webhookCreatedV1 },
+  WebhookUrlChanged: { version: 1, domain: 'webhooks', schema: webhookUrlChangedV1 },
+  WebhookEventsChanged: { version: 1, domain: 'webhooks', schema: webhookEventsChangedV1 },
+  WebhookActivated: { version: 1, domain: 'webhooks', schema: webhookActivatedV1 },
+  WebhookDeactivated: { version: 1, domain: 'webhooks', schema: webhookDeactivatedV1 },
+  WebhookSecretRotated: { version: 1, domain: 'webhooks', schema: webhookSecretRotatedV1 },
+  WebhookDeleted: { version: 1, domain: 'webhooks', schema: webhookDeletedV1 },
 } as const satisfies Record<string, { version: number; domain: Domain; schema: z.ZodType }>;
 
 export type EventType = keyof typeof currentSchemas;

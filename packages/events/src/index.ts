@@ -7,3 +7,4 @@ export * from './streams.ts';
 export * from './experiments/experiment.events.ts';
 export * from './runs/run.events.ts';
 export * from './registry/registry.events.ts';
+export * from './webhooks/webhook.events.ts';

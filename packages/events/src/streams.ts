@@ -1,5 +1,5 @@
 /** Stream naming: `<aggregate>-<entity id>`. The Kafka key is the stream id (invariant 4). */
-export type StreamType = 'experiment' | 'run' | 'registered-model';
+export type StreamType = 'experiment' | 'run' | 'registered-model' | 'webhook';
 
 export function experimentStreamId(experimentId: string): string {
   return `experiment-${experimentId}`;
@@ -13,6 +13,10 @@ export function registeredModelStreamId(modelId: string): string {
   return `registered-model-${modelId}`;
 }
 
+export function webhookStreamId(webhookId: string): string {
+  return `webhook-${webhookId}`;
+}
+
 import type { Domain } from './catalogue.ts';
 
 /** The domain (and so the Kafka topic) of a stream, from its id; null for an unknown prefix. */
@@ -20,5 +24,6 @@ export function domainOfStream(streamId: string): Domain | null {
   if (streamId.startsWith('experiment-')) return 'experiments';
   if (streamId.startsWith('run-')) return 'runs';
   if (streamId.startsWith('registered-model-')) return 'registry';
+  if (streamId.startsWith('webhook-')) return 'webhooks';
   return null;
 }

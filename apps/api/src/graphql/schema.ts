@@ -6,6 +6,7 @@ import '../runs/run.graphql.ts';
 import '../runs/run.subscriptions.ts';
 import '../runs/metric-history.graphql.ts';
 import '../registry/registry.graphql.ts';
+import '../webhooks/webhook.graphql.ts';
 
 let schema: GraphQLSchema | null = null;
 

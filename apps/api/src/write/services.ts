@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '@cairn/db';
+import type { SecretBox, WebhookHostPolicy } from '@cairn/projector';
 import type { WriteDeps } from './command-handler.ts';
 import type { ChangeListener } from './projection-waiter.ts';
 
@@ -9,4 +10,12 @@ export interface ServiceDeps extends WriteDeps {
   changes: ChangeListener;
   /** Bound on a mutation's wait for its own effect in the read model. */
   readYourWritesTimeoutMs: number;
+  /** Webhook secrets and target policy; absent, the webhook mutations answer UNAVAILABLE. */
+  webhooks?: WebhookDeps;
+}
+
+export interface WebhookDeps {
+  /** Seals signing secrets with the server key before they go into events. */
+  secrets: SecretBox;
+  hostPolicy: WebhookHostPolicy;
 }

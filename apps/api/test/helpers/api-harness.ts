@@ -9,7 +9,7 @@ import type { Kysely } from 'kysely';
 import { createDb, type DB, type DbHandle } from '@cairn/db';
 import { createKafkaTransport, type KafkaConfig, type KafkaTransport } from '@cairn/kafka';
 import type { KafkaRelay, Logger } from '@cairn/projector';
-import { startCairnApp } from '../../src/index.ts';
+import { startCairnApp, type CairnWebhookOptions } from '../../src/index.ts';
 
 export interface GqlError {
   message: string;
@@ -39,6 +39,8 @@ export interface ApiHarnessOptions {
   maxConnections?: number;
   /** Called with the SQL of every query the API's DB handle runs. */
   onQuery?: (sql: string) => void;
+  /** Webhook key, target policy and retry schedule (tests use short delays). */
+  webhooks?: CairnWebhookOptions;
 }
 
 export interface ApiHarness {
@@ -112,6 +114,7 @@ export async function startApiHarness(opts: ApiHarnessOptions): Promise<ApiHarne
       port: 0,
       host: '127.0.0.1',
       readYourWritesTimeoutMs: opts.readYourWritesTimeoutMs,
+      webhooks: opts.webhooks,
     });
     cleanups.push(() => app.stop());
     const { url, relay } = app;

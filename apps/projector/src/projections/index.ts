@@ -3,12 +3,14 @@ import { artifactsProjection } from './artifacts.projection.ts';
 import { experimentsProjection } from './experiments.projection.ts';
 import { registryProjection } from './registry.projection.ts';
 import { runsProjection } from './runs.projection.ts';
+import { webhooksProjection } from './webhooks.projection.ts';
 
 export const allProjections: readonly Projection[] = [
   experimentsProjection,
   runsProjection,
   registryProjection,
   artifactsProjection,
+  webhooksProjection,
 ];
 
 export function findProjection(name: string): Projection | undefined {
