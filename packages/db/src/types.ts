@@ -142,6 +142,28 @@ export interface MetricPointsTable {
   value: number;
 }
 
+/** One bucket of the metric rollup pyramid (see metric-rollups.ts). */
+export interface MetricRollupsTable {
+  workspace_id: string;
+  run_id: string;
+  key_id: number;
+  level: number;
+  bucket: number;
+  count: number;
+  first_step: number;
+  first_timestamp: number;
+  first_value: number;
+  last_step: number;
+  last_timestamp: number;
+  last_value: number;
+  min_step: number;
+  min_timestamp: number;
+  min_value: number;
+  max_step: number;
+  max_timestamp: number;
+  max_value: number;
+}
+
 export interface RegisteredModelsTable {
   workspace_id: string;
   model_id: string;
@@ -267,5 +289,6 @@ export interface DB {
   metric_keys: MetricKeysTable;
   run_latest_metrics: RunLatestMetricsTable;
   metric_points: MetricPointsTable;
+  metric_rollups: MetricRollupsTable;
   run_artifacts: RunArtifactsTable;
 }

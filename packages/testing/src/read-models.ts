@@ -30,6 +30,13 @@ export const DUMP_QUERIES: Readonly<Record<string, { query: string; workspaceCol
             FROM metric_points p LEFT JOIN metric_keys k ON k.workspace_id = p.workspace_id AND k.key_id = p.key_id`,
     workspaceColumn: 'p.workspace_id',
   },
+  metric_rollups: {
+    query: `SELECT r.workspace_id, r.run_id, k.key, r.level, r.bucket, r.count,
+                   r.first_step, r.first_timestamp, r.first_value, r.last_step, r.last_timestamp, r.last_value,
+                   r.min_step, r.min_timestamp, r.min_value, r.max_step, r.max_timestamp, r.max_value
+            FROM metric_rollups r LEFT JOIN metric_keys k ON k.workspace_id = r.workspace_id AND k.key_id = r.key_id`,
+    workspaceColumn: 'r.workspace_id',
+  },
   registered_models: { query: 'SELECT * FROM registered_models', workspaceColumn: 'workspace_id' },
   registered_model_tags: {
     query: 'SELECT * FROM registered_model_tags',

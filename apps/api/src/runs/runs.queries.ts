@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Selectable } from 'kysely';
+import { type Kysely, type Selectable } from 'kysely';
 import { decodeMetricValue, type EncodedMetricValue } from '@cairn/events';
 import type { DB, RunsTable } from '@cairn/db';
 import type { FilterExpr, OrderTerm } from './search/run-search.ast.ts';
@@ -115,56 +115,7 @@ export async function getChildRunIds(
   return byParent;
 }
 
-export interface HistoryArgs {
-  runId: string;
-  key: string;
-  maxPoints: number;
-  startStep: number | null;
-  endStep: number | null;
-}
-
-/**
- * Metric history with server-side downsampling that keeps extremes: the points are split into
- * buckets of equal count; each bucket contributes its minimum and its maximum, and the first and
- * the last point are always kept. A spike survives; the result never exceeds maxPoints.
- */
-export async function getMetricHistory(
-  db: Kysely<DB>,
-  workspaceId: string,
-  args: HistoryArgs,
-): Promise<MetricPointRow[]> {
-  const keyRow = await db
-    .selectFrom('metric_keys')
-    .select('key_id')
-    .where('workspace_id', '=', workspaceId)
-    .where('key', '=', args.key)
-    .executeTakeFirst();
-  if (!keyRow) return [];
-  const from = args.startStep === null ? sql`` : sql`AND step >= ${args.startStep}`;
-  const to = args.endStep === null ? sql`` : sql`AND step <= ${args.endStep}`;
-  const buckets = Math.max(1, Math.floor((args.maxPoints - 2) / 2));
-  const result = await sql<MetricPointRow>`
-    WITH pts AS (
-      SELECT step, timestamp, value,
-             row_number() OVER (ORDER BY step, timestamp, value) - 1 AS rn,
-             count(*) OVER () AS n
-      FROM metric_points
-      WHERE workspace_id = ${workspaceId} AND run_id = ${args.runId} AND key_id = ${keyRow.key_id} ${from} ${to}
-    ),
-    bucketed AS (
-      SELECT *, CASE WHEN n <= ${args.maxPoints} THEN rn ELSE floor(rn * ${buckets}::float8 / n) END AS bucket FROM pts
-    ),
-    ranked AS (
-      SELECT *,
-             row_number() OVER (PARTITION BY bucket ORDER BY value ASC, rn) AS by_min,
-             row_number() OVER (PARTITION BY bucket ORDER BY value DESC, rn) AS by_max
-      FROM bucketed
-    )
-    SELECT step, timestamp, value FROM ranked
-    WHERE n <= ${args.maxPoints} OR by_min = 1 OR by_max = 1 OR rn = 0 OR rn = n - 1
-    ORDER BY rn`.execute(db);
-  return result.rows;
-}
+export { getMetricHistory, type HistoryArgs } from './metric-history.queries.ts';
 
 export async function getMetricKeys(
   db: Kysely<DB>,

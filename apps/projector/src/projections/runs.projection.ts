@@ -4,6 +4,7 @@ import { assertNever, decodeMetricValue, type CairnEvent, type EventType } from 
 import type { Projection } from '../projection.ts';
 import { runRowFromStarted } from './initial-rows.ts';
 import { comparePoints, type RankedPoint } from './latest-metric.ts';
+import { RollupCollector, upsertRollups } from './metric-rollups.ts';
 
 const handles = [
   'RunStarted',
@@ -130,6 +131,7 @@ async function applyMetrics(trx: Transaction<DB>, events: readonly MetricsLogged
   const times: number[] = [];
   const values: number[] = [];
   const latest = new Map<string, { ws: string; runId: string; key: string; point: RankedPoint }>();
+  const rollups = new RollupCollector();
   for (const e of events) {
     for (const m of e.data.metrics) {
       const value = decodeMetricValue(m.value);
@@ -140,6 +142,7 @@ async function applyMetrics(trx: Transaction<DB>, events: readonly MetricsLogged
       times.push(m.timestamp);
       values.push(value);
       const point = { step: m.step, timestamp: m.timestamp, value };
+      rollups.add(e.workspaceId, e.data.runId, kids.at(-1)!, point);
       const lk = `${e.workspaceId}\u0000${e.data.runId}\u0000${m.key}`;
       const current = latest.get(lk);
       if (!current || comparePoints(point, current.point) > 0) {
@@ -151,6 +154,7 @@ async function applyMetrics(trx: Transaction<DB>, events: readonly MetricsLogged
     INSERT INTO metric_points (workspace_id, run_id, key_id, step, timestamp, value)
     SELECT * FROM unnest(${ws}::text[], ${runIds}::text[], ${kids}::int[], ${steps}::int8[],
                          ${times}::int8[], ${values.map(String)}::float8[])`.execute(trx);
+  await upsertRollups(trx, rollups.rows());
   const l = [...latest.values()];
   await sql`
     INSERT INTO run_latest_metrics AS t (workspace_id, run_id, key, value, step, timestamp)
@@ -168,7 +172,15 @@ export const runsProjection: Projection = {
   name: 'runs',
   version: 1,
   handles,
-  tables: ['runs', 'run_params', 'run_tags', 'metric_keys', 'run_latest_metrics', 'metric_points'],
+  tables: [
+    'runs',
+    'run_params',
+    'run_tags',
+    'metric_keys',
+    'run_latest_metrics',
+    'metric_points',
+    'metric_rollups',
+  ],
   async apply(trx, events) {
     // Run rows, params and tags first, in order; metric points (no dependency on them) batched.
     const metrics: MetricsLogged[] = [];

@@ -1,0 +1,81 @@
+import { sql, type Kysely } from 'kysely';
+
+// Frozen: never edit a migration that has been released; add a new one.
+//
+// The metric rollup pyramid that serves downsampled histories (packages/db/src/metric-rollups.ts,
+// kept by the runs projection in the transaction that inserts the points). Level k holds one row
+// per non-empty bucket of 4^k steps of a series, for k = 2 … 15 (16 … 2^30 steps), with the
+// bucket's count and its first, last, minimum and maximum points.
+//
+// Existing points are rolled up here, so a database that already holds data serves the new
+// history query at once (a rebuild of the runs projection produces the same rows).
+const LEVELS = [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
+
+export async function up(db: Kysely<any>): Promise<void> {
+  await sql`
+    CREATE TABLE metric_rollups (
+      workspace_id text NOT NULL,
+      run_id text NOT NULL,
+      key_id integer NOT NULL,
+      level smallint NOT NULL,
+      bucket bigint NOT NULL,
+      count bigint NOT NULL,
+      first_step bigint NOT NULL,
+      first_timestamp bigint NOT NULL,
+      first_value double precision NOT NULL,
+      last_step bigint NOT NULL,
+      last_timestamp bigint NOT NULL,
+      last_value double precision NOT NULL,
+      min_step bigint NOT NULL,
+      min_timestamp bigint NOT NULL,
+      min_value double precision NOT NULL,
+      max_step bigint NOT NULL,
+      max_timestamp bigint NOT NULL,
+      max_value double precision NOT NULL,
+      PRIMARY KEY (workspace_id, run_id, key_id, level, bucket)
+    )`.execute(db);
+
+  // Backfill. Steps and timestamps are safe integers (the API enforces it), so float8 arrays hold
+  // them exactly, and array comparison orders them lexicographically with float8's order (NaN
+  // above everything): min/max over such arrays pick the first, last, minimum and maximum points
+  // with the same ties as the projector (the maximum prefers the earliest step: steps negated).
+  const columns = sql`(workspace_id, run_id, key_id, level, bucket, count,
+      first_step, first_timestamp, first_value, last_step, last_timestamp, last_value,
+      min_step, min_timestamp, min_value, max_step, max_timestamp, max_value)`;
+  const finest = LEVELS[0]!;
+  await sql`
+    INSERT INTO metric_rollups ${columns}
+    SELECT workspace_id, run_id, key_id, ${sql.lit(finest)}::int2, bucket, n,
+           f[1]::int8, f[2]::int8, f[3], l[1]::int8, l[2]::int8, l[3],
+           lo[2]::int8, lo[3]::int8, lo[1], (-hi[2])::int8, (-hi[3])::int8, hi[1]
+    FROM (
+      SELECT workspace_id, run_id, key_id, step >> ${sql.lit(2 * finest)} AS bucket, count(*) AS n,
+             min(ARRAY[step::float8, timestamp::float8, value]) AS f,
+             max(ARRAY[step::float8, timestamp::float8, value]) AS l,
+             min(ARRAY[value, step::float8, timestamp::float8]) AS lo,
+             max(ARRAY[value, -step::float8, -timestamp::float8]) AS hi
+      FROM metric_points
+      GROUP BY workspace_id, run_id, key_id, step >> ${sql.lit(2 * finest)}
+    ) g`.execute(db);
+  for (const level of LEVELS.slice(1)) {
+    await sql`
+      INSERT INTO metric_rollups ${columns}
+      SELECT workspace_id, run_id, key_id, ${sql.lit(level)}::int2, bucket, n,
+             f[1]::int8, f[2]::int8, f[3], l[1]::int8, l[2]::int8, l[3],
+             lo[2]::int8, lo[3]::int8, lo[1], (-hi[2])::int8, (-hi[3])::int8, hi[1]
+      FROM (
+        SELECT workspace_id, run_id, key_id, bucket >> 2 AS bucket, sum(count)::int8 AS n,
+               min(ARRAY[first_step::float8, first_timestamp::float8, first_value]) AS f,
+               max(ARRAY[last_step::float8, last_timestamp::float8, last_value]) AS l,
+               min(ARRAY[min_value, min_step::float8, min_timestamp::float8]) AS lo,
+               max(ARRAY[max_value, -max_step::float8, -max_timestamp::float8]) AS hi
+        FROM metric_rollups
+        WHERE level = ${sql.lit(level - 1)}
+        GROUP BY workspace_id, run_id, key_id, bucket >> 2
+      ) g`.execute(db);
+  }
+}
+
+export async function down(db: Kysely<any>): Promise<void> {
+  await db.schema.dropTable('metric_rollups').execute();
+}
