@@ -162,6 +162,7 @@ class ArtifactStore:
         started = time.monotonic()
         delay = settings.backoff_initial
         attempt = 0
+        internal = 0
         while True:
             attempt += 1
             reason: str
@@ -178,6 +179,10 @@ class ArtifactStore:
                     return response
                 if response.status_code not in RETRYABLE_HTTP:
                     raise _http_error(response, what)
+                if response.status_code == 500:
+                    internal += 1
+                    if internal >= 3:  # maybe a bug, not an outage: do not retry for minutes
+                        raise _http_error(response, what)
                 reason = f"HTTP {response.status_code} during {what}"
                 response.close()
             elapsed = time.monotonic() - started
@@ -403,6 +408,7 @@ def _http_error(response: requests.Response, what: str) -> CairnError:
         401: "UNAUTHENTICATED",
         403: "PERMISSION_DENIED",
         404: "NOT_FOUND",
+        405: "UNIMPLEMENTED",
         409: "CONFLICT",
         413: "PAYLOAD_TOO_LARGE",
     }.get(response.status_code, "INTERNAL")
