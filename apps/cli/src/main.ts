@@ -16,6 +16,7 @@ import { parseConfig, USAGE, UsageError, type CliConfig } from './config.ts';
 import { openDatabase, type OpenedDatabase } from './database.ts';
 import { landingPage } from './landing-page.ts';
 import { createStaticHandler } from './web-static.ts';
+import { webhookOptions } from './webhooks.ts';
 
 type Cleanup = () => Promise<void>;
 
@@ -89,6 +90,7 @@ async function startApp(
     port: cfg.port,
     host: cfg.host,
     fallback: createStaticHandler(webRoot(), { whenMissing: landingPage }),
+    webhooks: webhookOptions(cfg.home, logger, { scaleRole: cfg.databaseUrl !== null }),
   });
   cleanups.push(() => app.stop());
   return app.url;
@@ -208,10 +210,12 @@ export async function main(argv: string[]): Promise<void> {
         onShutdown(logger, cleanups);
         const { handle } = await connect(cfg, logger, cleanups);
         const kafka = kafkaFor(cfg, cleanups);
+        const webhooks = webhookOptions(cfg.home, logger, { scaleRole: true });
         const projector = await startProjector({
           db: handle.db,
           transport: kafka ? { kind: 'kafka', kafka } : { kind: 'postgres' },
           logger,
+          webhooks: { ...webhooks, pool: handle.pool },
         });
         cleanups.push(() => projector.stop());
         console.log(`Cairn projector running (${kafka ? 'kafka' : 'postgres'} transport)`);

@@ -98,7 +98,8 @@ export class WebhookSender {
     private readonly opts: WebhookSenderOptions,
   ) {
     this.secrets = new SecretBox(opts.secretKey);
-    this.retry = { ...DEFAULT_RETRY_POLICY, ...opts.retry };
+    const given = Object.entries(opts.retry ?? {}).filter(([, v]) => v !== undefined);
+    this.retry = { ...DEFAULT_RETRY_POLICY, ...Object.fromEntries(given) };
     this.timeoutMs = opts.timeoutMs ?? 10_000;
     this.concurrency = opts.concurrency ?? 8;
     this.idlePollMs = opts.idlePollMs ?? 2000;

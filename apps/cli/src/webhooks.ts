@@ -1,0 +1,38 @@
+import type { CairnWebhookOptions } from '@cairn/api';
+import { parseAllowedHosts, resolveSecretKey, type Logger } from '@cairn/projector';
+
+function positiveInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const text = env[name];
+  if (text === undefined || text.trim() === '') return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer`);
+  return n;
+}
+
+/**
+ * Webhook settings from the environment (docs/webhooks.md): the server key that seals signing
+ * secrets (`CAIRN_SECRET_KEY`, else `<home>/secret.key`, created once with mode 0600), the target
+ * allow-list and the retry schedule.
+ */
+export function webhookOptions(
+  home: string,
+  logger: Logger,
+  opts: { scaleRole: boolean },
+  env: NodeJS.ProcessEnv = process.env,
+): Required<Pick<CairnWebhookOptions, 'secretKey'>> & CairnWebhookOptions {
+  const { key, source } = resolveSecretKey({ envValue: env.CAIRN_SECRET_KEY, home });
+  if (opts.scaleRole && source !== 'CAIRN_SECRET_KEY') {
+    logger.info(
+      `webhooks: CAIRN_SECRET_KEY is not set; using the key file ${source}. Every api and projector process must use the same key: set CAIRN_SECRET_KEY on all of them.`,
+    );
+  }
+  return {
+    secretKey: key,
+    hostPolicy: { allowedHosts: parseAllowedHosts(env.CAIRN_WEBHOOK_ALLOWED_HOSTS) },
+    retry: {
+      maxAttempts: positiveInt(env, 'CAIRN_WEBHOOK_MAX_ATTEMPTS'),
+      baseDelayMs: positiveInt(env, 'CAIRN_WEBHOOK_RETRY_BASE_MS'),
+    },
+    timeoutMs: positiveInt(env, 'CAIRN_WEBHOOK_TIMEOUT_MS'),
+  };
+}
