@@ -13,6 +13,7 @@ import {
   type RunningProjector,
   type WebhookHostPolicy,
 } from '@cairn/projector';
+import type { ArtifactRoutesOptions } from './artifacts/artifact-routes.ts';
 import { createReadiness } from './http/readiness.ts';
 import { createApiServer } from './http/server.ts';
 import { ChangeListener } from './write/projection-waiter.ts';
@@ -34,6 +35,8 @@ export interface CairnAppOptions {
   host: string;
   readYourWritesTimeoutMs?: number;
   fallback?: (req: http.IncomingMessage, res: http.ServerResponse) => void;
+  /** The artifact store and upload limit; without it the artifact routes are not served. */
+  artifacts?: ArtifactRoutesOptions;
   /** Webhook secrets and delivery (see docs/webhooks.md). */
   webhooks?: CairnWebhookOptions;
 }
@@ -126,6 +129,7 @@ export async function startCairnApp(opts: CairnAppOptions): Promise<CairnApp> {
       logger,
       readiness: createReadiness(handle.db, kafka),
       fallback: opts.fallback,
+      artifacts: opts.artifacts,
     });
     await new Promise<void>((resolve, reject) => {
       api.server.once('error', reject);

@@ -6,6 +6,7 @@ import { WebSocketServer } from 'ws';
 import type { Logger } from '@cairn/projector';
 import { getSchema } from '../graphql/schema.ts';
 import type { ServiceDeps } from '../write/services.ts';
+import { createArtifactRoutes, type ArtifactRoutesOptions } from '../artifacts/artifact-routes.ts';
 import { buildContext, createGraphQLHandler } from './graphql-handler.ts';
 
 export interface ReadinessReport {
@@ -21,6 +22,8 @@ export interface ApiServerOptions {
   maxBodyBytes?: number;
   /** Serves everything that is not the API (the web app in local mode). */
   fallback?: (req: http.IncomingMessage, res: http.ServerResponse) => void;
+  /** Artifact uploads and downloads (`/api/runs/{runId}/artifacts/…`), with their own body limit. */
+  artifacts?: ArtifactRoutesOptions;
 }
 
 function json(res: http.ServerResponse, status: number, body: unknown): void {
@@ -37,6 +40,9 @@ export function createApiServer(opts: ApiServerOptions): {
   close(): Promise<void>;
 } {
   const yoga = createGraphQLHandler(opts.deps, opts.logger);
+  const artifactRoutes = opts.artifacts
+    ? createArtifactRoutes(opts.deps, opts.logger, opts.artifacts)
+    : null;
   const maxBody = opts.maxBodyBytes ?? 32 * 1024 * 1024;
   const tooLarge = (res: http.ServerResponse) =>
     json(res, 413, {
@@ -115,6 +121,7 @@ export function createApiServer(opts: ApiServerOptions): {
       });
       return;
     }
+    if (artifactRoutes?.(req, res)) return;
     if (opts.fallback) return opts.fallback(req, res);
     json(res, 404, { error: 'not found' });
   });

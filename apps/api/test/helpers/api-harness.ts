@@ -9,6 +9,10 @@ import type { Kysely } from 'kysely';
 import { createDb, type DB, type DbHandle } from '@cairn/db';
 import { createKafkaTransport, type KafkaConfig, type KafkaTransport } from '@cairn/kafka';
 import type { KafkaRelay, Logger } from '@cairn/projector';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { LocalArtifactStore, type ArtifactStore } from '@cairn/artifacts';
 import { startCairnApp, type CairnWebhookOptions } from '../../src/index.ts';
 
 export interface GqlError {
@@ -39,6 +43,10 @@ export interface ApiHarnessOptions {
   maxConnections?: number;
   /** Called with the SQL of every query the API's DB handle runs. */
   onQuery?: (sql: string) => void;
+  /** Default: a local-filesystem store in a fresh temporary directory (removed on stop). */
+  artifactStore?: ArtifactStore;
+  /** Largest artifact upload request (default as in `cairn server`, 5 GiB). */
+  maxUploadBytes?: number;
   /** Webhook key, target policy and retry schedule (tests use short delays). */
   webhooks?: CairnWebhookOptions;
 }
@@ -49,6 +57,7 @@ export interface ApiHarness {
   handle: DbHandle;
   kafka: KafkaTransport | null;
   relay: KafkaRelay | null;
+  artifactStore: ArtifactStore;
   /** Error lines the components reported (when the default logger is used). */
   errors: string[];
   gql<T = Record<string, unknown>>(
@@ -103,6 +112,12 @@ export async function startApiHarness(opts: ApiHarnessOptions): Promise<ApiHarne
       cleanups.push(() => k.close());
       kafka = k;
     }
+    let artifactStore = opts.artifactStore;
+    if (!artifactStore) {
+      const dir = await mkdtemp(path.join(tmpdir(), 'cairn-artifacts-'));
+      cleanups.push(() => rm(dir, { recursive: true, force: true }));
+      artifactStore = new LocalArtifactStore(dir);
+    }
     // Wired exactly as `cairn server` wires it.
     const app = await startCairnApp({
       handle,
@@ -114,6 +129,7 @@ export async function startApiHarness(opts: ApiHarnessOptions): Promise<ApiHarne
       port: 0,
       host: '127.0.0.1',
       readYourWritesTimeoutMs: opts.readYourWritesTimeoutMs,
+      artifacts: { store: artifactStore, maxUploadBytes: opts.maxUploadBytes },
       webhooks: opts.webhooks,
     });
     cleanups.push(() => app.stop());
@@ -129,6 +145,7 @@ export async function startApiHarness(opts: ApiHarnessOptions): Promise<ApiHarne
       handle,
       kafka,
       relay,
+      artifactStore,
       errors,
       async gql<T>(
         query: string,
