@@ -5,6 +5,7 @@ import '../experiments/experiment.graphql.ts';
 import '../runs/run.graphql.ts';
 import '../runs/run.subscriptions.ts';
 import '../runs/metric-history.graphql.ts';
+import '../registry/registry.graphql.ts';
 import '../artifacts/artifact.graphql.ts';
 import '../registry/registry.graphql.ts';
 import '../webhooks/webhook.graphql.ts';
