@@ -16,5 +16,4 @@ export * from './webhooks/secret-box.ts';
 export * from './webhooks/signature.ts';
 export * from './webhooks/webhook-url.ts';
 export * from './webhooks/webhook-sender.ts';
-export * from './projections/registry.projection.ts';
 export * from './projections/initial-rows.ts';

@@ -164,66 +164,6 @@ export interface MetricRollupsTable {
   max_value: number;
 }
 
-export interface RegisteredModelsTable {
-  workspace_id: string;
-  model_id: string;
-  name: string;
-  description: string | null;
-  created_at: Timestamp;
-  updated_at: Timestamp;
-}
-
-export interface RegisteredModelTagsTable {
-  workspace_id: string;
-  model_id: string;
-  key: string;
-  value: string;
-}
-
-export interface ModelVersionsTable {
-  workspace_id: string;
-  model_id: string;
-  version: number;
-  model_name: string;
-  source: string;
-  run_id: string | null;
-  description: string | null;
-  stage: string;
-  status: string;
-  created_at: Timestamp;
-  updated_at: Timestamp;
-}
-
-export interface ModelVersionTagsTable {
-  workspace_id: string;
-  model_id: string;
-  version: number;
-  key: string;
-  value: string;
-}
-
-export interface ModelAliasesTable {
-  workspace_id: string;
-  model_id: string;
-  alias: string;
-  version: number;
-}
-
-export interface ModelHistoryTable {
-  workspace_id: string;
-  model_id: string;
-  stream_position: number;
-  event_id: string;
-  kind: string;
-  at: Timestamp;
-  actor: string | null;
-  version: number | null;
-  from_stage: string | null;
-  to_stage: string | null;
-  alias: string | null;
-  previous_version: number | null;
-}
-
 export interface WebhooksTable {
   workspace_id: string;
   webhook_id: string;
@@ -335,12 +275,6 @@ export interface DB {
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_delivery_attempts: WebhookDeliveryAttemptsTable;
-  registered_models: RegisteredModelsTable;
-  registered_model_tags: RegisteredModelTagsTable;
-  model_versions: ModelVersionsTable;
-  model_version_tags: ModelVersionTagsTable;
-  model_aliases: ModelAliasesTable;
-  model_history: ModelHistoryTable;
   events: EventsTable;
   streams: StreamsTable;
   unique_keys: UniqueKeysTable;

@@ -7,7 +7,6 @@ import '../runs/run.subscriptions.ts';
 import '../runs/metric-history.graphql.ts';
 import '../registry/registry.graphql.ts';
 import '../artifacts/artifact.graphql.ts';
-import '../registry/registry.graphql.ts';
 import '../webhooks/webhook.graphql.ts';
 
 let schema: GraphQLSchema | null = null;
