@@ -47,9 +47,9 @@ export function describeHistory(entry: ModelHistoryEntry): string {
     case 'MODEL_RENAMED':
       return 'Model renamed';
     case 'VERSION_CREATED':
-      return `Version ${v} created`;
+      return `Version ${entry.version ?? '?'} created`;
     case 'VERSION_DELETED':
-      return `Version ${v} deleted`;
+      return `Version ${entry.version ?? '?'} deleted`;
     case 'STAGE_TRANSITIONED':
       return `${v}: ${stageLabel(entry.fromStage)} → ${stageLabel(entry.toStage)}`;
     case 'ALIAS_SET':

@@ -699,7 +699,7 @@ function TagsEditor({
               <tr key={t.key}>
                 <td>{t.key}</td>
                 <td className="mono">{t.value}</td>
-                <td style={{ width: 1 }}>
+                <td className="row-action">
                   <button
                     type="button"
                     className="link"
