@@ -50,6 +50,7 @@ export const DUMP_QUERIES: Readonly<Record<string, { query: string; workspaceCol
   model_aliases: { query: 'SELECT * FROM model_aliases', workspaceColumn: 'workspace_id' },
   model_history: { query: 'SELECT * FROM model_history', workspaceColumn: 'workspace_id' },
   run_artifacts: { query: 'SELECT * FROM run_artifacts', workspaceColumn: 'workspace_id' },
+  webhooks: { query: 'SELECT * FROM webhooks', workspaceColumn: 'workspace_id' },
   projection_stream_positions: {
     query: 'SELECT * FROM projection_stream_positions',
     workspaceColumn: 'workspace_id',
