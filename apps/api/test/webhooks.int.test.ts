@@ -12,7 +12,13 @@ import {
   type EventData,
   type EventType,
 } from '@cairn/events';
-import { generateSecretKey, rebuildProjection, webhooksProjection } from '@cairn/projector';
+import {
+  generateSecretKey,
+  rebuildProjection,
+  silentLogger,
+  WebhookSender,
+  webhooksProjection,
+} from '@cairn/projector';
 import { aNewEvent, appendEvents, createTestDatabase, randomWorkspaceId } from '@cairn/testing';
 import { startApiHarness, type ApiHarness, type GqlResponse } from './helpers/api-harness.ts';
 import { eventually, expectSigned, Receiver } from './helpers/webhook-receiver.ts';
@@ -24,6 +30,7 @@ const RETRY = { baseDelayMs: 150, maxDelayMs: 5000, jitter: 0.1, maxAttempts: 5 
 let api: ApiHarness;
 let receiver: Receiver;
 let dropDb: () => Promise<void>;
+const secretKey = generateSecretKey();
 
 beforeAll(async () => {
   const database = await createTestDatabase();
@@ -33,7 +40,7 @@ beforeAll(async () => {
   api = await startApiHarness({
     databaseUrl: database.url,
     webhooks: {
-      secretKey: generateSecretKey(),
+      secretKey,
       retry: RETRY,
       timeoutMs: 1000,
       // Far above every wait below: deliveries must arrive through the LISTEN wake-up.
@@ -653,5 +660,61 @@ describe('webhooks', () => {
       (d) => d.length === 3 && d.every((x) => x.status === 'SUCCEEDED'),
     );
     expect(receiver.on('/rebuild')).toHaveLength(sentBefore + 1);
+  });
+  it('cancels pending retries when a webhook is paused', async () => {
+    const w = randomWorkspaceId();
+    receiver.status.set('/paused', 503);
+    const hook = await createWebhook(w, { url: receiver.url('/paused') });
+    await new Model(w, 'paused').created();
+    await eventually(
+      () => deliveries(w, hook.id),
+      (d) => d[0]?.status === 'RETRYING',
+    );
+    ok(
+      await api.gql(
+        'mutation($id:String!){ updateWebhook(id:$id, active:false){ id } }',
+        { id: hook.id },
+        ws(w),
+      ),
+    );
+    const [cancelled] = await eventually(
+      () => deliveries(w, hook.id),
+      (d) => d[0]?.status === 'FAILED',
+    );
+    expect(cancelled).toMatchObject({ lastError: 'webhook is inactive', nextAttemptAt: null });
+    expect(cancelled!.attempts).toBeLessThan(RETRY.maxAttempts);
+  });
+
+  it('several senders share the outbox and send each delivery once', async () => {
+    const w = randomWorkspaceId();
+    const extra = [1, 2].map(
+      () =>
+        new WebhookSender(api.db, {
+          secretKey,
+          pool: api.handle.pool,
+          retry: RETRY,
+          concurrency: 3,
+          logger: silentLogger,
+        }),
+    );
+    for (const sender of extra) sender.start();
+    try {
+      const hook = await createWebhook(w, { url: receiver.url('/shared') });
+      const model = new Model(w, 'busy');
+      await model.created();
+      for (let v = 1; v <= 30; v++) await model.version(v);
+      const log = await eventually(
+        () => deliveries(w, hook.id),
+        (d) => d.length === 31 && d.every((x) => x.status === 'SUCCEEDED'),
+        30_000,
+      );
+      expect(log.every((d) => d.attempts === 1)).toBe(true);
+      const seen = receiver.on('/shared').map((r) => r.headers['x-cairn-delivery']);
+      expect(seen).toHaveLength(31);
+      expect(new Set(seen).size).toBe(31);
+      for (const request of receiver.on('/shared')) expectSigned(request, hook.secret);
+    } finally {
+      await Promise.all(extra.map((s) => s.stop()));
+    }
   });
 });
