@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { artifactStoreConfigFromEnv, type ArtifactStoreConfig } from '@cairn/artifacts';
 
 export interface CliConfig {
   command: string[];
@@ -9,6 +10,10 @@ export interface CliConfig {
   home: string;
   databaseUrl: string | null;
   kafkaBrokers: string[] | null;
+  /** Where artifact bytes go (default file://<home>/artifacts). */
+  artifacts: ArtifactStoreConfig;
+  /** Largest artifact upload request (one file, or one part of a multipart upload). */
+  maxUploadBytes: number;
   verbose: boolean;
 }
 
@@ -35,6 +40,14 @@ Options:
   --home <dir>           Data directory for local mode (default ~/.cairn, env CAIRN_HOME)
   --database-url <url>   External PostgreSQL (env CAIRN_DATABASE_URL)
   --kafka-brokers <list> Comma-separated Kafka brokers (env CAIRN_KAFKA_BROKERS)
+  --artifact-store <url> Artifact storage: file:///dir or s3://bucket/prefix
+                         (default file://<home>/artifacts, env CAIRN_ARTIFACT_STORE; S3 keys from
+                         AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_REGION or the AWS chain)
+  --s3-endpoint <url>    S3-compatible endpoint, e.g. http://127.0.0.1:8333 (env CAIRN_S3_ENDPOINT)
+  --s3-path-style        Path-style S3 addressing (default on with --s3-endpoint; env
+                         CAIRN_S3_PATH_STYLE=1|0)
+  --max-upload-bytes <n> Largest artifact upload request, default 5368709120 (5 GiB)
+                         (env CAIRN_MAX_UPLOAD_BYTES)
   --verbose              More logs
   -h, --help             This help`;
 
@@ -51,6 +64,10 @@ export function parseConfig(
       home: { type: 'string' },
       'database-url': { type: 'string' },
       'kafka-brokers': { type: 'string' },
+      'artifact-store': { type: 'string' },
+      's3-endpoint': { type: 'string' },
+      's3-path-style': { type: 'boolean' },
+      'max-upload-bytes': { type: 'string' },
       verbose: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -61,11 +78,20 @@ export function parseConfig(
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new UsageError(`Invalid port "${portText}"`);
   const brokers = values['kafka-brokers'] ?? env.CAIRN_KAFKA_BROKERS ?? null;
+  const home = path.resolve(values.home ?? env.CAIRN_HOME ?? path.join(os.homedir(), '.cairn'));
+  const artifacts = artifactStoreConfigFromEnv(env, home);
+  if (values['artifact-store']) artifacts.url = values['artifact-store'];
+  if (values['s3-endpoint']) artifacts.s3Endpoint = values['s3-endpoint'];
+  if (values['s3-path-style'] !== undefined) artifacts.s3PathStyle = values['s3-path-style'];
+  const maxUploadText = values['max-upload-bytes'] ?? env.CAIRN_MAX_UPLOAD_BYTES ?? '5368709120';
+  const maxUploadBytes = Number(maxUploadText);
+  if (!Number.isSafeInteger(maxUploadBytes) || maxUploadBytes < 1)
+    throw new UsageError(`Invalid --max-upload-bytes "${maxUploadText}"`);
   return {
     command: positionals,
     port,
     host: values.host ?? env.CAIRN_HOST ?? '127.0.0.1',
-    home: path.resolve(values.home ?? env.CAIRN_HOME ?? path.join(os.homedir(), '.cairn')),
+    home,
     databaseUrl: values['database-url'] ?? env.CAIRN_DATABASE_URL ?? null,
     kafkaBrokers: brokers
       ? brokers
@@ -73,6 +99,8 @@ export function parseConfig(
           .map((b) => b.trim())
           .filter(Boolean)
       : null,
+    artifacts,
+    maxUploadBytes,
     verbose: values.verbose ?? false,
   };
 }

@@ -17,6 +17,7 @@ import { openDatabase, type OpenedDatabase } from './database.ts';
 import { landingPage } from './landing-page.ts';
 import { createStaticHandler } from './web-static.ts';
 import { webhookOptions } from './webhooks.ts';
+import { createArtifactStore } from '@cairn/artifacts';
 
 type Cleanup = () => Promise<void>;
 
@@ -81,6 +82,8 @@ async function startApp(
   cleanups: Cleanup[],
   role: { withProjector: boolean; withRelay: boolean },
 ): Promise<string> {
+  const store = createArtifactStore(cfg.artifacts);
+  cleanups.push(() => store.close());
   const app = await startCairnApp({
     handle,
     databaseUrl: database.url,
@@ -91,8 +94,10 @@ async function startApp(
     host: cfg.host,
     fallback: createStaticHandler(webRoot(), { whenMissing: landingPage }),
     webhooks: webhookOptions(cfg.home, logger, { scaleRole: cfg.databaseUrl !== null }),
+    artifacts: { store, maxUploadBytes: cfg.maxUploadBytes },
   });
   cleanups.push(() => app.stop());
+  logger.info(`artifacts: ${store.description}`);
   return app.url;
 }
 
