@@ -5,7 +5,7 @@
 #   2. lint            eslint . --max-warnings=0   (a warning fails)
 #   3. format          prettier --check .
 #   4. schema drift    npm run --if-present schema:check
-#   5. set-up          Kafka jars, Chromium (as root, when missing), the dashboard's static build
+#   5. set-up          Kafka jars, SeaweedFS (S3 test server), Chromium (as root, when missing), the dashboard's static build
 #   6. SDK tests       sdks/python/scripts/test.sh (pytest against a real `cairn server`)
 #   7. tests           vitest run: unit, int (real PostgreSQL), e2e (real PostgreSQL, Kafka, Chromium)
 #
@@ -59,6 +59,13 @@ fi
 
 step "Kafka jars (infra/kafka/fetch.sh)"
 bash infra/kafka/fetch.sh
+
+# The artifact tests' S3-compatible server (SeaweedFS), built from the Go module proxy once per
+# pinned version into .cache/seaweedfs (a cold build takes a few minutes; later runs reuse it).
+step "S3 test server (infra/s3/fetch.sh)"
+t=$SECONDS
+bash infra/s3/fetch.sh >/dev/null
+echo "S3 test server ready ($((SECONDS - t)) s)"
 
 # The dashboard's browser tests drive Debian's Chromium through playwright-core (no browser
 # download). As root on Debian it is installed when missing; elsewhere install it yourself or
