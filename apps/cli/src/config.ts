@@ -49,7 +49,15 @@ Options:
   --max-upload-bytes <n> Largest artifact upload request, default 5368709120 (5 GiB)
                          (env CAIRN_MAX_UPLOAD_BYTES)
   --verbose              More logs
-  -h, --help             This help`;
+  -h, --help             This help
+
+Webhooks (docs/webhooks.md), environment only:
+  CAIRN_SECRET_KEY             Server key sealing webhook secrets: base64 of 32 bytes (default:
+                               <home>/secret.key, created once, mode 0600; scale mode: set it,
+                               the same on every api and projector process)
+  CAIRN_WEBHOOK_ALLOWED_HOSTS  Comma-separated hosts webhooks may target (*.example.com allowed)
+  CAIRN_WEBHOOK_MAX_ATTEMPTS, CAIRN_WEBHOOK_RETRY_BASE_MS, CAIRN_WEBHOOK_TIMEOUT_MS
+                               Retry schedule (8 attempts, 10 s doubling) and POST deadline (10 s)`;
 
 export function parseConfig(
   argv: string[],
