@@ -15,5 +15,6 @@ export * from './projections/webhooks.projection.ts';
 export * from './webhooks/secret-box.ts';
 export * from './webhooks/signature.ts';
 export * from './webhooks/webhook-url.ts';
+export * from './webhooks/webhook-http.ts';
 export * from './webhooks/webhook-sender.ts';
 export * from './projections/initial-rows.ts';

@@ -20,7 +20,7 @@ type LookupCallback = (
  * must never reach (link-local / metadata, …). Checked on the address actually connected to, so
  * a host name that resolves differently at send time than at creation (DNS rebinding) is caught.
  */
-function guardedLookup(policy: WebhookHostPolicy): LookupFunction {
+export function guardedLookup(policy: WebhookHostPolicy): LookupFunction {
   return (hostname: string, options: dns.LookupOptions, callback: LookupCallback) => {
     dns.lookup(hostname, { ...options, all: true }, (error, addresses) => {
       if (error) return callback(error, []);
