@@ -296,9 +296,20 @@ describe('model registry: versions', () => {
       [{ n: 'missing', s: 's3://b/m' }, 'NOT_FOUND'],
       [{ n: 'clf', s: 's3://b/m', t: [{ key: '', value: 'x' }] }, 'INVALID_ARGUMENT'],
     ];
+    const eventCount = async () =>
+      (
+        await api.db
+          .selectFrom('events')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('workspace_id', '=', workspace)
+          .executeTakeFirstOrThrow()
+      ).n;
+    const before = await eventCount();
     for (const [vars, code] of cases) {
       expect(errorOf(await c.createVersionRaw(vars)).code, JSON.stringify(vars)).toBe(code);
     }
+    // Rejected commands append nothing.
+    expect(await eventCount()).toBe(before);
     // A run of another workspace is not a run of this one.
     const foreignRun = await client(randomWorkspaceId()).newRun();
     expect(
@@ -505,9 +516,36 @@ describe('model registry: workspaces', () => {
     expect(errorOf(await b.resolve('models:/shared-name@prod')).code).toBe('NOT_FOUND');
     expect(errorOf(await b.setAliasRaw('shared-name', 'prod', 1)).code).toBe('NOT_FOUND');
     expect(errorOf(await b.transitionRaw('shared-name', 1, 'STAGING')).code).toBe('NOT_FOUND');
-    expect(errorOf(await b.raw('mutation{deleteRegisteredModel(name:"shared-name")}')).code).toBe(
-      'NOT_FOUND',
-    );
+    const n = 'name:"shared-name"';
+    const foreign = [
+      `mutation{renameRegisteredModel(${n}, newName:"stolen"){id}}`,
+      `mutation{updateRegisteredModel(${n}, description:"x"){id}}`,
+      `mutation{setRegisteredModelTag(${n}, key:"k", value:"v"){id}}`,
+      `mutation{deleteRegisteredModelTag(${n}, key:"k"){id}}`,
+      `mutation{deleteRegisteredModel(${n})}`,
+      `mutation{createModelVersion(${n}, source:"s3://b/x"){id}}`,
+      `mutation{updateModelVersion(${n}, version:1, description:"x"){id}}`,
+      `mutation{setModelVersionTag(${n}, version:1, key:"k", value:"v"){id}}`,
+      `mutation{deleteModelVersionTag(${n}, version:1, key:"k"){id}}`,
+      `mutation{deleteModelVersion(${n}, version:1)}`,
+      `mutation{deleteModelAlias(${n}, alias:"prod"){id}}`,
+    ];
+    for (const mutation of foreign) {
+      expect(errorOf(await b.raw(mutation)).code, mutation).toBe('NOT_FOUND');
+    }
+    expect(
+      ok(
+        await b.raw<{ modelVersion: null }>(
+          'query{modelVersion(name:"shared-name", version:1){id}}',
+        ),
+      ).modelVersion,
+    ).toBeNull();
+    const untouched = (await a.model('shared-name'))!;
+    expect(untouched.history.map((h) => h.kind)).toEqual([
+      'ALIAS_SET',
+      'VERSION_CREATED',
+      'MODEL_CREATED',
+    ]);
     const listed = ok(
       await b.raw<{
         registeredModels: { totalCount: number };
