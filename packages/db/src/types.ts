@@ -142,6 +142,19 @@ export interface MetricPointsTable {
   value: number;
 }
 
+/** Up to 1,024 points of one series, sorted by step (migration 0008; `metric_points` is a view). */
+export interface MetricPointChunksTable {
+  workspace_id: string;
+  run_id: string;
+  key_id: number;
+  min_step: number;
+  max_step: number;
+  steps: number[];
+  timestamps: number[];
+  /** float8[]; written as text elements so that NaN and ±Infinity survive. */
+  vals: ColumnType<number[], string[], string[]>;
+}
+
 /** One bucket of the metric rollup pyramid (see metric-rollups.ts). */
 export interface MetricRollupsTable {
   workspace_id: string;
@@ -290,5 +303,6 @@ export interface DB {
   run_latest_metrics: RunLatestMetricsTable;
   metric_points: MetricPointsTable;
   metric_rollups: MetricRollupsTable;
+  metric_point_chunks: MetricPointChunksTable;
   run_artifacts: RunArtifactsTable;
 }

@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import {
   compareByStep,
   copyCell,
@@ -114,12 +114,23 @@ interface Series {
   keyId: number;
 }
 
+/**
+ * The points of a series with steps in [lo, hi] (SQL expressions), as rows (step, timestamp,
+ * value): the chunks whose step range meets [lo, hi], unnested and filtered.
+ */
+function pointsIn(s: Series, lo: RawBuilder<unknown>, hi: RawBuilder<unknown>) {
+  return sql`
+    SELECT p.step, p.timestamp, p.value
+    FROM metric_point_chunks c
+    CROSS JOIN LATERAL unnest(c.steps, c.timestamps, c.vals) AS p(step, timestamp, value)
+    WHERE c.workspace_id = ${s.workspaceId} AND c.run_id = ${s.runId} AND c.key_id = ${s.keyId}
+      AND c.min_step <= ${hi} AND c.max_step >= ${lo} AND p.step BETWEEN ${lo} AND ${hi}`;
+}
+
 /** All points of the range in history order (only called when there are few). */
 async function rawPoints(db: Kysely<DB>, s: Series, lo: number, hi: number) {
   const { rows } = await sql<MetricPointRow>`
-    SELECT step, timestamp, value FROM metric_points
-    WHERE workspace_id = ${s.workspaceId} AND run_id = ${s.runId} AND key_id = ${s.keyId}
-      AND step BETWEEN ${lo} AND ${hi}
+    SELECT step, timestamp, value FROM (${pointsIn(s, sql`${lo}::int8`, sql`${hi}::int8`)}) p
     ORDER BY step, timestamp, value`.execute(db);
   return rows;
 }
@@ -142,9 +153,7 @@ async function rawDownsampled(
       SELECT step, timestamp, value,
              row_number() OVER (ORDER BY step, timestamp, value) - 1 AS rn,
              count(*) OVER () AS n
-      FROM metric_points
-      WHERE workspace_id = ${s.workspaceId} AND run_id = ${s.runId} AND key_id = ${s.keyId}
-        AND step BETWEEN ${lo} AND ${hi}
+      FROM (${pointsIn(s, sql`${lo}::int8`, sql`${hi}::int8`)}) p
     ),
     bucketed AS (
       SELECT *, CASE WHEN n <= ${maxPoints} THEN rn ELSE floor(rn * ${buckets}::float8 / n) END AS bucket FROM pts
@@ -208,11 +217,7 @@ async function loadCover(db: Kysely<DB>, s: Series, pieces: readonly CoverPiece[
     SELECT 1, m.step, m.timestamp, m.value, m.step, m.timestamp, m.value,
            m.step, m.timestamp, m.value, m.step, m.timestamp, m.value
     FROM unnest(${lo(raw)}::int8[], ${hi(raw)}::int8[]) AS q(lo, hi)
-    CROSS JOIN LATERAL (
-      SELECT step, timestamp, value FROM metric_points m
-      WHERE m.workspace_id = ${s.workspaceId} AND m.run_id = ${s.runId} AND m.key_id = ${s.keyId}
-        AND m.step BETWEEN q.lo AND q.hi
-    ) m`.execute(db);
+    CROSS JOIN LATERAL (${pointsIn(s, sql`q.lo`, sql`q.hi`)}) m`.execute(db);
   // Pieces cover disjoint step ranges, so ordering cells by their first point is history order.
   return rows.map(toCell).sort((a, b) => compareByStep(a.first, b.first));
 }

@@ -25,7 +25,20 @@ interface Series {
   keyId: number;
   /** Finest level's buckets, folded in log order. */
   cells: Map<number, RollupCell>;
+  /** The points, in log order. */
+  points: RollupPoint[];
 }
+
+/** One `metric_point_chunks` row: points of one series sorted by step. */
+export interface ChunkRow {
+  workspaceId: string;
+  runId: string;
+  keyId: number;
+  points: RollupPoint[];
+}
+
+/** Points per chunk row: small enough that a narrow step range reads little. */
+export const CHUNK_POINTS = 1024;
 
 const FINEST = ROLLUP_LEVELS[0];
 const FINEST_WIDTH = 4 ** FINEST;
@@ -44,14 +57,32 @@ export class RollupCollector {
     const k = `${workspaceId}\u0000${runId}\u0000${keyId}`;
     if (k !== this.currentKey || !this.current) {
       let s = this.series.get(k);
-      if (!s) this.series.set(k, (s = { workspaceId, runId, keyId, cells: new Map() }));
+      if (!s) this.series.set(k, (s = { workspaceId, runId, keyId, cells: new Map(), points: [] }));
       this.current = s;
       this.currentKey = k;
     }
+    this.current.points.push(point);
     const bucket = Math.floor(point.step / FINEST_WIDTH);
     const cell = this.current.cells.get(bucket);
     if (cell) mergeCell(cell, pointCell(point));
     else this.current.cells.set(bucket, pointCell(point));
+  }
+
+  /** The points of every series, sorted by step (stable), cut into chunks of CHUNK_POINTS. */
+  chunks(): ChunkRow[] {
+    const rows: ChunkRow[] = [];
+    for (const s of this.series.values()) {
+      const sorted = [...s.points].sort((a, b) => a.step - b.step);
+      for (let i = 0; i < sorted.length; i += CHUNK_POINTS) {
+        rows.push({
+          workspaceId: s.workspaceId,
+          runId: s.runId,
+          keyId: s.keyId,
+          points: sorted.slice(i, i + CHUNK_POINTS),
+        });
+      }
+    }
+    return rows;
   }
 
   /** Every level's rows of every series touched. */
@@ -99,6 +130,27 @@ const maxWins = sql.raw(
 );
 
 const f8 = (v: number) => String(v);
+
+/** Inserts point chunks, a few thousand rows per statement (bind parameter limit). */
+export async function insertChunks(trx: Transaction<DB>, rows: readonly ChunkRow[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += 5000) {
+    await trx
+      .insertInto('metric_point_chunks')
+      .values(
+        rows.slice(i, i + 5000).map((r) => ({
+          workspace_id: r.workspaceId,
+          run_id: r.runId,
+          key_id: r.keyId,
+          min_step: r.points[0]!.step,
+          max_step: r.points.at(-1)!.step,
+          steps: r.points.map((p) => p.step),
+          timestamps: r.points.map((p) => p.timestamp),
+          vals: r.points.map((p) => f8(p.value)),
+        })),
+      )
+      .execute();
+  }
+}
 
 /**
  * Merges rows into `metric_rollups` in one statement. A stored point wins every tie, like

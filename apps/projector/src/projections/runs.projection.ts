@@ -4,7 +4,7 @@ import { assertNever, decodeMetricValue, type CairnEvent, type EventType } from 
 import type { Projection } from '../projection.ts';
 import { runRowFromStarted } from './initial-rows.ts';
 import { comparePoints, type RankedPoint } from './latest-metric.ts';
-import { RollupCollector, upsertRollups } from './metric-rollups.ts';
+import { insertChunks, RollupCollector, upsertRollups } from './metric-rollups.ts';
 
 const handles = [
   'RunStarted',
@@ -103,8 +103,8 @@ async function upsertTags(
 }
 
 /**
- * All metric batches of a projector batch become one key-interning statement, one multi-row
- * point insert (unnest arrays) and one latest-value upsert.
+ * All metric batches of a projector batch become one key-interning statement, one insert of point
+ * chunks (per series, up to 1,024 points a row), one rollup upsert and one latest-value upsert.
  */
 async function applyMetrics(trx: Transaction<DB>, events: readonly MetricsLogged[]): Promise<void> {
   if (events.length === 0) return;
@@ -124,25 +124,18 @@ async function applyMetrics(trx: Transaction<DB>, events: readonly MetricsLogged
       ON k.workspace_id = u.w AND k.key = u.k2`.execute(trx);
   const keyIds = new Map(ids.rows.map((r) => [`${r.workspace_id}\u0000${r.key}`, r.key_id]));
 
-  const ws: string[] = [];
-  const runIds: string[] = [];
-  const kids: number[] = [];
-  const steps: number[] = [];
-  const times: number[] = [];
-  const values: number[] = [];
   const latest = new Map<string, { ws: string; runId: string; key: string; point: RankedPoint }>();
   const rollups = new RollupCollector();
   for (const e of events) {
     for (const m of e.data.metrics) {
       const value = decodeMetricValue(m.value);
-      ws.push(e.workspaceId);
-      runIds.push(e.data.runId);
-      kids.push(keyIds.get(`${e.workspaceId}\u0000${m.key}`)!);
-      steps.push(m.step);
-      times.push(m.timestamp);
-      values.push(value);
       const point = { step: m.step, timestamp: m.timestamp, value };
-      rollups.add(e.workspaceId, e.data.runId, kids.at(-1)!, point);
+      rollups.add(
+        e.workspaceId,
+        e.data.runId,
+        keyIds.get(`${e.workspaceId}\u0000${m.key}`)!,
+        point,
+      );
       const lk = `${e.workspaceId}\u0000${e.data.runId}\u0000${m.key}`;
       const current = latest.get(lk);
       if (!current || comparePoints(point, current.point) > 0) {
@@ -150,10 +143,7 @@ async function applyMetrics(trx: Transaction<DB>, events: readonly MetricsLogged
       }
     }
   }
-  await sql`
-    INSERT INTO metric_points (workspace_id, run_id, key_id, step, timestamp, value)
-    SELECT * FROM unnest(${ws}::text[], ${runIds}::text[], ${kids}::int[], ${steps}::int8[],
-                         ${times}::int8[], ${values.map(String)}::float8[])`.execute(trx);
+  await insertChunks(trx, rollups.chunks());
   await upsertRollups(trx, rollups.rows());
   const l = [...latest.values()];
   await sql`
@@ -178,7 +168,7 @@ export const runsProjection: Projection = {
     'run_tags',
     'metric_keys',
     'run_latest_metrics',
-    'metric_points',
+    'metric_point_chunks',
     'metric_rollups',
   ],
   async apply(trx, events) {

@@ -9,6 +9,11 @@ import { sql, type Kysely } from 'kysely';
 //
 // Existing points are rolled up here, so a database that already holds data serves the new
 // history query at once (a rebuild of the runs projection produces the same rows).
+//
+// Points move from one row per point (`metric_points`, whose insert and index dominated ingest)
+// to chunks: one row per series and up to 1,024 points of one projector batch, sorted by step,
+// with the chunk's step range for pruning. `metric_points` stays as a view (one row per point)
+// for ad-hoc SQL and read-model comparisons; the API reads the chunks directly.
 const LEVELS = [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
 
 export async function up(db: Kysely<any>): Promise<void> {
@@ -34,6 +39,31 @@ export async function up(db: Kysely<any>): Promise<void> {
       max_value double precision NOT NULL,
       PRIMARY KEY (workspace_id, run_id, key_id, level, bucket)
     )`.execute(db);
+
+  await sql`
+    CREATE TABLE metric_point_chunks (
+      workspace_id text NOT NULL,
+      run_id text NOT NULL,
+      key_id integer NOT NULL,
+      min_step bigint NOT NULL,
+      max_step bigint NOT NULL,
+      steps bigint[] NOT NULL,
+      timestamps bigint[] NOT NULL,
+      vals double precision[] NOT NULL
+    )`.execute(db);
+  // Doubles hardly compress: store them out of line uncompressed instead of trying pglz.
+  await sql`ALTER TABLE metric_point_chunks ALTER COLUMN vals SET STORAGE EXTERNAL`.execute(db);
+  await sql`
+    CREATE INDEX metric_point_chunks_series
+    ON metric_point_chunks (workspace_id, run_id, key_id, min_step) INCLUDE (max_step)`.execute(db);
+  await sql`
+    INSERT INTO metric_point_chunks
+    SELECT workspace_id, run_id, key_id, min(step), max(step),
+           array_agg(step ORDER BY step, timestamp, value),
+           array_agg(timestamp ORDER BY step, timestamp, value),
+           array_agg(value ORDER BY step, timestamp, value)
+    FROM metric_points
+    GROUP BY workspace_id, run_id, key_id, step >> 10`.execute(db);
 
   // Backfill. Steps and timestamps are safe integers (the API enforces it), so float8 arrays hold
   // them exactly, and array comparison orders them lexicographically with float8's order (NaN
@@ -74,8 +104,27 @@ export async function up(db: Kysely<any>): Promise<void> {
         GROUP BY workspace_id, run_id, key_id, bucket >> 2
       ) g`.execute(db);
   }
+
+  await sql`DROP TABLE metric_points`.execute(db);
+  await sql`
+    CREATE VIEW metric_points AS
+    SELECT c.workspace_id, c.run_id, c.key_id, p.step, p.timestamp, p.value
+    FROM metric_point_chunks c
+    CROSS JOIN LATERAL unnest(c.steps, c.timestamps, c.vals) AS p(step, timestamp, value)`.execute(
+    db,
+  );
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
+  await sql`ALTER VIEW metric_points RENAME TO metric_points_view`.execute(db);
+  await sql`CREATE TABLE metric_points AS SELECT * FROM metric_points_view`.execute(db);
+  for (const column of ['workspace_id', 'run_id', 'key_id', 'step', 'timestamp', 'value']) {
+    await sql`ALTER TABLE metric_points ALTER COLUMN ${sql.id(column)} SET NOT NULL`.execute(db);
+  }
+  await sql`CREATE INDEX metric_points_series ON metric_points (workspace_id, run_id, key_id, step)`.execute(
+    db,
+  );
+  await sql`DROP VIEW metric_points_view`.execute(db);
+  await db.schema.dropTable('metric_point_chunks').execute();
   await db.schema.dropTable('metric_rollups').execute();
 }
