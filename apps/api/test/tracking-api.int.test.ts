@@ -1,6 +1,7 @@
 import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { allProjections } from '@cairn/projector';
 import { createTestDatabase, randomWorkspaceId } from '@cairn/testing';
 import { startApiHarness, type ApiHarness, type GqlResponse } from './helpers/api-harness.ts';
 
@@ -604,7 +605,9 @@ describe('tracking API', () => {
       projections: { projection: string; events: number }[];
     }>('/readyz');
     expect(ready.status).toBe(200);
-    expect(ready.body.projections.map((p) => p.projection).sort()).toEqual(['experiments', 'runs']);
+    expect(ready.body.projections.map((p) => p.projection).sort()).toEqual(
+      allProjections.map((p) => p.name).sort(),
+    );
   });
 });
 
