@@ -14,7 +14,7 @@ export interface TarEntry {
   /** Modification time. */
   mtime: Date;
   /** The entry's bytes; must yield exactly `size` bytes. */
-  open: () => Promise<AsyncIterable<Buffer | Uint8Array>>;
+  open: () => Promise<AsyncIterable<Buffer | Uint8Array> | Iterable<Buffer | Uint8Array>>;
 }
 
 function octal(value: number, width: number): string {
