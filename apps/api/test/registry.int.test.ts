@@ -81,6 +81,8 @@ interface Model {
   id: string;
   name: string;
   description: string | null;
+  createdAt: number;
+  updatedAt: number;
   tags: { key: string; value: string }[];
   aliases: { alias: string; version: number; modelVersion: { version: number } }[];
   latestVersions: { version: number; stage: string }[];
@@ -591,6 +593,17 @@ describe('model registry: search', () => {
     expect(await models("tags.team = 'a' OR name = 'other'")).toEqual(['fx-alpha', 'other']);
     expect(await models("NOT (name LIKE 'fx-%') AND tags.team IS NULL")).toEqual(['other']);
     expect(await models('', ['name DESC'])).toEqual(['other', 'fx-beta', 'fx-alpha']);
+    const beta = (await c.model('fx-beta'))!;
+    expect(await models(`created_at >= ${beta.createdAt}`)).toEqual(['fx-beta', 'other']);
+    expect(await models('', ['created_at DESC'])).toEqual(['other', 'fx-beta', 'fx-alpha']);
+    const tagOrder = await c.raw('query{registeredModels(orderBy:["tags.team"]){totalCount}}');
+    expect(errorOf(tagOrder).code).toBe('INVALID_ARGUMENT');
+    const ordered = ok(
+      await c.raw<{ modelVersions: { nodes: { modelName: string; version: number }[] } }>(
+        'query{modelVersions(orderBy:["name ASC", "version DESC"]){nodes{modelName version}}}',
+      ),
+    ).modelVersions.nodes.map((n) => `${n.modelName}/${n.version}`);
+    expect(ordered).toEqual(['fx-alpha/2', 'fx-alpha/1', 'fx-beta/1']);
 
     const versions = async (filter: string) =>
       ok(
