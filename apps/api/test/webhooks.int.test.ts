@@ -31,6 +31,8 @@ let api: ApiHarness;
 let receiver: Receiver;
 let dropDb: () => Promise<void>;
 const secretKey = generateSecretKey();
+/** SQL statements the API's handle ran (the query-count test resets it). */
+let statements: string[] = [];
 
 beforeAll(async () => {
   const database = await createTestDatabase();
@@ -39,6 +41,7 @@ beforeAll(async () => {
   await receiver.start();
   api = await startApiHarness({
     databaseUrl: database.url,
+    onQuery: (text) => statements.push(text),
     webhooks: {
       secretKey,
       retry: RETRY,
@@ -716,5 +719,48 @@ describe('webhooks', () => {
     } finally {
       await Promise.all(extra.map((s) => s.stop()));
     }
+  });
+  it('reads a page of webhooks with deliveries and attempts in a constant number of queries', async () => {
+    const w = randomWorkspaceId();
+    const hooks: { id: string; secret: string }[] = [];
+    for (let i = 0; i < 6; i++)
+      hooks.push(await createWebhook(w, { url: receiver.url(`/page-${i}`) }));
+    const model = new Model(w, 'paged');
+    await model.created();
+    await model.version(1);
+    await eventually(
+      () => deliveries(w, hooks.at(-1)!.id),
+      (d) => d.length === 2 && d.every((x) => x.status === 'SUCCEEDED'),
+    );
+    for (const hook of hooks)
+      await eventually(
+        () => deliveries(w, hook.id),
+        (d) => d.length === 2 && d.every((x) => x.status === 'SUCCEEDED'),
+      );
+    const query = `{ webhooks { id deliveries(first: 10) { id status attemptLog { attempt statusCode } } } }`;
+    const count = async () => {
+      statements = [];
+      const data = ok(
+        await api.gql<{ webhooks: { deliveries: { attemptLog: unknown[] }[] }[] }>(
+          query,
+          {},
+          ws(w),
+        ),
+      );
+      // the API's reads; the sender shares the handle, its statements are told apart
+      const reads = statements.filter(
+        (s) =>
+          /webhook/.test(s) && /^\s*select/i.test(s) && !/encrypted_secret|next_attempt_at/.test(s),
+      ).length;
+      return { data, reads };
+    };
+    const { data, reads } = await count();
+    expect(data.webhooks).toHaveLength(6);
+    for (const hook of data.webhooks) {
+      expect(hook.deliveries).toHaveLength(2);
+      for (const d of hook.deliveries) expect(d.attemptLog).toHaveLength(1);
+    }
+    // webhooks, their deliveries, the deliveries' attempts: one query each
+    expect(reads).toBe(3);
   });
 });
