@@ -112,6 +112,11 @@ class _Slice(io.RawIOBase):
         self.sha.update(data)
         return data
 
+    def tell(self) -> int:
+        # requests sizes a body as len() - tell(); IOBase.tell() would raise and make it
+        # fall back to chunked transfer encoding
+        return self._pos
+
     def __len__(self) -> int:
         return self._length
 
@@ -207,9 +212,9 @@ class ArtifactStore:
         url = self._url(run_id, "/artifacts/", self.quote_path(artifact_path))
         with open(local_path, "rb") as f:
 
-            def body() -> IO[bytes]:
+            def body() -> Any:
                 f.seek(0)
-                return f
+                return f if size > 0 else b""  # an empty file object would be sent chunked
 
             response = self._request(
                 "PUT",

@@ -124,7 +124,7 @@ def log_model(
     run_id: Optional[str] = None,
     **save_kwargs: Any,
 ) -> ModelInfo:
-    """Saves a model with ``save(path, _model=Model(...), **save_kwargs)`` into a temporary
+    """Saves a model with ``save(path=..., _model=Model(...), **save_kwargs)`` into a temporary
     directory, uploads it to ``artifact_path`` of the active run (or ``run_id``), and
     registers it as a new version of ``registered_model_name`` when given."""
     from .. import fluent
@@ -140,7 +140,7 @@ def log_model(
     descriptor = Model(artifact_path=artifact_path, run_id=rid)
     with tempfile.TemporaryDirectory(prefix="cairn-model-") as tmp:
         local = os.path.join(tmp, "model")
-        saved = save(local, _model=descriptor, **save_kwargs)
+        saved = save(path=local, _model=descriptor, **save_kwargs)
         client.log_artifacts(rid, local, artifact_path)
     uri = f"runs:/{rid}/{artifact_path}"
     info = ModelInfo(
