@@ -4,6 +4,7 @@
  * the HTTP PUT route and registry data is written with GraphQL, as the SDK does. Screenshots go
  * to test-results/screenshots/.
  */
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { deflateSync } from 'node:zlib';
@@ -234,6 +235,20 @@ describe('artifact browser', () => {
     ]);
     const saved = await download.path();
     expect(sha256(fs.readFileSync(saved))).toBe(sha256(readme));
+
+    // A folder downloads as .tar.gz holding its files.
+    await tree.getByRole('treeitem', { name: 'data (folder)' }).click();
+    const [archive] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'Download folder data as .tar.gz' }).click(),
+    ]);
+    const listing = execFileSync('tar', ['-tzf', await archive.path()], { encoding: 'utf8' });
+    expect(
+      listing
+        .split('\n')
+        .filter(Boolean)
+        .map((p) => p.replace(/^\.\//u, '')),
+    ).toContain('sample.csv');
     expect(pageErrors).toEqual([]);
   });
 

@@ -198,13 +198,18 @@ export function ArtifactsTab({
               text="All as .tar.gz"
             />
           )}
-          {focusedEntry?.isDir && (
+          {/* Always there (no layout shift under the pointer when focus moves in the tree). */}
+          {focusedEntry?.isDir ? (
             <DownloadButton
               downloadUrl={focusedEntry.downloadUrl}
               fileName={archiveName(focusedEntry.path, runId)}
               label={`Download folder ${focusedEntry.path} as .tar.gz`}
-              text={`${focusedEntry.name}/ as .tar.gz`}
+              text="Folder as .tar.gz"
             />
+          ) : (
+            <button type="button" disabled title="Focus a folder in the tree to download it">
+              Folder as .tar.gz
+            </button>
           )}
         </div>
         {root?.status === 'error' && <ErrorMessage error={root.error} />}
