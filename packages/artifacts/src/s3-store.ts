@@ -5,8 +5,10 @@ import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
+  DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   ListPartsCommand,
   PutObjectCommand,
   S3Client,
@@ -266,8 +268,9 @@ export class S3ArtifactStore implements ArtifactStore {
   ): Promise<StoredObject> {
     const upload = await this.readUpload(scope, uploadId);
     const counter = new HashingCounter(size);
+    let etag: string | undefined;
     try {
-      await this.client.send(
+      ({ ETag: etag } = await this.client.send(
         new UploadPartCommand({
           Bucket: this.bucket,
           Key: this.key(scope, upload.path),
@@ -276,7 +279,7 @@ export class S3ArtifactStore implements ArtifactStore {
           Body: Readable.from(counter.through(body)),
           ContentLength: size,
         }),
-      );
+      ));
     } catch (error) {
       if (isMissing(error)) throw new UploadNotFoundError(uploadId);
       throw error;
@@ -284,7 +287,72 @@ export class S3ArtifactStore implements ArtifactStore {
     const result = counter.result();
     if (result.size !== size)
       throw new InvalidUploadError(`Part ${part} ended after ${result.size} of ${size} bytes`);
+    // Which upload of a part number was acknowledged last: some S3-compatible servers list every
+    // upload of a re-sent part, not just the newest.
+    await this.client.send(
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: this.partRecordKey(scope, uploadId, part),
+        Body: JSON.stringify({ etag: etag ?? '', size }),
+        ContentType: 'application/json',
+      }),
+    );
     return result;
+  }
+
+  private partRecordKey(scope: ArtifactScope, uploadId: string, part: number): string {
+    return `${this.uploadKey(scope, uploadId)}.parts/${String(part).padStart(5, '0')}`;
+  }
+
+  /** One entry per part number; for a part listed more than once, the acknowledged one. */
+  private async latestParts(
+    scope: ArtifactScope,
+    uploadId: string,
+    listed: readonly Part[],
+  ): Promise<Part[]> {
+    const byNumber = new Map<number, Part[]>();
+    for (const p of listed) {
+      const n = p.PartNumber ?? 0;
+      byNumber.set(n, [...(byNumber.get(n) ?? []), p]);
+    }
+    const parts: Part[] = [];
+    for (const [n, candidates] of byNumber) {
+      if (candidates.length === 1) {
+        parts.push(candidates[0]!);
+        continue;
+      }
+      const object = await this.client.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: this.partRecordKey(scope, uploadId, n) }),
+      );
+      const record = JSON.parse((await object.Body?.transformToString('utf8')) ?? '{}') as {
+        etag?: string;
+      };
+      const unquote = (etag: string | undefined) => (etag ?? '').replace(/"/g, '');
+      const chosen = candidates.find((c) => unquote(c.ETag) === unquote(record.etag));
+      if (!chosen)
+        throw new Error(`S3 lists part ${n} of upload ${uploadId} without its newest ETag`);
+      parts.push(chosen);
+    }
+    return parts.sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
+  }
+
+  private async deleteUploadRecords(scope: ArtifactScope, uploadId: string): Promise<void> {
+    const prefix = `${this.uploadKey(scope, uploadId)}.parts/`;
+    let token: string | undefined;
+    do {
+      const page = await this.client.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }),
+      );
+      const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key! }));
+      if (keys.length > 0)
+        await this.client.send(
+          new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: keys, Quiet: true } }),
+        );
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    await this.client.send(
+      new DeleteObjectCommand({ Bucket: this.bucket, Key: this.uploadKey(scope, uploadId) }),
+    );
   }
 
   private async listS3Parts(
@@ -317,7 +385,11 @@ export class S3ArtifactStore implements ArtifactStore {
 
   async getUpload(scope: ArtifactScope, uploadId: string): Promise<UploadInfo> {
     const upload = await this.readUpload(scope, uploadId);
-    const parts = await this.listS3Parts(scope, upload, uploadId);
+    const parts = await this.latestParts(
+      scope,
+      uploadId,
+      await this.listS3Parts(scope, upload, uploadId),
+    );
     return {
       path: upload.path,
       parts: parts.map((p): UploadPart => ({ part: p.PartNumber ?? 0, size: p.Size ?? 0 })),
@@ -329,7 +401,11 @@ export class S3ArtifactStore implements ArtifactStore {
     uploadId: string,
   ): Promise<StoredObject & { path: string }> {
     const upload = await this.readUpload(scope, uploadId);
-    const parts = await this.listS3Parts(scope, upload, uploadId);
+    const parts = await this.latestParts(
+      scope,
+      uploadId,
+      await this.listS3Parts(scope, upload, uploadId),
+    );
     checkPartsJoinable(parts.map((p) => ({ part: p.PartNumber ?? 0, size: p.Size ?? 0 })));
     await this.client.send(
       new CompleteMultipartUploadCommand({
@@ -339,9 +415,7 @@ export class S3ArtifactStore implements ArtifactStore {
         MultipartUpload: { Parts: parts.map((p) => ({ ETag: p.ETag, PartNumber: p.PartNumber })) },
       }),
     );
-    await this.client.send(
-      new DeleteObjectCommand({ Bucket: this.bucket, Key: this.uploadKey(scope, uploadId) }),
-    );
+    await this.deleteUploadRecords(scope, uploadId);
     // S3 keeps no whole-object sha256 of a multipart object: read it back once.
     const counter = new HashingCounter();
     for await (const chunk of counter.through(await this.get(scope, upload.path))) void chunk;
@@ -361,9 +435,7 @@ export class S3ArtifactStore implements ArtifactStore {
       .catch((error: unknown) => {
         if (!isMissing(error)) throw error;
       });
-    await this.client.send(
-      new DeleteObjectCommand({ Bucket: this.bucket, Key: this.uploadKey(scope, uploadId) }),
-    );
+    await this.deleteUploadRecords(scope, uploadId);
   }
 
   close(): Promise<void> {
