@@ -763,4 +763,38 @@ describe('webhooks', () => {
     // webhooks, their deliveries, the deliveries' attempts: one query each
     expect(reads).toBe(3);
   });
+  it('answers a create with its committed state when the projection is late', async () => {
+    const database = await createTestDatabase();
+    const late = await startApiHarness({
+      databaseUrl: database.url,
+      readYourWritesTimeoutMs: 0,
+      webhooks: { secretKey },
+    });
+    // Hold the projection's lock: it cannot apply anything until we let go.
+    const blocker = await late.handle.pool.connect();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query("SELECT pg_advisory_xact_lock(hashtext('projection:webhooks.v1'))");
+      const created = ok(
+        await late.gql<{
+          createWebhook: { secret: string; webhook: { id: string; url: string; active: boolean } };
+        }>(
+          'mutation{ createWebhook(url:"HTTPS://Example.com/late", events:[MODEL_ALIAS_SET]){ secret webhook { id url active events } } }',
+          {},
+          ws(randomWorkspaceId()),
+        ),
+      ).createWebhook;
+      expect(created.webhook).toMatchObject({
+        url: 'https://example.com/late',
+        active: true,
+        events: ['MODEL_ALIAS_SET'],
+      });
+      expect(await late.db.selectFrom('webhooks').selectAll().execute()).toEqual([]);
+    } finally {
+      await blocker.query('ROLLBACK');
+      blocker.release();
+      await late.stop();
+      await database.drop();
+    }
+  });
 });

@@ -1,5 +1,7 @@
 import {
+  decodeEvent,
   newEntityId,
+  type EventOf,
   webhookStreamId,
   type StoredEventEnvelope,
   type WebhookEventKind,
@@ -51,18 +53,19 @@ export async function createWebhook(
     modelName: string | null;
     description: string | null;
   },
-): Promise<{ webhookId: string; secret: string }> {
+): Promise<{ webhookId: string; secret: string; created: EventOf<'WebhookCreated'> }> {
   const { secrets, hostPolicy } = webhookDeps(deps);
   const webhookId = newEntityId(deps.decideContext.newId);
   const secret = newWebhookSecret();
-  await execute(deps, caller, webhookId, {
+  const events = await execute(deps, caller, webhookId, {
     type: 'CreateWebhook',
     webhookId,
     ...input,
     encryptedSecret: secrets.seal(secret, webhookSecretContext(webhookId)),
     hostPolicy,
   });
-  return { webhookId, secret };
+  const created = decodeEvent(events[0]!) as EventOf<'WebhookCreated'>;
+  return { webhookId, secret, created };
 }
 
 export async function updateWebhook(

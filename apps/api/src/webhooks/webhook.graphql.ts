@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import { WEBHOOK_EVENT_KINDS, type WebhookEventKind } from '@cairn/events';
+import { WEBHOOK_EVENT_KINDS, type EventOf, type WebhookEventKind } from '@cairn/events';
 import { CairnError, invalidArgument, notFound } from '../errors.ts';
 import { builder } from '../graphql/builder.ts';
 import type { GraphQLContext } from '../graphql/context.ts';
@@ -145,13 +145,34 @@ const CreatedWebhook = builder
     }),
   });
 
-async function loadWebhook(ctx: GraphQLContext, id: string): Promise<WebhookRow> {
+async function loadWebhook(
+  ctx: GraphQLContext,
+  id: string,
+  created?: EventOf<'WebhookCreated'>,
+): Promise<WebhookRow> {
   const l = loaders(ctx).webhook;
   l.clear(id);
   const row = await l.load(id);
-  // Past the read-your-writes deadline the projection may not show it yet.
-  if (!row) throw new CairnError('UNAVAILABLE', `Webhook ${id} is saved but not readable yet`);
-  return row;
+  if (row) return row;
+  // Past the read-your-writes deadline the projection may not show it yet: a create answers
+  // with the row its committed event produces.
+  if (created) return webhookRowFromCreated(created);
+  throw new CairnError('UNAVAILABLE', `Webhook ${id} is saved but not readable yet`);
+}
+
+function webhookRowFromCreated(event: EventOf<'WebhookCreated'>): WebhookRow {
+  const at = new Date(event.recordedAt);
+  return {
+    workspace_id: event.workspaceId,
+    webhook_id: event.data.webhookId,
+    url: event.data.url,
+    events: event.data.events,
+    model_name: event.data.modelName,
+    description: event.data.description,
+    active: true,
+    created_at: at,
+    updated_at: at,
+  };
 }
 
 builder.queryFields((t) => ({
@@ -177,13 +198,13 @@ builder.mutationFields((t) => ({
       description: t.arg.string(),
     },
     resolve: async (_r, args, ctx) => {
-      const { webhookId, secret } = await createWebhook(ctx.deps, ctx.caller, {
+      const { webhookId, secret, created } = await createWebhook(ctx.deps, ctx.caller, {
         url: args.url,
         events: args.events,
         modelName: args.modelName ?? null,
         description: args.description ?? null,
       });
-      return { webhook: await loadWebhook(ctx, webhookId), secret };
+      return { webhook: await loadWebhook(ctx, webhookId, created), secret };
     },
   }),
   updateWebhook: t.field({
