@@ -18,6 +18,7 @@ import logging
 import os
 import random
 import tempfile
+import threading
 import time
 import urllib.parse
 from typing import IO, Any, Callable, Dict, List, Optional, Tuple
@@ -133,14 +134,21 @@ class ArtifactStore:
             if k.lower() not in ("content-type", "accept")
         }
         self._headers = headers
-        self._session_obj: Optional[requests.Session] = None
+        self._local = threading.local()  # one requests.Session per thread, like the transport
 
     def _session(self) -> requests.Session:
-        if self._session_obj is None:
-            s = requests.Session()
-            s.headers.update(self._headers)
-            self._session_obj = s
-        return self._session_obj
+        session: Optional[requests.Session] = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.headers.update(self._headers)
+            self._local.session = session
+        return session
+
+    def _drop_session(self) -> None:
+        session = getattr(self._local, "session", None)
+        if session is not None:
+            session.close()
+            self._local.session = None
 
     def _url(self, run_id: str, *tail: str) -> str:
         return f"{self.base}/api/runs/{urllib.parse.quote(run_id, safe='')}" + "".join(tail)
@@ -177,7 +185,7 @@ class ArtifactStore:
                     method, url, data=data, timeout=(settings.request_timeout, 300), **kwargs
                 )
             except (requests.ConnectionError, requests.Timeout) as exc:
-                self._session_obj = None
+                self._drop_session()  # pooled connections to a server that went away
                 reason = f"{type(exc).__name__} during {what}"
             else:
                 if response.status_code in expect:
