@@ -6,13 +6,16 @@
  *
  *   npx tsx bench/ingest-profile.ts [--batches 40] [--points 10000] [--keys 10] [--runs 4]
  *
- * Prints medians per phase and the statements of the projector transaction by total time.
+ * Prints medians per phase and the statements of the projector transaction by total time. For an
+ * A/B under the same machine load, each batch's points are also inserted the way the projection
+ * did before migration 0008 (one row per point through unnest, into a copy of the old table with
+ * its index), timed apart ("legacy").
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
 import {
   appendToStream,
   createPool,
@@ -72,6 +75,13 @@ async function main(): Promise<void> {
   });
   try {
     await migrateToLatest(db);
+    await sql`
+      CREATE TABLE legacy_metric_points (workspace_id text NOT NULL, run_id text NOT NULL,
+        key_id integer NOT NULL, step bigint NOT NULL, timestamp bigint NOT NULL,
+        value double precision NOT NULL)`.execute(db);
+    await sql`CREATE INDEX legacy_metric_points_series ON legacy_metric_points (workspace_id, run_id, key_id, step)`.execute(
+      db,
+    );
     const ws = 'default';
     const ctx = { now: () => new Date(), newId: () => crypto.randomUUID() };
     const runs: { id: string; state: RunState }[] = [];
@@ -98,7 +108,7 @@ async function main(): Promise<void> {
       globalPosition: first.at(-1)!.globalPosition,
     };
 
-    const phase = { decide: [], json: [], append: [], read: [], project: [] } as Record<
+    const phase = { decide: [], json: [], append: [], read: [], project: [], legacy: [] } as Record<
       string,
       number[]
     >;
@@ -142,6 +152,17 @@ async function main(): Promise<void> {
       await applyBatch(db, runsProjection, stored, { checkpoint });
       phase['project']!.push(performance.now() - t);
       recording = false;
+      t = performance.now();
+      await db.transaction().execute(async (trx) => {
+        await sql`
+          INSERT INTO legacy_metric_points (workspace_id, run_id, key_id, step, timestamp, value)
+          SELECT * FROM unnest(${metrics.map(() => ws)}::text[], ${metrics.map(() => run.id)}::text[],
+                               ${metrics.map((m) => Number(m.key.slice(1)))}::int[], ${metrics.map((m) => m.step)}::int8[],
+                               ${metrics.map((m) => m.timestamp)}::int8[], ${metrics.map((m) => String(m.value))}::float8[])`.execute(
+          trx,
+        );
+      });
+      phase['legacy']!.push(performance.now() - t);
     }
     console.log(
       `${batches} batches × ${pointsPerBatch.toLocaleString('en')} points (${keys} keys, ${runCount} runs); event data ${(bytes / 1024).toFixed(0)} KiB JSON; load average ${os
@@ -149,14 +170,18 @@ async function main(): Promise<void> {
         .map((l) => l.toFixed(2))
         .join(' / ')}`,
     );
-    console.log('\nphase (median per batch)        time      points/s');
+    console.log(
+      '\nphase (median per batch; legacy = the pre-0008 point insert alone, for comparison)',
+    );
     for (const [name, xs] of Object.entries(phase)) {
       const m = median(xs);
       console.log(
         `  ${name.padEnd(28)} ${ms(m).padStart(9)}  ${(pointsPerBatch / (m / 1000)).toFixed(0).padStart(10)}`,
       );
     }
-    const total = Object.values(phase).reduce((s, xs) => s + median(xs), 0);
+    const total = Object.entries(phase)
+      .filter(([name]) => name !== 'legacy')
+      .reduce((s, [, xs]) => s + median(xs), 0);
     console.log(
       `  ${'total'.padEnd(28)} ${ms(total).padStart(9)}  ${(pointsPerBatch / (total / 1000)).toFixed(0).padStart(10)}`,
     );

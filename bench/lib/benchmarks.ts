@@ -495,7 +495,7 @@ export async function b4(ctx: Ctx, sizes: number[]): Promise<void> {
         `B4 data load, ${n.toLocaleString('en')} points in one series: Cairn through logBatch (10,000 points per call, 3 concurrent, until queryable) in ${cairnLoad.toFixed(1)} s = ${fmtRate(n / cairnLoad, 'pts/s')}; MLflow by SQL in ${mlflowLoad.toFixed(1)} s.`,
       );
     }
-    await sql(await cairn.localDatabaseUrl(), 'ANALYZE metric_points');
+    await sql(await cairn.localDatabaseUrl(), 'ANALYZE metric_point_chunks, metric_rollups');
     await mlflow.analyze();
     const lat = { cairn: [] as number[], mlflow: [] as number[] };
     const sizesOut = { cairn: 0, mlflow: 0 };

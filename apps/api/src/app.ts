@@ -117,9 +117,11 @@ export async function startCairnApp(opts: CairnAppOptions): Promise<CairnApp> {
       db: handle.db,
       changes,
       decideContext: { now: () => new Date(), newId: uuidv7 },
-      onAppended: () => {
+      onAppended: (events) => {
         projector?.wake();
         relay?.wake();
+        const last = events.at(-1);
+        if (last) changes.announceAppended(last.workspaceId, last.streamId, last.streamPosition);
       },
       readYourWritesTimeoutMs: opts.readYourWritesTimeoutMs ?? 5000,
       webhooks: { secrets: new SecretBox(secretKey), hostPolicy },

@@ -208,6 +208,11 @@ describe('metric history from the rollup pyramid', () => {
   }
 
   it('keeps rollups equal to a brute-force summary of the raw points at every level', async () => {
+    // The chunks hold every point once (metric_points is their one-row-per-point view).
+    const stored = await sql<Point>`
+      SELECT p.step, p.timestamp, p.value FROM metric_points p JOIN metric_keys k USING (workspace_id, key_id)
+      WHERE p.workspace_id = ${w} AND p.run_id = ${runId} AND k.key = 'loss'`.execute(api.db);
+    expect(stored.rows.sort(cmpPoint)).toEqual([...raw].sort(cmpPoint));
     const rows = await storedRollups();
     const expected = new Map<string, Point[]>();
     for (const p of raw) {

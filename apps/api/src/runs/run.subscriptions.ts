@@ -3,6 +3,7 @@ import type { ChangeNotice } from '@cairn/projector';
 import { invalidArgument } from '../errors.ts';
 import { builder } from '../graphql/builder.ts';
 import type { GraphQLContext } from '../graphql/context.ts';
+import { LOG_NOTICE } from '../write/projection-waiter.ts';
 import { RunRef } from './run.graphql.ts';
 import {
   getAppliedPosition,
@@ -153,7 +154,7 @@ builder.subscriptionFields((t) => ({
   metricsLogged: t.field({
     type: MetricsLoggedRef,
     description:
-      'Pushes the metric points newly logged to a run (optionally only some keys), in batches: every projected batch is delivered once, in order.',
+      'Pushes the metric points newly logged to a run (optionally only some keys), in batches: every logged batch is delivered once, in order, as soon as it is durable in the event log (on the API instance that took the write; through the runs projection otherwise).',
     args: { runId: t.arg.string({ required: true }), keys: t.arg.stringList() },
     subscribe: (_r, { runId, keys }, ctx) => {
       if (keys && keys.length > 1000)
@@ -163,7 +164,8 @@ builder.subscriptionFields((t) => ({
       const ticks = mapNotices(
         ctx,
         (n) => {
-          if (n.p !== 'runs') return null;
+          // The points are read from the event log, so a committed append is enough.
+          if (n.p !== 'runs' && n.p !== LOG_NOTICE) return null;
           const hit = n.s.find(([s]) => s === stream);
           return hit ? hit[1] : null;
         },

@@ -19,8 +19,11 @@ import type { DecideContext, Decider } from './decider.ts';
 export interface WriteDeps {
   db: Kysely<DB>;
   decideContext: DecideContext;
-  /** Called after every successful append (local mode wakes the in-process projector). */
-  onAppended?: () => void;
+  /**
+   * Called after every successful append with the committed events (local mode wakes the
+   * in-process projector; metricsLogged subscribers may push from the log at once).
+   */
+  onAppended?: (events: readonly StoredEventEnvelope[]) => void;
 }
 
 export interface Caller {
@@ -102,7 +105,7 @@ export async function handleCommand<C, S>(
         claimKeys: keys.claim,
         releaseKeys: keys.release,
       });
-      deps.onAppended?.();
+      deps.onAppended?.(result.events);
       for (const stored of result.events) state = spec.decider.evolve(state, decodeEvent(stored));
       return { state, version: result.version, events: result.events };
     } catch (error) {

@@ -4,6 +4,12 @@ import type { Kysely } from 'kysely';
 import type { DB } from '@cairn/db';
 import { CHANGES_CHANNEL, decodeChangeNotice, type ChangeNotice } from '@cairn/projector';
 
+/**
+ * The `p` of the in-process notice of a committed append (see announceAppended): not a
+ * projection, so read-your-writes waiters and read-model subscriptions ignore it.
+ */
+export const LOG_NOTICE = '@log';
+
 interface Waiter {
   position: number;
   resolve: () => void;
@@ -62,6 +68,16 @@ export class ChangeListener {
     const client = this.client;
     this.client = null;
     await client?.end().catch(() => undefined);
+  }
+
+  /**
+   * An append committed in this process: subscriptions that read the event log itself
+   * (metricsLogged) may push at once instead of waiting for the projection's notice. Appends
+   * made through other API instances still arrive through the projection's notices.
+   */
+  announceAppended(workspaceId: string, streamId: string, position: number): void {
+    const notice: ChangeNotice = { p: LOG_NOTICE, w: workspaceId, s: [[streamId, position]] };
+    this.emitter.emit('change', notice);
   }
 
   onChange(listener: (notice: ChangeNotice) => void): () => void {
