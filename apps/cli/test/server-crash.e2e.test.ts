@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { allProjections } from '@cairn/projector';
 
 const repoRoot = path.resolve(import.meta.dirname, '../../..');
 const cairnBin = path.join(repoRoot, 'apps/cli/bin/cairn.js');
@@ -332,7 +333,9 @@ describe('cairn server (local mode) survives kill -9 and stops cleanly', () => {
       server = await startServer();
       const ready = await waitForLagZero(server.url);
       expect(ready.transport).toBe('postgres');
-      expect(ready.projections.map((p) => p.projection).sort()).toEqual(['experiments', 'runs']);
+      expect(ready.projections.map((p) => p.projection).sort()).toEqual(
+        allProjections.map((p) => p.name).sort(),
+      );
 
       const snap = await snapshot(server.url, runIds);
       let unansweredPersisted = 0;
