@@ -596,8 +596,9 @@ describe('dashboard at scale', () => {
     expect(askedMaxPoints).toBeLessThanOrEqual(5000);
     expect(shown).toBeGreaterThan(askedMaxPoints / 2);
     expect(shown).toBeLessThanOrEqual(askedMaxPoints);
-    // The server's downsampling of 1M points is most of it; the browser's part must stay small.
-    perf.chart1MPointsBrowserMs = renderMs - (perf.server1MPointsDownsampleMs as number);
-    expect(renderMs - (perf.server1MPointsDownsampleMs as number)).toBeLessThan(3000);
+    // The target: the downsampled chart of 1M points within a second of opening the page
+    // (server rollup + page load + two queries + drawing; measured ~0.3 s).
+    perf.chart1MPointsBrowserMs = renderMs - historiesMs;
+    expect(renderMs).toBeLessThan(1000);
   }, 300_000);
 });
