@@ -1,8 +1,10 @@
+import DataLoader from 'dataloader';
 import { ArtifactPathError, encodeArtifactUrlPath, validateArtifactDir } from '@cairn/artifacts';
 import { invalidArgument } from '../errors.ts';
 import { builder } from '../graphql/builder.ts';
+import type { GraphQLContext } from '../graphql/context.ts';
 import { RunRef } from '../runs/run.graphql.ts';
-import { listArtifactChildren } from './artifacts.queries.ts';
+import { listArtifactChildren, type ArtifactChild } from './artifacts.queries.ts';
 
 interface ArtifactEntry {
   runId: string;
@@ -18,6 +20,33 @@ interface ArtifactEntry {
 export function artifactDownloadUrl(runId: string, path: string, isDir: boolean): string {
   const base = `/api/runs/${runId}/artifacts/${encodeArtifactUrlPath(path)}`;
   return isDir ? `${base}?archive=tar.gz` : base;
+}
+
+/**
+ * Per-request loader of directory listings keyed by run and directory: `runs { artifacts }` costs
+ * one query per distinct directory, not one per run.
+ */
+const listingLoaders = new WeakMap<GraphQLContext, DataLoader<string, ArtifactChild[]>>();
+
+function listingLoader(ctx: GraphQLContext): DataLoader<string, ArtifactChild[]> {
+  let loader = listingLoaders.get(ctx);
+  if (!loader) {
+    loader = new DataLoader<string, ArtifactChild[]>(async (keys) => {
+      const byDir = new Map<string, string[]>();
+      for (const key of keys) {
+        const [runId, dir] = key.split('\u0000') as [string, string];
+        byDir.set(dir, [...(byDir.get(dir) ?? []), runId]);
+      }
+      const found = new Map<string, ArtifactChild[]>();
+      for (const [dir, runIds] of byDir) {
+        const listed = await listArtifactChildren(ctx.deps.db, ctx.workspaceId, runIds, dir);
+        for (const [runId, children] of listed) found.set(`${runId}\u0000${dir}`, children);
+      }
+      return keys.map((k) => found.get(k) ?? []);
+    });
+    listingLoaders.set(ctx, loader);
+  }
+  return loader;
 }
 
 const ArtifactEntryRef = builder.objectRef<ArtifactEntry>('ArtifactEntry').implement({
@@ -54,7 +83,7 @@ builder.objectField(RunRef, 'artifacts', (t) =>
         if (error instanceof ArtifactPathError) throw invalidArgument(error.message);
         throw error;
       }
-      const children = await listArtifactChildren(ctx.deps.db, ctx.workspaceId, run.run_id, dir);
+      const children = await listingLoader(ctx).load(`${run.run_id}\u0000${dir}`);
       return children.map((c) => ({
         runId: run.run_id,
         path: dir === '' ? c.name : `${dir}/${c.name}`,

@@ -82,16 +82,22 @@ export async function findPathClash(
   return null;
 }
 
-/** Direct children of `dir`: directories first, then files, each by name (byte order). */
+/**
+ * Direct children of `dir` in each of `runIds` (one query): directories first, then files, each
+ * by name (byte order). Runs without artifacts there get [].
+ */
 export async function listArtifactChildren(
   db: Kysely<DB>,
   workspaceId: string,
-  runId: string,
+  runIds: readonly string[],
   dir: string,
-): Promise<ArtifactChild[]> {
+): Promise<Map<string, ArtifactChild[]>> {
+  const result = new Map<string, ArtifactChild[]>(runIds.map((id) => [id, []]));
+  if (runIds.length === 0) return result;
   const bounds = subtree(dir);
   const prefix = bounds ? bounds.lower : '';
   const { rows } = await sql<{
+    run_id: string;
     name: string;
     is_dir: boolean;
     size: number | null;
@@ -99,28 +105,32 @@ export async function listArtifactChildren(
     logged_at: Date | null;
   }>`
     WITH under AS (
-      SELECT substr(path, char_length(${prefix}::text) + 1) AS rest, size, sha256, logged_at
+      SELECT run_id, substr(path, char_length(${prefix}::text) + 1) AS rest, size, sha256, logged_at
       FROM run_artifacts
-      WHERE workspace_id = ${workspaceId} AND run_id = ${runId}
+      WHERE workspace_id = ${workspaceId} AND run_id = ANY(${[...runIds]}::text[])
         ${bounds ? sql`AND path >= ${bounds.lower} AND path < ${bounds.upper}` : sql``}
     ), entries AS (
-      SELECT split_part(rest, '/', 1) AS name, strpos(rest, '/') > 0 AS is_dir, size, sha256, logged_at
+      SELECT run_id, split_part(rest, '/', 1) AS name, strpos(rest, '/') > 0 AS is_dir,
+             size, sha256, logged_at
       FROM under
     )
-    SELECT name, is_dir,
+    SELECT run_id, name, is_dir,
            CASE WHEN is_dir THEN NULL ELSE max(size) END AS size,
            CASE WHEN is_dir THEN NULL ELSE max(sha256) END AS sha256,
            CASE WHEN is_dir THEN NULL ELSE max(logged_at) END AS logged_at
     FROM entries
-    GROUP BY name, is_dir
-    ORDER BY is_dir DESC, name COLLATE "C"`.execute(db);
-  return rows.map((r) => ({
-    name: r.name,
-    isDir: r.is_dir,
-    size: r.size === null ? null : Number(r.size),
-    sha256: r.sha256,
-    loggedAt: r.logged_at === null ? null : new Date(r.logged_at),
-  }));
+    GROUP BY run_id, name, is_dir
+    ORDER BY run_id, is_dir DESC, name COLLATE "C"`.execute(db);
+  for (const r of rows) {
+    result.get(r.run_id)?.push({
+      name: r.name,
+      isDir: r.is_dir,
+      size: r.size === null ? null : Number(r.size),
+      sha256: r.sha256,
+      loggedAt: r.logged_at === null ? null : new Date(r.logged_at),
+    });
+  }
+  return result;
 }
 
 /** Every file under `dir` ("" = the whole run), by path, read in pages of `pageSize`. */
