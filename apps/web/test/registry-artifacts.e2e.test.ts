@@ -252,7 +252,7 @@ describe('artifact browser', () => {
     expect(pageErrors).toEqual([]);
   });
 
-  it('is keyboard usable: arrows move, → expands, Enter opens', async () => {
+  it('is keyboard usable (arrows move, → expands, Enter opens) and shows new files live', async () => {
     await page.goto(`${cairn.url}/run?id=${encodeURIComponent(runId)}&tab=artifacts`);
     const tree = page.getByRole('tree', { name: 'Artifacts' });
     await tree.waitFor({ timeout: 15_000 });
@@ -271,6 +271,12 @@ describe('artifact browser', () => {
     expect(
       await tree.getByRole('treeitem', { name: 'summary.json' }).getAttribute('aria-selected'),
     ).toBe('true');
+
+    // The run is running: a file it logs now appears without a reload.
+    await page.evaluate('window.__noReload = 1');
+    await putArtifact(runId, 'metrics/late.txt', Buffer.from('logged later\n'));
+    await tree.getByRole('treeitem', { name: 'late.txt' }).waitFor({ timeout: 15_000 });
+    expect(await page.evaluate('window.__noReload')).toBe(1);
   });
 
   it('previews artifacts of a run in another workspace (the header is sent)', async () => {

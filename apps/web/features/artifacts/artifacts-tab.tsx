@@ -24,6 +24,8 @@ type DirState =
   | { status: 'ok'; entries: ArtifactEntry[] }
   | { status: 'error'; error: ApiErrorInfo; entries?: ArtifactEntry[] };
 
+const LIVE_REFRESH_MS = 5000;
+
 interface VisibleItem {
   entry: ArtifactEntry;
   depth: number;
@@ -38,10 +40,13 @@ export function ArtifactsTab({
   runId,
   selected,
   onSelect,
+  live,
 }: {
   runId: string;
   selected: string | null;
   onSelect: (path: string | null) => void;
+  /** The run is running: re-read the open directories every few seconds. */
+  live: boolean;
 }) {
   const { urql } = useDashboard();
   const [dirs, setDirs] = useState<ReadonlyMap<string, DirState>>(new Map());
@@ -51,9 +56,10 @@ export function ArtifactsTab({
   const requested = useRef(new Set<string>());
 
   const loadDir = useCallback(
-    async (path: string) => {
+    async (path: string, quiet = false) => {
       requested.current.add(path);
-      setDirs((m) => new Map(m).set(path, { status: 'loading', entries: m.get(path)?.entries }));
+      if (!quiet)
+        setDirs((m) => new Map(m).set(path, { status: 'loading', entries: m.get(path)?.entries }));
       const r = await urql
         .query<RunArtifactsResult>(
           RUN_ARTIFACTS_QUERY,
@@ -63,6 +69,8 @@ export function ArtifactsTab({
         .toPromise();
       setDirs((m) => {
         const next = new Map(m);
+        // A quiet (periodic) refresh that failed keeps what is shown.
+        if (quiet && (r.error || !r.data?.run)) return m;
         if (r.error || !r.data?.run)
           next.set(path, {
             status: 'error',
@@ -89,6 +97,16 @@ export function ArtifactsTab({
     }
     // Only when the run changes (`selected` is read once): later selections come from the tree.
   }, [runId, loadDir]);
+
+  // While the run is running, artifacts it logs show up: the open directories are re-read.
+  useEffect(() => {
+    if (!live) return;
+    const timer = setInterval(() => {
+      if (document.visibilityState !== 'visible') return;
+      for (const path of requested.current) void loadDir(path, true);
+    }, LIVE_REFRESH_MS);
+    return () => clearInterval(timer);
+  }, [live, loadDir]);
 
   const visible = useMemo(() => {
     const out: VisibleItem[] = [];
