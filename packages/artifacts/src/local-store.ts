@@ -137,12 +137,8 @@ export class LocalArtifactStore implements ArtifactStore {
       await handle.close();
       throw new ArtifactNotFoundError(artifactPath);
     }
-    return createReadStream('', {
-      fd: handle.fd,
-      autoClose: true,
-      start: range?.start,
-      end: range?.end,
-    }).on('close', () => void handle.close().catch(() => undefined));
+    // The stream owns the handle from here on and closes it when it ends or is destroyed.
+    return handle.createReadStream({ autoClose: true, start: range?.start, end: range?.end });
   }
 
   async delete(scope: ArtifactScope, artifactPath: string): Promise<void> {

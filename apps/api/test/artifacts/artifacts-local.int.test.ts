@@ -1,4 +1,9 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { LocalArtifactStore } from '@cairn/artifacts';
 import { allProjections, rebuildProjection } from '@cairn/projector';
 import {
   createTestDatabase,
@@ -12,13 +17,16 @@ import { artifactClient, artifactSuite, SUITE_MAX_UPLOAD_BYTES } from './artifac
 
 let api: ApiHarness;
 let dropDb: () => Promise<void>;
+let storeDir: string;
 const queries: string[] = [];
 
 beforeAll(async () => {
   const database = await createTestDatabase();
   dropDb = database.drop;
+  storeDir = await mkdtemp(path.join(tmpdir(), 'cairn-artifacts-local-'));
   api = await startApiHarness({
     databaseUrl: database.url,
+    artifactStore: new LocalArtifactStore(storeDir),
     maxUploadBytes: SUITE_MAX_UPLOAD_BYTES,
     onQuery: (text) => queries.push(text),
   });
@@ -27,6 +35,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await api?.stop();
   await dropDb?.();
+  if (storeDir) await rm(storeDir, { recursive: true, force: true });
 });
 
 artifactSuite('local filesystem', () => api);
@@ -66,6 +75,40 @@ it('lists the artifacts of many runs with one query (per-request loader)', async
   expect(byRun.get(runIds[1]!)).toEqual([{ path: 'b.txt', isDir: false }]);
   expect(byRun.get(runIds[2]!)).toEqual([]);
   expect(queries.filter((q) => q.includes('run_artifacts'))).toHaveLength(1);
+});
+
+it('leaves nothing behind when a client breaks off an upload', async () => {
+  const c = artifactClient(() => api, randomWorkspaceId());
+  const runId = await c.newRun();
+  const { hostname, port } = new URL(api.url);
+  const req = http.request({
+    host: hostname,
+    port,
+    method: 'PUT',
+    path: `/api/runs/${runId}/artifacts/broken.bin`,
+    headers: { ...c.headers, 'content-length': 4 * 1024 * 1024 },
+  });
+  req.on('error', () => undefined);
+  req.write(Buffer.alloc(1024 * 1024, 1));
+  // The upload is under way: its temporary file exists.
+  const started = Date.now() + 10_000;
+  while ((await readdir(path.join(storeDir, '.tmp')).catch(() => [])).length === 0) {
+    expect(Date.now()).toBeLessThan(started);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  req.destroy();
+  const deadline = Date.now() + 10_000;
+  let leftovers = await readdir(path.join(storeDir, '.tmp')).catch(() => []);
+  while (leftovers.length > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    leftovers = await readdir(path.join(storeDir, '.tmp'));
+  }
+  expect(leftovers).toEqual([]);
+  expect(await c.list(runId)).toEqual([]);
+  expect((await c.get(runId, 'broken.bin')).response.status).toBe(404);
+  expect(
+    await api.artifactStore.stat({ workspaceId: c.workspace, runId }, 'broken.bin'),
+  ).toBeNull();
 });
 
 it('rebuilds run_artifacts identical to the live projection', async () => {
