@@ -402,12 +402,12 @@ describe('model registry pages', () => {
     await expect.poll(() => championVersion.textContent(), { timeout: 15_000 }).toBe('v2');
 
     // One click on v3's row moves it.
-    await page.getByRole('button', { name: 'Move champion to v3' }).click();
+    await page.getByRole('button', { name: 'Move @champion here (v3)' }).click();
     await expect.poll(() => championVersion.textContent(), { timeout: 15_000 }).toBe('v3');
     expect(await page.getByTestId('aliases-v3').textContent()).toContain('@champion');
 
     // Roll back: one click, back to v2, and the history says so.
-    const rollback = page.getByRole('button', { name: 'Roll back champion to v2' });
+    const rollback = page.getByRole('button', { name: 'Roll back to v2 (@champion)' });
     await rollback.waitFor({ timeout: 15_000 });
     await shot('24-model-before-rollback');
     await rollback.click();
@@ -430,7 +430,7 @@ describe('model registry pages', () => {
 
   it('transitions a stage (archiving the holder), edits description and tags', async () => {
     const versions = page.getByRole('table', { name: 'Versions' });
-    await versions.getByRole('button', { name: 'Version 1: details' }).click();
+    await versions.getByRole('button', { name: 'v1: details' }).click();
     let panel = page.getByTestId('version-panel');
     await panel.waitFor();
     await panel.getByRole('combobox', { name: 'Move to stage' }).selectOption('PRODUCTION');
@@ -441,7 +441,7 @@ describe('model registry pages', () => {
       })
       .toBe('Production');
 
-    await versions.getByRole('button', { name: 'Version 3: details' }).click();
+    await versions.getByRole('button', { name: 'v3: details' }).click();
     panel = page.getByTestId('version-panel');
     await panel.getByRole('combobox', { name: 'Move to stage' }).selectOption('PRODUCTION');
     await panel.getByRole('checkbox', { name: /Archive the versions now in Production/u }).check();

@@ -187,7 +187,7 @@ function VersionsTable({
                     type="button"
                     className="link"
                     onClick={() => onSelect(v.version)}
-                    aria-label={`Version ${v.version}: details`}
+                    aria-label={`v${v.version}: details`}
                   >
                     v{v.version}
                   </button>
@@ -230,7 +230,7 @@ function VersionsTable({
                           key={a.alias}
                           type="button"
                           disabled={move.busy}
-                          aria-label={`Move ${a.alias} to v${v.version}`}
+                          aria-label={`Move @${a.alias} here (v${v.version})`}
                           onClick={() =>
                             void move.run(SET_MODEL_ALIAS, {
                               name: model.name,
@@ -320,7 +320,7 @@ function AliasRow({
             type="button"
             className="primary"
             disabled={action.busy}
-            aria-label={`Roll back ${alias.alias} to v${rollbackTo}`}
+            aria-label={`Roll back to v${rollbackTo} (@${alias.alias})`}
             onClick={() =>
               void action.run(SET_MODEL_ALIAS, {
                 name: model.name,
@@ -345,7 +345,7 @@ function AliasRow({
         <button
           type="button"
           disabled={action.busy || Number(target) === alias.version}
-          aria-label={`Move ${alias.alias} to the chosen version`}
+          aria-label={`Move @${alias.alias} to the chosen version`}
           onClick={() =>
             void action.run(SET_MODEL_ALIAS, {
               name: model.name,
@@ -360,7 +360,7 @@ function AliasRow({
           type="button"
           className="danger"
           disabled={action.busy}
-          aria-label={`Remove alias ${alias.alias}`}
+          aria-label={`Remove alias @${alias.alias}`}
           onClick={() =>
             void action.run(DELETE_MODEL_ALIAS, { name: model.name, alias: alias.alias })
           }
@@ -614,7 +614,7 @@ function DescriptionEditor({
             setDraft(value ?? '');
             setEditing(true);
           }}
-          aria-label={`Edit ${label.toLowerCase()}`}
+          aria-label={`Edit ${label.charAt(0).toLowerCase()}${label.slice(1)}`}
         >
           Edit description
         </button>

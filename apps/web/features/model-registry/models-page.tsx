@@ -168,9 +168,11 @@ export function ModelsPage() {
           </select>
         </label>
         <span className="muted" aria-live="polite" data-testid="models-count">
-          {list.loading && list.items.length === 0
-            ? 'Loading…'
-            : `${list.totalCount} model${list.totalCount === 1 ? '' : 's'}`}
+          {list.error
+            ? ''
+            : list.loading && list.items.length === 0
+              ? 'Loading…'
+              : `${list.totalCount} model${list.totalCount === 1 ? '' : 's'}`}
         </span>
       </div>
       {list.error && !filterError && <ErrorMessage error={list.error} />}
