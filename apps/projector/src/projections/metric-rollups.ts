@@ -46,7 +46,7 @@ const FINEST_WIDTH = 4 ** FINEST;
 /**
  * Collects the points of a projector batch into the rollup pyramid (see @cairn/db
  * metric-rollups.ts): points fold into the finest level's buckets in log order, and each coarser
- * level is folded from the level below (a bucket of level k + 1 is four buckets of level k).
+ * level is folded from the level below (a bucket of the next level is 16 buckets of this one).
  */
 export class RollupCollector {
   private readonly series = new Map<string, Series>();
@@ -101,8 +101,9 @@ export class RollupCollector {
             bucket,
             cell,
           });
-          if (i + 1 === ROLLUP_LEVELS.length) continue;
-          const parent = Math.floor(bucket / 4);
+          const up = ROLLUP_LEVELS[i + 1];
+          if (up === undefined) continue;
+          const parent = Math.floor(bucket / 4 ** (up - lvl));
           const p = next.get(parent);
           if (p) mergeCell(p, cell);
           else next.set(parent, copyCell(cell));

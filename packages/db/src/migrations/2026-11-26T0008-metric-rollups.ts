@@ -4,7 +4,7 @@ import { sql, type Kysely } from 'kysely';
 //
 // The metric rollup pyramid that serves downsampled histories (packages/db/src/metric-rollups.ts,
 // kept by the runs projection in the transaction that inserts the points). Level k holds one row
-// per non-empty bucket of 4^k steps of a series, for k = 2 … 15 (16 … 2^30 steps), with the
+// per non-empty bucket of 4^k steps of a series, for k = 2, 4, … 14 (16 … 2^28 steps), with the
 // bucket's count and its first, last, minimum and maximum points.
 //
 // Existing points are rolled up here, so a database that already holds data serves the new
@@ -14,7 +14,7 @@ import { sql, type Kysely } from 'kysely';
 // to chunks: one row per series and up to 1,024 points of one projector batch, sorted by step,
 // with the chunk's step range for pruning. `metric_points` stays as a view (one row per point)
 // for ad-hoc SQL and read-model comparisons; the API reads the chunks directly.
-const LEVELS = [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
+const LEVELS = [2, 4, 6, 8, 10, 12, 14];
 
 export async function up(db: Kysely<any>): Promise<void> {
   await sql`
@@ -38,7 +38,7 @@ export async function up(db: Kysely<any>): Promise<void> {
       max_timestamp bigint NOT NULL,
       max_value double precision NOT NULL,
       PRIMARY KEY (workspace_id, run_id, key_id, level, bucket)
-    )`.execute(db);
+    ) WITH (fillfactor = 75)`.execute(db); // room on the page for HOT updates of open buckets
 
   await sql`
     CREATE TABLE metric_point_chunks (
@@ -87,21 +87,24 @@ export async function up(db: Kysely<any>): Promise<void> {
       FROM metric_points
       GROUP BY workspace_id, run_id, key_id, step >> ${sql.lit(2 * finest)}
     ) g`.execute(db);
-  for (const level of LEVELS.slice(1)) {
+  for (const [i, level] of LEVELS.entries()) {
+    if (i === 0) continue;
+    const below = LEVELS[i - 1]!;
+    const shift = sql.lit(2 * (level - below));
     await sql`
       INSERT INTO metric_rollups ${columns}
       SELECT workspace_id, run_id, key_id, ${sql.lit(level)}::int2, bucket, n,
              f[1]::int8, f[2]::int8, f[3], l[1]::int8, l[2]::int8, l[3],
              lo[2]::int8, lo[3]::int8, lo[1], (-hi[2])::int8, (-hi[3])::int8, hi[1]
       FROM (
-        SELECT workspace_id, run_id, key_id, bucket >> 2 AS bucket, sum(count)::int8 AS n,
+        SELECT workspace_id, run_id, key_id, bucket >> ${shift} AS bucket, sum(count)::int8 AS n,
                min(ARRAY[first_step::float8, first_timestamp::float8, first_value]) AS f,
                max(ARRAY[last_step::float8, last_timestamp::float8, last_value]) AS l,
                min(ARRAY[min_value, min_step::float8, min_timestamp::float8]) AS lo,
                max(ARRAY[max_value, -max_step::float8, -max_timestamp::float8]) AS hi
         FROM metric_rollups
-        WHERE level = ${sql.lit(level - 1)}
-        GROUP BY workspace_id, run_id, key_id, bucket >> 2
+        WHERE level = ${sql.lit(below)}
+        GROUP BY workspace_id, run_id, key_id, bucket >> ${shift}
       ) g`.execute(db);
   }
 
