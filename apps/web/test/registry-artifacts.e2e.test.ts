@@ -199,6 +199,15 @@ describe('artifact browser', () => {
     await expect
       .poll(() => page.getByTestId('artifact-json').textContent(), { timeout: 15_000 })
       .toBe(JSON.stringify(JSON.parse(summary.toString('utf8')), null, 2));
+    // … or as a collapsible tree.
+    await page
+      .getByRole('group', { name: 'JSON view' })
+      .getByRole('button', { name: 'Tree' })
+      .click();
+    const jsonTree = page.getByTestId('artifact-json-tree');
+    await jsonTree.waitFor();
+    expect(await jsonTree.textContent()).toContain('accuracy: 0.93');
+    expect(await jsonTree.textContent()).toContain('classes: [ 2 items ]');
 
     // CSV as a table (quoted comma kept in its cell).
     await tree.getByRole('treeitem', { name: 'data (folder)' }).click();

@@ -27,10 +27,15 @@ type Loaded =
   | { kind: 'loading' }
   | { kind: 'error'; error: ApiErrorInfo }
   | { kind: 'text'; text: string; truncated: boolean }
-  | { kind: 'json'; text: string; truncated: boolean; valid: boolean }
+  | { kind: 'json'; text: string; truncated: boolean; valid: boolean; value?: unknown }
   | { kind: 'table'; table: DelimitedTable; truncated: boolean }
   | { kind: 'image'; url: string }
   | { kind: 'none'; reason: string };
+
+/** JSON up to this size can be shown as a collapsible tree (bigger: text only). */
+const MAX_JSON_TREE_CHARS = 256 * 1024;
+/** Members shown per object or array in the tree. */
+const MAX_JSON_MEMBERS = 1000;
 
 const IMAGE_TYPES: Record<string, string> = {
   svg: 'image/svg+xml',
@@ -84,7 +89,16 @@ export function ArtifactPreview({ entry }: { entry: ArtifactEntry }) {
       const text = decodeText(bytes, truncated);
       if (kind === 'json') {
         const pretty = truncated ? null : prettyJson(text);
-        return { kind: 'json', text: pretty ?? text, truncated, valid: pretty !== null };
+        return {
+          kind: 'json',
+          text: pretty ?? text,
+          truncated,
+          valid: pretty !== null,
+          // Small documents can also be browsed as a collapsible tree.
+          ...(pretty !== null && text.length <= MAX_JSON_TREE_CHARS
+            ? { value: JSON.parse(text) as unknown }
+            : {}),
+        };
       }
       if (kind === 'table') {
         const delimiter = extensionOf(entry.name) === 'tsv' ? '\t' : ',';
@@ -181,19 +195,7 @@ function PreviewBody({ loaded, name }: { loaded: Loaded; name: string }) {
         </>
       );
     case 'json':
-      return (
-        <>
-          <TruncatedNote truncated={loaded.truncated} />
-          {!loaded.valid && !loaded.truncated && (
-            <p className="muted" role="note">
-              Not valid JSON: shown as text.
-            </p>
-          )}
-          <pre className="artifact-text" data-testid="artifact-json" tabIndex={0}>
-            {loaded.text}
-          </pre>
-        </>
-      );
+      return <JsonPreview loaded={loaded} />;
     case 'table':
       return <TablePreview table={loaded.table} name={name} truncated={loaded.truncated} />;
     default: {
@@ -247,5 +249,77 @@ function TablePreview({
         </table>
       </div>
     </>
+  );
+}
+
+function JsonPreview({ loaded }: { loaded: Extract<Loaded, { kind: 'json' }> }) {
+  const [asTree, setAsTree] = useState(false);
+  const canTree = 'value' in loaded;
+  return (
+    <>
+      <TruncatedNote truncated={loaded.truncated} />
+      {!loaded.valid && !loaded.truncated && (
+        <p className="muted" role="note">
+          Not valid JSON: shown as text.
+        </p>
+      )}
+      {canTree && (
+        <div className="field" role="group" aria-label="JSON view" style={{ marginBottom: 6 }}>
+          <button type="button" aria-pressed={!asTree} onClick={() => setAsTree(false)}>
+            Text
+          </button>
+          <button type="button" aria-pressed={asTree} onClick={() => setAsTree(true)}>
+            Tree
+          </button>
+        </div>
+      )}
+      {asTree && canTree ? (
+        <ul className="json-tree" data-testid="artifact-json-tree">
+          <JsonNode name={null} value={loaded.value} depth={0} />
+        </ul>
+      ) : (
+        <pre className="artifact-text" data-testid="artifact-json" tabIndex={0}>
+          {loaded.text}
+        </pre>
+      )}
+    </>
+  );
+}
+
+/** One JSON value: objects and arrays fold (open two levels deep), the rest is one line. */
+function JsonNode({ name, value, depth }: { name: string | null; value: unknown; depth: number }) {
+  const label = name === null ? null : <span className="json-key">{name}: </span>;
+  if (value !== null && typeof value === 'object') {
+    const members: [string, unknown][] = Array.isArray(value)
+      ? value.map((v, i): [string, unknown] => [String(i), v])
+      : Object.entries(value as Record<string, unknown>);
+    const summary = Array.isArray(value)
+      ? `[ ${members.length} item${members.length === 1 ? '' : 's'} ]`
+      : `{ ${members.length} key${members.length === 1 ? '' : 's'} }`;
+    return (
+      <li>
+        <details open={depth < 2}>
+          <summary>
+            {label}
+            <span className="muted">{summary}</span>
+          </summary>
+          <ul>
+            {members.slice(0, MAX_JSON_MEMBERS).map(([k, v]) => (
+              <JsonNode key={k} name={k} value={v} depth={depth + 1} />
+            ))}
+            {members.length > MAX_JSON_MEMBERS && (
+              <li className="muted">… {members.length - MAX_JSON_MEMBERS} more</li>
+            )}
+          </ul>
+        </details>
+      </li>
+    );
+  }
+  const kind = value === null ? 'null' : typeof value;
+  return (
+    <li>
+      {label}
+      <span className={`json-${kind}`}>{JSON.stringify(value)}</span>
+    </li>
   );
 }
