@@ -16,11 +16,11 @@
  */
 
 /**
- * Level k has buckets of 4^k steps: 16, 256, … 268,435,456 steps (each level 16× the one below:
- * seven rows per series per write; a read touches < 16 buckets per output group). Frozen with
- * migration 0008.
+ * Level k has buckets of 4^k steps: 16, 64, … 67,108,864 steps (each level 4× the one below: a
+ * read touches < 4 buckets per output group; 12 rows per series per write — 16× apart halved the
+ * writes but doubled B4's read time). Frozen with migration 0008.
  */
-export const ROLLUP_LEVELS = [2, 4, 6, 8, 10, 12, 14] as const;
+export const ROLLUP_LEVELS = [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13] as const;
 
 export function rollupWidth(level: number): number {
   return 4 ** level;

@@ -46,7 +46,7 @@ const FINEST_WIDTH = 4 ** FINEST;
 /**
  * Collects the points of a projector batch into the rollup pyramid (see @cairn/db
  * metric-rollups.ts): points fold into the finest level's buckets in log order, and each coarser
- * level is folded from the level below (a bucket of the next level is 16 buckets of this one).
+ * level is folded from the level below (a bucket of the next level is 4 buckets of this one).
  */
 export class RollupCollector {
   private readonly series = new Map<string, Series>();

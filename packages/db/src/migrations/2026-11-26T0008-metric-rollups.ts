@@ -4,7 +4,7 @@ import { sql, type Kysely } from 'kysely';
 //
 // The metric rollup pyramid that serves downsampled histories (packages/db/src/metric-rollups.ts,
 // kept by the runs projection in the transaction that inserts the points). Level k holds one row
-// per non-empty bucket of 4^k steps of a series, for k = 2, 4, … 14 (16 … 2^28 steps), with the
+// per non-empty bucket of 4^k steps of a series, for k = 2 … 13 (16 … 2^26 steps), with the
 // bucket's count and its first, last, minimum and maximum points.
 //
 // Existing points are rolled up here, so a database that already holds data serves the new
@@ -14,7 +14,7 @@ import { sql, type Kysely } from 'kysely';
 // to chunks: one row per series and up to 1,024 points of one projector batch, sorted by step,
 // with the chunk's step range for pruning. `metric_points` stays as a view (one row per point)
 // for ad-hoc SQL and read-model comparisons; the API reads the chunks directly.
-const LEVELS = [2, 4, 6, 8, 10, 12, 14];
+const LEVELS = [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13];
 
 export async function up(db: Kysely<any>): Promise<void> {
   await sql`
