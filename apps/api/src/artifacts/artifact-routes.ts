@@ -240,15 +240,33 @@ export function createArtifactRoutes(
     return Number(raw);
   }
 
+  /**
+   * Appends RunArtifactLogged for stored bytes. When that fails (the run was deleted meanwhile)
+   * the bytes of a path that had no artifact before are removed again, best effort, so that no
+   * unlisted file stays behind.
+   */
   async function record(
     caller: Caller,
-    runId: string,
+    scope: ArtifactScope,
     artifact: { path: string; size: number; sha256: string },
+    isNewPath: boolean,
   ): Promise<void> {
-    await logArtifact(deps, caller, runId, {
-      ...artifact,
-      contentType: contentTypeFor(artifact.path),
-    });
+    try {
+      await logArtifact(deps, caller, scope.runId, {
+        ...artifact,
+        contentType: contentTypeFor(artifact.path),
+      });
+    } catch (error) {
+      if (isNewPath)
+        await store
+          .delete(scope, artifact.path)
+          .catch((cause: unknown) => logger.error('artifact clean-up failed', cause));
+      throw error;
+    }
+  }
+
+  async function isNewPath(scope: ArtifactScope, path: string): Promise<boolean> {
+    return (await getArtifact(deps.db, scope.workspaceId, scope.runId, path)) === null;
   }
 
   async function putArtifact(
@@ -265,11 +283,12 @@ export function createArtifactRoutes(
       throw new HttpError(400, 'INVALID_ARGUMENT', 'x-cairn-sha256 must be 64 hex digits');
     await checkWritable(caller, scope.runId);
     await checkClash(scope.workspaceId, scope.runId, path);
+    const fresh = await isNewPath(scope, path);
     const stored = await store.put(scope, path, req, {
       maxBytes: maxUpload,
       expectedSha256: expected?.toLowerCase(),
     });
-    await record(caller, scope.runId, { path, ...stored });
+    await record(caller, scope, { path, ...stored }, fresh);
     sendJson(res, 201, { path, size: stored.size, sha256: stored.sha256 });
   }
 
@@ -459,8 +478,9 @@ export function createArtifactRoutes(
           await checkWritable(caller, scope.runId);
           const info = await store.getUpload(scope, route.uploadId ?? '');
           await checkClash(scope.workspaceId, scope.runId, info.path);
+          const fresh = await isNewPath(scope, info.path);
           const stored = await store.completeUpload(scope, route.uploadId ?? '');
-          await record(caller, scope.runId, stored);
+          await record(caller, scope, stored, fresh);
           return sendJson(res, 201, {
             path: stored.path,
             size: stored.size,

@@ -111,6 +111,48 @@ it('leaves nothing behind when a client breaks off an upload', async () => {
   ).toBeNull();
 });
 
+it('removes the bytes again when the run is deleted while its upload streams', async () => {
+  const c = artifactClient(() => api, randomWorkspaceId());
+  const runId = await c.newRun();
+  const { hostname, port } = new URL(api.url);
+  const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = http.request({
+      host: hostname,
+      port,
+      method: 'PUT',
+      path: `/api/runs/${runId}/artifacts/late.bin`,
+      headers: { ...c.headers, 'content-length': 2 * 1024 * 1024 },
+    });
+    req.on('error', reject);
+    req.on('response', (res) => {
+      let body = '';
+      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.write(Buffer.alloc(1024 * 1024, 2));
+    void (async () => {
+      // Once the bytes are streaming into the store, the run is deleted; then the rest is sent.
+      const until = Date.now() + 10_000;
+      while ((await readdir(path.join(storeDir, '.tmp')).catch(() => [])).length === 0) {
+        if (Date.now() > until) return reject(new Error('the upload never started'));
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      const deleted = await api.gql(
+        'mutation($id:String!){deleteRun(runId:$id){id}}',
+        { id: runId },
+        c.headers,
+      );
+      if (deleted.errors) return reject(new Error(JSON.stringify(deleted.errors)));
+      req.end(Buffer.alloc(1024 * 1024, 3));
+    })();
+  });
+  const { status, body } = await answer;
+  expect(status).toBe(400);
+  expect(body).toContain('deleted');
+  expect(await api.artifactStore.stat({ workspaceId: c.workspace, runId }, 'late.bin')).toBeNull();
+  expect(await c.list(runId)).toEqual([]);
+});
+
 it('rebuilds run_artifacts identical to the live projection', async () => {
   // Runs after the suite (same file, in order): every artifact it logged, replaced or refused.
   const live = await dumpReadModels(api.db);
