@@ -228,8 +228,14 @@ async function loadCover(db: Kysely<DB>, s: Series, pieces: readonly CoverPiece[
  */
 async function bucketCounts(db: Kysely<DB>, s: Series, lo: number, hi: number, cap: number) {
   const levels = [...ROLLUP_LEVELS];
-  const { rows } = await sql<{ level: number; n: number }>`
+  const top = levels.at(-1)!;
+  const w = rollupWidth(top);
+  const { rows } = await sql<{ level: number; n: number; upper: number }>`
     SELECT l.level, (
+      SELECT coalesce(sum(r.count), 0) FROM metric_rollups r
+      WHERE r.workspace_id = ${s.workspaceId} AND r.run_id = ${s.runId} AND r.key_id = ${s.keyId}
+        AND r.level = ${top} AND r.bucket BETWEEN ${Math.floor(lo / w)} AND ${Math.floor(hi / w)}
+    )::int8 AS upper, (
       SELECT count(*) FROM (
         SELECT 1 FROM metric_rollups r
         WHERE r.workspace_id = ${s.workspaceId} AND r.run_id = ${s.runId} AND r.key_id = ${s.keyId}
@@ -241,7 +247,9 @@ async function bucketCounts(db: Kysely<DB>, s: Series, lo: number, hi: number, c
                 ${levels.map((k) => Math.floor(hi / rollupWidth(k)))}::int8[]) AS l(level, lo, hi)`.execute(
     db,
   );
-  return new Map(rows.map((r) => [r.level, r.n]));
+  // upper: the points of the coarsest level's buckets that meet the range (exact for an open
+  // range, an upper bound otherwise).
+  return { counts: new Map(rows.map((r) => [r.level, r.n])), upper: rows[0]?.upper ?? 0 };
 }
 
 /**
@@ -266,7 +274,8 @@ export async function getMetricHistory(
   const hi = args.endStep ?? ABOVE_ALL;
   if (lo > hi) return [];
   const groups = Math.max(1, Math.floor((args.maxPoints - 2) / 2));
-  const counts = await bucketCounts(db, s, lo, hi, groups);
+  const { counts, upper } = await bucketCounts(db, s, lo, hi, groups);
+  if (upper <= args.maxPoints) return rawPoints(db, s, lo, hi);
   let chosen = -1;
   for (const [i, level] of ROLLUP_LEVELS.entries()) {
     if ((counts.get(level) ?? 0) >= groups) chosen = i;
