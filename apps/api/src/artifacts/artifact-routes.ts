@@ -265,6 +265,27 @@ export function createArtifactRoutes(
     }
   }
 
+  /**
+   * Writes of one path in this process take turns, so that the order in which bytes land in the
+   * store is the order of their events (the newest event describes the stored bytes).
+   */
+  const pathTurns = new Map<string, Promise<unknown>>();
+  async function oneWriterPerPath<T>(
+    scope: ArtifactScope,
+    path: string,
+    write: () => Promise<T>,
+  ): Promise<T> {
+    const key = `${scope.workspaceId}\u0000${scope.runId}\u0000${path}`;
+    const previous = pathTurns.get(key) ?? Promise.resolve();
+    const mine = previous.catch(() => undefined).then(write);
+    pathTurns.set(key, mine);
+    try {
+      return await mine;
+    } finally {
+      if (pathTurns.get(key) === mine) pathTurns.delete(key);
+    }
+  }
+
   async function isNewPath(scope: ArtifactScope, path: string): Promise<boolean> {
     return (await getArtifact(deps.db, scope.workspaceId, scope.runId, path)) === null;
   }
@@ -283,12 +304,15 @@ export function createArtifactRoutes(
       throw new HttpError(400, 'INVALID_ARGUMENT', 'x-cairn-sha256 must be 64 hex digits');
     await checkWritable(caller, scope.runId);
     await checkClash(scope.workspaceId, scope.runId, path);
-    const fresh = await isNewPath(scope, path);
-    const stored = await store.put(scope, path, req, {
-      maxBytes: maxUpload,
-      expectedSha256: expected?.toLowerCase(),
+    const stored = await oneWriterPerPath(scope, path, async () => {
+      const fresh = await isNewPath(scope, path);
+      const result = await store.put(scope, path, req, {
+        maxBytes: maxUpload,
+        expectedSha256: expected?.toLowerCase(),
+      });
+      await record(caller, scope, { path, ...result }, fresh);
+      return result;
     });
-    await record(caller, scope, { path, ...stored }, fresh);
     sendJson(res, 201, { path, size: stored.size, sha256: stored.sha256 });
   }
 
@@ -478,9 +502,12 @@ export function createArtifactRoutes(
           await checkWritable(caller, scope.runId);
           const info = await store.getUpload(scope, route.uploadId ?? '');
           await checkClash(scope.workspaceId, scope.runId, info.path);
-          const fresh = await isNewPath(scope, info.path);
-          const stored = await store.completeUpload(scope, route.uploadId ?? '');
-          await record(caller, scope, stored, fresh);
+          const stored = await oneWriterPerPath(scope, info.path, async () => {
+            const fresh = await isNewPath(scope, info.path);
+            const result = await store.completeUpload(scope, route.uploadId ?? '');
+            await record(caller, scope, result, fresh);
+            return result;
+          });
           return sendJson(res, 201, {
             path: stored.path,
             size: stored.size,

@@ -238,6 +238,19 @@ export function artifactSuite(name: string, api: () => ApiHarness): void {
       expect((await c.list(runId, 'data')).map((e) => [e.name, e.size])).toEqual([['blob', 1000]]);
     });
 
+    it('keeps bytes and record together when one path is uploaded concurrently', async () => {
+      const c = artifactClient(api, randomWorkspaceId());
+      const runId = await c.newRun();
+      const bodies = Array.from({ length: 8 }, () => randomBytes(200_000));
+      const answers = await Promise.all(bodies.map((b) => c.put(runId, 'same.bin', b)));
+      expect(answers.map((a) => a.status)).toEqual(bodies.map(() => 201));
+      const { response, bytes } = await c.get(runId, 'same.bin');
+      const listed = await c.list(runId);
+      expect(listed.map((e) => e.sha256)).toEqual([sha256(bytes)]);
+      expect(response.headers.get('x-cairn-sha256')).toBe(sha256(bytes));
+      expect(bodies.map(sha256)).toContain(sha256(bytes));
+    });
+
     it('serves byte ranges with 206 and refuses unsatisfiable ones with 416', async () => {
       const c = artifactClient(api, randomWorkspaceId());
       const runId = await c.newRun();
