@@ -436,12 +436,21 @@ export function createArtifactRoutes(
     route: Route,
     query: URLSearchParams,
   ): Promise<void> {
-    const ctx = buildContext(deps, req.headers);
+    // Links and <img> cannot send headers: reads may name the workspace as `?ws=` instead.
+    // Only reads: a write must come with the header (a cross-site form cannot set it).
+    const method = req.method ?? 'GET';
+    const wsParam = query.get('ws');
+    const readable = method === 'GET' || method === 'HEAD';
+    const ctx = buildContext(
+      deps,
+      readable && wsParam !== null && req.headers['x-cairn-workspace'] === undefined
+        ? { ...req.headers, 'x-cairn-workspace': wsParam }
+        : req.headers,
+    );
     if (!RUN_ID.test(route.runId))
       throw new HttpError(404, 'NOT_FOUND', `Run ${route.runId} not found`);
     const scope: ArtifactScope = { workspaceId: ctx.workspaceId, runId: route.runId };
     const caller = ctx.caller;
-    const method = req.method ?? 'GET';
     switch (route.kind) {
       case 'artifact':
         if (method === 'PUT') {
@@ -527,6 +536,19 @@ export function createArtifactRoutes(
     const route = matchRoute(rawPathname);
     if (!route) return false;
     const query = new URLSearchParams(q === -1 ? '' : target.slice(q + 1));
+    // A dashboard served from another origin (`?api=`) reads and writes artifacts too. No
+    // cookies or credentials are involved, so any origin may call, as on /graphql.
+    res.setHeader('access-control-allow-origin', '*');
+    res.setHeader('access-control-expose-headers', CORS_EXPOSED_HEADERS);
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, {
+        'access-control-allow-methods': 'GET, HEAD, PUT, POST, DELETE',
+        'access-control-allow-headers': CORS_ALLOWED_HEADERS,
+        'access-control-max-age': '600',
+      });
+      res.end();
+      return true;
+    }
     handle(req, res, route, query).catch((error: unknown) => {
       const known = toHttpError(error);
       if (known) return sendError(req, res, known);
@@ -542,6 +564,11 @@ export function createArtifactRoutes(
     return true;
   };
 }
+
+const CORS_EXPOSED_HEADERS =
+  'content-length, content-range, content-disposition, accept-ranges, x-cairn-sha256';
+const CORS_ALLOWED_HEADERS =
+  'x-cairn-workspace, x-cairn-sha256, x-correlation-id, content-type, range';
 
 function isAbort(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;

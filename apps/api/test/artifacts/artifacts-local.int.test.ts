@@ -166,3 +166,46 @@ it('rebuilds run_artifacts identical to the live projection', async () => {
   expect(diffDumps(live, rebuilt)).toEqual([]);
   expect(api.errors).toEqual([]);
 });
+
+it('takes the workspace as ?ws= on reads only, and answers CORS preflights', async () => {
+  const c = artifactClient(() => api, randomWorkspaceId());
+  const runId = await c.newRun();
+  await c.put(runId, 'img/plot.txt', Buffer.from('plot'));
+  const base = `${api.url}/api/runs/${runId}/artifacts`;
+
+  // A plain link (no header) reads with ?ws=, file and archive alike.
+  const file = await fetch(`${base}/img/plot.txt?ws=${c.workspace}`);
+  expect(file.status).toBe(200);
+  expect(await file.text()).toBe('plot');
+  expect(file.headers.get('access-control-allow-origin')).toBe('*');
+  expect(file.headers.get('access-control-expose-headers')).toContain('x-cairn-sha256');
+  const archive = await fetch(`${base}/img?archive=tar.gz&ws=${c.workspace}`);
+  expect(archive.status).toBe(200);
+  await archive.arrayBuffer();
+  // Without it the default workspace is meant, which does not have the run.
+  expect((await fetch(`${base}/img/plot.txt`)).status).toBe(404);
+  // The header wins over ?ws=; an invalid ?ws= is a 400.
+  const other = await fetch(`${base}/img/plot.txt?ws=${c.workspace}`, {
+    headers: { 'x-cairn-workspace': randomWorkspaceId() },
+  });
+  expect(other.status).toBe(404);
+  await other.arrayBuffer();
+  expect((await fetch(`${base}/img/plot.txt?ws=..%2Fetc`)).status).toBe(400);
+  // Writes need the header: ?ws= on a PUT is ignored (default workspace → run not found).
+  const put = await fetch(`${base}/x.txt?ws=${c.workspace}`, { method: 'PUT', body: 'x' });
+  expect(put.status).toBe(404);
+  expect(await c.list(runId)).toHaveLength(1);
+
+  const preflight = await fetch(`${base}/x.txt`, {
+    method: 'OPTIONS',
+    headers: {
+      origin: 'http://dashboard.example',
+      'access-control-request-method': 'PUT',
+      'access-control-request-headers': 'x-cairn-workspace, x-cairn-sha256',
+    },
+  });
+  expect(preflight.status).toBe(204);
+  expect(preflight.headers.get('access-control-allow-methods')).toContain('PUT');
+  expect(preflight.headers.get('access-control-allow-headers')).toContain('x-cairn-workspace');
+  expect(preflight.headers.get('access-control-allow-headers')).toContain('range');
+});

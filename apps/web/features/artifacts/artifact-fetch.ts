@@ -68,19 +68,12 @@ export async function readPrefix(
   return { bytes, cut };
 }
 
-/** A URL the browser can open without headers, or null when the workspace needs the header. */
-export function plainDownloadUrl(client: DashboardClient, downloadUrl: string): string | null {
-  return client.workspace === DEFAULT_WORKSPACE ? client.apiUrl(downloadUrl) : null;
-}
-
-/** Saves a blob under a file name (an object URL and a temporary <a download>). */
-export function saveBlob(blob: Blob, name: string): void {
-  const url = URL.createObjectURL(blob);
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = name;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+/**
+ * A URL the browser can open without headers: the download routes take the workspace as `?ws=`
+ * when no `x-cairn-workspace` header comes with the request.
+ */
+export function plainDownloadUrl(client: DashboardClient, downloadUrl: string): string {
+  const url = client.apiUrl(downloadUrl);
+  if (client.workspace === DEFAULT_WORKSPACE) return url;
+  return `${url}${url.includes('?') ? '&' : '?'}ws=${encodeURIComponent(client.workspace)}`;
 }
