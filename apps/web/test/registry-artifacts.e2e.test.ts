@@ -288,7 +288,7 @@ describe('artifact browser', () => {
     expect(await page.evaluate('window.__noReload')).toBe(1);
   });
 
-  it('previews artifacts of a run in another workspace (the header is sent)', async () => {
+  it('previews and downloads artifacts of a run in another workspace', async () => {
     const workspace = `art-${suffix}`;
     const otherRun = await createRun('in a workspace', workspace);
     const note = Buffer.from(`only in ${workspace}\n`);
@@ -310,6 +310,13 @@ describe('artifact browser', () => {
         { timeout: 15_000 },
       )
       .toBe(96);
+    // Its download link carries the workspace (?ws=): a plain link, no header needed.
+    await page.getByRole('tree').getByRole('treeitem', { name: 'note.txt' }).click();
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'Download note.txt' }).click(),
+    ]);
+    expect(fs.readFileSync(await download.path()).toString('utf8')).toBe(note.toString('utf8'));
     // Back to the default workspace for the tests that follow.
     await page.goto(`${cairn.url}/?ws=default`);
     await page.getByRole('heading', { name: 'Experiments' }).waitFor();
