@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
-import { loadLogCheckpoint, readAllAfter, type DB, type LogPosition } from '@cairn/db';
+import { LOG_START, readAllAfter, type DB, type LogPosition } from '@cairn/db';
 import { ALL_EVENT_TYPES } from '@cairn/events';
-import { advanceCheckpoint, applyBatch, isTransientError } from './apply-batch.ts';
+import { applyBatch, isTransientError } from './apply-batch.ts';
 import { checkpointName, type Projection } from './projection.ts';
 import type { Logger } from './logger.ts';
 import { PollingLoop } from './polling-loop.ts';
@@ -70,10 +70,18 @@ export class LogTailer {
    */
   private async step(): Promise<number> {
     const limit = this.opts.batchSize ?? 500;
-    const checkpoint = await loadLogCheckpoint(this.db, checkpointName(this.projection));
-    const { rows } = await sql<{ xmin: string }>`
-      SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin`.execute(this.db);
-    const boundary: LogPosition = { transactionId: rows[0]!.xmin, globalPosition: 0 };
+    // The checkpoint and the boundary in one round trip.
+    const { rows } = await sql<{ xmin: string; tx: string | null; position: number | null }>`
+      SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin,
+             c.transaction_id::text AS tx, c.global_position AS position
+      FROM (SELECT 1) AS one
+      LEFT JOIN log_checkpoints c ON c.reader = ${checkpointName(this.projection)}`.execute(
+      this.db,
+    );
+    const row = rows[0]!;
+    const checkpoint: LogPosition =
+      row.tx === null ? LOG_START : { transactionId: row.tx, globalPosition: row.position ?? 0 };
+    const boundary: LogPosition = { transactionId: row.xmin, globalPosition: 0 };
     // Events of types unknown to this build are read too: every projection dead-letters them.
     const batch = await readAllAfter(this.db, checkpoint, limit, {
       types: this.types,
@@ -91,15 +99,21 @@ export class LogTailer {
       });
       return 0;
     }
-    // Nothing of ours: skip the other events at most a few times a second, in a transaction that
-    // does not wait for its WAL flush (losing it in a crash only means scanning them again).
+    // Nothing of ours: skip the other events at most a few times a second, in one statement that
+    // does not wait for its WAL flush (losing it in a crash only means scanning them again) and
+    // never moves the checkpoint back.
     const now = Date.now();
     if (isAfter(boundary, checkpoint) && now - this.lastSkip >= SKIP_INTERVAL_MS) {
       this.lastSkip = now;
-      await this.db.transaction().execute(async (trx) => {
-        await sql`SET LOCAL synchronous_commit = off`.execute(trx);
-        await advanceCheckpoint(trx, checkpointName(this.projection), boundary);
-      });
+      await sql`
+        INSERT INTO log_checkpoints (reader, transaction_id, global_position)
+        SELECT ${checkpointName(this.projection)}, ${boundary.transactionId}::xid8, ${boundary.globalPosition}::int8
+        FROM (SELECT set_config('synchronous_commit', 'off', true)) AS no_flush_wait
+        ON CONFLICT (reader) DO UPDATE
+          SET transaction_id = excluded.transaction_id, global_position = excluded.global_position,
+              updated_at = now()
+          WHERE (log_checkpoints.transaction_id, log_checkpoints.global_position)
+              < (excluded.transaction_id, excluded.global_position)`.execute(this.db);
     }
     return this.opts.idleMs ?? 100;
   }
