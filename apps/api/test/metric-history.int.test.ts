@@ -215,8 +215,14 @@ describe('metric history from the rollup pyramid', () => {
     expect(stored.rows.sort(cmpPoint)).toEqual([...raw].sort(cmpPoint));
     const rows = await storedRollups();
     const expected = new Map<string, Point[]>();
+    // Only the levels whose buckets split the series (lazy levels): the span 0 … 59,999 needs two
+    // buckets or more at every level below 4^8 = 65,536 steps.
+    const minStep = Math.min(...raw.map((p) => p.step));
+    const maxStep = Math.max(...raw.map((p) => p.step));
+    const kept = ROLLUP_LEVELS.filter((k) => rollupBucket(minStep, k) !== rollupBucket(maxStep, k));
+    expect(kept).toEqual([2, 3, 4, 5, 6, 7]);
     for (const p of raw) {
-      for (const level of ROLLUP_LEVELS) {
+      for (const level of kept) {
         const k = `${level}|${rollupBucket(p.step, level)}`;
         const list = expected.get(k) ?? [];
         list.push(p);
@@ -331,6 +337,29 @@ describe('metric history from the rollup pyramid', () => {
       100,
       'few steps',
     );
+
+    // A series that starts inside one bucket and widens batch by batch: its levels appear one by
+    // one, backfilled from the raw points first, then from the coarsest level kept.
+    const growing = await newRun(w);
+    const grown: Point[] = [];
+    for (const steps of [[0, 1], [3], [40, 2], [1_000], [900, 70_000], [-5]]) {
+      const pts = steps.map((step, i) => ({
+        step,
+        timestamp: i,
+        value: step % 3 === 0 ? NaN : step,
+      }));
+      await log(w, growing, 'g', pts);
+      grown.push(...pts);
+    }
+    checkContract(await history(w, growing, 'g', 5), grown, 5, 'growing');
+    const rollupRows = await sql<{ level: number; count: number }>`
+      SELECT r.level, sum(r.count)::int AS count FROM metric_rollups r JOIN metric_keys k USING (workspace_id, key_id)
+      WHERE r.workspace_id = ${w} AND r.run_id = ${growing} AND k.key = 'g' GROUP BY r.level ORDER BY r.level`.execute(
+      api.db,
+    );
+    // Span -5 … 70,000: step -5 is in bucket -1 of every level, 70,000 in bucket 0 or above, so
+    // every level is kept, each holding all points.
+    expect(rollupRows.rows).toEqual(ROLLUP_LEVELS.map((level) => ({ level, count: grown.length })));
 
     const live = await dumpReadModels(api.db, [w]);
     expect(live['metric_rollups']?.length).toBeGreaterThan(1000);

@@ -155,6 +155,16 @@ export interface MetricPointChunksTable {
   vals: ColumnType<number[], string[], string[]>;
 }
 
+/** A series' step span and point count (migration 0008; decides its rollup levels). */
+export interface MetricSeriesTable {
+  workspace_id: string;
+  run_id: string;
+  key_id: number;
+  min_step: number;
+  max_step: number;
+  count: number;
+}
+
 /** One bucket of the metric rollup pyramid (see metric-rollups.ts). */
 export interface MetricRollupsTable {
   workspace_id: string;
@@ -304,5 +314,6 @@ export interface DB {
   metric_points: MetricPointsTable;
   metric_rollups: MetricRollupsTable;
   metric_point_chunks: MetricPointChunksTable;
+  metric_series: MetricSeriesTable;
   run_artifacts: RunArtifactsTable;
 }

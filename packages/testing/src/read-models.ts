@@ -37,6 +37,11 @@ export const DUMP_QUERIES: Readonly<Record<string, { query: string; workspaceCol
             FROM metric_rollups r LEFT JOIN metric_keys k ON k.workspace_id = r.workspace_id AND k.key_id = r.key_id`,
     workspaceColumn: 'r.workspace_id',
   },
+  metric_series: {
+    query: `SELECT s.workspace_id, s.run_id, k.key, s.min_step, s.max_step, s.count
+            FROM metric_series s LEFT JOIN metric_keys k ON k.workspace_id = s.workspace_id AND k.key_id = s.key_id`,
+    workspaceColumn: 's.workspace_id',
+  },
   registered_models: { query: 'SELECT * FROM registered_models', workspaceColumn: 'workspace_id' },
   registered_model_tags: {
     query: 'SELECT * FROM registered_model_tags',

@@ -228,13 +228,10 @@ async function loadCover(db: Kysely<DB>, s: Series, pieces: readonly CoverPiece[
  */
 async function bucketCounts(db: Kysely<DB>, s: Series, lo: number, hi: number, cap: number) {
   const levels = [...ROLLUP_LEVELS];
-  const top = levels.at(-1)!;
-  const w = rollupWidth(top);
   const { rows } = await sql<{ level: number; n: number; upper: number }>`
     SELECT l.level, (
-      SELECT coalesce(sum(r.count), 0) FROM metric_rollups r
-      WHERE r.workspace_id = ${s.workspaceId} AND r.run_id = ${s.runId} AND r.key_id = ${s.keyId}
-        AND r.level = ${top} AND r.bucket BETWEEN ${Math.floor(lo / w)} AND ${Math.floor(hi / w)}
+      SELECT coalesce(max(m.count), 0) FROM metric_series m
+      WHERE m.workspace_id = ${s.workspaceId} AND m.run_id = ${s.runId} AND m.key_id = ${s.keyId}
     )::int8 AS upper, (
       SELECT count(*) FROM (
         SELECT 1 FROM metric_rollups r
@@ -247,8 +244,8 @@ async function bucketCounts(db: Kysely<DB>, s: Series, lo: number, hi: number, c
                 ${levels.map((k) => Math.floor(hi / rollupWidth(k)))}::int8[]) AS l(level, lo, hi)`.execute(
     db,
   );
-  // upper: the points of the coarsest level's buckets that meet the range (exact for an open
-  // range, an upper bound otherwise).
+  // upper: the series' point count (an upper bound for any range). Levels a series does not keep
+  // (its steps within one of their buckets) count 0 and are never chosen.
   return { counts: new Map(rows.map((r) => [r.level, r.n])), upper: rows[0]?.upper ?? 0 };
 }
 

@@ -4,7 +4,7 @@ import { assertNever, decodeMetricValue, type CairnEvent, type EventType } from 
 import type { Projection } from '../projection.ts';
 import { runRowFromStarted } from './initial-rows.ts';
 import { comparePoints, type RankedPoint } from './latest-metric.ts';
-import { insertChunks, RollupCollector, upsertRollups } from './metric-rollups.ts';
+import { RollupCollector, writeMetricStorage } from './metric-rollups.ts';
 
 const handles = [
   'RunStarted',
@@ -143,8 +143,7 @@ async function applyMetrics(trx: Transaction<DB>, events: readonly MetricsLogged
       }
     }
   }
-  await insertChunks(trx, rollups.chunks());
-  await upsertRollups(trx, rollups.rows());
+  await writeMetricStorage(trx, rollups);
   const l = [...latest.values()];
   await sql`
     INSERT INTO run_latest_metrics AS t (workspace_id, run_id, key, value, step, timestamp)
@@ -170,6 +169,7 @@ export const runsProjection: Projection = {
     'run_latest_metrics',
     'metric_point_chunks',
     'metric_rollups',
+    'metric_series',
   ],
   async apply(trx, events) {
     // Run rows, params and tags first, in order; metric points (no dependency on them) batched.

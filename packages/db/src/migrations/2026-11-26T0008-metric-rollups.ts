@@ -108,6 +108,27 @@ export async function up(db: Kysely<any>): Promise<void> {
       ) g`.execute(db);
   }
 
+  // Levels are lazy: a series keeps level k only while its steps span two level-k buckets or more
+  // (a single bucket would summarise the whole series). metric_series holds the span.
+  await sql`
+    CREATE TABLE metric_series (
+      workspace_id text NOT NULL,
+      run_id text NOT NULL,
+      key_id integer NOT NULL,
+      min_step bigint NOT NULL,
+      max_step bigint NOT NULL,
+      count bigint NOT NULL,
+      PRIMARY KEY (workspace_id, run_id, key_id)
+    )`.execute(db);
+  await sql`
+    INSERT INTO metric_series
+    SELECT workspace_id, run_id, key_id, min(step), max(step), count(*)
+    FROM metric_points GROUP BY workspace_id, run_id, key_id`.execute(db);
+  await sql`
+    DELETE FROM metric_rollups r USING metric_series s
+    WHERE r.workspace_id = s.workspace_id AND r.run_id = s.run_id AND r.key_id = s.key_id
+      AND (s.min_step >> (2 * r.level)) = (s.max_step >> (2 * r.level))`.execute(db);
+
   await sql`DROP TABLE metric_points`.execute(db);
   await sql`
     CREATE VIEW metric_points AS
@@ -129,5 +150,6 @@ export async function down(db: Kysely<any>): Promise<void> {
   );
   await sql`DROP VIEW metric_points_view`.execute(db);
   await db.schema.dropTable('metric_point_chunks').execute();
+  await db.schema.dropTable('metric_series').execute();
   await db.schema.dropTable('metric_rollups').execute();
 }
