@@ -89,7 +89,12 @@ async function machine(): Promise<Record<string, string>> {
 
 async function rebuild(ctx: Ctx, home: string): Promise<void> {
   const url = await ctx.cairn.localDatabaseUrl();
-  const { points } = (await sql(url, 'SELECT coalesce(sum(cardinality(steps)), 0)::int8 AS points FROM metric_point_chunks'))[0] as {
+  const { points } = (
+    await sql(
+      url,
+      'SELECT coalesce(sum(cardinality(steps)), 0)::int8 AS points FROM metric_point_chunks',
+    )
+  )[0] as {
     points: string;
   };
   const { events } = (await sql(url, 'SELECT count(*)::int8 AS events FROM events'))[0] as {
