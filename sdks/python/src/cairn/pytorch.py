@@ -232,8 +232,9 @@ def _fit_wrapper(
 
 # ---------------------------------------------------------------------- model flavor
 #
-# NOT covered by the test suite: torch is not installed in the SDK's test venv (PyPI's default
-# Linux torch wheel pulls multi-GB CUDA packages). See docs/models.md.
+# Tested by tests/test_pytorch_models.py, which CI leaves out: torch is not installed in the
+# SDK's test venv (PyPI's default Linux torch wheel pulls multi-GB CUDA packages). See
+# docs/models.md.
 
 FLAVOR_NAME = "pytorch"
 _MODEL_FILE = "model.pth"
@@ -323,7 +324,7 @@ def log_model(
     run_id: Optional[str] = None,
 ) -> Any:
     """Logs a ``torch.nn.Module`` to the active run (see :func:`save_model`); registers it as a
-    new version of ``registered_model_name`` when given. Untested (see docs/models.md)."""
+    new version of ``registered_model_name`` when given."""
     from .models import log_model as _log_model
 
     return _log_model(
