@@ -82,6 +82,7 @@ async function insertRuns(workspaceId: string, runs: readonly RunFixture[]): Pro
     const metrics = chunk.flatMap((r) =>
       Object.entries(r.metrics).map(([key, value]) => ({
         workspace_id: workspaceId,
+        experiment_id: r.experimentId,
         run_id: r.runId,
         key,
         value,
@@ -94,6 +95,7 @@ async function insertRuns(workspaceId: string, runs: readonly RunFixture[]): Pro
       const rows = chunk.flatMap((r) =>
         Object.entries(table === 'run_params' ? r.params : r.tags).map(([key, value]) => ({
           workspace_id: workspaceId,
+          experiment_id: r.experimentId,
           run_id: r.runId,
           key,
           value,
@@ -727,14 +729,14 @@ describe(`at scale (${BENCH_RUNS} runs)`, () => {
              1700000000000 + (i / 3) * 1000, NULL, 'active', now(), now()
       FROM generate_series(1, ${BENCH_RUNS}::int) AS i`.execute(db);
     await sql`
-      INSERT INTO run_latest_metrics (workspace_id, run_id, key, value, step, timestamp)
-      SELECT ${ws}, 'run-' || lpad(i::text, 7, '0'), k.key, abs(sin(i * k.seed)), 100, 0
+      INSERT INTO run_latest_metrics (workspace_id, experiment_id, run_id, key, value, step, timestamp)
+      SELECT ${ws}, 'e1', 'run-' || lpad(i::text, 7, '0'), k.key, abs(sin(i * k.seed)), 100, 0
       FROM generate_series(1, ${BENCH_RUNS}::int) AS i,
            (VALUES ('loss', 1.0), ('acc', 2.0), ('val_loss', 3.0)) AS k(key, seed)
       WHERE NOT (k.key = 'loss' AND i % 10 = 0)`.execute(db);
     await sql`
-      INSERT INTO run_params (workspace_id, run_id, key, value)
-      SELECT ${ws}, 'run-' || lpad(i::text, 7, '0'), k.key,
+      INSERT INTO run_params (workspace_id, experiment_id, run_id, key, value)
+      SELECT ${ws}, 'e1', 'run-' || lpad(i::text, 7, '0'), k.key,
              CASE k.key WHEN 'optimizer' THEN (ARRAY['adam','sgd','lion'])[1 + i % 3]
                         WHEN 'lr' THEN (ARRAY['0.1','0.01','0.001','0.0001'])[1 + i % 4]
                         ELSE (i % 64)::text END
@@ -742,8 +744,8 @@ describe(`at scale (${BENCH_RUNS} runs)`, () => {
       db,
     );
     await sql`
-      INSERT INTO run_tags (workspace_id, run_id, key, value)
-      SELECT ${ws}, 'run-' || lpad(i::text, 7, '0'), k.key,
+      INSERT INTO run_tags (workspace_id, experiment_id, run_id, key, value)
+      SELECT ${ws}, 'e1', 'run-' || lpad(i::text, 7, '0'), k.key,
              CASE k.key WHEN 'team' THEN (ARRAY['vision','nlp','speech','rl','infra'])[1 + i % 5] ELSE 'user' || (i % 20) END
       FROM generate_series(1, ${BENCH_RUNS}::int) AS i, (VALUES ('team'), ('mlflow.user')) AS k(key)`.execute(
       db,
@@ -761,7 +763,7 @@ describe(`at scale (${BENCH_RUNS} runs)`, () => {
     after: string | null = null,
   ) {
     const orderBy = parseRunOrderBy(o.orderBy);
-    const order = compileOrder(orderBy, ws);
+    const order = compileOrder(orderBy, ws, ['e1']);
     const decoded = decodeRunCursor(after, orderBy, order.columns);
     const { page, count } = buildRunSearch(ws, {
       experimentIds: ['e1'],

@@ -7,6 +7,7 @@ import * as m0005 from './migrations/2026-11-26T0005-run-artifacts.ts';
 import * as m0006 from './migrations/2026-11-26T0006-model-registry.ts';
 import * as m0007 from './migrations/2026-11-26T0007-webhooks.ts';
 import * as m0008 from './migrations/2026-11-26T0008-metric-rollups.ts';
+import * as m0009 from './migrations/2026-11-26T0009-run-search-experiment.ts';
 
 /** Migrations are listed statically so that they work the same from source and from a bundle. */
 const migrations: Record<string, Migration> = {
@@ -18,6 +19,7 @@ const migrations: Record<string, Migration> = {
   '2026-11-26T0006-model-registry': m0006,
   '2026-11-26T0007-webhooks': m0007,
   '2026-11-26T0008-metric-rollups': m0008,
+  '2026-11-26T0009-run-search-experiment': m0009,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };

@@ -100,6 +100,8 @@ export interface RunsTable {
 
 export interface RunParamsTable {
   workspace_id: string;
+  /** The run's experiment (runs never move), for the run search's indexes. */
+  experiment_id: string;
   run_id: string;
   key: string;
   value: string;
@@ -115,6 +117,8 @@ export interface MetricKeysTable {
 
 export interface RunLatestMetricsTable {
   workspace_id: string;
+  /** The run's experiment (runs never move), for the run search's indexes. */
+  experiment_id: string;
   run_id: string;
   key: string;
   value: number;

@@ -164,7 +164,7 @@ export async function listRuns(
   workspaceId: string,
   args: RunSearchArgs,
 ): Promise<RunSearchPage> {
-  const order = compileOrder(args.orderBy, workspaceId);
+  const order = compileOrder(args.orderBy, workspaceId, args.experimentIds);
   const after = decodeRunCursor(args.after, args.orderBy, order.columns);
   if (args.experimentIds.length === 0) {
     return { edges: [], hasNextPage: false, totalCount: () => Promise.resolve(0) };

@@ -1,4 +1,4 @@
-import { sql, type Transaction } from 'kysely';
+import { sql, type RawBuilder, type Transaction } from 'kysely';
 import type { DB } from '@cairn/db';
 import { assertNever, decodeMetricValue, type CairnEvent, type EventType } from '@cairn/events';
 import type { Projection } from '../projection.ts';
@@ -21,6 +21,14 @@ const handles = [
 type Handled = Extract<CairnEvent, { type: (typeof handles)[number] }>;
 type MetricsLogged = Extract<CairnEvent, { type: 'RunMetricsLogged' }>;
 
+/**
+ * The experiment of an existing run, for the search side tables' `experiment_id` (runs never
+ * change experiment). A missing run yields NULL, which the NOT NULL column rejects loudly.
+ */
+function experimentOf(ws: string, runId: string): RawBuilder<string> {
+  return sql<string>`(SELECT experiment_id FROM runs WHERE workspace_id = ${ws} AND run_id = ${runId})`;
+}
+
 async function applyRunEvent(
   trx: Transaction<DB>,
   event: Exclude<Handled, MetricsLogged>,
@@ -33,15 +41,17 @@ async function applyRunEvent(
     case 'RunStarted': {
       const d = event.data;
       await trx.insertInto('runs').values(runRowFromStarted(event)).execute();
-      if (d.tags.length > 0) await upsertTags(trx, ws, d.runId, d.tags);
+      if (d.tags.length > 0) await upsertTags(trx, ws, d.experimentId, d.runId, d.tags);
       return;
     }
-    case 'RunParamsLogged':
+    case 'RunParamsLogged': {
+      const experimentId = experimentOf(ws, event.data.runId);
       await trx
         .insertInto('run_params')
         .values(
           event.data.params.map((p) => ({
             workspace_id: ws,
+            experiment_id: experimentId,
             run_id: event.data.runId,
             key: p.key,
             value: p.value,
@@ -51,8 +61,15 @@ async function applyRunEvent(
         .execute();
       await run(event.data.runId).set({ updated_at: at }).execute();
       return;
+    }
     case 'RunTagsSet':
-      await upsertTags(trx, ws, event.data.runId, event.data.tags);
+      await upsertTags(
+        trx,
+        ws,
+        experimentOf(ws, event.data.runId),
+        event.data.runId,
+        event.data.tags,
+      );
       await run(event.data.runId).set({ updated_at: at }).execute();
       return;
     case 'RunTagDeleted':
@@ -86,6 +103,7 @@ async function applyRunEvent(
 async function upsertTags(
   trx: Transaction<DB>,
   ws: string,
+  experimentId: string | RawBuilder<string>,
   runId: string,
   tags: readonly { key: string; value: string }[],
 ): Promise<void> {
@@ -93,7 +111,15 @@ async function upsertTags(
   const latest = new Map(tags.map((t) => [t.key, t.value]));
   await trx
     .insertInto('run_tags')
-    .values([...latest].map(([key, value]) => ({ workspace_id: ws, run_id: runId, key, value })))
+    .values(
+      [...latest].map(([key, value]) => ({
+        workspace_id: ws,
+        experiment_id: experimentId,
+        run_id: runId,
+        key,
+        value,
+      })),
+    )
     .onConflict((oc) =>
       oc
         .columns(['workspace_id', 'run_id', 'key'])
@@ -146,10 +172,14 @@ async function applyMetrics(trx: Transaction<DB>, events: readonly MetricsLogged
   await writeMetricStorage(trx, rollups);
   const l = [...latest.values()];
   await sql`
-    INSERT INTO run_latest_metrics AS t (workspace_id, run_id, key, value, step, timestamp)
-    SELECT * FROM unnest(${l.map((x) => x.ws)}::text[], ${l.map((x) => x.runId)}::text[],
-                         ${l.map((x) => x.key)}::text[], ${l.map((x) => String(x.point.value))}::float8[],
-                         ${l.map((x) => x.point.step)}::int8[], ${l.map((x) => x.point.timestamp)}::int8[])
+    INSERT INTO run_latest_metrics AS t (workspace_id, experiment_id, run_id, key, value, step, timestamp)
+    SELECT u.ws,
+           (SELECT r.experiment_id FROM runs r WHERE r.workspace_id = u.ws AND r.run_id = u.run_id),
+           u.run_id, u.key, u.value, u.step, u.timestamp
+    FROM unnest(${l.map((x) => x.ws)}::text[], ${l.map((x) => x.runId)}::text[],
+                ${l.map((x) => x.key)}::text[], ${l.map((x) => String(x.point.value))}::float8[],
+                ${l.map((x) => x.point.step)}::int8[], ${l.map((x) => x.point.timestamp)}::int8[])
+      AS u(ws, run_id, key, value, step, timestamp)
     ON CONFLICT (workspace_id, run_id, key) DO UPDATE
       SET value = excluded.value, step = excluded.step, timestamp = excluded.timestamp
       WHERE (excluded.step, excluded.timestamp, excluded.value) > (t.step, t.timestamp, t.value)`.execute(

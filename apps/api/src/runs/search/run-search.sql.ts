@@ -28,6 +28,25 @@ const PREFIX = sql.lit(INDEXED_VALUE_PREFIX);
 
 type Bool = RawBuilder<SqlBool>;
 
+/**
+ * Whether a value is shorter than the indexed prefix: then `left(e.value, 200) = left(v, 200)`
+ * implies `e.value = v` (a prefix shorter than 200 characters is the whole value). JS length
+ * counts UTF-16 units, never fewer than Postgres' characters, so the test is conservative.
+ */
+function isShort(value: string): boolean {
+  return value.length < INDEXED_VALUE_PREFIX;
+}
+
+/** `alias.experiment_id IN (…)` when the search names its experiments (the side tables' indexes lead with it). */
+function experimentCondition(
+  alias: string,
+  experimentIds: readonly string[] | undefined,
+): RawBuilder<unknown> {
+  return experimentIds && experimentIds.length > 0
+    ? sql` AND ${sql.ref(`${alias}.experiment_id`)} IN (${valueList(experimentIds)})`
+    : sql``;
+}
+
 const ATTRIBUTE_COLUMNS = {
   run_id: sql.ref('r.run_id'),
   run_name: sql.ref('r.name'),
@@ -84,8 +103,12 @@ function entityValueCondition(kind: EntityKind, p: Exclude<Predicate, { type: 'n
           : cond;
       }
       if (p.op === '=') {
-        // The prefix test lets the (workspace_id, key, left(value, 200)) index find the rows.
-        return sql<SqlBool>`left(e.value, ${PREFIX}) = left(${p.value}, ${PREFIX}) AND e.value = ${p.value}`;
+        // The prefix test lets the (…, key, left(value, 200)) index find the rows; a value shorter
+        // than the prefix is its own prefix, so the prefix test alone decides (index-only scan).
+        const prefixed = sql<SqlBool>`left(e.value, ${PREFIX}) = left(${p.value}, ${PREFIX})`;
+        return typeof p.value === 'string' && isShort(p.value)
+          ? prefixed
+          : sql<SqlBool>`${prefixed} AND e.value = ${p.value}`;
       }
       return compare(value, p.op, p.value);
     case 'like':
@@ -94,13 +117,24 @@ function entityValueCondition(kind: EntityKind, p: Exclude<Predicate, { type: 'n
         : sql<SqlBool>`e.value ILIKE ${p.pattern}`;
     case 'in':
       if (p.negated) return sql<SqlBool>`e.value NOT IN (${valueList(p.values)})`;
-      return sql<SqlBool>`left(e.value, ${PREFIX}) IN (${sql.join(p.values.map((v) => sql`left(${v}, ${PREFIX})`))}) AND e.value IN (${valueList(p.values)})`;
+      {
+        const prefixed = sql<SqlBool>`left(e.value, ${PREFIX}) IN (${sql.join(p.values.map((v) => sql`left(${v}, ${PREFIX})`))})`;
+        return p.values.every(isShort)
+          ? prefixed
+          : sql<SqlBool>`${prefixed} AND e.value IN (${valueList(p.values)})`;
+      }
   }
 }
 
-function exists(kind: EntityKind, workspaceId: string, key: string, cond: Bool | null): Bool {
+function exists(
+  kind: EntityKind,
+  workspaceId: string,
+  experimentIds: readonly string[] | undefined,
+  key: string,
+  cond: Bool | null,
+): Bool {
   const extra = cond ? sql` AND ${cond}` : sql``;
-  return sql<SqlBool>`EXISTS (SELECT 1 FROM ${entityTable(kind)} e WHERE e.workspace_id = ${workspaceId} AND e.run_id = r.run_id AND e.key = ${key}${extra})`;
+  return sql<SqlBool>`EXISTS (SELECT 1 FROM ${entityTable(kind)} e WHERE e.workspace_id = ${workspaceId}${experimentCondition('e', experimentIds)} AND e.run_id = r.run_id AND e.key = ${key}${extra})`;
 }
 
 function attributeCondition(name: AttributeName, p: Predicate): Bool {
@@ -124,34 +158,52 @@ function attributeCondition(name: AttributeName, p: Predicate): Bool {
   }
 }
 
-function predicateCondition(p: Predicate, workspaceId: string): Bool {
+function predicateCondition(
+  p: Predicate,
+  workspaceId: string,
+  experimentIds: readonly string[] | undefined,
+): Bool {
   const { target } = p;
   if (target.kind === 'attribute') return attributeCondition(target.name, p);
   if (target.kind === 'field') throw new Error(`${target.name} is not a run search target`);
   if (p.type === 'null') {
-    const has = exists(target.kind, workspaceId, target.key, null);
+    const has = exists(target.kind, workspaceId, experimentIds, target.key, null);
     return p.negated ? has : sql<SqlBool>`NOT ${has}`;
   }
-  return exists(target.kind, workspaceId, target.key, entityValueCondition(target.kind, p));
+  return exists(
+    target.kind,
+    workspaceId,
+    experimentIds,
+    target.key,
+    entityValueCondition(target.kind, p),
+  );
 }
 
-/** The filter as a boolean SQL expression over `runs r` (always parenthesised). */
-export function compileFilter(expr: FilterExpr, workspaceId: string): Bool {
+/**
+ * The filter as a boolean SQL expression over `runs r` (always parenthesised). With
+ * `experimentIds` (those the query restricts `r` to), each side-table lookup is restricted to them
+ * too, so that it can use the (workspace_id, experiment_id, key, value) indexes.
+ */
+export function compileFilter(
+  expr: FilterExpr,
+  workspaceId: string,
+  experimentIds?: readonly string[],
+): Bool {
   switch (expr.type) {
     case 'and':
       return sql<SqlBool>`(${sql.join(
-        expr.operands.map((e) => compileFilter(e, workspaceId)),
+        expr.operands.map((e) => compileFilter(e, workspaceId, experimentIds)),
         sql` AND `,
       )})`;
     case 'or':
       return sql<SqlBool>`(${sql.join(
-        expr.operands.map((e) => compileFilter(e, workspaceId)),
+        expr.operands.map((e) => compileFilter(e, workspaceId, experimentIds)),
         sql` OR `,
       )})`;
     case 'not':
-      return sql<SqlBool>`(NOT ${compileFilter(expr.operand, workspaceId)})`;
+      return sql<SqlBool>`(NOT ${compileFilter(expr.operand, workspaceId, experimentIds)})`;
     default:
-      return sql<SqlBool>`(${predicateCondition(expr, workspaceId)})`;
+      return sql<SqlBool>`(${predicateCondition(expr, workspaceId, experimentIds)})`;
   }
 }
 
@@ -180,7 +232,11 @@ const TIE_BREAKERS: SortColumn[] = [
   { expr: sql.ref('r.run_id'), direction: 'asc', nullable: false, type: 'text' },
 ];
 
-export function compileOrder(terms: readonly OrderTerm[], workspaceId: string): CompiledOrder {
+export function compileOrder(
+  terms: readonly OrderTerm[],
+  workspaceId: string,
+  experimentIds?: readonly string[],
+): CompiledOrder {
   const joins: RawBuilder<unknown>[] = [];
   const columns: SortColumn[] = [];
   terms.forEach(({ target, direction }, i) => {
@@ -198,7 +254,7 @@ export function compileOrder(terms: readonly OrderTerm[], workspaceId: string): 
     if (target.kind === 'field') throw new Error(`${target.name} is not a run sort target`);
     const alias = `o${i}`;
     joins.push(
-      sql`LEFT JOIN ${entityTable(target.kind)} AS ${sql.id(alias)} ON ${sql.ref(`${alias}.workspace_id`)} = ${workspaceId} AND ${sql.ref(`${alias}.run_id`)} = r.run_id AND ${sql.ref(`${alias}.key`)} = ${target.key}`,
+      sql`LEFT JOIN ${entityTable(target.kind)} AS ${sql.id(alias)} ON ${sql.ref(`${alias}.workspace_id`)} = ${workspaceId}${experimentCondition(alias, experimentIds)} AND ${sql.ref(`${alias}.run_id`)} = r.run_id AND ${sql.ref(`${alias}.key`)} = ${target.key}`,
     );
     const value = sql.ref(`${alias}.value`);
     if (target.kind === 'metric') {
@@ -347,7 +403,7 @@ export function buildRunSearch(
     sql`r.experiment_id IN (${valueList(spec.experimentIds)})`,
   ];
   if (spec.lifecycleStage) conditions.push(sql`r.lifecycle_stage = ${spec.lifecycleStage}`);
-  if (spec.filter) conditions.push(compileFilter(spec.filter, workspaceId));
+  if (spec.filter) conditions.push(compileFilter(spec.filter, workspaceId, spec.experimentIds));
   const where = sql.join(conditions, sql` AND `);
   const { joins, columns } = spec.order;
   const joined = joins.length > 0 ? sql.join(joins, sql` `) : sql``;
