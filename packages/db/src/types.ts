@@ -105,6 +105,8 @@ export interface RunParamsTable {
   run_id: string;
   key: string;
   value: string;
+  /** left(value, 200), stored (generated): the run search's index column. */
+  value_prefix: Generated<string>;
 }
 
 export type RunTagsTable = RunParamsTable;

@@ -7,8 +7,10 @@ import { sql, type Kysely } from 'kysely';
 // experiment, so the column is written once, on insert (apps/projector runs projection).
 //
 // The indexes keep the 200-character value prefix of 2026-11-26T0003 (the contract with
-// apps/api/src/runs/search/run-search.sql.ts) and replace that migration's workspace-wide ones:
-// every search filters by experiment, and nothing else reads them.
+// apps/api/src/runs/search/run-search.sql.ts), now as a stored generated column `value_prefix`
+// of run_params/run_tags: Postgres answers from an index alone (index-only scan) only when the
+// query's columns are index columns, never through an expression index. They replace that
+// migration's workspace-wide indexes: every search filters by experiment, nothing else reads them.
 const TABLES = ['run_latest_metrics', 'run_params', 'run_tags'] as const;
 
 export async function up(db: Kysely<any>): Promise<void> {
@@ -20,19 +22,20 @@ export async function up(db: Kysely<any>): Promise<void> {
     // Fails (and rolls the migration back) if a row has no run: none should.
     await sql`ALTER TABLE ${sql.table(table)} ALTER COLUMN experiment_id SET NOT NULL`.execute(db);
   }
+  for (const table of ['run_params', 'run_tags'] as const) {
+    await sql`
+      ALTER TABLE ${sql.table(table)}
+        ADD COLUMN value_prefix text GENERATED ALWAYS AS (left(value, 200)) STORED`.execute(db);
+  }
   await sql`
     CREATE INDEX run_latest_metrics_experiment_key_value
       ON run_latest_metrics (workspace_id, experiment_id, key, value) INCLUDE (run_id)`.execute(db);
   await sql`
     CREATE INDEX run_params_experiment_key_value
-      ON run_params (workspace_id, experiment_id, key, left(value, 200)) INCLUDE (run_id)`.execute(
-    db,
-  );
+      ON run_params (workspace_id, experiment_id, key, value_prefix) INCLUDE (run_id)`.execute(db);
   await sql`
     CREATE INDEX run_tags_experiment_key_value
-      ON run_tags (workspace_id, experiment_id, key, left(value, 200)) INCLUDE (run_id)`.execute(
-    db,
-  );
+      ON run_tags (workspace_id, experiment_id, key, value_prefix) INCLUDE (run_id)`.execute(db);
   for (const index of [
     'run_latest_metrics_key_value',
     'run_params_key_value',
@@ -59,6 +62,9 @@ export async function down(db: Kysely<any>): Promise<void> {
     'run_latest_metrics_experiment_key_value',
   ]) {
     await db.schema.dropIndex(index).execute();
+  }
+  for (const table of ['run_params', 'run_tags'] as const) {
+    await sql`ALTER TABLE ${sql.table(table)} DROP COLUMN value_prefix`.execute(db);
   }
   for (const table of TABLES) {
     await sql`ALTER TABLE ${sql.table(table)} DROP COLUMN experiment_id`.execute(db);

@@ -21,7 +21,10 @@ import { RUN_ATTRIBUTES } from './run-search.ast.ts';
  * both directions (and NaN metrics just before them); ties are broken by start_time DESC, run_id ASC.
  */
 
-/** Length of the value prefix indexed by run_params/run_tags (migration 2026-11-26T0003); must match it. */
+/**
+ * Length of the value prefix that run_params/run_tags store as `value_prefix` and index
+ * (migrations 2026-11-26T0003, 0009); must match it.
+ */
 const INDEXED_VALUE_PREFIX = 200;
 /** Inlined (not bound) so that the expression matches the index's. */
 const PREFIX = sql.lit(INDEXED_VALUE_PREFIX);
@@ -103,9 +106,9 @@ function entityValueCondition(kind: EntityKind, p: Exclude<Predicate, { type: 'n
           : cond;
       }
       if (p.op === '=') {
-        // The prefix test lets the (…, key, left(value, 200)) index find the rows; a value shorter
+        // The prefix test lets the (…, key, value_prefix) index find the rows; a value shorter
         // than the prefix is its own prefix, so the prefix test alone decides (index-only scan).
-        const prefixed = sql<SqlBool>`left(e.value, ${PREFIX}) = left(${p.value}, ${PREFIX})`;
+        const prefixed = sql<SqlBool>`e.value_prefix = left(${p.value}, ${PREFIX})`;
         return typeof p.value === 'string' && isShort(p.value)
           ? prefixed
           : sql<SqlBool>`${prefixed} AND e.value = ${p.value}`;
@@ -118,7 +121,7 @@ function entityValueCondition(kind: EntityKind, p: Exclude<Predicate, { type: 'n
     case 'in':
       if (p.negated) return sql<SqlBool>`e.value NOT IN (${valueList(p.values)})`;
       {
-        const prefixed = sql<SqlBool>`left(e.value, ${PREFIX}) IN (${sql.join(p.values.map((v) => sql`left(${v}, ${PREFIX})`))})`;
+        const prefixed = sql<SqlBool>`e.value_prefix IN (${sql.join(p.values.map((v) => sql`left(${v}, ${PREFIX})`))})`;
         return p.values.every(isShort)
           ? prefixed
           : sql<SqlBool>`${prefixed} AND e.value IN (${valueList(p.values)})`;
