@@ -539,6 +539,56 @@ describe('keyset pagination', () => {
 
 // ---- isolation and injection -------------------------------------------------------------------
 
+describe('values around the indexed 200-character prefix', () => {
+  it('= and IN match whole values only, whether shorter than, as long as or longer than the prefix', async () => {
+    const ws = randomWorkspaceId();
+    const p199 = 'x'.repeat(199);
+    const p200 = 'x'.repeat(200);
+    const long = 'x'.repeat(200) + 'a';
+    const longer = 'x'.repeat(200) + 'ab';
+    const wide = '\u{1F600}'.repeat(150); // 150 characters, 300 UTF-16 units
+    await insertRuns(ws, [
+      aRun({ runId: 's199', params: { v: p199 }, tags: { v: p199 } }),
+      aRun({ runId: 's200', params: { v: p200 }, tags: { v: p200 } }),
+      aRun({ runId: 'l201', params: { v: long }, tags: { v: long } }),
+      aRun({ runId: 'l202', params: { v: longer }, tags: { v: longer } }),
+      aRun({ runId: 'wide', params: { v: wide }, tags: { v: wide + 'z' } }),
+    ]);
+    for (const kind of ['params', 'tags']) {
+      expect(await matching(ws, `${kind}.v = '${p199}'`)).toEqual(['s199']);
+      expect(await matching(ws, `${kind}.v = '${p200}'`)).toEqual(['s200']);
+      expect(await matching(ws, `${kind}.v = '${long}'`)).toEqual(['l201']);
+      expect(await matching(ws, `${kind}.v = '${longer}'`)).toEqual(['l202']);
+      expect(await matching(ws, `${kind}.v IN ('${p199}', '${longer}')`)).toEqual(['l202', 's199']);
+      expect(await matching(ws, `${kind}.v IN ('${p199}', 'y')`)).toEqual(['s199']);
+    }
+    expect(await matching(ws, `params.v = '${wide}'`)).toEqual(['wide']);
+    expect(await matching(ws, `tags.v = '${wide}'`)).toEqual([]);
+  });
+});
+
+describe('experiments bound the side tables too', () => {
+  it('a run of another experiment never satisfies a filter or feeds a sort key', async () => {
+    const ws = randomWorkspaceId();
+    await insertRuns(ws, [
+      aRun({ runId: 'in', metrics: { loss: 2 }, params: { opt: 'adam' }, tags: { t: 'v' } }),
+      aRun({
+        runId: 'out',
+        experimentId: 'e9',
+        metrics: { loss: 1 },
+        params: { opt: 'adam' },
+        tags: { t: 'v' },
+      }),
+    ]);
+    const filter = "metrics.loss > 0 AND params.opt = 'adam' AND tags.t = 'v'";
+    expect(await matching(ws, filter)).toEqual(['in']);
+    expect(await matching(ws, filter, { experimentIds: ['e9'] })).toEqual(['out']);
+    expect(await matching(ws, filter, { experimentIds: ['e1', 'e9'] })).toEqual(['in', 'out']);
+    const both = await search(ws, { experimentIds: ['e1', 'e9'], orderBy: ['metrics.loss ASC'] });
+    expect(idsOf(both)).toEqual(['out', 'in']);
+  });
+});
+
 describe('workspace isolation', () => {
   it('never sees or matches another workspace’s runs, metrics, params or tags', async () => {
     const a = randomWorkspaceId();
