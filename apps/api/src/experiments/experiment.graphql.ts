@@ -1,11 +1,11 @@
 import { experimentRowFromCreated } from '@cairn/projector';
 import { builder } from '../graphql/builder.ts';
+import { connectionType } from '../graphql/connection.ts';
 import {
   decodeCursor,
   encodeCursor,
   KeyValueInput,
   KeyValueRef,
-  PageInfo,
   pageSize,
 } from '../graphql/scalars.ts';
 import { notFound } from '../errors.ts';
@@ -44,29 +44,7 @@ export const ExperimentRef = builder.objectType('Experiment', {
   }),
 });
 
-const ExperimentEdge = builder
-  .objectRef<{ node: ExperimentRow; cursor: string }>('ExperimentEdge')
-  .implement({
-    fields: (t) => ({
-      node: t.field({ type: ExperimentRef, resolve: (e) => e.node }),
-      cursor: t.exposeString('cursor'),
-    }),
-  });
-
-const ExperimentConnection = builder
-  .objectRef<{
-    edges: { node: ExperimentRow; cursor: string }[];
-    pageInfo: { hasNextPage: boolean; endCursor: string | null };
-    totalCount: number;
-  }>('ExperimentConnection')
-  .implement({
-    fields: (t) => ({
-      edges: t.field({ type: [ExperimentEdge], resolve: (c) => c.edges }),
-      nodes: t.field({ type: [ExperimentRef], resolve: (c) => c.edges.map((e) => e.node) }),
-      pageInfo: t.field({ type: PageInfo, resolve: (c) => c.pageInfo }),
-      totalCount: t.exposeInt('totalCount'),
-    }),
-  });
+const ExperimentConnection = connectionType('Experiment', ExperimentRef);
 
 const ExperimentFilter = builder.inputType('ExperimentFilter', {
   fields: (t) => ({

@@ -5,13 +5,13 @@ import {
 } from '@cairn/projector';
 import { decodeEvent, type EventOf, type ModelStage as ModelStageValue } from '@cairn/events';
 import { builder } from '../graphql/builder.ts';
+import { connectionType, type Connection } from '../graphql/connection.ts';
 import type { GraphQLContext } from '../graphql/context.ts';
 import {
   decodeCursor,
   encodeCursor,
   KeyValueInput,
   KeyValueRef,
-  PageInfo,
   pageSize,
 } from '../graphql/scalars.ts';
 import { CairnError } from '../errors.ts';
@@ -67,56 +67,14 @@ const ModelHistoryKindEnum = builder.enumType('ModelHistoryKind', {
 
 const asStage = (s: string | null) => (s === null ? null : (s as ModelStageValue));
 
-type Connection<T> = {
-  edges: { node: T; cursor: string }[];
-  pageInfo: { hasNextPage: boolean; endCursor: string | null };
-  totalCount: () => Promise<number>;
-};
-
 export const ModelVersionRef = builder.objectRef<VersionRow>('ModelVersion');
 export const RegisteredModelRef = builder.objectRef<ModelRow>('RegisteredModel');
 const ModelAliasRef = builder.objectRef<AliasRow>('ModelAlias');
 const ModelHistoryEntryRef = builder.objectRef<HistoryRow>('ModelHistoryEntry');
 
-const ModelVersionEdge = builder
-  .objectRef<{ node: VersionRow; cursor: string }>('ModelVersionEdge')
-  .implement({
-    fields: (t) => ({
-      node: t.field({ type: ModelVersionRef, resolve: (e) => e.node }),
-      cursor: t.exposeString('cursor'),
-    }),
-  });
+const ModelVersionConnection = connectionType('ModelVersion', ModelVersionRef);
 
-const ModelVersionConnection = builder
-  .objectRef<Connection<VersionRow>>('ModelVersionConnection')
-  .implement({
-    fields: (t) => ({
-      edges: t.field({ type: [ModelVersionEdge], resolve: (c) => c.edges }),
-      nodes: t.field({ type: [ModelVersionRef], resolve: (c) => c.edges.map((e) => e.node) }),
-      pageInfo: t.field({ type: PageInfo, resolve: (c) => c.pageInfo }),
-      totalCount: t.int({ resolve: (c) => c.totalCount() }),
-    }),
-  });
-
-const RegisteredModelEdge = builder
-  .objectRef<{ node: ModelRow; cursor: string }>('RegisteredModelEdge')
-  .implement({
-    fields: (t) => ({
-      node: t.field({ type: RegisteredModelRef, resolve: (e) => e.node }),
-      cursor: t.exposeString('cursor'),
-    }),
-  });
-
-const RegisteredModelConnection = builder
-  .objectRef<Connection<ModelRow>>('RegisteredModelConnection')
-  .implement({
-    fields: (t) => ({
-      edges: t.field({ type: [RegisteredModelEdge], resolve: (c) => c.edges }),
-      nodes: t.field({ type: [RegisteredModelRef], resolve: (c) => c.edges.map((e) => e.node) }),
-      pageInfo: t.field({ type: PageInfo, resolve: (c) => c.pageInfo }),
-      totalCount: t.int({ resolve: (c) => c.totalCount() }),
-    }),
-  });
+const RegisteredModelConnection = connectionType('RegisteredModel', RegisteredModelRef);
 
 type VersionCursor = { v: number };
 const isVersionCursor = (v: unknown): v is VersionCursor =>

@@ -4,7 +4,8 @@ import { invalidArgument, notFound } from '../errors.ts';
 import { ExperimentRef, LifecycleStage, toLifecycle } from '../experiments/experiment.graphql.ts';
 import { builder } from '../graphql/builder.ts';
 import type { GraphQLContext } from '../graphql/context.ts';
-import { KeyValueInput, KeyValueRef, PageInfo, pageSize } from '../graphql/scalars.ts';
+import { connectionType } from '../graphql/connection.ts';
+import { KeyValueInput, KeyValueRef, pageSize } from '../graphql/scalars.ts';
 import {
   createRun,
   deleteRun,
@@ -127,27 +128,7 @@ export const RunRef = builder.objectType('Run', {
   }),
 });
 
-const RunEdge = builder.objectRef<{ node: RunRow; cursor: string }>('RunEdge').implement({
-  fields: (t) => ({
-    node: t.field({ type: RunRef, resolve: (e) => e.node }),
-    cursor: t.exposeString('cursor'),
-  }),
-});
-
-const RunConnection = builder
-  .objectRef<{
-    edges: { node: RunRow; cursor: string }[];
-    pageInfo: { hasNextPage: boolean; endCursor: string | null };
-    totalCount: () => Promise<number>;
-  }>('RunConnection')
-  .implement({
-    fields: (t) => ({
-      edges: t.field({ type: [RunEdge], resolve: (c) => c.edges }),
-      nodes: t.field({ type: [RunRef], resolve: (c) => c.edges.map((e) => e.node) }),
-      pageInfo: t.field({ type: PageInfo, resolve: (c) => c.pageInfo }),
-      totalCount: t.int({ resolve: (c) => c.totalCount() }),
-    }),
-  });
+const RunConnection = connectionType('Run', RunRef);
 
 builder.queryFields((t) => ({
   run: t.field({
