@@ -97,6 +97,8 @@ export async function startCairnApp(opts: CairnAppOptions): Promise<CairnApp> {
       const p = await startProjector({
         db: handle.db,
         transport: kafka ? { kind: 'kafka', kafka } : { kind: 'postgres' },
+        // Local mode: the projections get a thread (and a core) of their own.
+        threadDatabaseUrl: kafka ? undefined : opts.databaseUrl,
         logger,
         webhooks: {
           secretKey,

@@ -5,7 +5,8 @@ import { startKafkaProjection } from './kafka-source.ts';
 import type { Logger } from './logger.ts';
 import { LogTailer } from './postgres-source.ts';
 import { checkpointName, type Projection } from './projection.ts';
-import { allProjections } from './projections/index.ts';
+import { allProjections, findProjection } from './projections/index.ts';
+import { startProjectorThread } from './projector-thread.ts';
 import { WebhookSender, type WebhookSenderOptions } from './webhooks/webhook-sender.ts';
 
 export type ProjectorTransport = { kind: 'postgres' } | { kind: 'kafka'; kafka: KafkaTransport };
@@ -18,6 +19,12 @@ export interface ProjectorOptions {
   batchSize?: number;
   /** Run the webhook sender next to the projections (`cairn server`, `cairn projector`). */
   webhooks?: Omit<WebhookSenderOptions, 'logger'>;
+  /**
+   * Postgres transport: run the log tailers in a worker thread with their own pool on this
+   * database (`cairn server`, local mode; see projector-thread.ts). Needs projections from
+   * `allProjections`. Absent: the tailers run on the caller's thread and `db`.
+   */
+  threadDatabaseUrl?: string;
 }
 
 export interface ProjectionLag {
@@ -50,6 +57,20 @@ export async function startProjector(opts: ProjectorOptions): Promise<RunningPro
 
 async function startProjections(opts: ProjectorOptions): Promise<RunningProjector> {
   const projections = opts.projections ?? allProjections;
+  if (opts.transport.kind === 'postgres' && opts.threadDatabaseUrl) {
+    const names = projections.map((p) => p.name);
+    const unknown = projections.filter((p) => findProjection(p.name) !== p);
+    if (unknown.length > 0)
+      throw new Error(
+        `startProjector: a projector thread runs projections of allProjections only, not ${unknown.map((p) => p.name).join(', ')}`,
+      );
+    return startProjectorThread({
+      databaseUrl: opts.threadDatabaseUrl,
+      projections: names,
+      batchSize: opts.batchSize,
+      logger: opts.logger,
+    });
+  }
   if (opts.transport.kind === 'postgres') {
     const tailers = projections.map(
       (p) => new LogTailer(opts.db, p, { logger: opts.logger, batchSize: opts.batchSize }),
