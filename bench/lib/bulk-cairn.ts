@@ -1,5 +1,5 @@
 import { appendInTransaction, createDb } from '@cairn/db';
-import { newEntityId, runStreamId, uuidv7 } from '@cairn/events';
+import { metricColumns, newEntityId, runStreamId, uuidv7 } from '@cairn/events';
 import type { KV, Point } from './data.ts';
 import { mapConcurrent } from './load.ts';
 
@@ -64,9 +64,9 @@ export async function bulkLoadCairnRuns(
               {
                 id: uuidv7(),
                 type: 'RunMetricsLogged',
-                schemaVersion: 1,
+                schemaVersion: 2,
                 occurredAt,
-                data: { runId, metrics: g.metrics },
+                data: metricColumns(runId, g.metrics),
               },
             ],
           });

@@ -675,7 +675,9 @@ describe('scale mode: GraphQL → Postgres log → relay → Kafka → projector
     };
     const appendedPoints = async () => {
       const { rows } = await sql<{ n: number }>`
-        SELECT coalesce(sum(jsonb_array_length(data->'metrics')), 0)::int AS n FROM events
+        SELECT coalesce(sum(jsonb_array_length(
+                 CASE schema_version WHEN 1 THEN data->'metrics' ELSE data->'keyIndex' END)), 0)::int AS n
+        FROM events
         WHERE workspace_id = ${workspaceId} AND type = 'RunMetricsLogged'`.execute(db);
       return rows[0]?.n ?? 0;
     };

@@ -213,9 +213,12 @@ describe('appendToStream / readStream', () => {
     });
     await appendEvents(db, ws, runStreamId(runId), 'run', [started, metrics], 'no_stream');
     const read = await readStream(db, ws, runStreamId(runId));
-    expect(
-      (read.events[1]!.data as { metrics: { value: unknown }[] }).metrics.map((m) => m.value),
-    ).toEqual(['NaN', 'Infinity', '-Infinity', 0.1]);
+    expect((read.events[1]!.data as { value: unknown[] }).value).toEqual([
+      'NaN',
+      'Infinity',
+      '-Infinity',
+      0.1,
+    ]);
   });
 });
 

@@ -11,6 +11,8 @@ import {
   runArtifactLoggedV1,
   runDeletedV1,
   runMetricsLoggedV1,
+  runMetricsLoggedV2,
+  metricColumns,
   runParamsLoggedV1,
   runRenamedV1,
   runRestoredV1,
@@ -60,7 +62,7 @@ export const currentSchemas = {
   ExperimentTagSet: { version: 1, domain: 'experiments', schema: experimentTagSetV1 },
   RunStarted: { version: 1, domain: 'runs', schema: runStartedV1 },
   RunParamsLogged: { version: 1, domain: 'runs', schema: runParamsLoggedV1 },
-  RunMetricsLogged: { version: 1, domain: 'runs', schema: runMetricsLoggedV1 },
+  RunMetricsLogged: { version: 2, domain: 'runs', schema: runMetricsLoggedV2 },
   RunTagsSet: { version: 1, domain: 'runs', schema: runTagsSetV1 },
   RunTagDeleted: { version: 1, domain: 'runs', schema: runTagDeletedV1 },
   RunStatusChanged: { version: 1, domain: 'runs', schema: runStatusChangedV1 },
@@ -129,6 +131,13 @@ export const upcasters: Partial<Record<EventType, Record<number, Upcaster>>> = {
         artifactLocation: data.artifactLocation ?? null,
         tags: [],
       }),
+    },
+  },
+  RunMetricsLogged: {
+    1: {
+      from: runMetricsLoggedV1,
+      to: (data: z.infer<typeof runMetricsLoggedV1>): z.infer<typeof runMetricsLoggedV2> =>
+        metricColumns(data.runId, data.metrics),
     },
   },
 };

@@ -34,26 +34,40 @@ export function decodeEvent(raw: StoredEventEnvelope): CairnEvent {
   if (!isEventType(type)) {
     throw new EventDecodingError(`Unknown event type "${type}"`, raw.id, type);
   }
+  const data = decodeEventData(type, raw.schemaVersion, raw.data, raw.id);
+  return { ...raw, schemaVersion: currentSchemas[type].version, data } as CairnEvent;
+}
+
+/**
+ * The data of a stored event of a known type (any schema version) at the current version,
+ * upcast and validated: for readers that select only the data column of the log.
+ */
+export function decodeEventData<T extends EventType>(
+  type: T,
+  schemaVersion: number,
+  storedData: unknown,
+  eventId: string,
+): EventData<T> {
   const current = currentSchemas[type];
-  let version = raw.schemaVersion;
-  let data: unknown = raw.data;
+  let version = schemaVersion;
+  let data = storedData;
   if (version > current.version || version < 1) {
     throw new EventDecodingError(
       `${type} has schema version ${version}; this build knows up to ${current.version}`,
-      raw.id,
+      eventId,
       type,
     );
   }
   while (version < current.version) {
     const upcaster = upcasters[type]?.[version];
     if (!upcaster) {
-      throw new EventDecodingError(`No upcaster for ${type} v${version}`, raw.id, type);
+      throw new EventDecodingError(`No upcaster for ${type} v${version}`, eventId, type);
     }
     const parsed = upcaster.from.safeParse(data);
     if (!parsed.success) {
       throw new EventDecodingError(
         `Invalid ${type} v${version} data: ${parsed.error.message}`,
-        raw.id,
+        eventId,
         type,
       );
     }
@@ -64,11 +78,11 @@ export function decodeEvent(raw: StoredEventEnvelope): CairnEvent {
   if (!parsed.success) {
     throw new EventDecodingError(
       `Invalid ${type} v${version} data: ${parsed.error.message}`,
-      raw.id,
+      eventId,
       type,
     );
   }
-  return { ...raw, schemaVersion: version, data: parsed.data } as CairnEvent;
+  return parsed.data as EventData<T>;
 }
 
 /** Builds the data of a new event at the current version, validated. */

@@ -10,6 +10,7 @@ import {
   encodeEventData,
   encodeMetricValue,
   entityId,
+  metricColumns,
   newEntityId,
   uuidv7,
   type StoredEventEnvelope,
@@ -63,6 +64,39 @@ function decodingErrorOf(raw: StoredEventEnvelope): EventDecodingError {
   }
   throw new Error(`decodeEvent accepted ${raw.type} v${raw.schemaVersion}`);
 }
+
+describe('RunMetricsLogged upcaster (v1 → v2, points → columns) on the stored fixture', () => {
+  function storedV1(): StoredEventEnvelope {
+    const text = readFileSync(
+      new URL('./fixtures/run-metrics-logged.v1.json', import.meta.url),
+      'utf8',
+    );
+    return JSON.parse(text) as StoredEventEnvelope;
+  }
+
+  it('decodes the stored v1 batch to columns, points in log order, keys in first-seen order', () => {
+    const stored = storedV1();
+    const event = decodeEvent(stored);
+    expect(currentSchemas.RunMetricsLogged.version).toBe(2);
+    expect(event.schemaVersion).toBe(2);
+    expect(event.data).toEqual({
+      runId: '01936f2b0f117a3c9b2e4d5f6a7b8c9d',
+      keys: ['loss', 'accuracy'],
+      keyIndex: [0, 1, 0, 0, 1],
+      value: [0.91, 0.12, 'NaN', 'Infinity', '-Infinity'],
+      step: [0, 0, 1, 2, 2],
+      timestamp: [1732612660000, 1732612660000, 1732612660500, 1732612661000, 1732612661000],
+    });
+    const { data: _d, schemaVersion: _v, ...envelope } = stored;
+    expect(event).toMatchObject(envelope);
+  });
+
+  it('refuses a v1 batch without points', () => {
+    const stored = storedV1();
+    const error = decodingErrorOf({ ...stored, data: { ...(stored.data as object), metrics: [] } });
+    expect(error.message).toMatch(/RunMetricsLogged v1/);
+  });
+});
 
 describe('ExperimentCreated upcaster (v1 → v2) on the stored fixture', () => {
   it('decodes the stored v1 event to the current version with tags: []', () => {
@@ -232,26 +266,27 @@ describe('metric values NaN / ±Infinity', () => {
       -2,
       1e-300,
     ];
-    const data = encodeEventData('RunMetricsLogged', {
-      runId,
-      metrics: values.map((v, step) => ({
-        key: 'loss',
-        value: encodeMetricValue(v),
-        step,
-        timestamp: 1000 + step,
-      })),
-    });
+    const data = encodeEventData(
+      'RunMetricsLogged',
+      metricColumns(
+        runId,
+        values.map((value, step) => ({ key: 'loss', value, step, timestamp: 1000 + step })),
+      ),
+    );
     // Stored as jsonb: JSON text in, JSON text out.
     const stored = anEnvelope({
       type: 'RunMetricsLogged',
+      schemaVersion: 2,
       data: JSON.parse(JSON.stringify(data)) as unknown,
     });
     const event = decodeEvent(stored);
     if (event.type !== 'RunMetricsLogged') throw new Error(`decoded as ${event.type}`);
-    const decoded = event.data.metrics.map((m) => decodeMetricValue(m.value));
+    const decoded = event.data.value.map((v) => decodeMetricValue(v));
     expect(decoded).toEqual(values);
     expect(Number.isNaN(decoded[0])).toBe(true);
-    expect(event.data.metrics.map((m) => m.step)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(event.data.step).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(event.data.keys).toEqual(['loss']);
+    expect(event.data.keyIndex).toEqual([0, 0, 0, 0, 0, 0]);
   });
 
   it('refuses raw non-finite numbers (JSON would turn them into null)', () => {
@@ -260,12 +295,32 @@ describe('metric values NaN / ±Infinity', () => {
       expect(() =>
         encodeEventData('RunMetricsLogged', {
           runId,
-          metrics: [{ key: 'loss', value, step: 0, timestamp: 0 }],
+          keys: ['loss'],
+          keyIndex: [0],
+          value: [value],
+          step: [0],
+          timestamp: [0],
         }),
       ).toThrow();
     }
     // What such a value becomes after JSON is not a number: decoding it fails loudly.
     const stored = anEnvelope({
+      type: 'RunMetricsLogged',
+      schemaVersion: 2,
+      data: JSON.parse(
+        JSON.stringify({
+          runId,
+          keys: ['loss'],
+          keyIndex: [0],
+          value: [Number.NaN],
+          step: [0],
+          timestamp: [0],
+        }),
+      ) as unknown,
+    });
+    expect(decodingErrorOf(stored).eventType).toBe('RunMetricsLogged');
+    // The same in a stored v1 event (read through the upcaster).
+    const storedV1 = anEnvelope({
       type: 'RunMetricsLogged',
       data: JSON.parse(
         JSON.stringify({
@@ -274,7 +329,35 @@ describe('metric values NaN / ±Infinity', () => {
         }),
       ) as unknown,
     });
-    expect(decodingErrorOf(stored).eventType).toBe('RunMetricsLogged');
+    expect(decodingErrorOf(storedV1).eventType).toBe('RunMetricsLogged');
+  });
+
+  it('refuses v2 columns of different lengths and key indexes outside keys', () => {
+    const runId = newEntityId();
+    const good = {
+      runId,
+      keys: ['a', 'b'],
+      keyIndex: [0, 1],
+      value: [1, 2],
+      step: [0, 0],
+      timestamp: [5, 5],
+    };
+    expect(
+      decodeEvent(anEnvelope({ type: 'RunMetricsLogged', schemaVersion: 2, data: good })).type,
+    ).toBe('RunMetricsLogged');
+    for (const bad of [
+      { ...good, value: [1] },
+      { ...good, step: [0, 0, 0] },
+      { ...good, timestamp: [] },
+      { ...good, keyIndex: [0, 2] },
+      { ...good, keyIndex: [0, -1] },
+      { ...good, keys: [] },
+    ]) {
+      const error = decodingErrorOf(
+        anEnvelope({ type: 'RunMetricsLogged', schemaVersion: 2, data: bad }),
+      );
+      expect(error.message).toMatch(/RunMetricsLogged v2/);
+    }
   });
 
   it('refuses other strings as metric values', () => {

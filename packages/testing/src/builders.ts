@@ -11,6 +11,7 @@ import {
   encodeEventData,
   encodeMetricValue,
   isEventType,
+  metricColumns,
   newEntityId,
   uuidv7,
   type EncodedMetricValue,
@@ -175,7 +176,7 @@ export function aRunMetricsLogged(
     step: m.step ?? i,
     timestamp: m.timestamp ?? now,
   }));
-  return aNewEvent('RunMetricsLogged', { runId, metrics: points }, { id, occurredAt });
+  return aNewEvent('RunMetricsLogged', metricColumns(runId, points), { id, occurredAt });
 }
 
 export function aRunTagsSet(

@@ -1,6 +1,6 @@
 import {
   assertNever,
-  encodeMetricValue,
+  metricColumns,
   type KeyValue,
   type NewEvent,
   type RunSource,
@@ -134,15 +134,11 @@ function decideLogBatch(
   // JSON each), appended together: one Kafka record stays small.
   for (let i = 0; i < metrics.length; i += POINTS_PER_EVENT) {
     events.push(
-      newEvent(ctx, 'RunMetricsLogged', {
-        runId,
-        metrics: metrics.slice(i, i + POINTS_PER_EVENT).map((m) => ({
-          key: m.key,
-          value: encodeMetricValue(m.value),
-          step: m.step,
-          timestamp: m.timestamp,
-        })),
-      }),
+      newEvent(
+        ctx,
+        'RunMetricsLogged',
+        metricColumns(runId, metrics.slice(i, i + POINTS_PER_EVENT)),
+      ),
     );
   }
   return events;

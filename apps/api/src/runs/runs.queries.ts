@@ -1,5 +1,5 @@
 import { type Kysely, type Selectable } from 'kysely';
-import { decodeMetricValue, type EncodedMetricValue } from '@cairn/events';
+import { decodeEventData, decodeMetricValue } from '@cairn/events';
 import type { DB, RunsTable } from '@cairn/db';
 import type { FilterExpr, OrderTerm } from './search/run-search.ast.ts';
 import { decodeRunCursor, encodeRunCursor } from './search/run-search.cursor.ts';
@@ -211,7 +211,7 @@ export async function getPointsLoggedBetween(
 ): Promise<LoggedPoint[]> {
   const rows = await db
     .selectFrom('events')
-    .select(['data'])
+    .select(['event_id', 'schema_version', 'data'])
     .where('workspace_id', '=', workspaceId)
     .where('stream_id', '=', streamId)
     .where('stream_position', '>', after)
@@ -221,16 +221,15 @@ export async function getPointsLoggedBetween(
     .execute();
   const points: LoggedPoint[] = [];
   for (const row of rows) {
-    const data = row.data as {
-      metrics: { key: string; value: number | string; step: number; timestamp: number }[];
-    };
-    for (const m of data.metrics) {
-      if (keys && !keys.has(m.key)) continue;
+    const data = decodeEventData('RunMetricsLogged', row.schema_version, row.data, row.event_id);
+    for (let i = 0; i < data.keyIndex.length; i++) {
+      const key = data.keys[data.keyIndex[i]!]!;
+      if (keys && !keys.has(key)) continue;
       points.push({
-        key: m.key,
-        step: m.step,
-        timestamp: m.timestamp,
-        value: decodeMetricValue(m.value as EncodedMetricValue),
+        key,
+        step: data.step[i]!,
+        timestamp: data.timestamp[i]!,
+        value: decodeMetricValue(data.value[i]!),
       });
     }
   }

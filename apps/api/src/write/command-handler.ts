@@ -106,7 +106,12 @@ export async function handleCommand<C, S>(
         releaseKeys: keys.release,
       });
       deps.onAppended?.(result.events);
-      for (const stored of result.events) state = spec.decider.evolve(state, decodeEvent(stored));
+      // As when loading: events that cannot change the decision state are not decoded again
+      // (a large metric batch would be validated a second time for nothing).
+      for (const stored of result.events) {
+        if (spec.ignoredEvents?.includes(stored.type)) continue;
+        state = spec.decider.evolve(state, decodeEvent(stored));
+      }
       return { state, version: result.version, events: result.events };
     } catch (error) {
       if (error instanceof StreamVersionConflictError && attempt < MAX_ATTEMPTS) {

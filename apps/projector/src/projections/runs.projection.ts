@@ -136,8 +136,8 @@ async function applyMetrics(trx: Transaction<DB>, events: readonly MetricsLogged
   if (events.length === 0) return;
   const keyPairs = new Map<string, [string, string]>();
   for (const e of events) {
-    for (const m of e.data.metrics)
-      keyPairs.set(`${e.workspaceId}\u0000${m.key}`, [e.workspaceId, m.key]);
+    for (const key of e.data.keys)
+      keyPairs.set(`${e.workspaceId}\u0000${key}`, [e.workspaceId, key]);
   }
   const pairs = [...keyPairs.values()];
   await sql`
@@ -153,19 +153,28 @@ async function applyMetrics(trx: Transaction<DB>, events: readonly MetricsLogged
   const latest = new Map<string, { ws: string; runId: string; key: string; point: RankedPoint }>();
   const rollups = new RollupCollector();
   for (const e of events) {
-    for (const m of e.data.metrics) {
-      const value = decodeMetricValue(m.value);
-      const point = { step: m.step, timestamp: m.timestamp, value };
-      rollups.add(
-        e.workspaceId,
-        e.data.runId,
-        keyIds.get(`${e.workspaceId}\u0000${m.key}`)!,
-        point,
-      );
-      const lk = `${e.workspaceId}\u0000${e.data.runId}\u0000${m.key}`;
+    const { runId, keys, keyIndex, value, step, timestamp } = e.data;
+    const ids = keys.map((key) => keyIds.get(`${e.workspaceId}\u0000${key}`)!);
+    // The batch's latest point per key first, then one map lookup per key (not per point).
+    const best = new Array<RankedPoint | undefined>(keys.length);
+    for (let i = 0; i < keyIndex.length; i++) {
+      const k = keyIndex[i]!;
+      const point = {
+        step: step[i]!,
+        timestamp: timestamp[i]!,
+        value: decodeMetricValue(value[i]!),
+      };
+      rollups.add(e.workspaceId, runId, ids[k]!, point);
+      const b = best[k];
+      if (!b || comparePoints(point, b) > 0) best[k] = point;
+    }
+    for (let k = 0; k < keys.length; k++) {
+      const point = best[k];
+      if (!point) continue;
+      const lk = `${e.workspaceId}\u0000${runId}\u0000${keys[k]}`;
       const current = latest.get(lk);
       if (!current || comparePoints(point, current.point) > 0) {
-        latest.set(lk, { ws: e.workspaceId, runId: e.data.runId, key: m.key, point });
+        latest.set(lk, { ws: e.workspaceId, runId, key: keys[k]!, point });
       }
     }
   }

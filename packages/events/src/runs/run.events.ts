@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import { entityId, keyValue, metricValue } from '../common.ts';
+import {
+  encodeMetricValue,
+  entityId,
+  keyValue,
+  metricValue,
+  type EncodedMetricValue,
+} from '../common.ts';
 
 export const runStatus = z.enum(['RUNNING', 'SCHEDULED', 'FINISHED', 'FAILED', 'KILLED']);
 export type RunStatus = z.infer<typeof runStatus>;
@@ -39,6 +45,78 @@ export const runMetricsLoggedV1 = z.object({
   runId: entityId,
   metrics: z.array(metricPoint).min(1),
 });
+
+/**
+ * v2 stores the batch by column: `keys` holds each metric key of the batch once and
+ * `keyIndex[i]` points into it; `value[i]`, `step[i]` and `timestamp[i]` are the rest of point i.
+ * Same facts as v1 in about half the bytes, and none of v1's per-point JSON objects for
+ * PostgreSQL (jsonb), the projector and Kafka to build and take apart. Points keep log order.
+ */
+export const runMetricsLoggedV2 = z
+  .object({
+    runId: entityId,
+    keys: z.array(z.string()).min(1),
+    keyIndex: z.array(z.number().int().nonnegative()).min(1),
+    value: z.array(metricValue),
+    step: z.array(z.number().int()),
+    /** Unix milliseconds. */
+    timestamp: z.array(z.number().int()),
+  })
+  .superRefine((d, ctx) => {
+    const n = d.keyIndex.length;
+    if (d.value.length !== n || d.step.length !== n || d.timestamp.length !== n) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `columns differ in length (keyIndex ${n}, value ${d.value.length}, step ${d.step.length}, timestamp ${d.timestamp.length})`,
+      });
+      return;
+    }
+    const keyCount = d.keys.length;
+    for (let i = 0; i < n; i++) {
+      if (d.keyIndex[i]! >= keyCount) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['keyIndex', i],
+          message: `keyIndex ${d.keyIndex[i]} is not an index of keys (${keyCount} keys)`,
+        });
+        return;
+      }
+    }
+  });
+export type RunMetricsLoggedV2 = z.infer<typeof runMetricsLoggedV2>;
+
+/** The columns of a batch of points (v2 layout) from points in log order. */
+export function metricColumns(
+  runId: string,
+  points: readonly {
+    key: string;
+    value: number | EncodedMetricValue;
+    step: number;
+    timestamp: number;
+  }[],
+): RunMetricsLoggedV2 {
+  const keys: string[] = [];
+  const indexOf = new Map<string, number>();
+  const n = points.length;
+  const keyIndex = new Array<number>(n);
+  const value = new Array<EncodedMetricValue>(n);
+  const step = new Array<number>(n);
+  const timestamp = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    const p = points[i]!;
+    let k = indexOf.get(p.key);
+    if (k === undefined) {
+      k = keys.length;
+      keys.push(p.key);
+      indexOf.set(p.key, k);
+    }
+    keyIndex[i] = k;
+    value[i] = typeof p.value === 'number' ? encodeMetricValue(p.value) : p.value;
+    step[i] = p.step;
+    timestamp[i] = p.timestamp;
+  }
+  return { runId, keys, keyIndex, value, step, timestamp };
+}
 
 export const runTagsSetV1 = z.object({ runId: entityId, tags: z.array(keyValue).min(1) });
 export const runTagDeletedV1 = z.object({ runId: entityId, key: z.string() });
