@@ -7,6 +7,7 @@ export * from './kafka-relay.ts';
 export * from './kafka-source.ts';
 export * from './rebuild.ts';
 export * from './projector.ts';
+export { startProjectorThread, type ProjectorThread } from './projector-thread.ts';
 export * from './projections/index.ts';
 export { experimentsProjection } from './projections/experiments.projection.ts';
 export { runsProjection } from './projections/runs.projection.ts';

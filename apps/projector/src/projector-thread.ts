@@ -32,10 +32,13 @@ export interface ProjectorThreadOptions extends ProjectorWorkerData {
   logger: Logger;
 }
 
+export interface ProjectorThread extends RunningProjector {
+  /** The worker now running (null while it restarts or after stop): for tests and diagnostics. */
+  currentWorker(): Worker | null;
+}
+
 /** Starts the worker and resolves once its tailers run (rejects when it cannot start). */
-export async function startProjectorThread(
-  opts: ProjectorThreadOptions,
-): Promise<RunningProjector> {
+export async function startProjectorThread(opts: ProjectorThreadOptions): Promise<ProjectorThread> {
   const { logger } = opts;
   const data: ProjectorWorkerData = {
     databaseUrl: opts.databaseUrl,
@@ -98,6 +101,7 @@ export async function startProjectorThread(
 
   await spawn();
   return {
+    currentWorker: () => worker,
     wake() {
       // One message per burst of appends: the tailers read everything new at each step anyway.
       if (wakePending) return;
