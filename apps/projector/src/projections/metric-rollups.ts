@@ -1,5 +1,9 @@
 import { sql, type Transaction } from 'kysely';
 import {
+  float8Array,
+  int2Array,
+  int4Array,
+  int8Array,
   mergeCell,
   pointCell,
   ROLLUP_LEVELS,
@@ -161,8 +165,6 @@ const maxWins = sql.raw(
   '(excluded.max_value > t.max_value OR (excluded.max_value = t.max_value AND (excluded.max_step, excluded.max_timestamp) < (t.max_step, t.max_timestamp)))',
 );
 
-const f8 = (v: number) => String(v);
-
 /** Inserts point chunks, a few thousand rows per statement (bind parameter limit). */
 export async function insertChunks(trx: Transaction<DB>, rows: readonly ChunkRow[]): Promise<void> {
   for (let i = 0; i < rows.length; i += 5000) {
@@ -175,9 +177,10 @@ export async function insertChunks(trx: Transaction<DB>, rows: readonly ChunkRow
           key_id: r.keyId,
           min_step: r.points[0]!.step,
           max_step: r.points.at(-1)!.step,
-          steps: r.points.map((p) => p.step),
-          timestamps: r.points.map((p) => p.timestamp),
-          vals: r.points.map((p) => f8(p.value)),
+          // Binary arrays (see @cairn/db binary-arrays.ts), typed by their columns.
+          steps: sql<number[]>`${int8Array(r.points.map((p) => p.step))}`,
+          timestamps: sql<number[]>`${int8Array(r.points.map((p) => p.timestamp))}`,
+          vals: sql<string[]>`${float8Array(r.points.map((p) => p.value))}`,
         })),
       )
       .execute();
@@ -199,12 +202,12 @@ export async function upsertRollups(
       first_step, first_timestamp, first_value, last_step, last_timestamp, last_value,
       min_step, min_timestamp, min_value, max_step, max_timestamp, max_value)
     SELECT * FROM unnest(
-      ${col((r) => r.workspaceId)}::text[], ${col((r) => r.runId)}::text[], ${col((r) => r.keyId)}::int[],
-      ${col((r) => r.level)}::int2[], ${col((r) => r.bucket)}::int8[], ${col((r) => r.cell.count)}::int8[],
-      ${col((r) => r.cell.first.step)}::int8[], ${col((r) => r.cell.first.timestamp)}::int8[], ${col((r) => f8(r.cell.first.value))}::float8[],
-      ${col((r) => r.cell.last.step)}::int8[], ${col((r) => r.cell.last.timestamp)}::int8[], ${col((r) => f8(r.cell.last.value))}::float8[],
-      ${col((r) => r.cell.min.step)}::int8[], ${col((r) => r.cell.min.timestamp)}::int8[], ${col((r) => f8(r.cell.min.value))}::float8[],
-      ${col((r) => r.cell.max.step)}::int8[], ${col((r) => r.cell.max.timestamp)}::int8[], ${col((r) => f8(r.cell.max.value))}::float8[])
+      ${col((r) => r.workspaceId)}::text[], ${col((r) => r.runId)}::text[], ${int4Array(col((r) => r.keyId))}::int[],
+      ${int2Array(col((r) => r.level))}::int2[], ${int8Array(col((r) => r.bucket))}::int8[], ${int8Array(col((r) => r.cell.count))}::int8[],
+      ${int8Array(col((r) => r.cell.first.step))}::int8[], ${int8Array(col((r) => r.cell.first.timestamp))}::int8[], ${float8Array(col((r) => r.cell.first.value))}::float8[],
+      ${int8Array(col((r) => r.cell.last.step))}::int8[], ${int8Array(col((r) => r.cell.last.timestamp))}::int8[], ${float8Array(col((r) => r.cell.last.value))}::float8[],
+      ${int8Array(col((r) => r.cell.min.step))}::int8[], ${int8Array(col((r) => r.cell.min.timestamp))}::int8[], ${float8Array(col((r) => r.cell.min.value))}::float8[],
+      ${int8Array(col((r) => r.cell.max.step))}::int8[], ${int8Array(col((r) => r.cell.max.timestamp))}::int8[], ${float8Array(col((r) => r.cell.max.value))}::float8[])
     ON CONFLICT (workspace_id, run_id, key_id, level, bucket) DO UPDATE SET
       count = t.count + excluded.count,
       first_step = CASE WHEN ${firstWins} THEN excluded.first_step ELSE t.first_step END,

@@ -1,5 +1,5 @@
 import { sql, type RawBuilder, type Transaction } from 'kysely';
-import type { DB } from '@cairn/db';
+import { float8Array, int8Array, type DB } from '@cairn/db';
 import { assertNever, decodeMetricValue, type CairnEvent, type EventType } from '@cairn/events';
 import type { Projection } from '../projection.ts';
 import { runRowFromStarted } from './initial-rows.ts';
@@ -186,8 +186,8 @@ async function applyMetrics(trx: Transaction<DB>, events: readonly MetricsLogged
            (SELECT r.experiment_id FROM runs r WHERE r.workspace_id = u.ws AND r.run_id = u.run_id),
            u.run_id, u.key, u.value, u.step, u.timestamp
     FROM unnest(${l.map((x) => x.ws)}::text[], ${l.map((x) => x.runId)}::text[],
-                ${l.map((x) => x.key)}::text[], ${l.map((x) => String(x.point.value))}::float8[],
-                ${l.map((x) => x.point.step)}::int8[], ${l.map((x) => x.point.timestamp)}::int8[])
+                ${l.map((x) => x.key)}::text[], ${float8Array(l.map((x) => x.point.value))}::float8[],
+                ${int8Array(l.map((x) => x.point.step))}::int8[], ${int8Array(l.map((x) => x.point.timestamp))}::int8[])
       AS u(ws, run_id, key, value, step, timestamp)
     ON CONFLICT (workspace_id, run_id, key) DO UPDATE
       SET value = excluded.value, step = excluded.step, timestamp = excluded.timestamp
