@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { getJson, postJson, request, startLoggedServer, waitUntil } from './http.ts';
@@ -6,6 +7,13 @@ import type { KV, Point } from './data.ts';
 
 export const REPO = path.resolve(import.meta.dirname, '../..');
 const CLI = path.join(REPO, 'apps/cli/bin/cairn.js');
+
+/** `#!/usr/bin/env -S node --flag …` → the flags, as users get them through `npx cairn`. */
+function binNodeFlags(): string[] {
+  const first = readFileSync(CLI, 'utf8').split('\n', 1)[0] ?? '';
+  const m = /^#!\S*env -S node((?: \S+)*)$/.exec(first);
+  return m?.[1]?.trim().split(' ').filter(Boolean) ?? [];
+}
 
 interface GraphQLResponse<T> {
   data?: T;
@@ -45,7 +53,15 @@ export class Cairn {
   }
 
   async start(): Promise<void> {
-    const args = [...(this.opts.nodeFlags ?? []), CLI, 'server', '--port', String(this.opts.port)];
+    // The node flags of the bin's first line (`npx cairn` runs it as a program), then ours.
+    const args = [
+      ...binNodeFlags(),
+      ...(this.opts.nodeFlags ?? []),
+      CLI,
+      'server',
+      '--port',
+      String(this.opts.port),
+    ];
     if (this.opts.home) args.push('--home', this.opts.home);
     if (this.opts.databaseUrl) args.push('--database-url', this.opts.databaseUrl);
     if (this.opts.kafkaBrokers) args.push('--kafka-brokers', this.opts.kafkaBrokers);
