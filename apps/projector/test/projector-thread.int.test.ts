@@ -10,7 +10,8 @@ import {
   randomWorkspaceId,
   type TestDatabase,
 } from '@cairn/testing';
-import { allProjections, startProjectorThread, type Logger } from '../src/index.ts';
+import { allProjections, startProjectorThread } from '../src/index.ts';
+import { capturingLogger } from './capturing-logger.ts';
 
 let testDb: TestDatabase;
 let handle: DbHandle;
@@ -24,16 +25,6 @@ afterAll(async () => {
   await handle?.destroy();
   await testDb?.drop();
 });
-
-function recordingLogger(): Logger & { errors: string[] } {
-  const errors: string[] = [];
-  return {
-    errors,
-    info: () => undefined,
-    error: (message, error) =>
-      errors.push(`${message}${error instanceof Error ? `: ${error.message}` : ''}`),
-  };
-}
 
 async function pointCount(ws: string, runId: string): Promise<number> {
   const row = await handle.db
@@ -63,7 +54,7 @@ function points(from: number, n: number) {
 
 describe('projector thread (local mode)', () => {
   it('projects in a worker thread, comes back after the thread dies, and stops cleanly', async () => {
-    const logger = recordingLogger();
+    const logger = capturingLogger();
     const thread = await startProjectorThread({
       databaseUrl: testDb.url,
       projections: allProjections.map((p) => p.name),
@@ -118,7 +109,7 @@ describe('projector thread (local mode)', () => {
   });
 
   it('logs why it cannot reach the database and keeps retrying', async () => {
-    const logger = recordingLogger();
+    const logger = capturingLogger();
     const thread = await startProjectorThread({
       databaseUrl: 'postgresql://nobody:wrong@127.0.0.1:1/none',
       projections: ['runs'],

@@ -61,9 +61,9 @@ import {
   rebuildProjection,
   runsProjection,
   startProjector,
-  type Logger,
   type Projection,
 } from '../src/index.ts';
+import { capturingLogger } from './capturing-logger.ts';
 
 let testDb: TestDatabase;
 let handle: DbHandle;
@@ -82,17 +82,6 @@ afterAll(async () => {
 
 // ---------------------------------------------------------------------------------------------
 // helpers
-
-/** A logger that keeps what the projector reports: a healthy run reports no errors. */
-function capturingLogger(): Logger & { errors: string[] } {
-  const errors: string[] = [];
-  return {
-    errors,
-    info: () => undefined,
-    error: (message, error) =>
-      errors.push(`${message}${error instanceof Error ? `: ${error.message}` : ''}`),
-  };
-}
 
 /** The last log position a projection's tailer reads: its types, plus types unknown to the build. */
 async function logEndFor(target: Kysely<DB>, projection: Projection): Promise<LogPosition | null> {
