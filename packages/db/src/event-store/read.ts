@@ -60,24 +60,35 @@ export async function readStream(
   streamId: string,
   opts: { excludeTypes?: readonly string[] } = {},
 ): Promise<StreamRead> {
-  const stream = await db
-    .selectFrom('streams')
-    .select('version')
-    .where('workspace_id', '=', workspaceId)
-    .where('stream_id', '=', streamId)
-    .executeTakeFirst();
-  if (!stream) return { version: 0, events: [] };
-  let query = selectEvents(db)
-    .where('workspace_id', '=', workspaceId)
-    .where('stream_id', '=', streamId)
-    .where('stream_position', '<=', stream.version);
   const exclude = opts.excludeTypes ?? [];
   // A single exclusion is written as `<>` so that the partial index events_stream_state
   // (WHERE type <> 'RunMetricsLogged') serves the read.
-  if (exclude.length === 1) query = query.where('type', '<>', exclude[0]!);
-  else if (exclude.length > 1) query = query.where('type', 'not in', [...exclude]);
-  const rows = await query.orderBy('stream_position').execute();
-  return { version: stream.version, events: rows.map(toEnvelope) };
+  const typeFilter =
+    exclude.length === 0
+      ? sql``
+      : exclude.length === 1
+        ? sql`AND e.type <> ${exclude[0]!}`
+        : sql`AND e.type NOT IN (${sql.join(exclude)})`;
+  // The stream's version and its events in one statement (one snapshot, one round trip): a
+  // stream without events to return still gives one row, with the event columns null.
+  const { rows } = await sql<{ version: number } & Partial<EventRow>>`
+    SELECT s.version, e.global_position, e.transaction_id::text AS transaction_id, e.event_id,
+           e.workspace_id, e.stream_id, e.stream_position, e.type, e.schema_version, e.data,
+           e.actor, e.correlation_id, e.causation_id, e.occurred_at, e.recorded_at
+    FROM streams s
+    LEFT JOIN LATERAL (
+      SELECT * FROM events e
+      WHERE e.workspace_id = s.workspace_id AND e.stream_id = s.stream_id
+        AND e.stream_position <= s.version ${typeFilter}
+    ) e ON true
+    WHERE s.workspace_id = ${workspaceId} AND s.stream_id = ${streamId}
+    ORDER BY e.stream_position`.execute(db);
+  const first = rows[0];
+  if (!first) return { version: 0, events: [] };
+  const events = rows
+    .filter((row) => row.event_id !== null && row.event_id !== undefined)
+    .map((row) => toEnvelope(row as EventRow));
+  return { version: first.version, events };
 }
 
 /** Where a log reader stands: the last (transaction id, global position) it has consumed. */
