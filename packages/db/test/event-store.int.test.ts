@@ -198,6 +198,35 @@ describe('appendToStream / readStream', () => {
     ]);
   });
 
+  it('gives the events of one append global positions in stream order (one statement)', async () => {
+    const ws = randomWorkspaceId();
+    const started = aRunStarted();
+    const runId = started.data.runId;
+    const batches = Array.from({ length: 12 }, (_, i) =>
+      aRunMetricsLogged({ runId, metrics: [{ step: i }] }),
+    );
+    const result = await appendToStream(db, {
+      workspaceId: ws,
+      streamId: runStreamId(runId),
+      streamType: 'run',
+      expectedVersion: 'any',
+      events: [started, ...batches],
+      metadata: aMetadata(),
+    });
+    expect(result.version).toBe(13);
+    expect(result.events.map((e) => e.id)).toEqual([started.id, ...batches.map((b) => b.id)]);
+    expect(result.events.map((e) => e.streamPosition)).toEqual(
+      Array.from({ length: 13 }, (_, i) => i + 1),
+    );
+    const globals = result.events.map((e) => e.globalPosition);
+    expect(globals).toEqual([...globals].sort((a, b) => a - b));
+    expect(new Set(result.events.map((e) => e.transactionId)).size).toBe(1);
+    const read = await readStream(db, ws, runStreamId(runId));
+    expect(read.events.map((e) => [e.id, e.globalPosition])).toEqual(
+      result.events.map((e) => [e.id, e.globalPosition]),
+    );
+  });
+
   it('stores metric values NaN and ±Infinity losslessly', async () => {
     const ws = randomWorkspaceId();
     const started = aRunStarted();

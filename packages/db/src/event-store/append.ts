@@ -79,6 +79,8 @@ export async function appendToStream(
            v.schema_version, v.data, ${metadata.actor}, ${metadata.correlationId},
            ${metadata.causationId}, v.occurred_at
     FROM s CROSS JOIN (VALUES ${values}) AS v(event_id, type, schema_version, data, occurred_at, ord)
+    -- Global positions are drawn in this order: the log keeps the stream's order.
+    ORDER BY v.ord
     RETURNING global_position, transaction_id::text AS transaction_id, recorded_at, stream_position`.execute(
     db,
   );
