@@ -96,8 +96,9 @@ jvm=($heap $jvm_opts -Djava.awt.headless=true "-Dlog4j2.configurationFile=$data_
 if [[ ! -f "$data_dir/kraft-logs/meta.properties" ]]; then
   cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
   log "formatting storage in $data_dir/kraft-logs (cluster id $cluster_id)"
+  # --cluster-id=<id>: an id that starts with "-" (one in 64) would be taken for an option.
   java "${jvm[@]}" -cp "$cp" kafka.tools.StorageTool format \
-    -t "$cluster_id" -c "$data_dir/server.properties" >> "$log_file" 2>&1
+    --cluster-id="$cluster_id" -c "$data_dir/server.properties" >> "$log_file" 2>&1
 fi
 
 log "starting broker on 127.0.0.1:$port (controller $controller_port), log $log_file"

@@ -101,9 +101,18 @@ async function startLocalBroker(opts: StartKafkaBrokerOptions): Promise<KafkaBro
 
   if (!existsSync(join(dataDir, 'kraft-logs', 'meta.properties'))) {
     const clusterId = randomBytes(16).toString('base64url');
+    // `--cluster-id=<id>`, not `-t <id>`: a base64url id starts with "-" one time in 64, and the
+    // tool's argument parser then takes it for an option ("expected one argument").
     await execFileAsync(
       java,
-      [...jvmArgs, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propertiesFile],
+      [
+        ...jvmArgs,
+        'kafka.tools.StorageTool',
+        'format',
+        `--cluster-id=${clusterId}`,
+        '-c',
+        propertiesFile,
+      ],
       {
         timeout: 60_000,
       },
