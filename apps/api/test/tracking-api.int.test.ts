@@ -516,6 +516,11 @@ describe('tracking API', () => {
         { key: 'acc', step: 2, value: 0.2 },
         { key: 'acc', step: 3, value: 0.3 },
       ]);
+      // runChanged follows the runs projection (metricsLogged leaves with the append, before it):
+      // it comes once the projector has applied the batch.
+      const deadline = performance.now() + 5000;
+      while (changed.length === 0 && performance.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 20));
       expect(changed.length).toBeGreaterThan(0);
       unsubscribeMetrics();
       unsubscribeRun();
