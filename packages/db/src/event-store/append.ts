@@ -33,16 +33,22 @@ export interface AppendResult {
 
 /**
  * Appends in its own transaction. Without unique keys to claim or release (nearly every append:
- * metric batches, params, status changes) that is one statement: the stream row's version check
- * and bump and the events' insert in one `WITH … INSERT`, atomic on its own, so one round trip
- * instead of BEGIN, two statements and COMMIT.
+ * metric batches, params, status changes) that is the one statement of `insertEvents`, atomic on
+ * its own: one round trip instead of BEGIN, the statement and COMMIT.
  */
-export async function appendToStream(
-  db: Kysely<DB>,
-  request: AppendRequest,
-): Promise<AppendResult> {
+export function appendToStream(db: Kysely<DB>, request: AppendRequest): Promise<AppendResult> {
   if ((request.claimKeys?.length ?? 0) > 0 || (request.releaseKeys?.length ?? 0) > 0)
     return db.transaction().execute((trx) => appendInTransaction(trx, request));
+  return insertEvents(db, request);
+}
+
+/**
+ * The version check and bump of the streams row and the insert of the events, in one
+ * `WITH … INSERT` statement. The streams row is the lock point: of two concurrent appends with
+ * the same expected version exactly one wins; the other finds no row to bump, inserts nothing
+ * and gets StreamVersionConflictError.
+ */
+async function insertEvents(db: Kysely<DB>, request: AppendRequest): Promise<AppendResult> {
   const { workspaceId, streamId, expectedVersion, events, metadata } = request;
   if (events.length === 0) throw new Error('appendToStream needs at least one event');
   const count = events.length;
@@ -123,62 +129,16 @@ function toResult(
 }
 
 /**
- * Appends events to one stream with optimistic concurrency. The streams row is the lock point:
- * the version check and bump happen in one UPDATE, so of two concurrent appends with the same
- * expected version exactly one wins and the other gets StreamVersionConflictError.
+ * Appends events to one stream with optimistic concurrency inside the caller's transaction, and
+ * releases and claims its unique keys there: the events first (a version conflict is reported
+ * before a taken key), then the keys; a taken key fails the transaction, events included.
  */
 export async function appendInTransaction(
   trx: Transaction<DB>,
   request: AppendRequest,
 ): Promise<AppendResult> {
-  const { workspaceId, streamId, expectedVersion, events } = request;
-  if (events.length === 0) throw new Error('appendToStream needs at least one event');
-  const count = events.length;
-
-  let version: number;
-  if (expectedVersion === 'no_stream') {
-    const inserted = await trx
-      .insertInto('streams')
-      .values({
-        workspace_id: workspaceId,
-        stream_id: streamId,
-        stream_type: request.streamType,
-        version: count,
-      })
-      .onConflict((oc) => oc.doNothing())
-      .returning('version')
-      .executeTakeFirst();
-    if (!inserted) throw new StreamVersionConflictError(streamId, expectedVersion);
-    version = inserted.version;
-  } else if (expectedVersion === 'any') {
-    const upserted = await trx
-      .insertInto('streams')
-      .values({
-        workspace_id: workspaceId,
-        stream_id: streamId,
-        stream_type: request.streamType,
-        version: count,
-      })
-      .onConflict((oc) =>
-        oc
-          .columns(['workspace_id', 'stream_id'])
-          .doUpdateSet({ version: sql<number>`streams.version + ${count}` }),
-      )
-      .returning('version')
-      .executeTakeFirstOrThrow();
-    version = upserted.version;
-  } else {
-    const updated = await trx
-      .updateTable('streams')
-      .set({ version: sql<number>`version + ${count}` })
-      .where('workspace_id', '=', workspaceId)
-      .where('stream_id', '=', streamId)
-      .where('version', '=', expectedVersion)
-      .returning('version')
-      .executeTakeFirst();
-    if (!updated) throw new StreamVersionConflictError(streamId, expectedVersion);
-    version = updated.version;
-  }
+  const { workspaceId, streamId } = request;
+  const result = await insertEvents(trx, request);
 
   for (const released of request.releaseKeys ?? []) {
     await trx
@@ -213,31 +173,5 @@ export async function appendInTransaction(
     }
   }
 
-  const firstPosition = version - count + 1;
-  const rows = await trx
-    .insertInto('events')
-    .values(
-      events.map((event, i) => ({
-        event_id: event.id,
-        workspace_id: workspaceId,
-        stream_id: streamId,
-        stream_position: firstPosition + i,
-        type: event.type,
-        schema_version: event.schemaVersion,
-        data: JSON.stringify(event.data),
-        actor: request.metadata.actor,
-        correlation_id: request.metadata.correlationId,
-        causation_id: request.metadata.causationId,
-        occurred_at: event.occurredAt,
-      })),
-    )
-    .returning([
-      'global_position',
-      sql<string>`transaction_id::text`.as('transaction_id'),
-      'recorded_at',
-      'stream_position',
-    ])
-    .execute();
-
-  return { ...toResult(request, rows), version };
+  return result;
 }
