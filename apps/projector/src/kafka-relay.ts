@@ -16,6 +16,7 @@ export const RELAY_TOPICS = [
   topicForDomain('runs'),
   topicForDomain('registry'),
   topicForDomain('webhooks'),
+  topicForDomain('tracing'),
   UNROUTED_TOPIC,
 ];
 

@@ -294,6 +294,108 @@ export interface ModelHistoryTable {
   previous_version: number | null;
 }
 
+/** jsonb: written as a JSON string (or a value pg serialises), read as the parsed value. */
+type Jsonb<T = unknown> = ColumnType<T, string, string>;
+/**
+ * Nanoseconds since the epoch (int8). The client maps int8 to number, which is exact only
+ * below 2^53: select these as `::text` wherever the exact value matters.
+ */
+type UnixNano = ColumnType<number, string | number | bigint, string | number | bigint>;
+
+export interface TraceSpansTable {
+  workspace_id: string;
+  trace_id: string;
+  span_id: string;
+  parent_span_id: string | null;
+  trace_state: string | null;
+  name: string;
+  kind: string;
+  span_type: string;
+  start_ns: UnixNano;
+  end_ns: UnixNano | null;
+  start_time: Timestamp;
+  duration_ms: number | null;
+  status_code: string;
+  status_message: string | null;
+  attributes: Jsonb<Record<string, unknown>>;
+  events: Jsonb<unknown[]>;
+  links: Jsonb<unknown[]>;
+  resource: Jsonb<Record<string, unknown>>;
+  scope: Jsonb<{ name: string; version: string | null }>;
+  dropped_attributes_count: ColumnType<number, number | undefined, number>;
+  dropped_events_count: ColumnType<number, number | undefined, number>;
+  dropped_links_count: ColumnType<number, number | undefined, number>;
+  inputs: Jsonb | null;
+  outputs: Jsonb | null;
+  model: string | null;
+  provider: string | null;
+  input_tokens: number | null;
+  output_tokens: number | null;
+  total_tokens: number | null;
+  cached_tokens: number | null;
+  reasoning_tokens: number | null;
+  cost_usd: number | null;
+}
+
+export interface TracesTable {
+  workspace_id: string;
+  trace_id: string;
+  name: Generated<string>;
+  root_span_id: string | null;
+  status: Generated<string>;
+  start_ns: ColumnType<number, string | number | bigint | undefined, string | number | bigint>;
+  end_ns: UnixNano | null;
+  start_time: GeneratedTimestamp;
+  end_time: Timestamp | null;
+  duration_ms: number | null;
+  inputs: Jsonb | null;
+  outputs: Jsonb | null;
+  session_id: string | null;
+  user_id: string | null;
+  environment: string | null;
+  run_id: string | null;
+  model_version: string | null;
+  prompt_versions: ColumnType<string[], string | undefined, string>;
+  span_count: Generated<number>;
+  error_count: Generated<number>;
+  input_tokens: Generated<number>;
+  output_tokens: Generated<number>;
+  total_tokens: Generated<number>;
+  cached_tokens: Generated<number>;
+  reasoning_tokens: Generated<number>;
+  cost_usd: number | null;
+  deleted: Generated<boolean>;
+  updated_at: GeneratedTimestamp;
+}
+
+/** `trace_tags` and `trace_metadata`: source 'span' (from attributes) or 'user' (NULL = deleted). */
+export interface TraceKeyValuesTable {
+  workspace_id: string;
+  trace_id: string;
+  key: string;
+  source: 'span' | 'user';
+  value: string | null;
+}
+
+/** The views `trace_tags_effective` / `trace_metadata_effective`: the user's value wins; deleted keys are absent. */
+export interface TraceKeyValuesEffectiveView {
+  workspace_id: string;
+  trace_id: string;
+  key: string;
+  value: string;
+}
+
+export interface ModelPricesTable {
+  workspace_id: string;
+  price_id: string;
+  model_pattern: string;
+  provider: string | null;
+  input_per_million: number;
+  output_per_million: number;
+  cached_input_per_million: number | null;
+  effective_from: Timestamp;
+}
+
 export interface DB {
   registered_models: RegisteredModelsTable;
   registered_model_tags: RegisteredModelTagsTable;
@@ -322,4 +424,11 @@ export interface DB {
   metric_point_chunks: MetricPointChunksTable;
   metric_series: MetricSeriesTable;
   run_artifacts: RunArtifactsTable;
+  trace_spans: TraceSpansTable;
+  traces: TracesTable;
+  trace_tags: TraceKeyValuesTable;
+  trace_metadata: TraceKeyValuesTable;
+  trace_tags_effective: TraceKeyValuesEffectiveView;
+  trace_metadata_effective: TraceKeyValuesEffectiveView;
+  model_prices: ModelPricesTable;
 }

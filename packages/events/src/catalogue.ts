@@ -46,9 +46,18 @@ import {
   webhookSecretRotatedV1,
   webhookUrlChangedV1,
 } from './webhooks/webhook.events.ts';
+import {
+  modelPriceDeletedV1,
+  modelPriceSetV1,
+  spansIngestedV1,
+  traceDeletedV1,
+  traceMetadataSetV1,
+  traceTagDeletedV1,
+  traceTagSetV1,
+} from './tracing/trace.events.ts';
 
 /** Domains name Kafka topics (`<domain>.events.v1`), tables and GraphQL folders alike. */
-export type Domain = 'experiments' | 'runs' | 'registry' | 'webhooks';
+export type Domain = 'experiments' | 'runs' | 'registry' | 'webhooks' | 'tracing';
 
 /**
  * The current schema of every event type. Adding a type without a schema is a compile error
@@ -107,6 +116,13 @@ export const currentSchemas = {
   WebhookDeactivated: { version: 1, domain: 'webhooks', schema: webhookDeactivatedV1 },
   WebhookSecretRotated: { version: 1, domain: 'webhooks', schema: webhookSecretRotatedV1 },
   WebhookDeleted: { version: 1, domain: 'webhooks', schema: webhookDeletedV1 },
+  SpansIngested: { version: 1, domain: 'tracing', schema: spansIngestedV1 },
+  TraceTagSet: { version: 1, domain: 'tracing', schema: traceTagSetV1 },
+  TraceTagDeleted: { version: 1, domain: 'tracing', schema: traceTagDeletedV1 },
+  TraceMetadataSet: { version: 1, domain: 'tracing', schema: traceMetadataSetV1 },
+  TraceDeleted: { version: 1, domain: 'tracing', schema: traceDeletedV1 },
+  ModelPriceSet: { version: 1, domain: 'tracing', schema: modelPriceSetV1 },
+  ModelPriceDeleted: { version: 1, domain: 'tracing', schema: modelPriceDeletedV1 },
 } as const satisfies Record<string, { version: number; domain: Domain; schema: z.ZodType }>;
 
 export type EventType = keyof typeof currentSchemas;

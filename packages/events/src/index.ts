@@ -8,3 +8,4 @@ export * from './experiments/experiment.events.ts';
 export * from './runs/run.events.ts';
 export * from './registry/registry.events.ts';
 export * from './webhooks/webhook.events.ts';
+export * from './tracing/trace.events.ts';

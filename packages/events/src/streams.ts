@@ -1,5 +1,6 @@
 /** Stream naming: `<aggregate>-<entity id>`. The Kafka key is the stream id (invariant 4). */
-export type StreamType = 'experiment' | 'run' | 'registered-model' | 'webhook';
+export type StreamType =
+  'experiment' | 'run' | 'registered-model' | 'webhook' | 'span-batch' | 'trace' | 'model-prices';
 
 export function experimentStreamId(experimentId: string): string {
   return `experiment-${experimentId}`;
@@ -17,6 +18,19 @@ export function webhookStreamId(webhookId: string): string {
   return `webhook-${webhookId}`;
 }
 
+/** One stream per ingest request: a `SpansIngested` event, appended with `no_stream`. */
+export function spanBatchStreamId(batchId: string): string {
+  return `span-batch-${batchId}`;
+}
+
+/** Changes people make to a trace (tags, metadata, deletion). */
+export function traceStreamId(traceId: string): string {
+  return `trace-${traceId}`;
+}
+
+/** The workspace's model price table (stream ids are per workspace). */
+export const MODEL_PRICES_STREAM_ID = 'model-prices';
+
 import type { Domain } from './catalogue.ts';
 
 /** The domain (and so the Kafka topic) of a stream, from its id; null for an unknown prefix. */
@@ -25,5 +39,11 @@ export function domainOfStream(streamId: string): Domain | null {
   if (streamId.startsWith('run-')) return 'runs';
   if (streamId.startsWith('registered-model-')) return 'registry';
   if (streamId.startsWith('webhook-')) return 'webhooks';
+  if (
+    streamId.startsWith('span-batch-') ||
+    streamId.startsWith('trace-') ||
+    streamId === MODEL_PRICES_STREAM_ID
+  )
+    return 'tracing';
   return null;
 }
