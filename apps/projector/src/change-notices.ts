@@ -7,6 +7,13 @@ export const CHANGES_CHANNEL = 'cairn_changes';
 /** Appends notify this channel so that log tailers wake up at once instead of polling. */
 export const APPENDED_CHANNEL = 'cairn_appended';
 
+/**
+ * The `traces` projection also says which traces it changed (span batches are streams of their
+ * own, so stream ids alone do not name the traces): notices with this `p`, one `[traceId, 0]`
+ * pair per changed trace. No projection has this name, so read-your-writes waiters never match.
+ */
+export const TRACES_CHANGED_NOTICE = 'traces:changed';
+
 export interface ChangeNotice {
   /** projection name */
   p: string;
