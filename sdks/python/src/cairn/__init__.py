@@ -75,12 +75,39 @@ from .fluent import (
     start_run,
 )
 
+# LLM tracing (docs/python-sdk.md, "Tracing"); imported after .fluent so that its exit handler
+# (export queued spans) runs before the one that ends runs
+from . import tracing
+from .tracing import (
+    SpanType,
+    flush_trace_async_logging,
+    flush_trace_export,
+    get_current_active_span,
+    get_last_active_trace_id,
+    start_span,
+    start_span_no_context,
+    trace,
+    update_current_trace,
+)
+
 #: MLflow's name for the low-level client
 MlflowClient = CairnClient
 
 #: submodules imported on first attribute access (``cairn.sklearn.log_model`` after
 #: ``import cairn``); none of them imports its ML library before it is used
-_LAZY_SUBMODULES = ("artifacts", "lightgbm", "models", "pyfunc", "pytorch", "sklearn", "xgboost")
+_LAZY_SUBMODULES = (
+    "anthropic",
+    "artifacts",
+    "langchain",
+    "lightgbm",
+    "llama_index",
+    "models",
+    "openai",
+    "pyfunc",
+    "pytorch",
+    "sklearn",
+    "xgboost",
+)
 
 
 def __getattr__(name: str) -> object:
@@ -116,6 +143,7 @@ __all__ = [
     "RunInfo",
     "RunStatus",
     "RunTag",
+    "SpanType",
     "ViewType",
     "active_run",
     "autolog",
@@ -127,10 +155,14 @@ __all__ = [
     "enable_system_metrics_logging",
     "end_run",
     "flush",
+    "flush_trace_async_logging",
+    "flush_trace_export",
     "get_artifact_uri",
     "get_client",
+    "get_current_active_span",
     "get_experiment",
     "get_experiment_by_name",
+    "get_last_active_trace_id",
     "get_metric_history",
     "get_run",
     "get_tracking_uri",
@@ -154,4 +186,9 @@ __all__ = [
     "set_tags",
     "set_tracking_uri",
     "start_run",
+    "start_span",
+    "start_span_no_context",
+    "trace",
+    "tracing",
+    "update_current_trace",
 ]
