@@ -16,8 +16,13 @@ import {
 import type { ArtifactRoutesOptions } from './artifacts/artifact-routes.ts';
 import { createReadiness } from './http/readiness.ts';
 import { createApiServer } from './http/server.ts';
+import type { OtlpRouteOptions } from './tracing/otlp-route.ts';
 import { ChangeListener } from './write/projection-waiter.ts';
 import type { ServiceDeps } from './write/services.ts';
+
+// What `cairn` needs to configure trace ingest (flags `--max-otlp-body-bytes`, `--trace-mask-rules`).
+export { DEFAULT_MAX_OTLP_BODY_BYTES, type OtlpRouteOptions } from './tracing/otlp-route.ts';
+export { MaskRuleError, maskRules, parseMaskRules, type MaskRule } from './tracing/masking.ts';
 
 export interface CairnAppOptions {
   /** A migrated database. */
@@ -39,6 +44,8 @@ export interface CairnAppOptions {
   artifacts?: ArtifactRoutesOptions;
   /** Webhook secrets and delivery (see docs/webhooks.md). */
   webhooks?: CairnWebhookOptions;
+  /** OTLP/HTTP trace ingest: body limit, masking rules (default: the default rules). */
+  otlp?: OtlpRouteOptions;
 }
 
 export interface CairnWebhookOptions {
@@ -134,6 +141,7 @@ export async function startCairnApp(opts: CairnAppOptions): Promise<CairnApp> {
       readiness: createReadiness(handle.db, kafka),
       fallback: opts.fallback,
       artifacts: opts.artifacts,
+      otlp: opts.otlp,
     });
     await new Promise<void>((resolve, reject) => {
       api.server.once('error', reject);

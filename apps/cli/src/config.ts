@@ -1,7 +1,14 @@
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { artifactStoreConfigFromEnv, type ArtifactStoreConfig } from '@cairn/artifacts';
+import {
+  DEFAULT_MAX_OTLP_BODY_BYTES,
+  MaskRuleError,
+  parseMaskRules,
+  type MaskRule,
+} from '@cairn/api';
 
 export interface CliConfig {
   command: string[];
@@ -14,6 +21,10 @@ export interface CliConfig {
   artifacts: ArtifactStoreConfig;
   /** Largest artifact upload request (one file, or one part of a multipart upload). */
   maxUploadBytes: number;
+  /** Largest OTLP/HTTP trace request body, counted after decompression. */
+  maxOtlpBodyBytes: number;
+  /** Masking rules from --trace-mask-rules (applied after the default rules). */
+  traceMaskRules: MaskRule[];
   verbose: boolean;
 }
 
@@ -48,6 +59,13 @@ Options:
                          CAIRN_S3_PATH_STYLE=1|0)
   --max-upload-bytes <n> Largest artifact upload request, default 5368709120 (5 GiB)
                          (env CAIRN_MAX_UPLOAD_BYTES)
+  --max-otlp-body-bytes <n>
+                         Largest OTLP trace request (POST /v1/traces) after decompression,
+                         default 16777216 (16 MiB) (env CAIRN_MAX_OTLP_BODY_BYTES)
+  --trace-mask-rules <file>
+                         JSON list of {"pattern", "replacement"} masking rules applied to span
+                         attributes before storage, after the defaults (API keys, Bearer tokens,
+                         AWS key ids) (env CAIRN_TRACE_MASK_RULES)
   --verbose              More logs
   -h, --help             This help
 
@@ -76,6 +94,8 @@ export function parseConfig(
       's3-endpoint': { type: 'string' },
       's3-path-style': { type: 'boolean' },
       'max-upload-bytes': { type: 'string' },
+      'max-otlp-body-bytes': { type: 'string' },
+      'trace-mask-rules': { type: 'string' },
       verbose: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -95,6 +115,15 @@ export function parseConfig(
   const maxUploadBytes = Number(maxUploadText);
   if (!Number.isSafeInteger(maxUploadBytes) || maxUploadBytes < 1)
     throw new UsageError(`Invalid --max-upload-bytes "${maxUploadText}"`);
+  const maxOtlpText =
+    values['max-otlp-body-bytes'] ??
+    env.CAIRN_MAX_OTLP_BODY_BYTES ??
+    String(DEFAULT_MAX_OTLP_BODY_BYTES);
+  const maxOtlpBodyBytes = Number(maxOtlpText);
+  if (!Number.isSafeInteger(maxOtlpBodyBytes) || maxOtlpBodyBytes < 1)
+    throw new UsageError(`Invalid --max-otlp-body-bytes "${maxOtlpText}"`);
+  const maskRulesFile = values['trace-mask-rules'] ?? env.CAIRN_TRACE_MASK_RULES;
+  const traceMaskRules = maskRulesFile ? loadMaskRules(maskRulesFile) : [];
   return {
     command: positionals,
     port,
@@ -109,6 +138,26 @@ export function parseConfig(
       : null,
     artifacts,
     maxUploadBytes,
+    maxOtlpBodyBytes,
+    traceMaskRules,
     verbose: values.verbose ?? false,
   };
+}
+
+/** Reads and compiles a --trace-mask-rules file; any problem refuses to start (UsageError). */
+function loadMaskRules(file: string): MaskRule[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new UsageError(
+      `Cannot read --trace-mask-rules file ${file}: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  try {
+    return parseMaskRules(text, `--trace-mask-rules ${file}`);
+  } catch (error) {
+    if (error instanceof MaskRuleError) throw new UsageError(error.message);
+    throw error;
+  }
 }

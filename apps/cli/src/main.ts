@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { startCairnApp } from '@cairn/api';
+import { maskRules, startCairnApp } from '@cairn/api';
 import { createDb, migrateToLatest, type DbHandle } from '@cairn/db';
 import { createKafkaTransport, type KafkaTransport } from '@cairn/kafka';
 import {
@@ -95,6 +95,7 @@ async function startApp(
     fallback: createStaticHandler(webRoot(), { whenMissing: landingPage }),
     webhooks: webhookOptions(cfg.home, logger, { scaleRole: cfg.databaseUrl !== null }),
     artifacts: { store, maxUploadBytes: cfg.maxUploadBytes },
+    otlp: { maxBodyBytes: cfg.maxOtlpBodyBytes, maskRules: maskRules(cfg.traceMaskRules) },
   });
   cleanups.push(() => app.stop());
   logger.info(`artifacts: ${store.description}`);

@@ -8,6 +8,7 @@ import { getSchema } from '../graphql/schema.ts';
 import type { ServiceDeps } from '../write/services.ts';
 import { createArtifactRoutes, type ArtifactRoutesOptions } from '../artifacts/artifact-routes.ts';
 import { buildContext, createGraphQLHandler } from './graphql-handler.ts';
+import { createOtlpRoute, type OtlpRouteOptions } from '../tracing/otlp-route.ts';
 
 export interface ReadinessReport {
   ready: boolean;
@@ -24,6 +25,8 @@ export interface ApiServerOptions {
   fallback?: (req: http.IncomingMessage, res: http.ServerResponse) => void;
   /** Artifact uploads and downloads (`/api/runs/{runId}/artifacts/…`), with their own body limit. */
   artifacts?: ArtifactRoutesOptions;
+  /** OTLP/HTTP trace ingest (`POST /v1/traces`): body limit and masking rules. */
+  otlp?: OtlpRouteOptions;
 }
 
 function json(res: http.ServerResponse, status: number, body: unknown): void {
@@ -34,7 +37,10 @@ function json(res: http.ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
-/** One HTTP server: /graphql (HTTP and graphql-ws on the same path), /healthz, /readyz. */
+/**
+ * One HTTP server: /graphql (HTTP and graphql-ws on the same path), /v1/traces (OTLP/HTTP),
+ * /healthz, /readyz.
+ */
 export function createApiServer(opts: ApiServerOptions): {
   server: http.Server;
   close(): Promise<void>;
@@ -43,6 +49,7 @@ export function createApiServer(opts: ApiServerOptions): {
   const artifactRoutes = opts.artifacts
     ? createArtifactRoutes(opts.deps, opts.logger, opts.artifacts)
     : null;
+  const otlpRoute = createOtlpRoute(opts.deps, opts.logger, opts.otlp);
   const maxBody = opts.maxBodyBytes ?? 32 * 1024 * 1024;
   const tooLarge = (res: http.ServerResponse) =>
     json(res, 413, {
@@ -121,6 +128,7 @@ export function createApiServer(opts: ApiServerOptions): {
       });
       return;
     }
+    if (otlpRoute(req, res)) return;
     if (artifactRoutes?.(req, res)) return;
     if (opts.fallback) return opts.fallback(req, res);
     json(res, 404, { error: 'not found' });
