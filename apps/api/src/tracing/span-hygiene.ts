@@ -353,13 +353,15 @@ function fitSpan(span: IngestedSpan, ctx: Ctx): number {
   }
   // Whatever is still too large (thousands of small values): drop events, links, attributes.
   if (bytes > max && span.events.length > 0) {
-    span.droppedEventsCount += span.events.length;
-    span.events = [];
+    const kept = keepWhileOver(span.events, bytes - max);
+    span.droppedEventsCount += span.events.length - kept;
+    span.events.length = kept;
     bytes = jsonBytes(span);
   }
   if (bytes > max && span.links.length > 0) {
-    span.droppedLinksCount += span.links.length;
-    span.links = [];
+    const kept = keepWhileOver(span.links, bytes - max);
+    span.droppedLinksCount += span.links.length - kept;
+    span.links.length = kept;
     bytes = jsonBytes(span);
   }
   if (bytes > max) {
@@ -370,6 +372,14 @@ function fitSpan(span: IngestedSpan, ctx: Ctx): number {
     bytes = jsonBytes(span);
   }
   return bytes;
+}
+
+/** How many leading items to keep so that dropping the rest removes at least `excess` bytes. */
+function keepWhileOver(items: readonly unknown[], excess: number): number {
+  let n = items.length;
+  let over = excess;
+  while (n > 0 && over > 0) over -= jsonBytes(items[--n]) + 1;
+  return n;
 }
 
 /** A resource's attributes: cleaned, masked and cut like a span's; its own `cairn.truncated`. */
