@@ -23,10 +23,11 @@ SDK_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 REPO_ROOT="$(cd "$SDK_DIR/../.." && pwd)"
 VENV="$SDK_DIR/.venv"
 PYTHON_BIN="${PYTHON:-python3}"
-# Tracing tests: the real LLM client libraries (against a local fake LLM server, no network), and
-# the OpenTelemetry SDK/exporter and an OpenInference instrumentation (interop with /v1/traces).
+# Tracing tests: the real LLM client libraries and frameworks (against a local fake LLM server or
+# their shipped mocks, no network), and the OpenTelemetry SDK/exporter and an OpenInference
+# instrumentation (interop with /v1/traces).
 TEST_DEPS=(scikit-learn lightgbm pandas pytest psutil
-  openai anthropic
+  openai anthropic langchain-core langchain-openai llama-index-core
   opentelemetry-sdk opentelemetry-exporter-otlp-proto-http openinference-instrumentation-openai)
 
 if ! command -v "$PYTHON_BIN" >/dev/null 2>&1; then
