@@ -1,22 +1,26 @@
 /**
- * Cairn vs MLflow tracking server, side by side on this machine (../shared/BENCHMARKS.md B1–B4, B7).
+ * Cairn vs MLflow tracking server, side by side on this machine (../shared/BENCHMARKS.md B1–B5, B7).
  *
  *   npm run bench -- --quick        # smoke run, < 5 min, prints the table, writes results/quick.md
  *   npm run bench                   # full run, writes results/latest.md
  *
- * Options: --only b1,b2,b3,b4,b7,rebuild,scale  --no-scale  --reps N  --keep (leave the work dir)
+ * Options: --only b1,b2,b3,b4,b5,b7,rebuild,scale  --no-scale  --reps N  --keep (leave the work dir)
  *          --out FILE  --cpu-prof (Cairn server CPU profile into the work dir)
  *          --b3-sizes 10000,100000  --b4-sizes 1000,100000,1000000
+ *          --b5-cells 10x1,100x5 (spans per trace x KB of attributes)  --b5-read-spans 1000000
+ *          --section NAME (replace only that section of the results file; `--only b5` full runs
+ *          default to the section b5 of results/latest.md)
  * See bench/README.md.
  */
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { startEmbeddedPostgres, DEFAULT_SETTINGS, type EmbeddedPostgres } from '@cairn/embedded-pg';
 import { b1, b2, b3, b4, b7, B1_CELLS_FULL, B1_CELLS_QUICK, sql } from './lib/benchmarks.ts';
+import { b5, B5_CELLS_FULL, B5_CELLS_QUICK, type B5Cell } from './lib/b5.ts';
 import { Cairn, REPO } from './lib/cairn.ts';
 import type { Ctx, Settings } from './lib/context.ts';
 import { ensureMlflowInstalled, Mlflow, MLFLOW_VENV, MLFLOW_WORKERS } from './lib/mlflow.ts';
@@ -35,10 +39,13 @@ const { values: args } = parseArgs({
     'cpu-prof': { type: 'boolean', default: false },
     'b3-sizes': { type: 'string' },
     'b4-sizes': { type: 'string' },
+    'b5-cells': { type: 'string' },
+    'b5-read-spans': { type: 'string' },
+    section: { type: 'string' },
   },
 });
 const quick = args.quick ?? false;
-const all = ['b2', 'b1', 'b7', 'b4', 'b3', 'rebuild', 'scale'];
+const all = ['b2', 'b1', 'b7', 'b4', 'b3', 'b5', 'rebuild', 'scale'];
 const only = new Set(args.only ? args.only.split(',').map((s) => s.trim().toLowerCase()) : all);
 if (quick || args['no-scale']) only.delete('scale');
 const settings: Settings = {
@@ -49,7 +56,16 @@ const settings: Settings = {
 };
 const b3Sizes = (args['b3-sizes'] ?? (quick ? '2000' : '10000,100000')).split(',').map(Number);
 const b4Sizes = (args['b4-sizes'] ?? '1000,100000,1000000').split(',').map(Number);
+const b5Cells: B5Cell[] = args['b5-cells']
+  ? args['b5-cells'].split(',').map((c) => c.split('x').map(Number) as B5Cell)
+  : quick
+    ? B5_CELLS_QUICK
+    : B5_CELLS_FULL;
+const b5ReadSpans = Number(args['b5-read-spans'] ?? (quick ? 20_000 : 1_000_000));
 const outFile = args.out ?? path.join(REPO, 'bench/results', quick ? 'quick.md' : 'latest.md');
+/** A run of one benchmark updates its own section of latest.md and keeps the rest. */
+const section =
+  args.section ?? (!quick && !args.out && only.size === 1 && only.has('b5') ? 'b5' : undefined);
 
 const t0 = performance.now();
 const log = (msg: string) =>
@@ -198,6 +214,30 @@ function report(ctx: Ctx, info: Record<string, string>, elapsedS: number): strin
   return lines.join('\n');
 }
 
+/**
+ * Writes `md` as the section `name` of `file`: between `<!-- section:name -->` markers, its
+ * headings one level down; an existing section of that name is replaced, else the new one goes
+ * before the file's first `## ` section (newest first). The rest of the file is kept.
+ */
+async function writeSection(file: string, name: string, md: string): Promise<void> {
+  const old = await readFile(file, 'utf8').catch(() => '');
+  const lines = md.trimEnd().split('\n');
+  lines[0] = `# ${name.toUpperCase()}: \`npm run bench -- --only ${[...only].join(',')}\``;
+  const body = lines.map((l) => (l.startsWith('#') ? `#${l}` : l)).join('\n');
+  const start = `<!-- section:${name} -->`;
+  const end = `<!-- /section:${name} -->`;
+  const block = `${start}\n${body}\n${end}\n`;
+  let next: string;
+  const a = old.indexOf(start);
+  const b = old.indexOf(end);
+  if (a >= 0 && b > a) next = old.slice(0, a) + block + old.slice(b + end.length + 1);
+  else if (old.includes('\n## ')) {
+    const at = old.indexOf('\n## ') + 1;
+    next = `${old.slice(0, at)}${block}\n${old.slice(at)}`;
+  } else next = `${old}${old ? '\n' : ''}${block}`;
+  await writeFile(file, next);
+}
+
 async function main(): Promise<void> {
   const work = await mkdtemp(path.join(os.tmpdir(), 'cairn-bench-'));
   log(`work dir ${work}; ${quick ? 'quick' : 'full'} mode; benchmarks: ${[...only].join(', ')}`);
@@ -295,6 +335,15 @@ async function main(): Promise<void> {
     if (only.has('b7') && b1Runs) await guarded('B7', () => b7(ctx, b1Runs!));
     if (only.has('b4')) await guarded('B4', () => b4(ctx, b4Sizes));
     if (only.has('b3')) await guarded('B3', () => b3(ctx, b3Sizes));
+    if (only.has('b5'))
+      await guarded('B5', () =>
+        b5(ctx, {
+          cells: b5Cells,
+          clients: 8,
+          readSpans: b5ReadSpans,
+          mlflowOtlpLoadCap: quick ? Math.min(b5ReadSpans, 10_000) : 50_000,
+        }),
+      );
     const localPeak = ctx.cairnPeakQueryable;
     if (only.has('rebuild')) await guarded('Rebuild', () => rebuild(ctx, cairnHome));
     else await cairn.stop();
@@ -354,7 +403,8 @@ async function main(): Promise<void> {
       .join(' / ')}`;
     const md = report(ctx, info, (performance.now() - t0) / 1000);
     await mkdir(path.dirname(outFile), { recursive: true });
-    await writeFile(outFile, md);
+    if (section) await writeSection(outFile, section, md);
+    else await writeFile(outFile, md);
     console.log(`\n${md}`);
     log(`wrote ${path.relative(process.cwd(), outFile)}`);
     if (args['cpu-prof']) log(`CPU profiles in ${profDir}`);

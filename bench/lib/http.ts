@@ -131,3 +131,37 @@ export async function startLoggedServer(opts: {
     throw new Error(`${opts.name} did not start (${String(error)}); log tail:\n${tail}`);
   });
 }
+
+/** POST of a binary body (OTLP protobuf) on the same keep-alive agent. */
+export function postBytes(
+  base: URL,
+  path: string,
+  body: Buffer,
+  headers: Record<string, string>,
+  timeoutMs = 300_000,
+): Promise<HttpResponse> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        agent,
+        host: base.hostname,
+        port: base.port,
+        method: 'POST',
+        path,
+        headers: { 'content-length': body.length, ...headers },
+        timeout: timeoutMs,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`timeout after ${timeoutMs} ms: POST ${path}`)));
+    req.on('error', reject);
+    req.end(body);
+  });
+}

@@ -65,6 +65,9 @@ export class Mlflow {
       ...process.env,
       MLFLOW_TRACKING_URI: '',
       MLFLOW_SERVER_ENABLE_JOB_EXECUTION: 'false',
+      // No usage telemetry from the server process (B5's OTLP handler records an event per
+      // request with traces; nothing here may call out to the network).
+      MLFLOW_DISABLE_TELEMETRY: 'true',
       MLFLOW_SQLALCHEMYSTORE_POOL_SIZE: '10',
       MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW: '30',
     };

@@ -1,0 +1,633 @@
+/**
+ * B5 span ingest (../shared/BENCHMARKS.md): the same OTLP/HTTP protobuf bodies
+ * (`ExportTraceServiceRequest`, one trace per request) posted to Cairn's `POST /v1/traces` and to
+ * MLflow's own OTLP endpoint `POST /v1/traces` (the one its Python client's exporter posts to),
+ * then the trace search on a span attribute with many spans stored.
+ */
+import { sql } from './benchmarks.ts';
+import type { Ctx } from './context.ts';
+import { postBytes, request } from './http.ts';
+import { mapConcurrent } from './load.ts';
+import { FILTER_KEY, FILTER_VALUES, filterValue, TraceTemplate, type TraceShape } from './otlp.ts';
+import { fmtMs, fmtRate, median, summarize } from './stats.ts';
+
+type System = 'cairn' | 'mlflow';
+
+/** [spans per trace, KB of attributes per span]. */
+export type B5Cell = [number, number];
+export const B5_CELLS_FULL: B5Cell[] = [10, 100, 1000].flatMap((s) =>
+  [1, 5, 10].map((kb) => [s, kb] as B5Cell),
+);
+export const B5_CELLS_QUICK: B5Cell[] = [
+  [10, 1],
+  [100, 5],
+];
+
+export interface B5Options {
+  cells: B5Cell[];
+  /** Closed-loop clients per cell. */
+  clients: number;
+  /** Spans stored for the read query (loaded as 100-span traces with 1 KB attributes). */
+  readSpans: number;
+  /** At most this many of MLflow's read-load spans go through its OTLP endpoint; the rest are
+   * cloned in SQL from those (loading is not what B5 measures). */
+  mlflowOtlpLoadCap: number;
+}
+
+/** ABBA interleaving (as in benchmarks.ts). */
+function order(rep: number, cell: number): System[] {
+  return (rep + cell) % 2 === 0 ? ['cairn', 'mlflow'] : ['mlflow', 'cairn'];
+}
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const PROTOBUF = 'application/x-protobuf';
+
+/** Acknowledged spans and traces per system (the end-of-run durability check). */
+const acked = { cairn: { spans: 0, traces: 0 }, mlflow: { spans: 0, traces: 0 } };
+
+async function post(ctx: Ctx, system: System, body: Buffer, experimentId: string): Promise<void> {
+  const base = system === 'cairn' ? ctx.cairn.base : ctx.mlflow.base;
+  const headers: Record<string, string> = { 'content-type': PROTOBUF };
+  if (system === 'mlflow') headers['x-mlflow-experiment-id'] = experimentId;
+  const res = await postBytes(base, '/v1/traces', body, headers);
+  if (res.status !== 200)
+    throw new Error(`${system} POST /v1/traces: HTTP ${res.status}: ${res.body.slice(0, 300)}`);
+  // An empty ExportTraceServiceResponse means every span was accepted; anything else carries a
+  // partial_success (rejected spans).
+  if (res.body.length > 0 && system === 'cairn')
+    throw new Error(`cairn POST /v1/traces: partial success: ${JSON.stringify(res.body)}`);
+}
+
+/** Whether this Cairn build runs the `traces` projection (listed by `/readyz`). */
+let cairnProjectsTraces = false;
+
+/** Whether this Cairn build serves `POST /v1/traces` (it is recent). */
+async function cairnHasOtlp(ctx: Ctx): Promise<boolean> {
+  const t = new TraceTemplate({ spans: 2, attrBytes: 64 });
+  const res = await postBytes(ctx.cairn.base, '/v1/traces', t.next().body, {
+    'content-type': PROTOBUF,
+  });
+  if (res.status === 200) {
+    acked.cairn.spans += 2;
+    acked.cairn.traces += 1;
+    const r = await ctx.cairn.readiness();
+    cairnProjectsTraces = r.projections.some((p) => p.projection === 'traces');
+    if (!cairnProjectsTraces) {
+      ctx.log('  B5: Cairn has no traces projection yet (/readyz): queryable not measured');
+      ctx.notes.push(
+        'B5: this Cairn build has no `traces` projection yet: spans are durable in the event log but not queryable; queryable rates and the read-model check are not measured.',
+      );
+    }
+    return true;
+  }
+  ctx.log(`  B5: Cairn POST /v1/traces answers HTTP ${res.status}: ${res.body.slice(0, 200)}`);
+  return false;
+}
+
+interface IngestSample {
+  acked: number;
+  queryable: number;
+  latencies: number[];
+  spans: number;
+  errors: number;
+}
+
+/**
+ * `clients` closed loops post fresh traces of the template's shape for `windowMs`; each client
+ * finishes the request it has in flight. Throughput = spans acknowledged ÷ time from the start to
+ * the last answer (a 1000-span, 10 KB trace can take MLflow longer than a whole window, so the
+ * in-flight requests count in full); latencies of every request.
+ */
+async function ingestCell(
+  ctx: Ctx,
+  system: System,
+  shape: TraceShape,
+  clients: number,
+  windowMs: number,
+  experimentId: string,
+): Promise<IngestSample> {
+  const template = new TraceTemplate(shape, 1, Date.now());
+  const latencies: number[] = [];
+  let spans = 0;
+  let errors = 0;
+  let firstError = '';
+  const started = performance.now();
+  const end = started + windowMs;
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (performance.now() < end && errors < 20) {
+        const { body } = template.next();
+        const t0 = performance.now();
+        try {
+          await post(ctx, system, body, experimentId);
+          latencies.push(performance.now() - t0);
+          spans += template.spans;
+          acked[system].spans += template.spans;
+          acked[system].traces += 1;
+        } catch (error) {
+          errors += 1;
+          firstError ||= error instanceof Error ? error.message : String(error);
+        }
+      }
+    }),
+  );
+  const done = performance.now();
+  if (errors >= 20) throw new Error(`B5 ${system}: too many errors; first: ${firstError}`);
+  const ackedRate = spans / ((done - started) / 1000);
+  let queryable = ackedRate;
+  if (system === 'cairn') {
+    const t = await cairnQueryable(ctx);
+    queryable = spans / ((t - started) / 1000);
+  }
+  if (errors > 0) ctx.log(`  B5 ${system}: ${errors} errors, first: ${firstError}`);
+  return { acked: ackedRate, queryable, latencies, spans, errors };
+}
+
+/**
+ * When every acknowledged span is queryable: `/readyz` lag 0, and then (checked after the
+ * timestamp, so not timed when already true) the read model's span count reaching the number
+ * acknowledged; if it has not, the time it does.
+ */
+async function cairnQueryable(ctx: Ctx, timeoutMs = 600_000): Promise<number> {
+  let t = await ctx.cairn.waitQueryable(timeoutMs);
+  if (!cairnProjectsTraces) return NaN;
+  const url = await ctx.cairn.localDatabaseUrl();
+  const count = async () =>
+    Number(((await sql(url, 'SELECT count(*)::int8 AS n FROM trace_spans'))[0] as { n: string }).n);
+  const deadline = Date.now() + timeoutMs;
+  while ((await count()) < acked.cairn.spans) {
+    if (Date.now() > deadline) throw new Error('B5: Cairn read model never caught up');
+    await sleep(50);
+    t = performance.now();
+  }
+  return t;
+}
+
+const kb = (n: number) => `${n} KB`;
+
+export async function b5(ctx: Ctx, opts: B5Options): Promise<void> {
+  const { settings, mlflow } = ctx;
+  const hasCairn = await cairnHasOtlp(ctx);
+  if (!hasCairn) {
+    ctx.notes.push(
+      'B5: this Cairn build does not serve `POST /v1/traces` yet: only MLflow was measured.',
+    );
+  }
+  const systems = (rep: number, cell: number) =>
+    order(rep, cell).filter((s) => hasCairn || s === 'mlflow');
+  const experimentId = await mlflow.createExperiment(`b5-${Date.now()}`);
+  const windowMs = settings.windowS * 1000;
+
+  // Warm-up of both ingest paths (first requests compile and plan lazily), untimed. MLflow's
+  // uvicorn workers each set up their tracking store on their first request (seconds, with the
+  // CPU saturated), and a keep-alive connection stays with one worker: 16 connections reach all
+  // 4 workers with high probability, and the warm-up repeats until no request is slow.
+  ctx.log('B5: warm-up');
+  for (const system of systems(0, 0)) {
+    for (let round = 0; round < 4; round++) {
+      const w = await ingestCell(
+        ctx,
+        system,
+        { spans: 10, attrBytes: 1024 },
+        16,
+        3000,
+        experimentId,
+      );
+      const max = summarize(w.latencies).max;
+      if (max < 2000) break;
+      ctx.log(`  B5 warm-up ${system}: slowest request ${fmtMs(max)}, once more`);
+    }
+  }
+
+  const samples = new Map<string, { cairn: IngestSample[]; mlflow: IngestSample[] }>();
+  for (let rep = 0; rep < settings.reps; rep++) {
+    for (const [ci, [spans, attrKb]] of opts.cells.entries()) {
+      const key = `${spans}|${attrKb}`;
+      if (!samples.has(key)) samples.set(key, { cairn: [], mlflow: [] });
+      for (const system of systems(rep, ci)) {
+        const s = await ingestCell(
+          ctx,
+          system,
+          { spans, attrBytes: attrKb * 1024 },
+          opts.clients,
+          windowMs,
+          experimentId,
+        );
+        samples.get(key)![system].push(s);
+        const l = summarize(s.latencies);
+        ctx.log(
+          `  B5 ${system} ${spans} spans × ${kb(attrKb)}: ${fmtRate(s.acked, 'spans/s')} acked${system === 'cairn' ? `, ${fmtRate(s.queryable, 'spans/s')} queryable` : ''}, ${s.latencies.length} requests, p50 ${fmtMs(l.p50)}, p99 ${fmtMs(l.p99)}`,
+        );
+        await sleep(500);
+      }
+    }
+  }
+
+  for (const [key, s] of samples) {
+    const [spans, attrKb] = key.split('|').map(Number) as [number, number];
+    const mA = median(s.mlflow.map((x) => x.acked));
+    const mL = summarize(s.mlflow.flatMap((x) => x.latencies));
+    const workload = `${spans} spans/trace × ${kb(attrKb)} attributes, ${opts.clients} clients`;
+    const target = attrKb === 5 ? '≥ 10×; ≥ 5k spans/s' : '≥ 10×';
+    if (!hasCairn) {
+      ctx.rows.push({
+        bench: 'B5 span ingest (durable)',
+        workload,
+        cairn: 'n/a (no /v1/traces)',
+        mlflow: `${fmtRate(mA, 'spans/s')} (p50 ${fmtMs(mL.p50)}, p99 ${fmtMs(mL.p99)})`,
+        ratio: NaN,
+        target,
+        verdict: '',
+      });
+    } else {
+      const cA = median(s.cairn.map((x) => x.acked));
+      const cQ = median(s.cairn.map((x) => x.queryable));
+      const cL = summarize(s.cairn.flatMap((x) => x.latencies));
+      const ok = cA / mA >= 10 && (attrKb !== 5 || cA >= 5000);
+      ctx.rows.push({
+        bench: 'B5 span ingest (durable)',
+        workload,
+        cairn: `${fmtRate(cA, 'spans/s')} (p50 ${fmtMs(cL.p50)}, p99 ${fmtMs(cL.p99)})`,
+        mlflow: `${fmtRate(mA, 'spans/s')} (p50 ${fmtMs(mL.p50)}, p99 ${fmtMs(mL.p99)})`,
+        ratio: cA / mA,
+        target,
+        verdict: ok ? 'met' : 'missed',
+      });
+      ctx.rows.push({
+        bench: 'B5 span ingest (queryable)',
+        workload,
+        cairn: fmtRate(cQ, 'spans/s'),
+        mlflow: `${fmtRate(mA, 'spans/s')} (sync)`,
+        ratio: cQ / mA,
+        target: '',
+        verdict: '',
+      });
+      ctx.details.push(
+        {
+          bench: 'B5',
+          workload,
+          system: 'cairn',
+          metric: 'acked spans/s',
+          reps: s.cairn.length,
+          median: fmtRate(cA, 'spans/s'),
+          latency: cL,
+        },
+        {
+          bench: 'B5',
+          workload,
+          system: 'cairn',
+          metric: 'queryable spans/s',
+          reps: s.cairn.length,
+          median: fmtRate(cQ, 'spans/s'),
+        },
+      );
+    }
+    ctx.details.push({
+      bench: 'B5',
+      workload,
+      system: 'mlflow',
+      metric: 'acked spans/s',
+      reps: s.mlflow.length,
+      median: fmtRate(mA, 'spans/s'),
+      latency: mL,
+    });
+  }
+
+  await b5Read(ctx, opts, hasCairn, experimentId);
+  await durabilityCheck(ctx, hasCairn, experimentId);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Read: traces filtered on a span attribute with many spans stored
+
+const READ_SHAPE: TraceShape = { spans: 100, attrBytes: 1024 };
+
+const CAIRN_TRACES = `query($f: String, $n: Int) {
+  traces(filter: $f, first: $n) {
+    edges { node { id name status startTime durationMs spanCount tags { key value } } }
+  }
+}`;
+
+async function cairnHasTracesQuery(ctx: Ctx): Promise<boolean> {
+  const d = await ctx.cairn.gql<{ __type: { fields: { name: string }[] } }>(
+    '{ __type(name: "Query") { fields { name } } }',
+  );
+  return d.__type.fields.some((f) => f.name === 'traces');
+}
+
+/** Loads `n` spans as 100-span traces through OTLP, `clients` posts in flight; returns seconds. */
+async function loadOtlp(
+  ctx: Ctx,
+  system: System,
+  templates: TraceTemplate[],
+  traces: number,
+  clients: number,
+  experimentId: string,
+): Promise<number> {
+  const t0 = performance.now();
+  await mapConcurrent(
+    Array.from({ length: traces }, (_, i) => i),
+    clients,
+    async (i) => {
+      const t = templates[i % templates.length]!;
+      await post(ctx, system, t.next().body, experimentId);
+      acked[system].spans += t.spans;
+      acked[system].traces += 1;
+    },
+  );
+  return (performance.now() - t0) / 1000;
+}
+
+/**
+ * Clones MLflow's loaded traces in SQL until it holds `target` spans: every table keyed by a
+ * trace (`request_id` / `trace_id` columns) gets copies of the template traces' rows with a new
+ * trace id (also replaced inside text columns, e.g. the span JSON in `spans.content`).
+ */
+async function cloneMlflowTraces(
+  ctx: Ctx,
+  experimentId: string,
+  spansPerTrace: number,
+  target: number,
+): Promise<number> {
+  const pool = ctx.mlflow.pool;
+  const { rows: tpl } = await pool.query<{ request_id: string }>(
+    'SELECT request_id FROM trace_info WHERE experiment_id = $1',
+    [Number(experimentId)],
+  );
+  const have = tpl.length * spansPerTrace;
+  const copies = Math.ceil((target - have) / have);
+  if (copies <= 0) return 0;
+  // Generated, identity and sequence-default columns are left to their defaults.
+  const { rows: cols } = await pool.query<{
+    table_name: string;
+    column_name: string;
+    data_type: string;
+  }>(
+    `SELECT c.table_name, c.column_name, c.data_type FROM information_schema.columns c
+       JOIN information_schema.tables t USING (table_schema, table_name)
+      WHERE c.table_schema = 'public' AND t.table_type = 'BASE TABLE'
+        AND c.is_generated = 'NEVER' AND c.is_identity = 'NO'
+        AND coalesce(c.column_default, '') NOT LIKE 'nextval(%'
+      ORDER BY c.table_name, c.ordinal_position`,
+  );
+  const tables = new Map<string, { column: string; type: string }[]>();
+  for (const c of cols) {
+    if (!tables.has(c.table_name)) tables.set(c.table_name, []);
+    tables.get(c.table_name)!.push({ column: c.column_name, type: c.data_type });
+  }
+  const keyed = [...tables].filter(([, cs]) =>
+    cs.some((c) => c.column === 'request_id' || c.column === 'trace_id'),
+  );
+  // trace_info first (the others reference it).
+  keyed.sort(([a], [b]) => Number(b === 'trace_info') - Number(a === 'trace_info'));
+  const ids = tpl.map((r) => r.request_id);
+  const client = await pool.connect();
+  const t0 = performance.now();
+  try {
+    // Batches of copies, one transaction each.
+    const step = Math.max(1, Math.floor(20_000 / tpl.length));
+    for (let from = 1; from <= copies; from += step) {
+      const to = Math.min(copies, from + step - 1);
+      await client.query('BEGIN');
+      for (const [table, cs] of keyed) {
+        const idCol = cs.some((c) => c.column === 'request_id') ? 'request_id' : 'trace_id';
+        // tr-<32 hex>: the first 8 hex digits become the copy number.
+        const newId = `('tr-' || lpad(to_hex(k), 8, '0') || substr(${idCol}, 12))`;
+        const exprs = cs.map(({ column, type }) => {
+          if (column === 'request_id' || column === 'trace_id') return newId;
+          if (type === 'text' || type === 'character varying')
+            return `replace(replace("${column}", ${idCol}, ${newId}), substr(${idCol}, 4), substr(${newId}, 4))`;
+          return `"${column}"`;
+        });
+        const colList = cs.map((c) => `"${c.column}"`).join(', ');
+        await client.query(
+          `INSERT INTO "${table}" (${colList})
+           SELECT ${exprs.join(', ')} FROM "${table}", generate_series($2::int, $3::int) AS k
+            WHERE ${idCol} = ANY($1)`,
+          [ids, from, to],
+        );
+      }
+      await client.query('COMMIT');
+    }
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+  ctx.log(
+    `  B5 MLflow: cloned ${copies} × ${tpl.length} traces in SQL (${keyed.map(([t]) => t).join(', ')}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
+  return copies * tpl.length * spansPerTrace;
+}
+
+async function b5Read(
+  ctx: Ctx,
+  opts: B5Options,
+  hasCairn: boolean,
+  _ingestExperiment: string,
+): Promise<void> {
+  const { cairn, mlflow, settings } = ctx;
+  const traces = Math.ceil(opts.readSpans / READ_SHAPE.spans);
+  const cairnRead = hasCairn && (await cairnHasTracesQuery(ctx));
+  if (hasCairn && !cairnRead)
+    ctx.notes.push(
+      'B5 read: this Cairn build has no GraphQL `traces` query yet: only MLflow was measured.',
+    );
+  // One template per filter value: trace i carries filterValue(i) on its root span.
+  const startMs = Date.UTC(2026, 0, 1);
+  const templates = Array.from(
+    { length: FILTER_VALUES },
+    (_, v) => new TraceTemplate(READ_SHAPE, v, startMs + v * 1000),
+  );
+  const experimentId = await mlflow.createExperiment(`b5-read-${Date.now()}`);
+  ctx.log(`B5 read: loading ${(traces * READ_SHAPE.spans).toLocaleString('en')} spans per system`);
+  let cairnLoad = NaN;
+  if (hasCairn) {
+    const before = acked.cairn.spans;
+    const t0 = performance.now();
+    await loadOtlp(ctx, 'cairn', templates, traces, opts.clients, '');
+    const ackS = (performance.now() - t0) / 1000;
+    const q = await cairnQueryable(ctx);
+    cairnLoad = Number.isNaN(q) ? ackS : (q - t0) / 1000;
+    const n = acked.cairn.spans - before;
+    ctx.log(
+      `  B5 read: Cairn loaded ${n.toLocaleString('en')} spans in ${ackS.toFixed(1)} s acked (${fmtRate(n / ackS, 'spans/s')}), ${cairnLoad.toFixed(1)} s queryable (${fmtRate(n / cairnLoad, 'spans/s')})`,
+    );
+    await sql(await cairn.localDatabaseUrl(), 'ANALYZE');
+  }
+  const mlflowOtlpTraces = Math.min(
+    traces,
+    Math.max(FILTER_VALUES, Math.ceil(opts.mlflowOtlpLoadCap / READ_SHAPE.spans)),
+  );
+  const mlflowOtlpS = await loadOtlp(
+    ctx,
+    'mlflow',
+    templates,
+    mlflowOtlpTraces,
+    opts.clients,
+    experimentId,
+  );
+  const mlflowOtlpSpans = mlflowOtlpTraces * READ_SHAPE.spans;
+  const tm = performance.now();
+  const cloned = await cloneMlflowTraces(
+    ctx,
+    experimentId,
+    READ_SHAPE.spans,
+    traces * READ_SHAPE.spans,
+  );
+  const cloneS = (performance.now() - tm) / 1000;
+  await mlflow.analyze();
+  const mlflowSpans = mlflowOtlpSpans + cloned;
+  ctx.notes.push(
+    `B5 read data load: ${(traces * READ_SHAPE.spans).toLocaleString('en')} spans (${traces.toLocaleString('en')} traces of 100 spans, 1 KB attributes)${hasCairn ? ` into Cairn through POST /v1/traces (${opts.clients} concurrent) in ${cairnLoad.toFixed(1)} s until ${cairnProjectsTraces ? 'queryable' : 'acknowledged'} (${fmtRate((traces * READ_SHAPE.spans) / cairnLoad, 'spans/s')})` : ''}; MLflow ${mlflowOtlpSpans.toLocaleString('en')} spans through its /v1/traces in ${mlflowOtlpS.toFixed(1)} s (${fmtRate(mlflowOtlpSpans / mlflowOtlpS, 'spans/s')})${cloned ? `, then ${cloned.toLocaleString('en')} cloned in SQL in ${cloneS.toFixed(1)} s` : ''}. Loading is not what the read row measures.`,
+  );
+
+  // Cairn's grammar: attributes.<key>; a dotted key may need backticks.
+  let cairnFilter = (v: string) => `attributes.${FILTER_KEY} = '${v}'`;
+  if (cairnRead) {
+    try {
+      await cairn.gql(CAIRN_TRACES, { f: cairnFilter(filterValue(0)), n: 1 });
+    } catch {
+      cairnFilter = (v: string) => `attributes.\`${FILTER_KEY}\` = '${v}'`;
+    }
+  }
+  // MLflow: span.attributes.<key> supports LIKE / ILIKE / RLIKE, matched against the stored span
+  // JSON (`spans.content LIKE '%"<key>"<pattern>%'`); `=` is accepted but never matches there.
+  const mlflowFilter = (v: string) => `span.attributes.\`${FILTER_KEY}\` LIKE '%${v}%'`;
+  const lat = { cairn: [] as number[], mlflow: [] as number[] };
+  const counts = { cairn: -1, mlflow: -1 };
+  const reps = settings.quick ? 10 : 30;
+  const budgetMs = settings.quick ? 30_000 : 180_000;
+  const started = performance.now();
+  for (let rep = 0; rep < reps + 2; rep++) {
+    const v = filterValue(rep * 37 + 11);
+    for (const system of order(rep, 0).filter((s) => cairnRead || s === 'mlflow')) {
+      const t0 = performance.now();
+      if (system === 'cairn') {
+        const d = await cairn.gql<{ traces: { edges: unknown[] } }>(CAIRN_TRACES, {
+          f: cairnFilter(v),
+          n: 50,
+        });
+        counts.cairn = d.traces.edges.length;
+      } else {
+        const res = await request(
+          mlflow.base,
+          'POST',
+          '/api/3.0/mlflow/traces/search',
+          JSON.stringify({
+            locations: [
+              { type: 'MLFLOW_EXPERIMENT', mlflow_experiment: { experiment_id: experimentId } },
+            ],
+            filter: mlflowFilter(v),
+            max_results: 50,
+          }),
+        );
+        if (res.status !== 200)
+          throw new Error(`mlflow traces/search: HTTP ${res.status}: ${res.body.slice(0, 300)}`);
+        const d = JSON.parse(res.body) as { traces?: unknown[] };
+        counts.mlflow = d.traces?.length ?? 0;
+      }
+      if (rep >= 2) lat[system].push(performance.now() - t0);
+    }
+    if (rep >= 6 && performance.now() - started > budgetMs) break;
+  }
+  const expected = Math.min(50, Math.ceil(traces / FILTER_VALUES));
+  for (const s of ['cairn', 'mlflow'] as const) {
+    if ((s === 'mlflow' || cairnRead) && counts[s] !== expected)
+      ctx.notes.push(`B5 read: ${s} returned ${counts[s]} traces per page, expected ${expected}.`);
+  }
+  const m = summarize(lat.mlflow);
+  const workload = `${(traces * READ_SHAPE.spans).toLocaleString('en')} spans stored (MLflow ${mlflowSpans.toLocaleString('en')}), filter on a root-span attribute (1 in ${FILTER_VALUES} traces), page of 50 (${counts.cairn < 0 ? 'n/a' : counts.cairn}/${counts.mlflow} rows)`;
+  const target =
+    traces * READ_SHAPE.spans >= 1_000_000
+      ? 'p95 < 300 ms at 1M spans'
+      : 'p95 < 300 ms (at 1M spans)';
+  if (cairnRead) {
+    const c = summarize(lat.cairn);
+    ctx.rows.push({
+      bench: 'B5 trace search',
+      workload,
+      cairn: `p50 ${fmtMs(c.p50)}, p95 ${fmtMs(c.p95)}`,
+      mlflow: `p50 ${fmtMs(m.p50)}, p95 ${fmtMs(m.p95)}`,
+      ratio: m.p50 / c.p50,
+      target,
+      verdict: c.p95 < 300 ? 'met' : 'missed',
+    });
+    ctx.details.push({
+      bench: 'B5',
+      workload: `traces(first: 50, filter: "${cairnFilter('cust-…')}")`,
+      system: 'cairn',
+      metric: 'latency',
+      reps: c.n,
+      median: fmtMs(c.p50),
+      latency: c,
+    });
+  } else {
+    ctx.rows.push({
+      bench: 'B5 trace search',
+      workload,
+      cairn: 'n/a',
+      mlflow: `p50 ${fmtMs(m.p50)}, p95 ${fmtMs(m.p95)}`,
+      ratio: NaN,
+      target,
+      verdict: '',
+    });
+  }
+  ctx.details.push({
+    bench: 'B5',
+    workload: `traces/search filter "${mlflowFilter('cust-…')}", max_results 50`,
+    system: 'mlflow',
+    metric: 'latency',
+    reps: m.n,
+    median: fmtMs(m.p50),
+    latency: m,
+  });
+}
+
+/** Every acknowledged span and trace must be in the read models. */
+async function durabilityCheck(ctx: Ctx, hasCairn: boolean, _experimentId: string): Promise<void> {
+  if (hasCairn && !cairnProjectsTraces) {
+    const url = await ctx.cairn.localDatabaseUrl();
+    const { n } = (
+      await sql(url, "SELECT count(*)::int8 AS n FROM events WHERE type = 'SpansIngested'")
+    )[0] as { n: string };
+    ctx.notes.push(
+      `B5 durability check (event log only: no traces projection): ${acked.cairn.traces.toLocaleString('en')} acknowledged requests, ${Number(n).toLocaleString('en')} SpansIngested events.`,
+    );
+  } else if (hasCairn) {
+    await ctx.cairn.waitQueryable();
+    const url = await ctx.cairn.localDatabaseUrl();
+    const { spans, traces } = (
+      await sql(
+        url,
+        'SELECT (SELECT count(*) FROM trace_spans)::int8 AS spans, (SELECT count(*) FROM traces)::int8 AS traces',
+      )
+    )[0] as { spans: string; traces: string };
+    let gqlTraces = NaN;
+    if (await cairnHasTracesQuery(ctx))
+      try {
+        const d = await ctx.cairn.gql<{ traces: { totalCount: number } }>(
+          'query { traces(first: 1) { totalCount } }',
+        );
+        gqlTraces = d.traces.totalCount;
+      } catch (error) {
+        ctx.log(`  B5: traces totalCount failed: ${String(error)}`);
+      }
+    const ok =
+      Number(spans) === acked.cairn.spans &&
+      Number(traces) === acked.cairn.traces &&
+      (Number.isNaN(gqlTraces) || gqlTraces === acked.cairn.traces);
+    ctx.notes.push(
+      ok
+        ? `B5 durability check: all ${acked.cairn.spans.toLocaleString('en')} acknowledged spans (${acked.cairn.traces.toLocaleString('en')} traces) are in Cairn's read model (trace_spans and traces rows${Number.isNaN(gqlTraces) ? '' : `; GraphQL traces totalCount ${gqlTraces.toLocaleString('en')}`}): no lost writes.`
+        : `B5 durability check FAILED: Cairn acknowledged ${acked.cairn.spans} spans / ${acked.cairn.traces} traces; read model has ${spans} spans / ${traces} traces (GraphQL totalCount ${gqlTraces}).`,
+    );
+  }
+  const { rows } = await ctx.mlflow.pool.query<{ spans: string; traces: string }>(
+    'SELECT (SELECT count(*) FROM spans)::int8 AS spans, (SELECT count(*) FROM trace_info)::int8 AS traces',
+  );
+  ctx.log(
+    `  B5: MLflow acknowledged ${acked.mlflow.spans} spans / ${acked.mlflow.traces} traces through OTLP; its tables hold ${rows[0]!.spans} spans / ${rows[0]!.traces} traces (clones included)`,
+  );
+}
