@@ -278,7 +278,9 @@ class FakeLLMServer:
                 path = self.path.split("?")[0]
                 outer.requests.append({"path": path, "body": body, "headers": dict(self.headers)})
                 stream = bool(body.get("stream"))
-                if path.endswith("/chat/completions"):
+                if not path.startswith("/v1/"):
+                    self._json({"error": {"message": f"no route {path}"}}, 404)
+                elif path.endswith("/chat/completions"):
                     if stream:
                         self._sse((None, c) for c in chat_chunks(body))
                     else:

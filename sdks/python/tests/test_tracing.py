@@ -19,30 +19,15 @@ from typing import Any, Dict, Iterator, List
 
 import pytest
 
-import cairn
-from cairn.tracing import _fluent
-from tracing_helpers import OTLPReceiver, find, inputs, outputs
+pytest.register_assert_rewrite("tracing_helpers")
+
+import cairn  # noqa: E402
+from cairn.tracing import _fluent  # noqa: E402
+from tracing_helpers import OTLPReceiver, find, inputs, outputs  # noqa: E402
+
+pytest_plugins = ["tracing_helpers"]  # the `receiver` fixture
 
 SDK_DIR = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture()
-def receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[OTLPReceiver]:
-    recv = OTLPReceiver()
-    monkeypatch.setenv("CAIRN_TRACE_EXPORT_ENDPOINT", recv.endpoint)
-    monkeypatch.setenv("CAIRN_TRACE_EXPORT_INTERVAL", "0.05")
-    monkeypatch.setenv("CAIRN_HTTP_BACKOFF_INITIAL", "0.05")
-    monkeypatch.setenv("CAIRN_HTTP_BACKOFF_MAX", "0.2")
-    monkeypatch.delenv("CAIRN_WORKSPACE", raising=False)
-    cairn.tracing.enable()
-    yield recv
-    exporter = _fluent._exporters.pop((recv.endpoint, None, None), None)
-    for key in [k for k in _fluent._exporters if k[0] == recv.endpoint]:
-        exporter = _fluent._exporters.pop(key)
-        exporter.close(5)
-    if exporter is not None:
-        exporter.close(5)
-    recv.close()
 
 
 def flush() -> None:

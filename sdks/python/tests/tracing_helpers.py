@@ -7,7 +7,9 @@ import http.server
 import json
 import threading
 import time
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional
+
+import pytest
 
 
 def attr_value(value: Dict[str, Any]) -> Any:
@@ -131,3 +133,21 @@ def find(spans: List[Dict[str, Any]], name: str) -> Optional[Dict[str, Any]]:
         if span["name"] == name:
             return span
     return None
+
+
+@pytest.fixture()
+def receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[OTLPReceiver]:
+    recv = OTLPReceiver()
+    monkeypatch.setenv("CAIRN_TRACE_EXPORT_ENDPOINT", recv.endpoint)
+    monkeypatch.setenv("CAIRN_TRACE_EXPORT_INTERVAL", "0.05")
+    monkeypatch.setenv("CAIRN_HTTP_BACKOFF_INITIAL", "0.05")
+    monkeypatch.setenv("CAIRN_HTTP_BACKOFF_MAX", "0.2")
+    monkeypatch.delenv("CAIRN_WORKSPACE", raising=False)
+    import cairn
+    from cairn.tracing import _fluent
+
+    cairn.tracing.enable()
+    yield recv
+    for key in [k for k in _fluent._exporters if k[0] == recv.endpoint]:
+        _fluent._exporters.pop(key).close(5)
+    recv.close()
