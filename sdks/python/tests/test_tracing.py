@@ -521,3 +521,13 @@ def test_spans_are_exported_at_interpreter_exit(receiver: OTLPReceiver) -> None:
     assert done.returncode == 0, done.stderr
     span = receiver.by_name("at_exit")
     assert outputs(span) == 42
+
+
+def test_huge_inputs_are_cut_before_sending(receiver: OTLPReceiver) -> None:
+    from cairn.tracing import _export
+
+    with cairn.start_span("huge") as span:
+        span.set_inputs("x" * (_export.MAX_ATTRIBUTE_CHARS + 10))
+    flush()
+    sent = receiver.by_name("huge")["attrs"]["cairn.span.inputs"]
+    assert len(sent) == _export.MAX_ATTRIBUTE_CHARS

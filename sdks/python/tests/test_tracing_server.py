@@ -521,3 +521,26 @@ def test_openinference_instrumented_openai(server: Any, tracing: Any, llm: FakeL
         "totalTokens": PROMPT_TOKENS + COMPLETION_TOKENS,
     }
     assert ANSWER in str(llm_span["outputs"])
+
+
+def test_get_trace_and_search_traces(server: Any, tracing: Any) -> None:
+    marker = uuid.uuid4().hex
+
+    @cairn.trace(name=f"lookup-{marker}")
+    def lookup() -> str:
+        with cairn.start_span("inner"):
+            pass
+        return "ok"
+
+    lookup()
+    trace_id = cairn.get_last_active_trace_id()
+    assert trace_id is not None
+    trace = cairn.get_trace(trace_id)  # exports, then waits for both spans
+    assert trace is not None
+    assert trace["id"] == trace_id and trace["name"] == f"lookup-{marker}"
+    assert trace["spanCount"] == 2
+    assert sorted(s["name"] for s in trace["spans"]) == ["inner", f"lookup-{marker}"]
+    assert trace["outputs"] == "ok"
+    found = cairn.search_traces(f"name = 'lookup-{marker}'")
+    assert [t["id"] for t in found] == [trace_id]
+    assert cairn.get_trace("0" * 31 + "1", timeout=0.5) is None

@@ -37,6 +37,9 @@ _log = logging.getLogger("cairn")
 RETRYABLE_HTTP = frozenset({408, 425, 429, 500, 502, 503, 504})
 #: a request body above this many bytes (before gzip) is split (the server takes 16 MiB)
 MAX_BODY_BYTES = 4 * 1024 * 1024
+#: string attributes longer than this are cut before sending (the server keeps 64 KiB anyway;
+#: this only keeps one huge input from making a request the server refuses)
+MAX_ATTRIBUTE_CHARS = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,8 @@ def any_value(value: Any) -> Dict[str, Any]:
             return {"stringValue": str(value)}
         return {"doubleValue": value}
     if isinstance(value, str):
+        if len(value) > MAX_ATTRIBUTE_CHARS:
+            value = value[:MAX_ATTRIBUTE_CHARS]
         return {"stringValue": value}
     if isinstance(value, (list, tuple)):
         return {"arrayValue": {"values": [any_value(v) for v in value]}}

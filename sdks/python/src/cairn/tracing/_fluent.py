@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import contextvars
 import functools
@@ -9,6 +10,7 @@ import inspect
 import logging
 import os
 import threading
+import time
 from typing import (
     Any,
     AsyncIterator,
@@ -46,6 +48,9 @@ _exporters: Dict[Tuple[str, Optional[str], Optional[str]], SpanExporter] = {}
 _exporters_lock = threading.Lock()
 #: spans also handed to these callables when they end (tests, custom sinks)
 _end_hooks: List[Callable[[LiveSpan], None]] = []
+#: spans ended per trace id (the latest traces), so get_trace knows when the server has all
+_ended_counts: "collections.OrderedDict[str, int]" = collections.OrderedDict()
+_ended_lock = threading.Lock()
 
 
 # ---------------------------------------------------------------------- switches and export
@@ -116,6 +121,10 @@ def _on_end(span: LiveSpan) -> None:
     try:
         state = span._trace
         is_root = state.root is span
+        with _ended_lock:
+            _ended_counts[span.trace_id] = _ended_counts.pop(span.trace_id, 0) + 1
+            while len(_ended_counts) > 1000:
+                _ended_counts.popitem(last=False)
         if is_root:
             span.set_attributes(state.attributes())
             _last_trace_id = span.trace_id
@@ -573,3 +582,63 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
     ) -> "concurrent.futures.Future[Any]":
         context = contextvars.copy_context()
         return super().submit(context.run, fn, *args, **kwargs)
+
+
+# ---------------------------------------------------------------------- reading traces back
+
+TRACE_FIELDS = """
+    id name status startTime endTime durationMs inputs outputs sessionId userId environment
+    runId modelVersion promptVersions spanCount errorCount cost
+    tags { key value } metadata { key value }
+    tokenUsage { inputTokens outputTokens totalTokens cachedTokens reasoningTokens }
+"""
+SPAN_FIELDS = """
+    id traceId parentId name kind spanType startTimeUnixNano endTimeUnixNano durationMs
+    status { code message } inputs outputs attributes events { name timeUnixNano attributes }
+    model provider cost
+    tokenUsage { inputTokens outputTokens totalTokens cachedTokens reasoningTokens }
+"""
+GET_TRACE = f"query CairnTrace($id: ID!) {{ trace(id: $id) {{ {TRACE_FIELDS} spans {{ {SPAN_FIELDS} }} }} }}"
+SEARCH_TRACES = f"""query CairnTraces($filter: String, $orderBy: [String!], $first: Int) {{
+  traces(filter: $filter, orderBy: $orderBy, first: $first) {{ edges {{ node {{ {TRACE_FIELDS} }} }} }}
+}}"""
+
+
+def get_trace(trace_id: str, timeout: float = 10.0) -> Optional[Dict[str, Any]]:
+    """The trace as the server has it (GraphQL ``trace(id)``: fields, spans, token usage, cost),
+    or None. Exports what is queued first and waits (up to ``timeout`` s) until the server has
+    every span this process ended for the trace."""
+    from .. import fluent
+
+    flush_all(timeout)
+    with _ended_lock:
+        expected = _ended_counts.get(trace_id, 0)
+    client = fluent.get_client()
+    deadline = time.monotonic() + timeout
+    while True:
+        trace = client.execute(GET_TRACE, {"id": trace_id}).get("trace")
+        complete = trace is not None and trace.get("name") and trace["spanCount"] >= expected
+        if complete or time.monotonic() >= deadline:
+            return cast(Optional[Dict[str, Any]], trace)
+        time.sleep(0.05)
+
+
+def search_traces(
+    filter_string: Optional[str] = None,
+    order_by: Optional[Sequence[str]] = None,
+    max_results: int = 100,
+) -> List[Dict[str, Any]]:
+    """Traces matching ``filter_string`` (docs/tracing.md, "Trace search grammar"), newest
+    first unless ``order_by`` says otherwise; trace fields without spans."""
+    from .. import fluent
+
+    flush_all(10.0)
+    data = fluent.get_client().execute(
+        SEARCH_TRACES,
+        {
+            "filter": filter_string,
+            "orderBy": list(order_by) if order_by else None,
+            "first": max_results,
+        },
+    )
+    return [edge["node"] for edge in data["traces"]["edges"]]
