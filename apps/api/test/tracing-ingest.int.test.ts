@@ -424,6 +424,33 @@ describe('POST /v1/traces', () => {
     expect(JSON.stringify(inDefault)).not.toContain('never stored');
   });
 
+  it('answers 413 to a chunked body (no content-length) that grows past the limit', async () => {
+    const ws = randomWorkspaceId();
+    const chunk = new Uint8Array(1024 * 1024).fill(0x20);
+    let sent = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        // Stops on its own well after the limit, should the server keep reading.
+        if (sent++ < 40) controller.enqueue(chunk);
+        else controller.close();
+      },
+    });
+    const response = await fetch(`${api.url}/v1/traces`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-cairn-workspace': ws },
+      body: stream,
+      duplex: 'half',
+    } as RequestInit);
+    expect(response.status).toBe(413);
+    const answer = (await response.json()) as { code: number; message: string };
+    expect(answer).toEqual({
+      code: 8,
+      message:
+        'Request body larger than 16777216 bytes (after decompression); send fewer spans per request',
+    });
+    expect(await storedEvents(ws)).toEqual([]);
+  });
+
   it('answers OPTIONS like the other routes and 405 for GET', async () => {
     const options = await fetch(`${api.url}/v1/traces`, { method: 'OPTIONS' });
     expect(options.status).toBe(204);

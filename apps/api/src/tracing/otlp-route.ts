@@ -78,7 +78,8 @@ export function createOtlpRoute(
     if (Number(req.headers['content-length'] ?? 0) > maxBody) throw tooLarge();
     const chunks: Buffer[] = [];
     let size = 0;
-    for await (const chunk of req as AsyncIterable<Buffer>) {
+    // Not destroyed when the limit throws out of the loop: the 413 still has to be written.
+    for await (const chunk of req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
       size += chunk.length;
       if (size > maxBody) throw tooLarge();
       chunks.push(chunk);
