@@ -531,3 +531,18 @@ def test_huge_inputs_are_cut_before_sending(receiver: OTLPReceiver) -> None:
     flush()
     sent = receiver.by_name("huge")["attrs"]["cairn.span.inputs"]
     assert len(sent) == _export.MAX_ATTRIBUTE_CHARS
+
+
+def test_spans_join_an_active_opentelemetry_trace(receiver: OTLPReceiver) -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+
+    tracer = TracerProvider().get_tracer("app")
+    with tracer.start_as_current_span("otel-request") as otel_span:
+        tool("inside otel")
+    tool("outside otel")
+    flush()
+    inside, outside = receiver.spans
+    context = otel_span.get_span_context()
+    assert inside["traceId"] == format(context.trace_id, "032x")
+    assert inside["parentSpanId"] == format(context.span_id, "016x")
+    assert outside["traceId"] != inside["traceId"] and "parentSpanId" not in outside

@@ -9,6 +9,7 @@ import functools
 import inspect
 import logging
 import os
+import sys
 import threading
 import time
 from typing import (
@@ -157,7 +158,8 @@ def _new_span(
             attributes=attributes,
             kind=kind,
         )
-    state = TraceState(S.new_trace_id())
+    otel_trace_id, otel_parent_id = _otel_parent()
+    state = TraceState(otel_trace_id or S.new_trace_id())
     run_id = _active_run_id()
     if run_id:
         state.fields[S.TRACE_RUN_ID] = run_id
@@ -165,10 +167,31 @@ def _new_span(
     if env:
         state.fields[S.TRACE_ENVIRONMENT] = env
     span = LiveSpan(
-        name, trace=state, parent_id=None, span_type=span_type, attributes=attributes, kind=kind
+        name,
+        trace=state,
+        parent_id=otel_parent_id,
+        span_type=span_type,
+        attributes=attributes,
+        kind=kind,
     )
     state.root = span
     return span
+
+
+def _otel_parent() -> Tuple[Optional[str], Optional[str]]:
+    """The current OpenTelemetry span's (trace id, span id) when the application uses OTel
+    (``opentelemetry`` already imported) and one is active: Cairn's spans then join that
+    trace. Never imports OpenTelemetry."""
+    otel = sys.modules.get("opentelemetry.trace")
+    if otel is None:
+        return None, None
+    try:
+        context = otel.get_current_span().get_span_context()
+        if context.is_valid:
+            return format(context.trace_id, "032x"), format(context.span_id, "016x")
+    except Exception:  # noqa: BLE001
+        pass
+    return None, None
 
 
 def _active_run_id() -> Optional[str]:
