@@ -422,6 +422,11 @@ describe('JSON decoder', () => {
     }
   });
 
+  it('accepts a byte order mark', () => {
+    const decoded = decodeTraceRequestJson(`\uFEFF${wrap({ name: 'bom' })}`, OPTS);
+    expect(decoded.spans[0]!.name).toBe('bom');
+  });
+
   it('stops past the span limit', () => {
     const text = JSON.stringify({
       resourceSpans: [{ scopeSpans: [{ spans: [{}, {}] }, { spans: [{}] }] }],

@@ -22,7 +22,8 @@ import {
 export function decodeTraceRequestJson(text: string, options: DecodeOptions): DecodedRequest {
   let root: unknown;
   try {
-    root = JSON.parse(text);
+    // A UTF-8 byte order mark is not JSON, but some clients write one.
+    root = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch (error) {
     throw new OtlpDecodeError(
       `Malformed JSON body: ${error instanceof Error ? error.message : String(error)}`,
