@@ -106,7 +106,7 @@ async function ingestCell(
   windowMs: number,
   experimentId: string,
 ): Promise<IngestSample> {
-  const template = new TraceTemplate(shape, 1, Date.now());
+  const template = new TraceTemplate(shape, -1, Date.now());
   const latencies: number[] = [];
   let spans = 0;
   let errors = 0;
@@ -434,11 +434,12 @@ async function b5Read(
     ctx.notes.push(
       'B5 read: this Cairn build has no GraphQL `traces` query yet: only MLflow was measured.',
     );
-  // One template per filter value: trace i carries filterValue(i) on its root span.
+  // Five templates per filter value, each with its own start time: trace i is a copy of
+  // template i % 500 (new trace id) and carries filterValue(i) on its root span.
   const startMs = Date.UTC(2026, 0, 1);
   const templates = Array.from(
-    { length: FILTER_VALUES },
-    (_, v) => new TraceTemplate(READ_SHAPE, v, startMs + v * 1000),
+    { length: FILTER_VALUES * 5 },
+    (_, j) => new TraceTemplate(READ_SHAPE, j, startMs + j * 60_000),
   );
   const experimentId = await mlflow.createExperiment(`b5-read-${Date.now()}`);
   ctx.log(`B5 read: loading ${(traces * READ_SHAPE.spans).toLocaleString('en')} spans per system`);

@@ -299,11 +299,15 @@ export interface TraceShape {
   attrBytes: number;
 }
 
+/** The filter attribute's value on the ingest cells' traces (never searched for). */
+export const INGEST_FILTER_VALUE = 'cust-ingest';
+
 /**
  * One trace of `shape.spans` spans: an AGENT root, a 10-ary tree of LLM / TOOL / RETRIEVER
  * children with `cairn.span.inputs` / `cairn.span.outputs` JSON strings sized to the shape,
  * OTel GenAI model, provider and token attributes on LLM spans, and on the root `session.id`,
- * `user.id` and the filter attribute `FILTER_KEY` = `filterValue(traceIndex)`.
+ * `user.id` and the filter attribute `FILTER_KEY` = `filterValue(traceIndex)` (a negative index:
+ * `INGEST_FILTER_VALUE`).
  */
 export function genTrace(
   traceId: Uint8Array,
@@ -358,7 +362,7 @@ export function genTrace(
     } else {
       attributes['session.id'] = `session-${traceIndex % 997}`;
       attributes['user.id'] = `user-${traceIndex % 211}`;
-      attributes[FILTER_KEY] = filterValue(traceIndex);
+      attributes[FILTER_KEY] = traceIndex < 0 ? INGEST_FILTER_VALUE : filterValue(traceIndex);
       attributes['cairn.span.inputs'] = JSON.stringify({ question: text(inBytes, traceIndex) });
       attributes['cairn.span.outputs'] = JSON.stringify({ answer: text(outBytes, traceIndex + 1) });
     }
