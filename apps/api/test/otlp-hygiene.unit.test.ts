@@ -70,6 +70,21 @@ describe('span ids', () => {
     ]);
   });
 
+  it('rejects times beyond int64 nanoseconds (the read model stores int8)', () => {
+    const result = clean([
+      span({ name: 'max', startTimeUnixNano: '9223372036854775807' }),
+      span({ startTimeUnixNano: '9223372036854775808' }),
+      span({ endTimeUnixNano: '18446744073709551615' }),
+      span({ events: [{ name: 'e', timeUnixNano: '9999999999999999999', attributes: {} }] }),
+    ]);
+    expect(result.spans.map((s) => s.span.name)).toEqual(['max']);
+    expect(result.rejected).toBe(3);
+    expect(result.rejectReasons).toEqual([
+      'invalid start or end time (beyond 2^63 - 1 nanoseconds)',
+      'invalid event time (beyond 2^63 - 1 nanoseconds)',
+    ]);
+  });
+
   it('drops links with invalid ids and counts them', () => {
     const [s] = clean([
       span({

@@ -97,7 +97,20 @@ export function rejectReason(span: IngestedSpan): string | null {
     if (!SPAN_ID.test(span.parentSpanId))
       return `invalid parent span id ${describeId(span.parentSpanId)} (8 bytes expected)`;
   }
+  // fixed64 on the wire, int8 in the read model: beyond 2^63 - 1 ns (the year 2262) is no time.
+  if (!fitsInt64(span.startTimeUnixNano) || !fitsInt64(span.endTimeUnixNano))
+    return 'invalid start or end time (beyond 2^63 - 1 nanoseconds)';
+  for (const event of span.events) {
+    if (!fitsInt64(event.timeUnixNano)) return 'invalid event time (beyond 2^63 - 1 nanoseconds)';
+  }
   return null;
+}
+
+const INT64_MAX = '9223372036854775807';
+
+/** A decimal string of an unsigned integer (no leading zeros but for "0") at most 2^63 - 1. */
+function fitsInt64(decimal: string): boolean {
+  return decimal.length < 19 || (decimal.length === 19 && decimal <= INT64_MAX);
 }
 
 /** NUL → U+FFFD, lone surrogates → U+FFFD. The same string when there is nothing to repair. */
