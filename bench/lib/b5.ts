@@ -8,7 +8,14 @@ import { sql } from './benchmarks.ts';
 import type { Ctx } from './context.ts';
 import { postBytes, request } from './http.ts';
 import { mapConcurrent } from './load.ts';
-import { FILTER_KEY, FILTER_VALUES, filterValue, TraceTemplate, type TraceShape } from './otlp.ts';
+import {
+  ChunkedTraceTemplate,
+  FILTER_KEY,
+  FILTER_VALUES,
+  filterValue,
+  TraceTemplate,
+  type TraceShape,
+} from './otlp.ts';
 import { fmtMs, fmtRate, median, summarize } from './stats.ts';
 
 type System = 'cairn' | 'mlflow';
@@ -141,6 +148,63 @@ async function ingestCell(
   }
   if (errors > 0) ctx.log(`  B5 ${system}: ${errors} errors, first: ${firstError}`);
   return { acked: ackedRate, queryable, latencies, spans, errors };
+}
+
+/**
+ * MLflow driven the way its Python client exports a finished trace (MlflowV3SpanExporter with
+ * the default BatchSpanProcessor): the spans in OTLP requests of at most 5, then `start-trace`
+ * (`POST /api/3.0/mlflow/traces`) with the trace info. Context for the same-bytes cells.
+ */
+async function mlflowClientShapeCell(
+  ctx: Ctx,
+  shape: TraceShape,
+  clients: number,
+  windowMs: number,
+  experimentId: string,
+): Promise<IngestSample> {
+  const template = new ChunkedTraceTemplate(shape, 5, -1, Date.now());
+  const latencies: number[] = [];
+  let spans = 0;
+  const started = performance.now();
+  const end = started + windowMs;
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (performance.now() < end) {
+        const { bodies, traceId } = template.next();
+        const t0 = performance.now();
+        for (const body of bodies) await post(ctx, 'mlflow', body, experimentId);
+        const res = await request(
+          ctx.mlflow.base,
+          'POST',
+          '/api/3.0/mlflow/traces',
+          JSON.stringify({
+            trace: {
+              trace_info: {
+                trace_id: `tr-${traceId}`,
+                trace_location: {
+                  type: 'MLFLOW_EXPERIMENT',
+                  mlflow_experiment: { experiment_id: experimentId },
+                },
+                request_time: new Date(template.startMs).toISOString(),
+                execution_duration: `${template.durationMs / 1000}s`,
+                state: 'OK',
+                trace_metadata: { 'mlflow.trace_schema.version': '3' },
+                tags: { 'mlflow.traceName': template.rootName },
+              },
+            },
+          }),
+        );
+        if (res.status !== 200)
+          throw new Error(`mlflow start-trace: HTTP ${res.status}: ${res.body.slice(0, 300)}`);
+        latencies.push(performance.now() - t0);
+        spans += template.spans;
+        acked.mlflow.spans += template.spans;
+        acked.mlflow.traces += 1;
+      }
+    }),
+  );
+  const rate = spans / ((performance.now() - started) / 1000);
+  return { acked: rate, queryable: rate, latencies, spans, errors: 0 };
 }
 
 /**
@@ -288,6 +352,49 @@ export async function b5(ctx: Ctx, opts: B5Options): Promise<void> {
       system: 'mlflow',
       metric: 'acked spans/s',
       reps: s.mlflow.length,
+      median: fmtRate(mA, 'spans/s'),
+      latency: mL,
+    });
+  }
+
+  // Context: MLflow fed the way its own Python client sends the same traces.
+  const shapeCell: B5Cell = opts.cells.some(([sp, k]) => sp === 100 && k === 5)
+    ? [100, 5]
+    : opts.cells[0]!;
+  const clientShape: IngestSample[] = [];
+  for (let rep = 0; rep < settings.reps; rep++) {
+    const s = await mlflowClientShapeCell(
+      ctx,
+      { spans: shapeCell[0], attrBytes: shapeCell[1] * 1024 },
+      opts.clients,
+      windowMs,
+      experimentId,
+    );
+    clientShape.push(s);
+    ctx.log(
+      `  B5 mlflow client shape ${shapeCell[0]} spans × ${kb(shapeCell[1])}: ${fmtRate(s.acked, 'spans/s')}, ${s.latencies.length} traces, p50 ${fmtMs(summarize(s.latencies).p50)} per trace`,
+    );
+  }
+  {
+    const same = samples.get(`${shapeCell[0]}|${shapeCell[1]}`)!;
+    const cA = median(same.cairn.map((x) => x.acked));
+    const mA = median(clientShape.map((x) => x.acked));
+    const mL = summarize(clientShape.flatMap((x) => x.latencies));
+    ctx.rows.push({
+      bench: 'B5 span ingest (MLflow client shape)',
+      workload: `${shapeCell[0]} spans/trace × ${kb(shapeCell[1])}, ${opts.clients} clients; MLflow: 5-span OTLP requests + start-trace per trace, as its Python client exports`,
+      cairn: hasCairn ? `${fmtRate(cA, 'spans/s')} (whole traces)` : 'n/a',
+      mlflow: `${fmtRate(mA, 'spans/s')} (p50 ${fmtMs(mL.p50)} per trace)`,
+      ratio: hasCairn ? cA / mA : NaN,
+      target: '',
+      verdict: '',
+    });
+    ctx.details.push({
+      bench: 'B5',
+      workload: `${shapeCell[0]} spans × ${kb(shapeCell[1])}, MLflow client shape (latency per trace)`,
+      system: 'mlflow',
+      metric: 'acked spans/s',
+      reps: clientShape.length,
       median: fmtRate(mA, 'spans/s'),
       latency: mL,
     });

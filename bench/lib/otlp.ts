@@ -426,9 +426,50 @@ export class TraceTemplate {
   /** A copy of the body with a new random trace id; returns the body and the id (hex). */
   next(): { body: Buffer; traceId: string } {
     const id = randomBytes(16);
-    const body = Buffer.allocUnsafe(this.body.length);
-    this.body.copy(body);
-    for (const at of this.offsets) id.copy(body, at);
-    return { body, traceId: id.toString('hex') };
+    return { body: patched(this.body, this.offsets, id), traceId: id.toString('hex') };
+  }
+}
+
+function patched(template: Buffer, offsets: readonly number[], id: Buffer): Buffer {
+  const body = Buffer.allocUnsafe(template.length);
+  template.copy(body);
+  for (const at of offsets) id.copy(body, at);
+  return body;
+}
+
+/**
+ * The same trace cut the way MLflow's Python client exports it: its `BatchSpanProcessor` sends
+ * at most `chunk` spans per OTLP request (MLFLOW_ASYNC_TRACE_LOGGING_MAX_SPAN_BATCH_SIZE,
+ * default 5), in the order spans end (children before the root).
+ */
+export class ChunkedTraceTemplate {
+  readonly bodies: { body: Buffer; offsets: number[] }[] = [];
+  readonly spans: number;
+  readonly startMs: number;
+  readonly durationMs: number;
+  readonly rootName: string;
+
+  constructor(shape: TraceShape, chunk: number, traceIndex = 0, startMs = Date.now()) {
+    const id = randomBytes(16);
+    const rs = genTrace(id, traceIndex, shape, startMs);
+    const ordered = [...rs.spans.slice(1), rs.spans[0]!];
+    for (let i = 0; i < ordered.length; i += chunk) {
+      const body = encodeExportTraceServiceRequest([{ ...rs, spans: ordered.slice(i, i + chunk) }]);
+      const offsets: number[] = [];
+      for (let at = body.indexOf(id); at >= 0; at = body.indexOf(id, at + 16)) offsets.push(at);
+      this.bodies.push({ body, offsets });
+    }
+    this.spans = shape.spans;
+    this.startMs = startMs;
+    this.durationMs = shape.spans + 5;
+    this.rootName = rs.spans[0]!.name;
+  }
+
+  next(): { bodies: Buffer[]; traceId: string } {
+    const id = randomBytes(16);
+    return {
+      bodies: this.bodies.map((b) => patched(b.body, b.offsets, id)),
+      traceId: id.toString('hex'),
+    };
   }
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  ChunkedTraceTemplate,
   encodeExportTraceServiceRequest,
   FILTER_KEY,
   filterValue,
@@ -134,5 +135,17 @@ describe('OTLP protobuf encoder', () => {
     const spans = msgs(decode(one(decode(one(decode(a.body), 1)), 2)), 2).map(decode);
     expect(spans).toHaveLength(25);
     for (const s of spans) expect(one(s, 1).toString('hex')).toBe(a.traceId);
+  });
+
+  it("cuts a trace the way MLflow's client exports it (5 spans per request, root last)", () => {
+    const t = new ChunkedTraceTemplate({ spans: 12, attrBytes: 256 }, 5);
+    const { bodies, traceId } = t.next();
+    expect(bodies).toHaveLength(3);
+    const spansOf = (b: Buffer) => msgs(decode(one(decode(one(decode(b), 1)), 2)), 2).map(decode);
+    expect(bodies.map((b) => spansOf(b).length)).toEqual([5, 5, 2]);
+    const last = spansOf(bodies[2]!).at(-1)!;
+    expect(str(last, 5)).toBe('support_agent');
+    for (const b of bodies)
+      for (const s of spansOf(b)) expect(one(s, 1).toString('hex')).toBe(traceId);
   });
 });
