@@ -1,6 +1,13 @@
 import SchemaBuilder from '@pothos/core';
 import type { ExperimentRow } from '../experiments/experiments.queries.ts';
 import type { KV, LatestMetric, MetricPointRow, RunRow } from '../runs/runs.queries.ts';
+import type {
+  ModelPriceView,
+  SessionRow,
+  SpanRow,
+  StatsRow,
+  TraceRow,
+} from '../tracing/traces.queries.ts';
 import type { GraphQLContext } from './context.ts';
 
 /** The builder only wires types and plugins; each domain folder adds its own fields. */
@@ -13,6 +20,8 @@ export const builder = new SchemaBuilder<{
     Long: { Input: number; Output: number };
     /** A float that may also be NaN, Infinity or -Infinity (sent as those strings). */
     MetricValue: { Input: number; Output: number };
+    /** Any JSON value. */
+    JSON: { Input: unknown; Output: unknown };
   };
   Objects: {
     Experiment: ExperimentRow;
@@ -20,6 +29,11 @@ export const builder = new SchemaBuilder<{
     KeyValue: KV;
     Metric: LatestMetric;
     MetricPoint: MetricPointRow;
+    Trace: TraceRow;
+    Span: SpanRow;
+    Session: SessionRow;
+    TraceStatsBucket: StatsRow;
+    ModelPrice: ModelPriceView;
   };
   DefaultFieldNullability: false;
 }>({ defaultFieldNullability: false });

@@ -14,6 +14,7 @@ import {
   type RunRow,
 } from '../runs/runs.queries.ts';
 import { createRegistryLoaders } from '../registry/registry.loaders.ts';
+import { createTracingLoaders } from '../tracing/tracing.loaders.ts';
 import type { Caller } from '../write/command-handler.ts';
 import type { ServiceDeps } from '../write/services.ts';
 
@@ -49,6 +50,7 @@ export function createLoaders(deps: ServiceDeps, workspaceId: string) {
       byKey(ids, await getChildRunIds(db, workspaceId, ids), []),
     ),
     registry: createRegistryLoaders(db, workspaceId),
+    tracing: createTracingLoaders(db, workspaceId),
   };
 }
 

@@ -1,4 +1,4 @@
-import { GraphQLError, Kind } from 'graphql';
+import { GraphQLError, Kind, valueFromASTUntyped } from 'graphql';
 import { builder } from './builder.ts';
 
 function invalid(message: string): GraphQLError {
@@ -63,6 +63,14 @@ builder.scalarType('MetricValue', {
     if (ast.kind === Kind.STRING) return parseMetricValue(ast.value);
     throw invalid('MetricValue must be a number or one of "NaN", "Infinity", "-Infinity"');
   },
+});
+
+/** Any JSON value, passed through as it is (inputs, outputs, attributes of spans). */
+builder.scalarType('JSON', {
+  description: 'Any JSON value.',
+  serialize: (value) => value,
+  parseValue: (value) => value,
+  parseLiteral: (ast) => valueFromASTUntyped(ast),
 });
 
 export const KeyValueRef = builder.objectType('KeyValue', {

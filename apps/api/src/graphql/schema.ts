@@ -8,6 +8,10 @@ import '../runs/metric-history.graphql.ts';
 import '../registry/registry.graphql.ts';
 import '../artifacts/artifact.graphql.ts';
 import '../webhooks/webhook.graphql.ts';
+import '../tracing/trace.graphql.ts';
+import '../tracing/session.graphql.ts';
+import '../tracing/model-price.graphql.ts';
+import '../tracing/trace.subscriptions.ts';
 
 let schema: GraphQLSchema | null = null;
 
