@@ -15,6 +15,7 @@ import {
 } from '@cairn/projector';
 import type { ArtifactRoutesOptions } from './artifacts/artifact-routes.ts';
 import { createReadiness } from './http/readiness.ts';
+import type { HttpSecurityOptions } from './http/request-guard.ts';
 import { createApiServer } from './http/server.ts';
 import type { OtlpRouteOptions } from './tracing/otlp-route.ts';
 import { ChangeListener } from './write/projection-waiter.ts';
@@ -46,6 +47,8 @@ export interface CairnAppOptions {
   webhooks?: CairnWebhookOptions;
   /** OTLP/HTTP trace ingest: body limit, masking rules (default: the default rules). */
   otlp?: OtlpRouteOptions;
+  /** Allowed hosts and origins, graphql-ws limits (the bound host is always allowed). */
+  security?: HttpSecurityOptions;
 }
 
 export interface CairnWebhookOptions {
@@ -142,6 +145,7 @@ export async function startCairnApp(opts: CairnAppOptions): Promise<CairnApp> {
       fallback: opts.fallback,
       artifacts: opts.artifacts,
       otlp: opts.otlp,
+      security: { boundHost: opts.host, ...opts.security },
     });
     await new Promise<void>((resolve, reject) => {
       api.server.once('error', reject);

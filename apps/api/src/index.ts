@@ -6,6 +6,8 @@ export * from './write/projection-waiter.ts';
 export * from './write/services.ts';
 export * from './http/server.ts';
 export * from './http/graphql-handler.ts';
+export { WS_LIMITS, type HttpSecurityOptions } from './http/request-guard.ts';
+export { parseList } from './http/origin-policy.ts';
 export { getSchema, printCairnSchema } from './graphql/schema.ts';
 export { experimentDecider } from './experiments/experiment.decider.ts';
 export { runDecider } from './runs/run.decider.ts';

@@ -7,8 +7,10 @@ import {
   DEFAULT_MAX_OTLP_BODY_BYTES,
   MaskRuleError,
   parseMaskRules,
+  type HttpSecurityOptions,
   type MaskRule,
 } from '@cairn/api';
+import { SECURITY_OPTIONS, SECURITY_USAGE, securityConfig } from './security-flags.ts';
 
 export interface CliConfig {
   command: string[];
@@ -25,6 +27,8 @@ export interface CliConfig {
   maxOtlpBodyBytes: number;
   /** Masking rules from --trace-mask-rules (applied after the default rules). */
   traceMaskRules: MaskRule[];
+  /** --allowed-hosts, --cors-allowed-origins, --ws-max-payload-bytes (security-flags.ts). */
+  security: HttpSecurityOptions;
   verbose: boolean;
 }
 
@@ -66,6 +70,7 @@ Options:
                          JSON list of {"pattern", "replacement"} masking rules applied to span
                          attributes before storage, after the defaults (API keys, Bearer tokens,
                          AWS key ids) (env CAIRN_TRACE_MASK_RULES)
+${SECURITY_USAGE}
   --verbose              More logs
   -h, --help             This help
 
@@ -96,6 +101,7 @@ export function parseConfig(
       'max-upload-bytes': { type: 'string' },
       'max-otlp-body-bytes': { type: 'string' },
       'trace-mask-rules': { type: 'string' },
+      ...SECURITY_OPTIONS,
       verbose: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -140,6 +146,7 @@ export function parseConfig(
     maxUploadBytes,
     maxOtlpBodyBytes,
     traceMaskRules,
+    security: securityConfig(values, env, (message) => new UsageError(message)),
     verbose: values.verbose ?? false,
   };
 }

@@ -96,6 +96,7 @@ async function startApp(
     webhooks: webhookOptions(cfg.home, logger, { scaleRole: cfg.databaseUrl !== null }),
     artifacts: { store, maxUploadBytes: cfg.maxUploadBytes },
     otlp: { maxBodyBytes: cfg.maxOtlpBodyBytes, maskRules: maskRules(cfg.traceMaskRules) },
+    security: cfg.security,
   });
   cleanups.push(() => app.stop());
   logger.info(`artifacts: ${store.description}`);

@@ -1,5 +1,6 @@
 import { assertNever, type KeyValue } from '@cairn/events';
 import { CairnError, invalidArgument } from '../errors.ts';
+import { checkOptionalText, STRING_LIMITS } from '../input-hygiene.ts';
 import { validateKey, validateName, validateValue } from '../limits.ts';
 import { newEvent, type Decider } from '../write/decider.ts';
 
@@ -64,7 +65,11 @@ export const experimentDecider: Decider<ExperimentCommand, ExperimentState> = {
           newEvent(ctx, 'ExperimentCreated', {
             experimentId: command.experimentId,
             name: validateName('experiment', command.name),
-            artifactLocation: command.artifactLocation,
+            artifactLocation: checkOptionalText(
+              'artifactLocation',
+              command.artifactLocation,
+              STRING_LIMITS.artifactLocation,
+            ),
             tags: command.tags,
           }),
         ];

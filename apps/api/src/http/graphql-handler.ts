@@ -6,7 +6,7 @@ import { QUERY_LIMITS, queryLimitsRule } from '../graphql/limits.ts';
 import type { Logger } from '@cairn/projector';
 import { CairnError } from '../errors.ts';
 import { createLoaders, type GraphQLContext } from '../graphql/context.ts';
-import { getSchema } from '../graphql/schema.ts';
+import { servedSchema } from '../graphql/argument-hygiene.ts';
 import type { ServiceDeps } from '../write/services.ts';
 
 export const DEFAULT_WORKSPACE = 'default';
@@ -103,11 +103,13 @@ export function createGraphQLHandler(
   logger: Logger,
 ): YogaServerInstance<Record<string, unknown>, GraphQLContext> {
   return createYoga<Record<string, unknown>, GraphQLContext>({
-    schema: getSchema(),
+    schema: servedSchema(),
     graphqlEndpoint: '/graphql',
     landingPage: false,
     graphiql: { title: 'Cairn GraphQL' },
     batching: false,
+    // CORS is the request guard's (request-guard.ts): yoga's default would answer any origin.
+    cors: false,
     logging: false,
     maskedErrors: { maskError: maskError(logger) },
     context: ({ request }) => buildContext(deps, request.headers),

@@ -4,11 +4,12 @@ import { useServer } from 'graphql-ws/use/ws';
 import { queryLimitsRule } from '../graphql/limits.ts';
 import { WebSocketServer } from 'ws';
 import type { Logger } from '@cairn/projector';
-import { getSchema } from '../graphql/schema.ts';
+import { servedSchema } from '../graphql/argument-hygiene.ts';
 import type { ServiceDeps } from '../write/services.ts';
 import { createArtifactRoutes, type ArtifactRoutesOptions } from '../artifacts/artifact-routes.ts';
 import { buildContext, createGraphQLHandler } from './graphql-handler.ts';
 import { createOtlpRoute, type OtlpRouteOptions } from '../tracing/otlp-route.ts';
+import { createHttpGuard, refuseInvalidUtf8, type HttpSecurityOptions } from './request-guard.ts';
 
 export interface ReadinessReport {
   ready: boolean;
@@ -27,6 +28,8 @@ export interface ApiServerOptions {
   artifacts?: ArtifactRoutesOptions;
   /** OTLP/HTTP trace ingest (`POST /v1/traces`): body limit and masking rules. */
   otlp?: OtlpRouteOptions;
+  /** Host, Origin/CORS, content types and graphql-ws limits (request-guard.ts). */
+  security?: HttpSecurityOptions;
 }
 
 function json(res: http.ServerResponse, status: number, body: unknown): void {
@@ -51,6 +54,7 @@ export function createApiServer(opts: ApiServerOptions): {
     : null;
   const otlpRoute = createOtlpRoute(opts.deps, opts.logger, opts.otlp);
   const maxBody = opts.maxBodyBytes ?? 32 * 1024 * 1024;
+  const guard = createHttpGuard(opts.security);
   const tooLarge = (res: http.ServerResponse) =>
     json(res, 413, {
       errors: [
@@ -86,6 +90,7 @@ export function createApiServer(opts: ApiServerOptions): {
         chunks.push(chunk);
       }
       body = Buffer.concat(chunks);
+      if (refuseInvalidUtf8(body, res)) return;
     }
     const headers = new Headers();
     for (const [name, value] of Object.entries(req.headers)) {
@@ -103,6 +108,7 @@ export function createApiServer(opts: ApiServerOptions): {
   }
 
   const server = http.createServer((req, res) => {
+    if (guard.request(req, res)) return;
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname === '/healthz') return json(res, 200, { status: 'ok' });
     if (url.pathname === '/readyz') {
@@ -134,10 +140,11 @@ export function createApiServer(opts: ApiServerOptions): {
     json(res, 404, { error: 'not found' });
   });
 
-  const wss = new WebSocketServer({ server, path: '/graphql' });
+  const wss = new WebSocketServer({ server, path: '/graphql', ...guard.wsServerOptions });
+  guard.attach(wss);
   const wsServer = useServer(
     {
-      schema: getSchema(),
+      schema: servedSchema(),
       // Browsers cannot set headers on a WebSocket: the workspace may also come in the
       // connection_init payload (`{ "x-cairn-workspace": "…" }`), which wins over the header.
       context: (ctx) => {
@@ -146,6 +153,7 @@ export function createApiServer(opts: ApiServerOptions): {
         if (typeof fromParams === 'string') headers['x-cairn-workspace'] = fromParams;
         return buildContext(opts.deps, headers);
       },
+      onSubscribe: (ctx, id, payload) => guard.onSubscribe(ctx, id, payload),
       validate: (schema, document) =>
         validate(schema, document, [...specifiedRules, queryLimitsRule]),
     },

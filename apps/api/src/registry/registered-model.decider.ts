@@ -1,3 +1,4 @@
+import { ArtifactPathError, validateArtifactDir } from '@cairn/artifacts';
 import { assertNever, type KeyValue, type ModelStage } from '@cairn/events';
 import { CairnError, invalidArgument } from '../errors.ts';
 import { validateKey, validateValue } from '../limits.ts';
@@ -103,6 +104,17 @@ export function validateSource(source: string): string {
     throw invalidArgument('A runs:/ source must look like runs:/<runId>/<artifact path>', {
       field: 'source',
     });
+  if (source.startsWith('runs:/')) {
+    // The artifact path is held to the artifact routes' rules: no "..", no backslash, no
+    // absolute path, no percent escapes (SECURITY.md, "Model sources that point anywhere").
+    try {
+      validateArtifactDir(source.slice('runs:/'.length + 32 + 1));
+    } catch (error) {
+      if (error instanceof ArtifactPathError)
+        throw invalidArgument(`Invalid source: ${error.message}`, { field: 'source' });
+      throw error;
+    }
+  }
   return source;
 }
 

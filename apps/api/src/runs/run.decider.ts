@@ -7,6 +7,7 @@ import {
   type RunStatus,
 } from '@cairn/events';
 import { CairnError, invalidArgument } from '../errors.ts';
+import { checkOptionalText, STRING_LIMITS } from '../input-hygiene.ts';
 import { LIMITS, validateKey, validateName, validateValue } from '../limits.ts';
 import { newEvent, type Decider } from '../write/decider.ts';
 
@@ -65,6 +66,17 @@ const TERMINAL: readonly RunStatus[] = ['FINISHED', 'FAILED', 'KILLED'];
 function checkInteger(what: string, value: number): void {
   if (!Number.isSafeInteger(value))
     throw invalidArgument(`${what} must be an integer, got ${value}`);
+}
+
+/** Each source field is at most STRING_LIMITS.runSourceField characters. */
+function validateSource(source: RunSource): RunSource {
+  const field = (name: keyof RunSource) =>
+    checkOptionalText(`source.${name}`, source[name], STRING_LIMITS.runSourceField);
+  return {
+    gitCommit: field('gitCommit'),
+    entryPoint: field('entryPoint'),
+    sourceType: field('sourceType'),
+  };
 }
 
 function validateTags(tags: readonly KeyValue[]): void {
@@ -208,7 +220,7 @@ export const runDecider: Decider<RunCommand, RunState> = {
           startTime: command.startTime,
           parentRunId: command.parentRunId,
           tags: command.tags,
-          source: command.source,
+          source: validateSource(command.source),
         }),
       ];
     }

@@ -1,6 +1,7 @@
 import { assertNever, WEBHOOK_EVENT_KINDS, type WebhookEventKind } from '@cairn/events';
 import { checkWebhookUrl, type WebhookHostPolicy } from '@cairn/projector';
 import { CairnError, invalidArgument } from '../errors.ts';
+import { checkText, STRING_LIMITS } from '../input-hygiene.ts';
 import { newEvent, type Decider } from '../write/decider.ts';
 
 export const WEBHOOK_LIMITS = { description: 1000, modelName: 500 } as const;
@@ -36,7 +37,7 @@ export interface WebhookState {
 }
 
 function validUrl(url: string, policy: WebhookHostPolicy): string {
-  const check = checkWebhookUrl(url, policy);
+  const check = checkWebhookUrl(checkText('url', url, STRING_LIMITS.webhookUrl), policy);
   if (!check.ok) throw invalidArgument(`Invalid webhook url: ${check.reason}`, { field: 'url' });
   return check.url;
 }

@@ -14,6 +14,7 @@ import {
   type StoredEventEnvelope,
 } from '@cairn/events';
 import { toCairnError } from '../errors.ts';
+import { assertCleanStrings } from '../input-hygiene.ts';
 import type { DecideContext, Decider } from './decider.ts';
 
 export interface WriteDeps {
@@ -88,6 +89,9 @@ export async function handleCommand<C, S>(
     try {
       const events = spec.decider.decide(spec.command, state, deps.decideContext);
       if (events.length === 0) return { state, version: stream.version, events: [] };
+      // The last line of defence for every stored string (NUL, lone surrogates, length): a
+      // decider that forgets a field still cannot put it into the append-only log.
+      for (const event of events) assertCleanStrings(event.data, '');
       const keys = spec.uniqueKeys?.(state, events) ?? {};
       const expectedVersion: ExpectedVersion =
         stream.version === 0

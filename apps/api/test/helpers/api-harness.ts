@@ -13,7 +13,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LocalArtifactStore, type ArtifactStore } from '@cairn/artifacts';
-import { startCairnApp, type CairnWebhookOptions } from '../../src/index.ts';
+import {
+  startCairnApp,
+  type CairnWebhookOptions,
+  type HttpSecurityOptions,
+} from '../../src/index.ts';
 
 export interface GqlError {
   message: string;
@@ -49,6 +53,8 @@ export interface ApiHarnessOptions {
   maxUploadBytes?: number;
   /** Webhook key, target policy and retry schedule (tests use short delays). */
   webhooks?: CairnWebhookOptions;
+  /** Allowed hosts and origins, graphql-ws limits (default as in `cairn server`). */
+  security?: HttpSecurityOptions;
 }
 
 export interface ApiHarness {
@@ -131,6 +137,7 @@ export async function startApiHarness(opts: ApiHarnessOptions): Promise<ApiHarne
       readYourWritesTimeoutMs: opts.readYourWritesTimeoutMs,
       artifacts: { store: artifactStore, maxUploadBytes: opts.maxUploadBytes },
       webhooks: opts.webhooks,
+      security: opts.security,
     });
     cleanups.push(() => app.stop());
     const { url, relay } = app;

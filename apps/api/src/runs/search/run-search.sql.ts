@@ -9,6 +9,7 @@ import type {
   SortDirection,
 } from './run-search.ast.ts';
 import { RUN_ATTRIBUTES } from './run-search.ast.ts';
+import { checkFilterInteger } from '../../input-hygiene.ts';
 
 /**
  * Compiles the run search AST into SQL fragments for a query over `runs r`. Parameterised only:
@@ -144,6 +145,8 @@ function attributeCondition(name: AttributeName, p: Predicate): Bool {
   const col = ATTRIBUTE_COLUMNS[name];
   switch (p.type) {
     case 'compare': {
+      if (RUN_ATTRIBUTES[name].type === 'number')
+        checkFilterInteger(p.value, 'int8', name, p.position);
       const cond = compare(col, p.op, p.value);
       // Null-safe (false, not unknown), so that NOT (end_time < x) holds for runs without an end.
       return RUN_ATTRIBUTES[name].nullable ? sql<SqlBool>`(${col} IS NOT NULL AND ${cond})` : cond;
