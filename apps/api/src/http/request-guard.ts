@@ -74,6 +74,11 @@ export function refuseInvalidUtf8(body: Buffer, res: http.ServerResponse): boole
   return refuse(res, 400, 'INVALID_ARGUMENT', 'The request body is not valid UTF-8');
 }
 
+function isClientProtocolError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('WS_ERR_');
+}
+
 export interface HttpGuard {
   policy: OriginPolicy;
   /** Applies the checks; true when it has answered the request itself (refused or preflight). */
@@ -179,6 +184,10 @@ export function createHttpGuard(options: HttpSecurityOptions = {}): HttpGuard {
             socket.close(1003, 'Binary frames are not supported');
             return false;
           }
+          // A client's protocol fault (frame over maxPayload, invalid UTF-8, bad opcode): ws has
+          // already closed the socket with the right code; graphql-ws would log each one as an
+          // internal error (a log flood anyone can cause).
+          if (event === 'error' && isClientProtocolError(args[0])) return true;
           return emit(event, ...args);
         }) as typeof socket.emit;
       });
