@@ -248,7 +248,7 @@ export async function b5(ctx: Ctx, opts: B5Options): Promise<void> {
   // 4 workers with high probability, and the warm-up repeats until no request is slow.
   ctx.log('B5: warm-up');
   for (const system of systems(0, 0)) {
-    for (let round = 0; round < 4; round++) {
+    for (let round = 0; round < 3; round++) {
       const w = await ingestCell(
         ctx,
         system,
@@ -732,9 +732,18 @@ async function durabilityCheck(ctx: Ctx, hasCairn: boolean, _experimentId: strin
         : `B5 durability check FAILED: Cairn acknowledged ${acked.cairn.spans} spans / ${acked.cairn.traces} traces; read model has ${spans} spans / ${traces} traces (GraphQL totalCount ${gqlTraces}).`,
     );
   }
-  const { rows } = await ctx.mlflow.pool.query<{ spans: string; traces: string }>(
-    'SELECT (SELECT count(*) FROM spans)::int8 AS spans, (SELECT count(*) FROM trace_info)::int8 AS traces',
+  const { rows } = await ctx.mlflow.pool.query<{
+    spans: string;
+    traces: string;
+    deadlocks: string;
+  }>(
+    `SELECT (SELECT count(*) FROM spans)::int8 AS spans, (SELECT count(*) FROM trace_info)::int8 AS traces,
+            (SELECT deadlocks FROM pg_stat_database WHERE datname = current_database())::int8 AS deadlocks`,
   );
+  if (Number(rows[0]!.deadlocks) > 0)
+    ctx.notes.push(
+      `B5: MLflow's PostgreSQL counted ${rows[0]!.deadlocks} deadlocks during the run (log_spans retries them after a backoff of 2^attempt − 1 s + jitter).`,
+    );
   ctx.log(
     `  B5: MLflow acknowledged ${acked.mlflow.spans} spans / ${acked.mlflow.traces} traces through OTLP; its tables hold ${rows[0]!.spans} spans / ${rows[0]!.traces} traces (clones included)`,
   );
