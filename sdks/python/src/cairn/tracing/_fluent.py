@@ -621,9 +621,14 @@ SPAN_FIELDS = """
     model provider cost
     tokenUsage { inputTokens outputTokens totalTokens cachedTokens reasoningTokens }
 """
-GET_TRACE = f"query CairnTrace($id: ID!) {{ trace(id: $id) {{ {TRACE_FIELDS} spans {{ {SPAN_FIELDS} }} }} }}"
+GET_TRACE = (
+    f"query CairnTrace($id: ID!) {{ trace(id: $id) {{ {TRACE_FIELDS} "
+    f"spans {{ {SPAN_FIELDS} }} }} }}"
+)
 SEARCH_TRACES = f"""query CairnTraces($filter: String, $orderBy: [String!], $first: Int) {{
-  traces(filter: $filter, orderBy: $orderBy, first: $first) {{ edges {{ node {{ {TRACE_FIELDS} }} }} }}
+  traces(filter: $filter, orderBy: $orderBy, first: $first) {{
+    edges {{ node {{ {TRACE_FIELDS} }} }}
+  }}
 }}"""
 
 
