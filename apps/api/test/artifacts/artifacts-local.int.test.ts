@@ -196,7 +196,22 @@ it('takes the workspace as ?ws= on reads only, and answers CORS preflights', asy
   expect(put.status).toBe(404);
   expect(await c.list(runId)).toHaveLength(1);
 
-  const preflight = await fetch(`${base}/x.txt`, {
+  // Any origin may read (`*`, never with credentials); writes from another origin are refused
+  // (issue 20: docs/api.md, "Security").
+  const preflight = await fetch(`${base}/img/plot.txt`, {
+    method: 'OPTIONS',
+    headers: {
+      origin: 'http://dashboard.example',
+      'access-control-request-method': 'GET',
+      'access-control-request-headers': 'x-cairn-workspace, range',
+    },
+  });
+  expect(preflight.status).toBe(204);
+  expect(preflight.headers.get('access-control-allow-origin')).toBe('*');
+  expect(preflight.headers.get('access-control-allow-credentials')).toBeNull();
+  expect(preflight.headers.get('access-control-allow-headers')).toContain('x-cairn-workspace');
+  expect(preflight.headers.get('access-control-allow-headers')).toContain('range');
+  const writePreflight = await fetch(`${base}/x.txt`, {
     method: 'OPTIONS',
     headers: {
       origin: 'http://dashboard.example',
@@ -204,8 +219,7 @@ it('takes the workspace as ?ws= on reads only, and answers CORS preflights', asy
       'access-control-request-headers': 'x-cairn-workspace, x-cairn-sha256',
     },
   });
-  expect(preflight.status).toBe(204);
-  expect(preflight.headers.get('access-control-allow-methods')).toContain('PUT');
-  expect(preflight.headers.get('access-control-allow-headers')).toContain('x-cairn-workspace');
-  expect(preflight.headers.get('access-control-allow-headers')).toContain('range');
+  expect(writePreflight.status).toBe(403);
+  expect(writePreflight.headers.get('access-control-allow-origin')).toBeNull();
+  await writePreflight.arrayBuffer();
 });
