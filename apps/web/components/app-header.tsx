@@ -59,6 +59,14 @@ export function AppHeader() {
           <Link href="/models" aria-current={pathname.startsWith('/models') ? 'page' : undefined}>
             Models
           </Link>
+          <Link
+            href="/traces"
+            aria-current={
+              pathname.startsWith('/trace') || pathname.startsWith('/session') ? 'page' : undefined
+            }
+          >
+            Traces
+          </Link>
         </nav>
         <WorkspacePicker />
         <LiveIndicator />
