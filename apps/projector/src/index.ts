@@ -19,3 +19,7 @@ export * from './webhooks/webhook-url.ts';
 export * from './webhooks/webhook-http.ts';
 export * from './webhooks/webhook-sender.ts';
 export * from './projections/initial-rows.ts';
+export { tracesProjection } from './projections/traces.projection.ts';
+export * from './tracing/merge.ts';
+export * from './tracing/normalise.ts';
+export * from './tracing/prices.ts';

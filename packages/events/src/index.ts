@@ -9,3 +9,4 @@ export * from './runs/run.events.ts';
 export * from './registry/registry.events.ts';
 export * from './webhooks/webhook.events.ts';
 export * from './tracing/trace.events.ts';
+export * from './tracing/default-prices.ts';

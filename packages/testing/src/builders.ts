@@ -18,6 +18,7 @@ import {
   type EventData,
   type EventMetadata,
   type EventType,
+  type IngestedSpan,
   type KeyValue,
   type NewEvent,
   type RunSource,
@@ -229,6 +230,135 @@ export function aRunRestored(
 ): BuiltEvent<'RunRestored'> {
   const { id, occurredAt, runId } = overrides;
   return aNewEvent('RunRestored', { runId }, { id, occurredAt });
+}
+
+// ---------------------------------------------------------------------------------------------
+// tracing
+
+function randomHex(bytes: number): string {
+  let out = '';
+  for (let i = 0; i < bytes; i++)
+    out += Math.floor(Math.random() * 256)
+      .toString(16)
+      .padStart(2, '0');
+  return out;
+}
+
+/** A random 32-hex trace id. */
+export function aTraceId(): string {
+  return randomHex(16);
+}
+
+/** A random 16-hex span id. */
+export function aSpanId(): string {
+  return randomHex(8);
+}
+
+/**
+ * A span as `SpansIngested` carries it: a finished INTERNAL root span of a fresh trace, started
+ * now and lasting 1 ms, unless overridden.
+ */
+export function anIngestedSpan(overrides: Partial<IngestedSpan> = {}): IngestedSpan {
+  const start = overrides.startTimeUnixNano ?? `${BigInt(Date.now()) * 1_000_000n}`;
+  return {
+    traceId: aTraceId(),
+    spanId: aSpanId(),
+    parentSpanId: null,
+    traceState: null,
+    name: 'span',
+    kind: 'INTERNAL',
+    startTimeUnixNano: start,
+    endTimeUnixNano: `${BigInt(start) + 1_000_000n}`,
+    status: { code: 'UNSET', message: null },
+    attributes: {},
+    events: [],
+    links: [],
+    resourceIndex: 0,
+    scope: { name: 'test', version: null },
+    droppedAttributesCount: 0,
+    droppedEventsCount: 0,
+    droppedLinksCount: 0,
+    ...overrides,
+  };
+}
+
+export function aSpansIngested(
+  overrides: Partial<EventData<'SpansIngested'>> & EnvelopeOverrides = {},
+): BuiltEvent<'SpansIngested'> {
+  const { id, occurredAt, ...data } = overrides;
+  return aNewEvent(
+    'SpansIngested',
+    {
+      batchId: newEntityId(),
+      resources: [{ 'service.name': 'test' }],
+      spans: [anIngestedSpan()],
+      ...data,
+    },
+    { id, occurredAt },
+  );
+}
+
+export function aTraceTagSet(
+  overrides: { traceId: string; key?: string; value?: string } & EnvelopeOverrides,
+): BuiltEvent<'TraceTagSet'> {
+  const { id, occurredAt, traceId, key, value } = overrides;
+  return aNewEvent(
+    'TraceTagSet',
+    { traceId, key: key ?? 'reviewed', value: value ?? 'yes' },
+    { id, occurredAt },
+  );
+}
+
+export function aTraceTagDeleted(
+  overrides: { traceId: string; key: string } & EnvelopeOverrides,
+): BuiltEvent<'TraceTagDeleted'> {
+  const { id, occurredAt, traceId, key } = overrides;
+  return aNewEvent('TraceTagDeleted', { traceId, key }, { id, occurredAt });
+}
+
+export function aTraceMetadataSet(
+  overrides: { traceId: string; key?: string; value?: string } & EnvelopeOverrides,
+): BuiltEvent<'TraceMetadataSet'> {
+  const { id, occurredAt, traceId, key, value } = overrides;
+  return aNewEvent(
+    'TraceMetadataSet',
+    { traceId, key: key ?? 'ticket', value: value ?? 'CAIRN-1' },
+    { id, occurredAt },
+  );
+}
+
+export function aTraceDeleted(
+  overrides: { traceId: string } & EnvelopeOverrides,
+): BuiltEvent<'TraceDeleted'> {
+  const { id, occurredAt, traceId } = overrides;
+  return aNewEvent('TraceDeleted', { traceId }, { id, occurredAt });
+}
+
+export function aModelPriceSet(
+  overrides: Partial<EventData<'ModelPriceSet'>> & EnvelopeOverrides = {},
+): BuiltEvent<'ModelPriceSet'> {
+  const { id, occurredAt, ...data } = overrides;
+  return aNewEvent(
+    'ModelPriceSet',
+    {
+      priceId: newEntityId(),
+      modelPattern: 'test-model',
+      provider: null,
+      inputPerMillion: 1,
+      outputPerMillion: 2,
+      cachedInputPerMillion: null,
+      effectiveFrom: '1970-01-01T00:00:00.000Z',
+      ...data,
+    },
+    { id, occurredAt },
+  );
+}
+
+export function aModelPriceDeleted(
+  overrides: { priceId: string } & EnvelopeOverrides,
+): BuiltEvent<'ModelPriceDeleted'> {
+  const { id, occurredAt, priceId } = overrides;
+  return aNewEvent('ModelPriceDeleted', { priceId }, { id, occurredAt });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ import { artifactsProjection } from './artifacts.projection.ts';
 import { experimentsProjection } from './experiments.projection.ts';
 import { registryProjection } from './registry.projection.ts';
 import { runsProjection } from './runs.projection.ts';
+import { tracesProjection } from './traces.projection.ts';
 import { webhooksProjection } from './webhooks.projection.ts';
 
 export const allProjections: readonly Projection[] = [
@@ -11,6 +12,7 @@ export const allProjections: readonly Projection[] = [
   registryProjection,
   artifactsProjection,
   webhooksProjection,
+  tracesProjection,
 ];
 
 export function findProjection(name: string): Projection | undefined {

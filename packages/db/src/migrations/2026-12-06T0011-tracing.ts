@@ -40,6 +40,10 @@ export async function up(db: Kysely<any>): Promise<void> {
       cached_tokens int8,
       reasoning_tokens int8,
       cost_usd float8,
+      -- The trace-level fields this span sets (session, user, environment, links, tags,
+      -- metadata; normalised by the projection), NULL when none: the traces roll-up picks them
+      -- by precedence without re-reading attributes.
+      trace_fields jsonb,
       PRIMARY KEY (workspace_id, trace_id, span_id)
     )`.execute(db);
   await sql`CREATE INDEX trace_spans_attributes ON trace_spans USING gin (attributes jsonb_path_ops)`.execute(
