@@ -163,7 +163,7 @@ export function SpanTreeView({
               {bounds &&
                 ticks.map((t) => (
                   <span key={t} style={{ left: `${(t / (bounds.durationMs || 1)) * 100}%` }}>
-                    {formatLatency(t)}
+                    {t === 0 ? '0' : formatLatency(t)}
                   </span>
                 ))}
             </div>
@@ -177,7 +177,13 @@ export function SpanTreeView({
             {rows.map((row) => {
               const s = row.node.span;
               const g = bounds ? barGeometry(s, bounds) : null;
-              const labelRight = g ? g.leftPct + g.widthPct < 75 : true;
+              const place = !g
+                ? 'right'
+                : g.leftPct + g.widthPct < 75
+                  ? 'right'
+                  : g.leftPct > 25
+                    ? 'left'
+                    : 'inside';
               return (
                 <li
                   key={s.id}
@@ -208,10 +214,13 @@ export function SpanTreeView({
                         />
                         <span
                           className="wf-label"
+                          data-place={place}
                           style={
-                            labelRight
+                            place === 'right'
                               ? { left: `calc(${g.leftPct + g.widthPct}% + 4px)` }
-                              : { right: `calc(${100 - g.leftPct}% + 4px)` }
+                              : place === 'left'
+                                ? { right: `calc(${100 - g.leftPct}% + 4px)` }
+                                : { left: `calc(${g.leftPct}% + 6px)` }
                           }
                         >
                           {formatLatency(g.durationMs)}

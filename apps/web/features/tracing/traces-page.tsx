@@ -131,7 +131,9 @@ function TraceRow({ trace: t, now, flash }: { trace: TraceSummary; now: number; 
   const total = totalTokens(t.tokenUsage);
   return (
     <tr data-trace-id={t.id} className={flash ? 'flash' : undefined} data-testid="trace-row">
-      <td title={formatTimestamp(t.startTime)}>{formatRelative(t.startTime, now)}</td>
+      <td title={formatTimestamp(t.startTime)}>
+        {formatRelative(t.startTime, Math.max(now, t.startTime))}
+      </td>
       <td style={{ maxWidth: 320 }}>
         <Link href={traceHref(t.id)} className="trace-link" title={t.name || t.id}>
           {t.name || <span className="mono">{t.id.slice(0, 12)}…</span>}

@@ -1,0 +1,294 @@
+/**
+ * Browser test of the tracing pages on a real `cairn server` with Debian's Chromium
+ * (playwright-core): a trace sent over OTLP/HTTP JSON appears in the open traces list without a
+ * reload (and without periodic re-fetches), then its page shows the span tree, the waterfall and
+ * the chat span's messages as a conversation. Screenshots go to test-results/screenshots/.
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type Page, type Request } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  CHROMIUM_ARGS,
+  chromiumPath,
+  ensureWebBuilt,
+  shotsDir,
+  startCairn,
+  stopCairn,
+  type Cairn,
+} from './browser-harness.ts';
+
+let cairn: Cairn;
+let browser: Browser;
+let page: Page;
+const pageErrors: string[] = [];
+const suffix = Math.random().toString(36).slice(2, 8);
+
+async function shot(name: string): Promise<void> {
+  await page.screenshot({ path: path.join(shotsDir, `${name}.png`), fullPage: false });
+}
+
+const hex = (bytes: number) => randomBytes(bytes).toString('hex');
+const str = (value: string) => ({ stringValue: value });
+const int = (value: number) => ({ intValue: String(value) });
+
+/** A root CHAIN span and a child CHAT_MODEL span, as an OTLP/HTTP JSON body. */
+function chatTrace(traceId: string, rootId: string, chatId: string, name: string) {
+  const t0 = BigInt(Date.now()) * 1_000_000n;
+  const ns = (ms: number) => (t0 + BigInt(ms) * 1_000_000n).toString();
+  return {
+    resourceSpans: [
+      {
+        resource: { attributes: [{ key: 'service.name', value: str('support-bot') }] },
+        scopeSpans: [
+          {
+            scope: { name: 'e2e', version: '1' },
+            spans: [
+              {
+                traceId,
+                spanId: rootId,
+                name,
+                kind: 1,
+                startTimeUnixNano: ns(0),
+                endTimeUnixNano: ns(420),
+                status: { code: 1 },
+                attributes: [
+                  { key: 'cairn.span.type', value: str('CHAIN') },
+                  { key: 'cairn.trace.session_id', value: str(`session-${suffix}`) },
+                  { key: 'cairn.trace.user_id', value: str('ana') },
+                  {
+                    key: 'cairn.span.inputs',
+                    value: str(JSON.stringify({ question: 'How do I reset my password?' })),
+                  },
+                ],
+              },
+              {
+                traceId,
+                spanId: chatId,
+                parentSpanId: rootId,
+                name: 'openai.chat',
+                kind: 3,
+                startTimeUnixNano: ns(40),
+                endTimeUnixNano: ns(380),
+                status: { code: 0 },
+                attributes: [
+                  { key: 'cairn.span.type', value: str('CHAT_MODEL') },
+                  {
+                    key: 'cairn.span.inputs',
+                    value: str(
+                      JSON.stringify({
+                        messages: [
+                          { role: 'system', content: 'You are a support assistant.' },
+                          { role: 'user', content: 'How do I reset my password?' },
+                        ],
+                      }),
+                    ),
+                  },
+                  {
+                    key: 'cairn.span.outputs',
+                    value: str(
+                      JSON.stringify({
+                        choices: [
+                          {
+                            index: 0,
+                            message: {
+                              role: 'assistant',
+                              content: 'Open Settings → Security and choose <b>Reset</b>.',
+                            },
+                          },
+                        ],
+                      }),
+                    ),
+                  },
+                  { key: 'gen_ai.request.model', value: str('gpt-4o-mini') },
+                  { key: 'gen_ai.usage.input_tokens', value: int(42) },
+                  { key: 'gen_ai.usage.output_tokens', value: int(17) },
+                ],
+              },
+            ],
+          },
+        ],
+      },
+    ],
+  };
+}
+
+async function sendOtlp(body: unknown): Promise<unknown> {
+  const res = await fetch(`${cairn.url}/v1/traces`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`POST /v1/traces: ${res.status} ${text}`);
+  return JSON.parse(text) as unknown;
+}
+
+beforeAll(async () => {
+  fs.mkdirSync(shotsDir, { recursive: true });
+  ensureWebBuilt();
+  cairn = await startCairn();
+  browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS });
+  const context = await browser.newContext({
+    viewport: { width: 1400, height: 900 },
+    colorScheme: 'light',
+  });
+  page = await context.newPage();
+  page.on('pageerror', (error) => {
+    pageErrors.push(error.message);
+    console.error('[page error]', error.message);
+  });
+  page.on('console', (message) => {
+    if (message.type() === 'error' && /Content Security Policy/iu.test(message.text()))
+      pageErrors.push(message.text());
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  if (cairn) await stopCairn(cairn);
+});
+
+describe('tracing pages', () => {
+  const traceId = hex(16);
+  const rootId = hex(8);
+  const chatId = hex(8);
+  const name = `answer-question-${suffix}`;
+
+  it('shows the empty state, then a trace sent over OTLP live, without a reload or polling', async () => {
+    await page.goto(`${cairn.url}/traces`);
+    const empty = page.getByTestId('traces-empty');
+    await empty.waitFor({ timeout: 15_000 });
+    expect(await page.getByTestId('otlp-endpoint').textContent()).toBe(`${cairn.url}/v1/traces`);
+    // The header's live indicator: the subscription is up before the trace is sent.
+    await expect
+      .poll(() => page.locator('.live-indicator').getAttribute('data-status'), {
+        timeout: 15_000,
+      })
+      .toBe('live');
+    await shot('30-traces-empty');
+
+    const queries: string[] = [];
+    const onRequest = (request: Request) => {
+      if (request.url().endsWith('/graphql') && request.method() === 'POST')
+        queries.push(request.postData() ?? '');
+    };
+    page.on('request', onRequest);
+    await page.evaluate('window.__noReload = 1');
+    expect(await sendOtlp(chatTrace(traceId, rootId, chatId, name))).toEqual({});
+
+    const row = page.locator(`tr[data-trace-id="${traceId}"]`);
+    await row.waitFor({ timeout: 15_000 });
+    await expect.poll(() => row.locator('a.trace-link').textContent()).toBe(name);
+    await expect.poll(() => row.textContent(), { timeout: 15_000 }).toContain('42 / 17 / 59');
+    expect(await row.textContent()).toContain(`session-${suffix}`);
+    expect(await row.textContent()).toContain('ana');
+    expect(await page.evaluate('window.__noReload')).toBe(1);
+    // Quiet for a few seconds: the list is fed by the subscription, nothing re-reads it.
+    await page.waitForTimeout(3000);
+    page.off('request', onRequest);
+    expect(queries.filter((q) => q.includes('query Traces'))).toEqual([]);
+    await shot('31-traces-live');
+  });
+
+  it('opens the trace: span tree, waterfall, the chat span as a conversation', async () => {
+    await page.locator(`tr[data-trace-id="${traceId}"] a.trace-link`).click();
+    await page.waitForURL(/\/trace\?id=/u);
+    expect(new URL(page.url()).searchParams.get('id')).toBe(traceId);
+    const tree = page.getByRole('tree', { name: 'Spans' });
+    await tree.waitFor({ timeout: 15_000 });
+    const items = tree.getByRole('treeitem');
+    await expect.poll(() => items.count(), { timeout: 15_000 }).toBe(2);
+    expect(await items.nth(0).getAttribute('aria-level')).toBe('1');
+    expect(await items.nth(0).textContent()).toContain(name);
+    expect(await items.nth(1).getAttribute('aria-level')).toBe('2');
+    expect(await items.nth(1).textContent()).toContain('openai.chat');
+    expect(await items.nth(1).textContent()).toContain('Chat');
+    const bars = page.getByTestId('waterfall').getByTestId('wf-bar');
+    expect(await bars.count()).toBe(2);
+    // The chat bar starts after the root's (40 ms into 420 ms) and is narrower.
+    const [rootBox, chatBox] = [await bars.nth(0).boundingBox(), await bars.nth(1).boundingBox()];
+    expect(chatBox!.x).toBeGreaterThan(rootBox!.x);
+    expect(chatBox!.width).toBeLessThan(rootBox!.width);
+    await shot('32-trace-root');
+
+    // Select the chat span in the waterfall.
+    await bars.nth(1).click();
+    await expect.poll(() => new URL(page.url()).searchParams.get('span')).toBe(chatId);
+    expect(await items.nth(1).getAttribute('aria-selected')).toBe('true');
+    const detail = page.getByTestId('span-detail');
+    await expect.poll(() => detail.locator('h2').first().textContent()).toBe('openai.chat');
+    const inputs = detail.getByRole('list', { name: 'Inputs' });
+    await inputs.waitFor();
+    expect(await inputs.getByTestId('message-role').allTextContents()).toEqual(['system', 'user']);
+    expect(await inputs.getByTestId('message-content').allTextContents()).toEqual([
+      'You are a support assistant.',
+      'How do I reset my password?',
+    ]);
+    const outputs = detail.getByRole('list', { name: 'Outputs' });
+    expect(await outputs.getByTestId('message-role').allTextContents()).toEqual(['assistant']);
+    // Text only: the markup in the answer is shown as characters.
+    expect(await outputs.getByTestId('message-content').textContent()).toBe(
+      'Open Settings → Security and choose <b>Reset</b>.',
+    );
+    expect(await outputs.locator('b').count()).toBe(0);
+    expect(await detail.getByTestId('span-tokens').textContent()).toContain('42 in · 17 out · 59');
+    expect(await detail.getByRole('table', { name: 'Attributes' }).textContent()).toContain(
+      'gen_ai.request.model',
+    );
+    await shot('33-trace-chat-span');
+
+    // The keyboard: ↑ selects the root again.
+    await items.nth(1).focus();
+    await page.keyboard.press('ArrowUp');
+    await expect.poll(() => new URL(page.url()).searchParams.get('span')).toBe(rootId);
+  });
+
+  it('lists the session and shows its conversation', async () => {
+    await page.goto(`${cairn.url}/sessions`);
+    const link = page.getByRole('link', { name: `session-${suffix}` });
+    await link.waitFor({ timeout: 15_000 });
+    await link.click();
+    await page.waitForURL(/\/session\?id=/u);
+    const turn = page.getByTestId('session-turn').first();
+    await turn.waitFor({ timeout: 15_000 });
+    expect(await turn.textContent()).toContain(name);
+    await shot('34-session');
+  });
+
+  it('shows usage by model and the model price table', async () => {
+    await page.goto(`${cairn.url}/traces/usage`);
+    const byModel = page.getByRole('table', { name: 'Usage by model' });
+    await byModel.waitFor({ timeout: 15_000 });
+    await expect.poll(() => byModel.textContent(), { timeout: 15_000 }).toContain('gpt-4o-mini');
+    expect(await page.getByTestId('usage-totals').textContent()).toContain('42 · 17 · 59');
+    await page.locator('.chart-box canvas').first().waitFor({ timeout: 15_000 });
+    await shot('35-usage');
+
+    await page.goto(`${cairn.url}/traces/prices`);
+    const prices = page.getByRole('table', { name: 'Model prices' });
+    await prices.waitFor({ timeout: 15_000 });
+    // Built-in entries (when the API lists them) are marked; this test adds, edits and deletes
+    // an own entry.
+    const form = page.getByRole('form', { name: 'Add a model price' });
+    await form.getByLabel('Model pattern (regex)').fill(`e2e-model-${suffix}`);
+    await form.getByLabel('Input $/M', { exact: true }).fill('1.5');
+    await form.getByLabel('Output $/M', { exact: true }).fill('6');
+    await form.getByRole('button', { name: 'Add price' }).click();
+    const own = prices.locator('tr', { hasText: `e2e-model-${suffix}` });
+    await own.waitFor({ timeout: 15_000 });
+    expect(await own.textContent()).toContain('own');
+    await own.getByRole('button', { name: `Edit e2e-model-${suffix}` }).click();
+    const edit = page.getByRole('form', { name: 'Edit a model price' });
+    await edit.getByLabel('Output $/M', { exact: true }).fill('7.25');
+    await edit.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(() => own.textContent(), { timeout: 15_000 }).toContain('7.25');
+    expect(await own.count()).toBe(1);
+    await shot('36-prices');
+    page.once('dialog', (d) => void d.accept());
+    await own.getByRole('button', { name: `Delete e2e-model-${suffix}` }).click();
+    await expect.poll(() => own.count(), { timeout: 15_000 }).toBe(0);
+    expect(pageErrors).toEqual([]);
+  });
+});
