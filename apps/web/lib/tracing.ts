@@ -618,17 +618,31 @@ export interface StatsBucketLike {
 
 /**
  * Time buckets (DAY/HOUR keys: ISO starts) as chart columns, oldest first: x in epoch seconds,
- * then one column per series. Buckets with an unreadable key are left out.
+ * then one column per series. Buckets with an unreadable key are left out. With `stepSeconds`, a
+ * single bucket gets empty neighbours one step either side.
  */
 export function statsColumns<B extends StatsBucketLike>(
   buckets: readonly B[],
   series: readonly ((b: B) => number | null)[],
+  stepSeconds?: number,
 ): [number[], ...(number | null)[][]] {
   const dated = buckets
     .map((b) => ({ b, t: b.key === null ? Number.NaN : Date.parse(b.key) }))
     .filter((d) => Number.isFinite(d.t))
     .sort((x, y) => x.t - y.t);
-  return [dated.map((d) => d.t / 1000), ...series.map((f) => dated.map((d) => f(d.b)))];
+  const cols: [number[], ...(number | null)[][]] = [
+    dated.map((d) => d.t / 1000),
+    ...series.map((f) => dated.map((d) => f(d.b))),
+  ];
+  // One bucket: empty neighbours, so the time axis spans a bucket either side (not years).
+  if (stepSeconds !== undefined && cols[0].length === 1) {
+    const x = cols[0][0]!;
+    return [
+      [x - stepSeconds, x, x + stepSeconds],
+      ...cols.slice(1).map((c) => [null, c[0]!, null]),
+    ] as [number[], ...(number | null)[][]];
+  }
+  return cols;
 }
 
 /** A percentage of a 0–1 rate, e.g. 0.0412 → "4.1%". */

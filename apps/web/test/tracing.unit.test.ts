@@ -415,6 +415,27 @@ describe('events, filters, links, stats, live list', () => {
     ]);
   });
 
+  it('pads a single time bucket with empty neighbours', () => {
+    const one = {
+      key: '2026-12-06T01:00:00.000Z',
+      count: 1,
+      errorRate: 0,
+      latencyP50Ms: 5,
+      latencyP95Ms: null,
+      latencyP99Ms: null,
+      inputTokens: 0,
+      outputTokens: 0,
+      totalTokens: 0,
+      cost: null,
+    };
+    const x = Date.parse(one.key) / 1000;
+    expect(statsColumns([one], [(b) => b.latencyP50Ms], 3600)).toEqual([
+      [x - 3600, x, x + 3600],
+      [null, 5, null],
+    ]);
+    expect(statsColumns([one], [(b) => b.latencyP50Ms])).toEqual([[x], [5]]);
+  });
+
   it('merges pushed traces: in place when known, on top (newest first) when new', () => {
     const t = (id: string, ns: string, name = id) => ({ id, startTimeUnixNano: ns, name });
     const list = [t('b', '200'), t('a', '100')];

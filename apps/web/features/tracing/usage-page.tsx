@@ -79,8 +79,11 @@ export function UsagePage() {
   const stats = live.data;
   const total = stats?.total[0] ?? null;
   const columns = useMemo(
-    () => CHARTS.map((c) => statsColumns(stats?.buckets ?? [], c.values)),
-    [stats],
+    () =>
+      CHARTS.map((c) =>
+        statsColumns(stats?.buckets ?? [], c.values, bucket === 'DAY' ? 86_400 : 3600),
+      ),
+    [stats, bucket],
   );
   const setParam = (name: string, value: string | null) => {
     const next = new URLSearchParams(query);
