@@ -1,5 +1,6 @@
 import { sql, type RawBuilder, type SqlBool } from 'kysely';
 import { CairnError } from '../errors.ts';
+import { checkFilterInteger } from '../input-hygiene.ts';
 import type {
   FilterExpr,
   OrderTerm,
@@ -188,6 +189,8 @@ function predicate(entity: Entity, p: Predicate, workspaceId: string): Bool {
         return p.negated
           ? sql<SqlBool>`${column.filter} IS NOT NULL`
           : sql<SqlBool>`${column.filter} IS NULL`;
+      if (p.type === 'compare' && (column.sortType === 'int4' || column.sortType === 'int8'))
+        checkFilterInteger(p.value, column.sortType, target.name, p.position);
       const cond = valueCondition(column.filter, p);
       // Null-safe (false, not unknown), so that NOT (...) holds for rows without a value.
       return column.nullable ? sql<SqlBool>`(${column.filter} IS NOT NULL AND ${cond})` : cond;

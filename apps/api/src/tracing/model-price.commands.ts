@@ -1,22 +1,17 @@
-import { MODEL_PRICES_STREAM_ID, type EventOf, decodeEvent } from '@cairn/events';
+import {
+  DEFAULT_MODEL_PRICES,
+  MODEL_PRICES_STREAM_ID,
+  type DefaultModelPrice,
+  type EventOf,
+  decodeEvent,
+} from '@cairn/events';
 import { handleCommand, type Caller } from '../write/command-handler.ts';
 import type { ServiceDeps } from '../write/services.ts';
 import { modelPriceDecider, type ModelPriceInput } from './model-price.decider.ts';
 import { getModelPrices, type ModelPriceView } from './traces.queries.ts';
 
-/** The shape of the shipped defaults (`DEFAULT_MODEL_PRICES` of @cairn/events). */
-export interface BuiltInModelPrice {
-  id: string;
-  modelPattern: string;
-  provider: string | null;
-  inputPerMillion: number;
-  outputPerMillion: number;
-  cachedInputPerMillion: number | null;
-  effectiveFrom: string;
-}
-
-/** Wired to `DEFAULT_MODEL_PRICES` once that export is committed. */
-export const BUILT_IN_MODEL_PRICES: readonly BuiltInModelPrice[] = [];
+/** The shipped defaults, listed after the workspace's own entries (`builtIn: true`). */
+export const BUILT_IN_MODEL_PRICES: readonly DefaultModelPrice[] = DEFAULT_MODEL_PRICES;
 const BUILT_IN_IDS: ReadonlySet<string> = new Set(BUILT_IN_MODEL_PRICES.map((p) => p.id));
 
 /** The workspace's entries, then the shipped defaults (`builtIn`). */
