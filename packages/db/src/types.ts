@@ -335,6 +335,8 @@ export interface TraceSpansTable {
   cached_tokens: number | null;
   reasoning_tokens: number | null;
   cost_usd: number | null;
+  /** Trace-level fields a span carried (tags, metadata, session, user, links), merged into `traces`. */
+  trace_fields: Jsonb<Record<string, unknown>> | null;
 }
 
 export interface TracesTable {

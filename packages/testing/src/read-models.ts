@@ -56,6 +56,11 @@ export const DUMP_QUERIES: Readonly<Record<string, { query: string; workspaceCol
   model_history: { query: 'SELECT * FROM model_history', workspaceColumn: 'workspace_id' },
   run_artifacts: { query: 'SELECT * FROM run_artifacts', workspaceColumn: 'workspace_id' },
   webhooks: { query: 'SELECT * FROM webhooks', workspaceColumn: 'workspace_id' },
+  trace_spans: { query: 'SELECT * FROM trace_spans', workspaceColumn: 'workspace_id' },
+  traces: { query: 'SELECT * FROM traces', workspaceColumn: 'workspace_id' },
+  trace_tags: { query: 'SELECT * FROM trace_tags', workspaceColumn: 'workspace_id' },
+  trace_metadata: { query: 'SELECT * FROM trace_metadata', workspaceColumn: 'workspace_id' },
+  model_prices: { query: 'SELECT * FROM model_prices', workspaceColumn: 'workspace_id' },
   projection_stream_positions: {
     query: 'SELECT * FROM projection_stream_positions',
     workspaceColumn: 'workspace_id',
