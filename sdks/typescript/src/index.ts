@@ -1,1 +1,52 @@
+/**
+ * @cairn/sdk: Cairn tracing for Node.js. See docs/typescript-sdk.md.
+ */
 export { VERSION } from './version.ts';
+export {
+  SpanType,
+  type SpanTypeName,
+  SPAN_INPUTS,
+  SPAN_OUTPUTS,
+  SPAN_TYPE,
+  TRACE_ENVIRONMENT,
+  TRACE_METADATA,
+  TRACE_MODEL_VERSION,
+  TRACE_PROMPT_VERSIONS,
+  TRACE_RUN_ID,
+  TRACE_SESSION,
+  TRACE_TAGS,
+  TRACE_USER,
+} from './attributes.ts';
+export {
+  DEFAULT_TRACKING_URI,
+  type CairnLogger,
+  type ExporterOptions,
+  type ProcessorOptions,
+} from './config.ts';
+export { CairnSpanExporter, type ExporterStats } from './exporter.ts';
+export { CairnSpanProcessor, type ProcessorStats } from './processor.ts';
+export { toJsonable, type JsonValue } from './json.ts';
+export { LiveSpan, type SpanEndOptions, type StatusName } from './span.ts';
+export {
+  configure,
+  flush,
+  getCurrentSpan,
+  getExportPipeline,
+  getLastActiveTraceId,
+  getTrace,
+  isEnabled,
+  shutdown,
+  startSpan,
+  trace,
+  updateCurrentTrace,
+  withSpan,
+  type CairnOptions,
+  type SpanOptions,
+  type StartSpanOptions,
+  type TokenUsage,
+  type TraceOptions,
+  type TraceSpanView,
+  type TraceUpdate,
+  type TraceView,
+} from './tracing.ts';
+export { wrapOpenAI } from './openai.ts';
