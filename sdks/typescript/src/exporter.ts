@@ -73,7 +73,14 @@ export class CairnSpanExporter implements SpanExporter {
     }
     const work = this.send(spans).then(
       (ok) =>
-        resultCallback(ok ? { code: ExportResultCode.SUCCESS } : { code: ExportResultCode.FAILED }),
+        resultCallback(
+          ok
+            ? { code: ExportResultCode.SUCCESS }
+            : {
+                code: ExportResultCode.FAILED,
+                error: new Error(`cairn: span(s) not exported to ${this.endpoint} (see the log)`),
+              },
+        ),
       (error: unknown) => {
         this.options.logger.error(`could not export ${spans.length} span(s): ${describe(error)}`);
         resultCallback({ code: ExportResultCode.FAILED, error: toError(error) });
