@@ -5,6 +5,9 @@
  * `getTrace`: the tree, span types, inputs/outputs, token usage and cost (the shipped default
  * prices).
  */
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, randomWorkspaceId } from '@cairn/testing';
@@ -390,5 +393,32 @@ describe('wrapOpenAI', () => {
     expect(chats.map((c) => c.tokenUsage?.inputTokens ?? null).sort()).toEqual([1000, null]);
     expect(chats.every((c) => c.status.code === 'OK')).toBe(true);
     expect(await flush()).toBe(true);
+  });
+});
+
+describe('process exit', () => {
+  it('exports what is still queued on beforeExit, without an explicit flush', async () => {
+    const fixture = fileURLToPath(new URL('./fixtures/exit-flush.ts', import.meta.url));
+    const tsx = fileURLToPath(new URL('../../../node_modules/tsx/dist/cli.mjs', import.meta.url));
+    const started = Date.now();
+    const { stdout } = await promisify(execFile)(process.execPath, [tsx, fixture], {
+      env: { ...process.env, CAIRN_TEST_URI: api.url, CAIRN_TEST_WORKSPACE: workspace },
+      timeout: 30_000,
+    });
+    expect(Date.now() - started).toBeLessThan(20_000); // not held open by the 60 s interval
+    const traceId = stdout.trim();
+    // This process ended none of its spans, so getTrace cannot know how many to wait for.
+    let t = await traced(traceId);
+    for (let i = 0; i < 100 && t.spanCount < 2; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      t = await traced(traceId);
+    }
+    expect(t.spanCount).toBe(2);
+    expect(spanNamed(t, 'exit-child')).toMatchObject({
+      parentId: spanNamed(t, 'exit-root').id,
+      spanType: 'TOOL',
+      inputs: { n: 21 },
+      outputs: 42,
+    });
   });
 });
