@@ -4,7 +4,15 @@
  * processor's batches to a recording exporter.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ROOT_CONTEXT, trace as otelTrace, type Span } from '@opentelemetry/api';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import {
+  ROOT_CONTEXT,
+  context as otelContext,
+  trace as otelTrace,
+  type Context,
+  type ContextManager,
+  type Span,
+} from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import {
   BasicTracerProvider,
@@ -192,6 +200,61 @@ describe('trace / withSpan', () => {
       withSpan('w', (span) => Promise.resolve(span.setOutputs(1)).then(() => 5)),
     ).resolves.toBe(5);
     expect(spans()).toHaveLength(0);
+  });
+});
+
+/** The smallest AsyncLocalStorage context manager (what NodeSDK registers), for the OTel tests. */
+class AlsContextManager implements ContextManager {
+  private readonly storage = new AsyncLocalStorage<Context>();
+  active(): Context {
+    return this.storage.getStore() ?? ROOT_CONTEXT;
+  }
+  with<A extends unknown[], F extends (...args: A) => ReturnType<F>>(
+    context: Context,
+    fn: F,
+    thisArg?: ThisParameterType<F>,
+    ...args: A
+  ): ReturnType<F> {
+    return this.storage.run(context, () => fn.apply(thisArg, args));
+  }
+  bind<T>(_context: Context, target: T): T {
+    return target;
+  }
+  enable(): this {
+    return this;
+  }
+  disable(): this {
+    this.storage.disable();
+    return this;
+  }
+}
+
+describe('with an OpenTelemetry app (a global context manager registered)', () => {
+  it('joins the active OTel span, and OTel spans started inside nest under Cairn spans', async () => {
+    const { byName } = inMemory();
+    const manager = new AlsContextManager();
+    expect(otelContext.setGlobalContextManager(manager)).toBe(true);
+    try {
+      const appTracer = new BasicTracerProvider().getTracer('app');
+      const request = appTracer.startSpan('GET /ask');
+      let inner: Span | undefined;
+      await otelContext.with(otelTrace.setSpan(otelContext.active(), request), () =>
+        withSpan('handler', async () => {
+          await tick();
+          inner = appTracer.startSpan('db.query'); // parent from the active context
+          inner.end();
+        }),
+      );
+      request.end();
+      const handler = byName('handler');
+      expect(handler.spanContext().traceId).toBe(request.spanContext().traceId);
+      expect(handler.parentSpanContext?.spanId).toBe(request.spanContext().spanId);
+      const innerParent = (inner as unknown as { parentSpanContext?: { spanId: string } })
+        .parentSpanContext;
+      expect(innerParent?.spanId).toBe(handler.spanContext().spanId);
+    } finally {
+      otelContext.disable();
+    }
   });
 });
 
