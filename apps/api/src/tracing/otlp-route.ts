@@ -58,6 +58,40 @@ function encodingOf(contentType: string | undefined): Encoding | null {
 
 const CORS_ALLOWED_HEADERS = 'x-cairn-workspace, x-correlation-id, content-type, content-encoding';
 
+/** What is read and discarded of a refused body before the answer (then the connection closes). */
+const DRAIN_MAX_BYTES = 64 * 1024 * 1024;
+const DRAIN_MAX_MS = 5_000;
+
+/** Reads what is left of `req` without keeping it; `done(true)` once it ended, `done(false)` past a bound. */
+function drainBody(req: http.IncomingMessage, done: (complete: boolean) => void): void {
+  if (req.complete || req.readableEnded) return done(true);
+  let drained = 0;
+  let finished = false;
+  const finish = (complete: boolean) => {
+    if (finished) return;
+    finished = true;
+    clearTimeout(timer);
+    req.off('data', onData);
+    req.off('end', onEnd);
+    req.off('error', onError);
+    req.off('close', onError);
+    done(complete);
+  };
+  const onData = (chunk: Buffer) => {
+    drained += chunk.length;
+    if (drained > DRAIN_MAX_BYTES) finish(false);
+  };
+  const onEnd = () => finish(true);
+  const onError = () => finish(false);
+  const timer = setTimeout(() => finish(false), DRAIN_MAX_MS);
+  timer.unref();
+  req.on('data', onData);
+  req.once('end', onEnd);
+  req.once('error', onError);
+  req.once('close', onError);
+  req.resume();
+}
+
 export function createOtlpRoute(
   deps: ServiceDeps,
   logger: Logger,
@@ -173,18 +207,22 @@ export function createOtlpRoute(
       res.destroy();
       return;
     }
-    const headers: http.OutgoingHttpHeaders = {};
-    if (error.status === 503) headers['retry-after'] = '1';
-    // The body was not read to its end: the connection cannot carry another request.
-    if (!req.complete) headers.connection = 'close';
-    if (encoding === 'protobuf') {
-      res.writeHead(error.status, { ...headers, 'content-type': 'application/x-protobuf' });
-      res.end(encodeStatusProtobuf(error.rpcCode, error.message));
-    } else {
-      res.writeHead(error.status, { ...headers, 'content-type': 'application/json' });
-      res.end(encodeStatusJson(error.rpcCode, error.message));
-    }
-    if (!req.complete) req.resume();
+    // An answer written while the client is still sending makes its next write fail (EPIPE) and
+    // most clients then lose the answer: read the rest of the body first (discarded, bounded).
+    drainBody(req, (complete) => {
+      if (res.destroyed) return;
+      const headers: http.OutgoingHttpHeaders = {};
+      if (error.status === 503) headers['retry-after'] = '1';
+      // The body was not read to its end: the connection cannot carry another request.
+      if (!complete) headers.connection = 'close';
+      if (encoding === 'protobuf') {
+        res.writeHead(error.status, { ...headers, 'content-type': 'application/x-protobuf' });
+        res.end(encodeStatusProtobuf(error.rpcCode, error.message));
+      } else {
+        res.writeHead(error.status, { ...headers, 'content-type': 'application/json' });
+        res.end(encodeStatusJson(error.rpcCode, error.message));
+      }
+    });
   }
 
   return (req, res) => {
