@@ -64,13 +64,22 @@ export interface SpanOptions {
   attributes?: Record<string, unknown>;
 }
 
+/** What `outputs` receives: the yielded values of a generator, else the awaited result. */
+export type YieldedOrResult<R> =
+  R extends Generator<infer Y, unknown, unknown>
+    ? Y[]
+    : R extends AsyncGenerator<infer Y, unknown, unknown>
+      ? Y[]
+      : Awaited<R>;
+
 export interface TraceOptions<A extends unknown[] = unknown[], R = unknown> extends SpanOptions {
   /** Span name (default: the function's name, else `span`). */
   name?: string;
   /** The inputs to record for a call (default: the arguments by parameter name). */
   inputs?: (...args: A) => unknown;
-  /** The outputs to record for a result (default: the (awaited) return value). */
-  outputs?: (result: Awaited<R>) => unknown;
+  /** The outputs to record for a result (default: the (awaited) return value; for a generator
+   * function, the list of values it yielded). */
+  outputs?: (result: YieldedOrResult<R>) => unknown;
 }
 
 export interface StartSpanOptions extends SpanOptions {
@@ -319,17 +328,113 @@ function runSpan<T>(
   return result;
 }
 
+/** A generator that records `inner`'s run as `span`: each step runs with the span current, the
+ * span ends when the generator finishes, fails or is closed early; outputs: the yielded values. */
+function* traceGenerator(
+  span: LiveSpan,
+  inner: Generator,
+  reduce: (items: unknown[]) => unknown,
+): Generator<unknown, unknown, unknown> {
+  const items: unknown[] = [];
+  let settled = false;
+  let failed = false;
+  let error: unknown;
+  try {
+    let step = runInSpan(span, () => inner.next());
+    while (!step.done) {
+      items.push(step.value);
+      let sent: unknown;
+      let thrown: { error: unknown } | undefined;
+      try {
+        sent = yield step.value;
+      } catch (e) {
+        thrown = { error: e };
+      }
+      step = runInSpan(span, () => (thrown ? inner.throw(thrown.error) : inner.next(sent)));
+    }
+    settled = true;
+    return step.value;
+  } catch (e) {
+    settled = true;
+    failed = true;
+    error = e;
+    throw e;
+  } finally {
+    if (!settled) {
+      // closed early by the consumer (`break`, `return()`): close the inner generator too
+      try {
+        runInSpan(span, () => inner.return(undefined));
+      } catch (e) {
+        failed = true;
+        error = e;
+      }
+    }
+    finish(span, error, failed, () => reduce(items));
+  }
+}
+
+async function* traceAsyncGenerator(
+  span: LiveSpan,
+  inner: AsyncGenerator,
+  reduce: (items: unknown[]) => unknown,
+): AsyncGenerator<unknown, unknown, unknown> {
+  const items: unknown[] = [];
+  let settled = false;
+  let failed = false;
+  let error: unknown;
+  try {
+    let step = await runInSpan(span, () => inner.next());
+    while (!step.done) {
+      items.push(step.value);
+      let sent: unknown;
+      let thrown: { error: unknown } | undefined;
+      try {
+        sent = yield step.value;
+      } catch (e) {
+        thrown = { error: e };
+      }
+      step = await runInSpan(span, () => (thrown ? inner.throw(thrown.error) : inner.next(sent)));
+    }
+    settled = true;
+    return step.value;
+  } catch (e) {
+    settled = true;
+    failed = true;
+    error = e;
+    throw e;
+  } finally {
+    if (!settled) {
+      try {
+        await runInSpan(span, () => inner.return(undefined));
+      } catch (e) {
+        failed = true;
+        error = e;
+      }
+    }
+    finish(span, error, failed, () => reduce(items));
+  }
+}
+
 /**
  * Traces a function: each call is a span (named after the function, or `name`) whose inputs
  * are the arguments by parameter name and outputs the return value (awaited for a promise).
  * An exception (or a rejected promise) sets status ERROR, adds an `exception` event and
- * propagates unchanged. `this` is passed through, so methods can be traced too.
+ * propagates unchanged. `this` is passed through, so methods can be traced too. A generator
+ * function (sync or async) returns a generator whose span lasts until it is exhausted, fails or
+ * is closed; its outputs are the yielded values.
  */
 export function trace<A extends unknown[], R>(
   fn: (...args: A) => R,
   opts: TraceOptions<A, R> = {},
 ): (...args: A) => R {
   const name = opts.name ?? (fn.name || 'span');
+  const tag = Object.prototype.toString.call(fn);
+  const generatorKind =
+    tag === '[object GeneratorFunction]'
+      ? 'sync'
+      : tag === '[object AsyncGeneratorFunction]'
+        ? 'async'
+        : undefined;
   let params: ReturnType<typeof parameters>;
   let parsed = false;
   const traced = function (this: unknown, ...args: A): R {
@@ -348,6 +453,21 @@ export function trace<A extends unknown[], R>(
       logger().warn(`could not record the inputs of ${JSON.stringify(name)}: ${String(error)}`);
     }
     const outputs = opts.outputs as ((result: unknown) => unknown) | undefined;
+    if (generatorKind !== undefined) {
+      let generator: R;
+      try {
+        generator = runInSpan(span, () => fn.apply(this, args)); // runs none of its body yet
+      } catch (error) {
+        finish(span, error, true);
+        throw error;
+      }
+      const reduce = (items: unknown[]) => (outputs ? outputs(items) : items);
+      return (
+        generatorKind === 'sync'
+          ? traceGenerator(span, generator as Generator, reduce)
+          : traceAsyncGenerator(span, generator as AsyncGenerator, reduce)
+      ) as R;
+    }
     return runSpan(span, () => fn.apply(this, args), outputs);
   };
   Object.defineProperty(traced, 'name', { value: fn.name, configurable: true });

@@ -191,6 +191,58 @@ describe('trace / withSpan', () => {
     expect(byName('outer').attributes['cairn.span.type']).toBe('CHAIN');
   });
 
+  it('traces generators until exhausted, failed or closed; outputs are the yielded values', async () => {
+    const { byName, spans } = inMemory();
+    const step = trace((n: number) => n * 10, { name: 'step' });
+    const numbers = trace(function* numbers(limit: number) {
+      for (let i = 1; i <= limit; i++) yield step(i);
+      return 'done';
+    });
+    expect([...numbers(3)]).toEqual([10, 20, 30]);
+    const gen = byName('numbers');
+    expect(gen.attributes).toMatchObject({
+      'cairn.span.inputs': '{"limit":3}',
+      'cairn.span.outputs': '[10,20,30]',
+    });
+    expect(gen.status.code).toBe(1);
+    // Work done inside the generator's steps nests under its span.
+    const steps = spans().filter((s) => s.name === 'step');
+    expect(steps).toHaveLength(3);
+    for (const s of steps) expect(s.parentSpanContext?.spanId).toBe(gen.spanContext().spanId);
+
+    let closed = false;
+    const ticks = trace(
+      async function* ticks() {
+        try {
+          for (let i = 0; ; i++) {
+            await tick();
+            yield i;
+          }
+        } finally {
+          closed = true;
+        }
+      },
+      { outputs: (items) => ({ count: items.length }) },
+    );
+    for await (const i of ticks()) if (i === 2) break;
+    expect(closed).toBe(true);
+    expect(byName('ticks').attributes['cairn.span.outputs']).toBe('{"count":3}');
+    expect(byName('ticks').status.code).toBe(1);
+
+    const broken = trace(async function* broken() {
+      yield 1;
+      throw new Error('half way');
+    });
+    const seen: number[] = [];
+    await expect(
+      (async () => {
+        for await (const v of broken()) seen.push(v);
+      })(),
+    ).rejects.toThrow('half way');
+    expect(seen).toEqual([1]);
+    expect(byName('broken').status).toEqual({ code: 2, message: 'Error: half way' });
+  });
+
   it('records nothing when disabled, and still runs the code', async () => {
     const { spans } = inMemory();
     configure({ enabled: false, tracerProvider: new BasicTracerProvider() });
