@@ -332,7 +332,7 @@ function runSpan<T>(
  * span ends when the generator finishes, fails or is closed early; outputs: the yielded values. */
 function* traceGenerator(
   span: LiveSpan,
-  inner: Generator,
+  inner: Generator<unknown, unknown, unknown>,
   reduce: (items: unknown[]) => unknown,
 ): Generator<unknown, unknown, unknown> {
   const items: unknown[] = [];
@@ -375,7 +375,7 @@ function* traceGenerator(
 
 async function* traceAsyncGenerator(
   span: LiveSpan,
-  inner: AsyncGenerator,
+  inner: AsyncGenerator<unknown, unknown, unknown>,
   reduce: (items: unknown[]) => unknown,
 ): AsyncGenerator<unknown, unknown, unknown> {
   const items: unknown[] = [];
@@ -464,8 +464,12 @@ export function trace<A extends unknown[], R>(
       const reduce = (items: unknown[]) => (outputs ? outputs(items) : items);
       return (
         generatorKind === 'sync'
-          ? traceGenerator(span, generator as Generator, reduce)
-          : traceAsyncGenerator(span, generator as AsyncGenerator, reduce)
+          ? traceGenerator(span, generator as Generator<unknown, unknown, unknown>, reduce)
+          : traceAsyncGenerator(
+              span,
+              generator as AsyncGenerator<unknown, unknown, unknown>,
+              reduce,
+            )
       ) as R;
     }
     return runSpan(span, () => fn.apply(this, args), outputs);

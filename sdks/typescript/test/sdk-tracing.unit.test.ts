@@ -230,7 +230,7 @@ describe('trace / withSpan', () => {
     expect(byName('ticks').status.code).toBe(1);
 
     const broken = trace(async function* broken() {
-      yield 1;
+      yield await Promise.resolve(1);
       throw new Error('half way');
     });
     const seen: number[] = [];
