@@ -169,6 +169,26 @@ export default defineConfig(
     },
   },
 
+  // The TypeScript SDK is published on its own: its sources import only their own files, Node
+  // built-ins and its declared dependencies, nothing of the platform (CONTRIBUTING.md, "SDKs").
+  {
+    files: ['sdks/typescript/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(?!\\./)(?!node:)(?!@opentelemetry/(api|core|resources|sdk-trace-base)$)',
+              message:
+                '@cairn/sdk imports only ./ files, node: built-ins and its @opentelemetry dependencies.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+
   // React code destructures props and hook results ({ onChange }, { subscribe, get }); those are
   // plain functions, and unbound-method cannot tell them from class methods there.
   {
