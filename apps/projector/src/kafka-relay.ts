@@ -17,6 +17,7 @@ export const RELAY_TOPICS = [
   topicForDomain('registry'),
   topicForDomain('webhooks'),
   topicForDomain('tracing'),
+  topicForDomain('prompts'),
   UNROUTED_TOPIC,
 ];
 

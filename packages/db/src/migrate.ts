@@ -10,6 +10,7 @@ import * as m0008 from './migrations/2026-11-26T0008-metric-rollups.ts';
 import * as m0009 from './migrations/2026-11-26T0009-run-search-experiment.ts';
 import * as m0010 from './migrations/2026-11-26T0010-ingest-uncompressed.ts';
 import * as m0011 from './migrations/2026-12-06T0011-tracing.ts';
+import * as m0014 from './migrations/2026-12-06T0014-prompts.ts';
 
 /** Migrations are listed statically so that they work the same from source and from a bundle. */
 const migrations: Record<string, Migration> = {
@@ -24,6 +25,7 @@ const migrations: Record<string, Migration> = {
   '2026-11-26T0009-run-search-experiment': m0009,
   '2026-11-26T0010-ingest-uncompressed': m0010,
   '2026-12-06T0011-tracing': m0011,
+  '2026-12-06T0014-prompts': m0014,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };

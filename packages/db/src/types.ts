@@ -398,7 +398,81 @@ export interface ModelPricesTable {
   effective_from: Timestamp;
 }
 
+export interface PromptsTable {
+  workspace_id: string;
+  prompt_id: string;
+  name: string;
+  description: string | null;
+  archived: ColumnType<boolean, boolean | undefined, boolean>;
+  latest_version: number | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface PromptTagsTable {
+  workspace_id: string;
+  prompt_id: string;
+  key: string;
+  value: string;
+}
+
+export interface PromptVersionsTable {
+  workspace_id: string;
+  prompt_id: string;
+  version: number;
+  prompt_name: string;
+  /** 'text' | 'chat' */
+  template_type: string;
+  /** `{type: 'text', text}` or `{type: 'chat', messages}`, as in PromptVersionCreated. */
+  template: Jsonb<
+    { type: 'text'; text: string } | { type: 'chat'; messages: { role: string; content: string }[] }
+  >;
+  variables: Jsonb<string[]>;
+  response_format: Jsonb<Record<string, unknown>> | null;
+  model_config: Jsonb<Record<string, unknown>> | null;
+  commit_message: string | null;
+  author: string | null;
+  created_at: Timestamp;
+}
+
+export interface PromptVersionTagsTable {
+  workspace_id: string;
+  prompt_id: string;
+  version: number;
+  key: string;
+  value: string;
+}
+
+export interface PromptAliasesTable {
+  workspace_id: string;
+  prompt_id: string;
+  alias: string;
+  version: number;
+  updated_at: Timestamp;
+  updated_by: string | null;
+}
+
+export interface PromptAliasHistoryTable {
+  workspace_id: string;
+  prompt_id: string;
+  stream_position: number;
+  event_id: string;
+  alias: string;
+  /** 'SET' | 'DELETED' */
+  kind: string;
+  from_version: number | null;
+  to_version: number | null;
+  actor: string | null;
+  at: Timestamp;
+}
+
 export interface DB {
+  prompts: PromptsTable;
+  prompt_tags: PromptTagsTable;
+  prompt_versions: PromptVersionsTable;
+  prompt_version_tags: PromptVersionTagsTable;
+  prompt_aliases: PromptAliasesTable;
+  prompt_alias_history: PromptAliasHistoryTable;
   registered_models: RegisteredModelsTable;
   registered_model_tags: RegisteredModelTagsTable;
   model_versions: ModelVersionsTable;

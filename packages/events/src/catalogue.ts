@@ -40,9 +40,11 @@ import {
 import {
   webhookActivatedV1,
   webhookCreatedV1,
+  webhookCreatedV2,
   webhookDeactivatedV1,
   webhookDeletedV1,
   webhookEventsChangedV1,
+  webhookEventsChangedV2,
   webhookSecretRotatedV1,
   webhookUrlChangedV1,
 } from './webhooks/webhook.events.ts';
@@ -55,9 +57,22 @@ import {
   traceTagDeletedV1,
   traceTagSetV1,
 } from './tracing/trace.events.ts';
+import {
+  promptAliasDeletedV1,
+  promptAliasSetV1,
+  promptArchivedV1,
+  promptCreatedV1,
+  promptDeletedV1,
+  promptTagDeletedV1,
+  promptTagSetV1,
+  promptUnarchivedV1,
+  promptVersionCreatedV1,
+  promptVersionTagDeletedV1,
+  promptVersionTagSetV1,
+} from './prompts/prompt.events.ts';
 
 /** Domains name Kafka topics (`<domain>.events.v1`), tables and GraphQL folders alike. */
-export type Domain = 'experiments' | 'runs' | 'registry' | 'webhooks' | 'tracing';
+export type Domain = 'experiments' | 'runs' | 'registry' | 'webhooks' | 'tracing' | 'prompts';
 
 /**
  * The current schema of every event type. Adding a type without a schema is a compile error
@@ -109,9 +124,9 @@ export const currentSchemas = {
   },
   ModelAliasSet: { version: 1, domain: 'registry', schema: modelAliasSetV1 },
   ModelAliasDeleted: { version: 1, domain: 'registry', schema: modelAliasDeletedV1 },
-  WebhookCreated: { version: 1, domain: 'webhooks', schema: webhookCreatedV1 },
+  WebhookCreated: { version: 2, domain: 'webhooks', schema: webhookCreatedV2 },
   WebhookUrlChanged: { version: 1, domain: 'webhooks', schema: webhookUrlChangedV1 },
-  WebhookEventsChanged: { version: 1, domain: 'webhooks', schema: webhookEventsChangedV1 },
+  WebhookEventsChanged: { version: 2, domain: 'webhooks', schema: webhookEventsChangedV2 },
   WebhookActivated: { version: 1, domain: 'webhooks', schema: webhookActivatedV1 },
   WebhookDeactivated: { version: 1, domain: 'webhooks', schema: webhookDeactivatedV1 },
   WebhookSecretRotated: { version: 1, domain: 'webhooks', schema: webhookSecretRotatedV1 },
@@ -123,6 +138,17 @@ export const currentSchemas = {
   TraceDeleted: { version: 1, domain: 'tracing', schema: traceDeletedV1 },
   ModelPriceSet: { version: 1, domain: 'tracing', schema: modelPriceSetV1 },
   ModelPriceDeleted: { version: 1, domain: 'tracing', schema: modelPriceDeletedV1 },
+  PromptCreated: { version: 1, domain: 'prompts', schema: promptCreatedV1 },
+  PromptTagSet: { version: 1, domain: 'prompts', schema: promptTagSetV1 },
+  PromptTagDeleted: { version: 1, domain: 'prompts', schema: promptTagDeletedV1 },
+  PromptArchived: { version: 1, domain: 'prompts', schema: promptArchivedV1 },
+  PromptUnarchived: { version: 1, domain: 'prompts', schema: promptUnarchivedV1 },
+  PromptDeleted: { version: 1, domain: 'prompts', schema: promptDeletedV1 },
+  PromptVersionCreated: { version: 1, domain: 'prompts', schema: promptVersionCreatedV1 },
+  PromptVersionTagSet: { version: 1, domain: 'prompts', schema: promptVersionTagSetV1 },
+  PromptVersionTagDeleted: { version: 1, domain: 'prompts', schema: promptVersionTagDeletedV1 },
+  PromptAliasSet: { version: 1, domain: 'prompts', schema: promptAliasSetV1 },
+  PromptAliasDeleted: { version: 1, domain: 'prompts', schema: promptAliasDeletedV1 },
 } as const satisfies Record<string, { version: number; domain: Domain; schema: z.ZodType }>;
 
 export type EventType = keyof typeof currentSchemas;
@@ -147,6 +173,20 @@ export const upcasters: Partial<Record<EventType, Record<number, Upcaster>>> = {
         artifactLocation: data.artifactLocation ?? null,
         tags: [],
       }),
+    },
+  },
+  // v2 widened the enum of webhook event kinds (prompt kinds); v1 data is valid v2 data.
+  WebhookCreated: {
+    1: {
+      from: webhookCreatedV1,
+      to: (data: z.infer<typeof webhookCreatedV1>): z.infer<typeof webhookCreatedV2> => data,
+    },
+  },
+  WebhookEventsChanged: {
+    1: {
+      from: webhookEventsChangedV1,
+      to: (data: z.infer<typeof webhookEventsChangedV1>): z.infer<typeof webhookEventsChangedV2> =>
+        data,
     },
   },
   RunMetricsLogged: {

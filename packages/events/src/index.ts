@@ -10,3 +10,4 @@ export * from './registry/registry.events.ts';
 export * from './webhooks/webhook.events.ts';
 export * from './tracing/trace.events.ts';
 export * from './tracing/default-prices.ts';
+export * from './prompts/prompt.events.ts';

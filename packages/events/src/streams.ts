@@ -1,6 +1,13 @@
 /** Stream naming: `<aggregate>-<entity id>`. The Kafka key is the stream id (invariant 4). */
 export type StreamType =
-  'experiment' | 'run' | 'registered-model' | 'webhook' | 'span-batch' | 'trace' | 'model-prices';
+  | 'experiment'
+  | 'run'
+  | 'registered-model'
+  | 'webhook'
+  | 'span-batch'
+  | 'trace'
+  | 'model-prices'
+  | 'prompt';
 
 export function experimentStreamId(experimentId: string): string {
   return `experiment-${experimentId}`;
@@ -28,6 +35,10 @@ export function traceStreamId(traceId: string): string {
   return `trace-${traceId}`;
 }
 
+export function promptStreamId(promptId: string): string {
+  return `prompt-${promptId}`;
+}
+
 /** The workspace's model price table (stream ids are per workspace). */
 export const MODEL_PRICES_STREAM_ID = 'model-prices';
 
@@ -39,6 +50,7 @@ export function domainOfStream(streamId: string): Domain | null {
   if (streamId.startsWith('run-')) return 'runs';
   if (streamId.startsWith('registered-model-')) return 'registry';
   if (streamId.startsWith('webhook-')) return 'webhooks';
+  if (streamId.startsWith('prompt-')) return 'prompts';
   if (
     streamId.startsWith('span-batch-') ||
     streamId.startsWith('trace-') ||

@@ -61,6 +61,18 @@ export const DUMP_QUERIES: Readonly<Record<string, { query: string; workspaceCol
   trace_tags: { query: 'SELECT * FROM trace_tags', workspaceColumn: 'workspace_id' },
   trace_metadata: { query: 'SELECT * FROM trace_metadata', workspaceColumn: 'workspace_id' },
   model_prices: { query: 'SELECT * FROM model_prices', workspaceColumn: 'workspace_id' },
+  prompts: { query: 'SELECT * FROM prompts', workspaceColumn: 'workspace_id' },
+  prompt_tags: { query: 'SELECT * FROM prompt_tags', workspaceColumn: 'workspace_id' },
+  prompt_versions: { query: 'SELECT * FROM prompt_versions', workspaceColumn: 'workspace_id' },
+  prompt_version_tags: {
+    query: 'SELECT * FROM prompt_version_tags',
+    workspaceColumn: 'workspace_id',
+  },
+  prompt_aliases: { query: 'SELECT * FROM prompt_aliases', workspaceColumn: 'workspace_id' },
+  prompt_alias_history: {
+    query: 'SELECT * FROM prompt_alias_history',
+    workspaceColumn: 'workspace_id',
+  },
   projection_stream_positions: {
     query: 'SELECT * FROM projection_stream_positions',
     workspaceColumn: 'workspace_id',

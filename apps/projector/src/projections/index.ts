@@ -1,6 +1,7 @@
 import type { Projection } from '../projection.ts';
 import { artifactsProjection } from './artifacts.projection.ts';
 import { experimentsProjection } from './experiments.projection.ts';
+import { promptsProjection } from './prompts.projection.ts';
 import { registryProjection } from './registry.projection.ts';
 import { runsProjection } from './runs.projection.ts';
 import { tracesProjection } from './traces.projection.ts';
@@ -13,6 +14,7 @@ export const allProjections: readonly Projection[] = [
   artifactsProjection,
   webhooksProjection,
   tracesProjection,
+  promptsProjection,
 ];
 
 export function findProjection(name: string): Projection | undefined {

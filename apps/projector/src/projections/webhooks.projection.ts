@@ -19,6 +19,9 @@ const registryHandles = [
   'ModelVersionStageTransitioned',
   'ModelAliasSet',
   'ModelAliasDeleted',
+  'PromptVersionCreated',
+  'PromptAliasSet',
+  'PromptAliasDeleted',
 ] as const satisfies readonly EventType[];
 
 const handles = [
@@ -53,7 +56,7 @@ export function deliveryPayload(deliveryId: string, kind: WebhookEventKind, even
 
 /**
  * Queues one delivery per active webhook of the event's workspace that subscribes to its kind
- * (and its model, when the webhook names one). The webhooks table read here is this projection's
+ * (and its model or prompt, by name, when the webhook names one). The webhooks table read here is this projection's
  * own, so it reflects exactly the subscriptions before this event in log order. Idempotent on
  * (webhook, event): a replay inserts nothing new, so nothing is sent twice.
  */
@@ -151,6 +154,9 @@ async function applyOne(trx: Transaction<DB>, event: Handled): Promise<number> {
     case 'ModelVersionStageTransitioned':
     case 'ModelAliasSet':
     case 'ModelAliasDeleted':
+    case 'PromptVersionCreated':
+    case 'PromptAliasSet':
+    case 'PromptAliasDeleted':
       return queueDeliveries(trx, event);
     default:
       return assertNever(event);
