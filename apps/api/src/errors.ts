@@ -30,6 +30,7 @@ export const invalidArgument = (message: string, details: Record<string, unknown
 const UNIQUE_SCOPE_NAMES: Record<string, string> = {
   'experiment-name': 'An experiment named',
   'registered-model-name': 'A registered model named',
+  'prompt-name': 'A prompt named',
 };
 
 /** Maps event-store errors to API errors; anything else passes through untouched. */

@@ -12,6 +12,7 @@ import '../tracing/trace.graphql.ts';
 import '../tracing/session.graphql.ts';
 import '../tracing/model-price.graphql.ts';
 import '../tracing/trace.subscriptions.ts';
+import '../prompts/prompt.graphql.ts';
 
 let schema: GraphQLSchema | null = null;
 
