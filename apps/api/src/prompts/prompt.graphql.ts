@@ -1,3 +1,4 @@
+import { GraphQLError } from 'graphql';
 import { promptRowFromCreated, promptVersionRowFromCreated } from '@cairn/projector';
 import { decodeEvent, promptStreamId, type EventOf } from '@cairn/events';
 import { builder } from '../graphql/builder.ts';
@@ -652,8 +653,11 @@ builder.subscriptionFields((t) => ({
     args: { name: t.arg.string({ required: true }) },
     subscribe: async (_r, { name }, ctx) => {
       const promptId = await findPromptIdByName(ctx.deps.db, ctx.workspaceId, name);
+      // graphql-ws does not run the HTTP error mapper: the code travels in the error itself.
       if (promptId === null)
-        throw new CairnError('NOT_FOUND', `Prompt "${name}" not found`, { name });
+        throw new GraphQLError(`Prompt "${name}" not found`, {
+          extensions: { code: 'NOT_FOUND', name },
+        });
       const streamId = promptStreamId(promptId);
       const changes = mapNotices<true>(ctx, (n) =>
         n.p === PROMPTS_PROJECTION && n.s.some(([id]) => id === streamId) ? true : null,
