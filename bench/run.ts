@@ -8,6 +8,7 @@
  *          --out FILE  --cpu-prof (Cairn server CPU profile into the work dir)
  *          --b3-sizes 10000,100000  --b4-sizes 1000,100000,1000000
  *          --b5-cells 10x1,100x5 (spans per trace x KB of attributes)  --b5-read-spans 1000000
+ *          --b5-cairn-otlp-spans 100000 (of the read load through OTLP; the rest cloned in SQL)
  *          --section NAME (replace only that section of the results file; `--only b5` full runs
  *          default to the section b5 of results/latest.md)
  * See bench/README.md.
@@ -41,6 +42,7 @@ const { values: args } = parseArgs({
     'b4-sizes': { type: 'string' },
     'b5-cells': { type: 'string' },
     'b5-read-spans': { type: 'string' },
+    'b5-cairn-otlp-spans': { type: 'string' },
     section: { type: 'string' },
   },
 });
@@ -342,6 +344,7 @@ async function main(): Promise<void> {
           clients: 8,
           readSpans: b5ReadSpans,
           mlflowOtlpLoadCap: quick ? Math.min(b5ReadSpans, 10_000) : 50_000,
+          cairnOtlpLoadCap: Number(args['b5-cairn-otlp-spans'] ?? (quick ? b5ReadSpans : 100_000)),
         }),
       );
     const localPeak = ctx.cairnPeakQueryable;

@@ -11,6 +11,7 @@ import * as m0009 from './migrations/2026-11-26T0009-run-search-experiment.ts';
 import * as m0010 from './migrations/2026-11-26T0010-ingest-uncompressed.ts';
 import * as m0011 from './migrations/2026-12-06T0011-tracing.ts';
 import * as m0014 from './migrations/2026-12-06T0014-prompts.ts';
+import * as m0015 from './migrations/2026-12-06T0015-trace-storage.ts';
 
 /** Migrations are listed statically so that they work the same from source and from a bundle. */
 const migrations: Record<string, Migration> = {
@@ -26,6 +27,7 @@ const migrations: Record<string, Migration> = {
   '2026-11-26T0010-ingest-uncompressed': m0010,
   '2026-12-06T0011-tracing': m0011,
   '2026-12-06T0014-prompts': m0014,
+  '2026-12-06T0015-trace-storage': m0015,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };
