@@ -50,3 +50,18 @@ export {
   type TraceView,
 } from './tracing.ts';
 export { wrapOpenAI } from './openai.ts';
+export {
+  DEFAULT_PROMPT_CACHE_TTL_MS,
+  PromptError,
+  PromptFormatError,
+  PromptVersion,
+  clearPromptCache,
+  loadPrompt,
+  parsePromptUri,
+  promptUri,
+  templateVariables,
+  type LoadPromptOptions,
+  type ParsedPromptUri,
+  type PromptMessage,
+  type PromptVersionData,
+} from './prompts.ts';

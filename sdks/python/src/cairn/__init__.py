@@ -92,6 +92,9 @@ from .tracing import (
     update_current_trace,
 )
 
+# The prompt registry (docs/python-sdk.md, "Prompts"): cairn.genai.load_prompt, ...
+from . import genai
+
 #: MLflow's name for the low-level client
 MlflowClient = CairnClient
 
@@ -159,6 +162,7 @@ __all__ = [
     "flush",
     "flush_trace_async_logging",
     "flush_trace_export",
+    "genai",
     "get_artifact_uri",
     "get_client",
     "get_current_active_span",
