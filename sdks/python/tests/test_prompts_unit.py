@@ -30,6 +30,8 @@ def test_parse_uris_and_names() -> None:
         ("prompts:/@prod", None, "NAME"),
         ("prompts:/a/b/3", None, "NAME"),
         ("models:/m/1", None, "SCHEME"),
+        ("s3://bucket/x", None, "SCHEME"),
+        ("prompts:summarise", None, "SCHEME"),
         ("", None, "NAME"),
         ("summarise", 0, "VERSION"),
         ("summarise", True, "VERSION"),

@@ -101,7 +101,7 @@ export function parsePromptUri(nameOrUri: string, version?: number): ParsedPromp
       `"${text}" is neither prompts:/<name>/<version> nor prompts:/<name>@<alias>`,
     );
   }
-  if (text.includes('://') || text.startsWith('prompts:'))
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:/u.test(text))
     throw uriError('SCHEME', `"${text}" is not a prompts:/ URI`);
   checkName(text);
   return version === undefined

@@ -32,6 +32,8 @@ DEFAULT_REFRESH_TIMEOUT_SECONDS = 10.0
 VARIABLE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.]*)\s*\}\}")
 URI_SCHEME = "prompts:/"
 _ALIAS = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
+#: names hold no ":", so "<scheme>:..." is a URI of another kind
+_OTHER_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
 Template = Union[str, List[Dict[str, str]]]
 
@@ -97,7 +99,7 @@ def parse_prompt_uri(
         raise _uri_error(
             "SHAPE", f"{text!r} is neither prompts:/<name>/<version> nor prompts:/<name>@<alias>"
         )
-    if "://" in text or text.startswith(("prompts:", "models:/")):
+    if _OTHER_SCHEME.match(text):
         raise _uri_error("SCHEME", f"{text!r} is not a prompts:/ URI")
     _check_name(text)
     if version is None:
