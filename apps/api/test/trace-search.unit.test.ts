@@ -121,7 +121,7 @@ describe('trace filter compiler', () => {
   it('compiles attributes.<key> = value as a jsonb containment (GIN-served), strings and numbers apart', () => {
     const eq = compiled("attributes.`gen_ai.system` = 'openai'");
     expect(eq.sql).toBe(
-      '(EXISTS (SELECT 1 FROM trace_spans s WHERE s.workspace_id = $1 AND s.trace_id = t.trace_id AND s.attributes @> CAST($2 AS jsonb)))',
+      '(t.trace_id = ANY (ARRAY(SELECT DISTINCT s.trace_id FROM trace_spans s WHERE s.workspace_id = $1 AND s.attributes @> CAST($2 AS jsonb))))',
     );
     expect(eq.parameters).toEqual(['ws1', '{"gen_ai.system":"openai"}']);
     expect(compiled('attributes.retries = 3').parameters).toEqual(['ws1', '{"retries":3}']);
