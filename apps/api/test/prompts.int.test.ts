@@ -23,6 +23,8 @@ import { eventually, expectSigned, Receiver } from './helpers/webhook-receiver.t
 let api: ApiHarness;
 let receiver: Receiver;
 let dropDb: () => Promise<void>;
+const queries: string[] = [];
+let counting = false;
 
 beforeAll(async () => {
   const database = await createTestDatabase();
@@ -35,6 +37,15 @@ beforeAll(async () => {
       secretKey: generateSecretKey(),
       retry: { baseDelayMs: 200, jitter: 0.2, maxAttempts: 4 },
       timeoutMs: 2000,
+    },
+    onQuery: (text) => {
+      // Background pollers share the handle: count prompt read-model reads only.
+      if (
+        counting &&
+        /\bprompt_|\bprompts\b/u.test(text) &&
+        !/unique_keys|projection_stream_positions/u.test(text)
+      )
+        queries.push(text);
     },
   });
 });
@@ -288,6 +299,17 @@ describe('prompt registry API', () => {
       expect({ message: error.message, code: error.extensions?.code }).toMatchObject({ code });
       expect(error.extensions).toMatchObject(details);
     }
+    expect(await c.events()).toBe(before);
+    // another workspace cannot see or change this prompt
+    const other = client(randomWorkspaceId());
+    expect((await other.gql<{ prompt: unknown }>('{ prompt(name:"p"){ id } }')).prompt).toBeNull();
+    for (const call of [
+      other.raw('mutation{ setPromptAlias(name:"p", alias:"prod", version:1){ version } }'),
+      other.createVersionRaw({ n: 'p', t: 'x' }),
+      other.raw('{ resolvePromptUri(uri:"prompts:/p/1"){ version } }'),
+      other.raw('mutation{ deletePrompt(name:"p") }'),
+    ])
+      expect(errorOf(await call).extensions?.code).toBe('NOT_FOUND');
     expect(await c.events()).toBe(before);
     // archived: no new versions until unarchived; hidden from the list unless asked
     await c.gql('mutation{ archivePrompt(name:"p"){ archived } }');
@@ -588,6 +610,46 @@ function rootSpan(traceId: string, ms: number, promptVersions: string[]): Ingest
     droppedLinksCount: 0,
   };
 }
+
+describe('prompt loaders', () => {
+  it('reads a page of prompts with their tags, aliases and versions in a fixed number of queries', async () => {
+    const w = randomWorkspaceId();
+    const c = client(w);
+    const seed = async (from: number, to: number) => {
+      for (let i = from; i < to; i++) {
+        const name = `p${String(i).padStart(2, '0')}`;
+        ok(
+          await c.createVersionRaw({ n: name, t: 'a', cm: true, tags: [{ key: 'k', value: 'v' }] }),
+        );
+        ok(await c.createVersionRaw({ n: name, t: 'b' }));
+        await c.gql(`mutation{ setPromptTag(name:"${name}", key:"team", value:"x"){ id } }`);
+        await c.gql(
+          `mutation{ setPromptAlias(name:"${name}", alias:"production", version:1){ version } }`,
+        );
+      }
+    };
+    const read = async () => {
+      queries.length = 0;
+      counting = true;
+      const { prompts } = await c.gql<{ prompts: { totalCount: number; nodes: unknown[] } }>(
+        `{ prompts(first: 50){ totalCount nodes{ name tags{key} aliases{ alias promptVersion{ version tags{key} } }
+           latestVersion{ version tags{key} aliases } versions(first: 5){ totalCount nodes{ version tags{key} } } } } }`,
+      );
+      counting = false;
+      return { n: prompts.nodes.length, total: prompts.totalCount, queries: queries.length };
+    };
+    await seed(0, 3);
+    const small = await read();
+    await seed(3, 8);
+    const large = await read();
+    expect([small.n, small.total, large.n, large.total]).toEqual([3, 3, 8, 8]);
+    // One query per loader and level (the version loader may run once per level it is reached
+    // from: latestVersion, then aliases → promptVersion): the same bound for 3 and 8 prompts,
+    // where one query per prompt would be 16 or more.
+    expect(small.queries).toBeLessThanOrEqual(9);
+    expect(large.queries).toBeLessThanOrEqual(9);
+  });
+});
 
 describe('prompt lineage', () => {
   it('lists the traces that used a prompt version, newest first, paginated', async () => {
