@@ -10,6 +10,8 @@ import { createArtifactRoutes, type ArtifactRoutesOptions } from '../artifacts/a
 import { buildContext, createGraphQLHandler } from './graphql-handler.ts';
 import { createOtlpRoute, type OtlpRouteOptions } from '../tracing/otlp-route.ts';
 import { createHttpGuard, refuseInvalidUtf8, type HttpSecurityOptions } from './request-guard.ts';
+import { createMlflowRouter } from '../mlflow/router.ts';
+import { mlflowRoutes } from '../mlflow/routes.ts';
 
 export interface ReadinessReport {
   ready: boolean;
@@ -53,6 +55,11 @@ export function createApiServer(opts: ApiServerOptions): {
     ? createArtifactRoutes(opts.deps, opts.logger, opts.artifacts)
     : null;
   const otlpRoute = createOtlpRoute(opts.deps, opts.logger, opts.otlp);
+  // MLflow's REST API (docs/mlflow-compatibility.md): /api/{2.0,3.0}/mlflow…, /ajax-api/….
+  const mlflowRouter = createMlflowRouter(opts.deps, opts.logger, {
+    routes: mlflowRoutes,
+    ...(opts.artifacts ? { artifacts: opts.artifacts } : {}),
+  });
   const maxBody = opts.maxBodyBytes ?? 32 * 1024 * 1024;
   const guard = createHttpGuard(opts.security);
   const tooLarge = (res: http.ServerResponse) =>
@@ -135,6 +142,7 @@ export function createApiServer(opts: ApiServerOptions): {
       return;
     }
     if (otlpRoute(req, res)) return;
+    if (mlflowRouter(req, res)) return;
     if (artifactRoutes?.(req, res)) return;
     if (opts.fallback) return opts.fallback(req, res);
     json(res, 404, { error: 'not found' });

@@ -1,0 +1,246 @@
+import type { ModelStage } from '@cairn/events';
+import {
+  createModelVersion,
+  deleteModelVersion,
+  deleteModelVersionTag,
+  setModelVersionTag,
+  transitionModelVersionStage,
+  updateModelVersion,
+} from '../registry/registry.commands.ts';
+import {
+  getAliases,
+  getVersionsByKeys,
+  getVersionTags,
+  searchVersions,
+  versionKey,
+  type VersionRow,
+} from '../registry/registry.queries.ts';
+import type { MlflowContext, MlflowRoute } from './mlflow-route.ts';
+import { doesNotExist, invalidParameter } from './mlflow.errors.ts';
+import { runArtifactUri } from './mlflow-ids.ts';
+import {
+  keyValues,
+  optionalBool,
+  optionalString,
+  requireString,
+  stringList,
+  type Message,
+} from './mlflow-input.ts';
+import { modelRowByName, searchPaging, toCairnRegistryExpression } from './registry.handlers.ts';
+
+/**
+ * MLflow's model registry, model versions (model_registry.proto `ModelVersion`) over Cairn's
+ * registry commands and queries. Stages are MLflow's spellings on the wire ("None", "Staging",
+ * "Production", "Archived") and Cairn's upper-case names inside.
+ */
+
+export const STAGE_FROM_MLFLOW: Readonly<Record<string, ModelStage>> = {
+  none: 'NONE',
+  staging: 'STAGING',
+  production: 'PRODUCTION',
+  archived: 'ARCHIVED',
+};
+const STAGE_TO_MLFLOW: Readonly<Record<string, string>> = {
+  NONE: 'None',
+  STAGING: 'Staging',
+  PRODUCTION: 'Production',
+  ARCHIVED: 'Archived',
+};
+
+/** MLflow's default and largest `max_results` of search-model-versions. */
+export const VERSION_SEARCH_DEFAULT = 10_000;
+export const VERSION_SEARCH_MAX = 200_000;
+
+/**
+ * A version source as the client sends it, in Cairn's source schemes: a run artifact behind this
+ * server's proxy (`mlflow-artifacts:/<experiment>/<run>/artifacts/<path>`) is the run's
+ * artifact `runs:/<run>/<path>`, which is what Cairn's registry links to the run.
+ */
+export function toCairnSource(source: string): string {
+  const m = /^mlflow-artifacts:\/+[^/]+\/([0-9a-f]{32})\/artifacts(?:\/(.*))?$/u.exec(source);
+  if (!m) return source;
+  return `runs:/${m[1]}/${m[2] ?? ''}`;
+}
+
+/** MLflow's `ModelVersion` messages, in the order of the rows. */
+export async function modelVersionMessages(ctx: MlflowContext, rows: readonly VersionRow[]) {
+  const keys = rows.map((r) => versionKey(r.model_id, r.version));
+  const modelIds = [...new Set(rows.map((r) => r.model_id))];
+  const [tags, aliases] = await Promise.all([
+    getVersionTags(ctx.deps.db, ctx.workspaceId, keys),
+    getAliases(ctx.deps.db, ctx.workspaceId, modelIds),
+  ]);
+  return rows.map((row) => {
+    const versionTags = tags.get(versionKey(row.model_id, row.version)) ?? [];
+    const versionAliases = (aliases.get(row.model_id) ?? [])
+      .filter((a) => a.version === row.version)
+      .map((a) => a.alias);
+    return {
+      name: row.model_name,
+      version: String(row.version),
+      creation_timestamp: new Date(row.created_at).getTime(),
+      last_updated_timestamp: new Date(row.updated_at).getTime(),
+      current_stage: STAGE_TO_MLFLOW[row.stage] ?? row.stage,
+      ...(row.description !== null ? { description: row.description } : {}),
+      source: row.source,
+      ...(row.run_id !== null ? { run_id: row.run_id } : {}),
+      status: row.status,
+      ...(versionTags.length > 0 ? { tags: versionTags } : {}),
+      ...(versionAliases.length > 0 ? { aliases: versionAliases } : {}),
+    };
+  });
+}
+
+export function versionNumber(body: Message): number {
+  const raw = requireString(body, 'version');
+  const n = Number(raw);
+  if (!/^\d+$/u.test(raw) || n < 1 || !Number.isSafeInteger(n))
+    throw invalidParameter(`Parameter 'version' must be an integer, got '${raw}'.`);
+  return n;
+}
+
+async function versionRow(ctx: MlflowContext, name: string, version: number): Promise<VersionRow> {
+  const model = await modelRowByName(ctx, name);
+  const key = versionKey(model.model_id, version);
+  const row = (await getVersionsByKeys(ctx.deps.db, ctx.workspaceId, [key])).get(key);
+  if (!row) throw doesNotExist(`Model Version (name=${name}, version=${version}) not found`);
+  return row;
+}
+
+async function versionResponse(ctx: MlflowContext, name: string, version: number) {
+  const [message] = await modelVersionMessages(ctx, [await versionRow(ctx, name, version)]);
+  return { model_version: message };
+}
+
+async function create(ctx: MlflowContext, body: Message) {
+  const name = requireString(body, 'name');
+  const source = toCairnSource(requireString(body, 'source'));
+  await modelRowByName(ctx, name);
+  const result = await createModelVersion(ctx.deps, ctx.caller, {
+    name,
+    source,
+    runId: optionalString(body, 'run_id') || null,
+    description: optionalString(body, 'description'),
+    tags: keyValues(body, 'tags'),
+    createModelIfMissing: false,
+  });
+  return versionResponse(ctx, result.state.name, result.version);
+}
+
+const get = (ctx: MlflowContext, body: Message) =>
+  versionResponse(ctx, requireString(body, 'name'), versionNumber(body));
+
+async function update(ctx: MlflowContext, body: Message) {
+  const name = requireString(body, 'name');
+  const version = versionNumber(body);
+  await versionRow(ctx, name, version);
+  const description = optionalString(body, 'description');
+  if (description !== null)
+    await updateModelVersion(ctx.deps, ctx.caller, name, version, description);
+  return versionResponse(ctx, name, version);
+}
+
+async function remove(ctx: MlflowContext, body: Message) {
+  const name = requireString(body, 'name');
+  const version = versionNumber(body);
+  await versionRow(ctx, name, version);
+  await deleteModelVersion(ctx.deps, ctx.caller, name, version);
+  return {};
+}
+
+async function transition(ctx: MlflowContext, body: Message) {
+  const name = requireString(body, 'name');
+  const version = versionNumber(body);
+  const rawStage = requireString(body, 'stage');
+  const stage = STAGE_FROM_MLFLOW[rawStage.toLowerCase()];
+  if (!stage)
+    throw invalidParameter(
+      `Invalid Model Version stage: ${rawStage}. Value must be one of None, Staging, Production, Archived.`,
+    );
+  const archiveExistingVersions = optionalBool(body, 'archive_existing_versions') ?? false;
+  await versionRow(ctx, name, version);
+  await transitionModelVersionStage(ctx.deps, ctx.caller, {
+    name,
+    version,
+    stage,
+    archiveExistingVersions,
+  });
+  return versionResponse(ctx, name, version);
+}
+
+async function setTag(ctx: MlflowContext, body: Message) {
+  const name = requireString(body, 'name');
+  const version = versionNumber(body);
+  const key = requireString(body, 'key');
+  await versionRow(ctx, name, version);
+  await setModelVersionTag(
+    ctx.deps,
+    ctx.caller,
+    name,
+    version,
+    key,
+    optionalString(body, 'value') ?? '',
+  );
+  return {};
+}
+
+async function deleteTag(ctx: MlflowContext, body: Message) {
+  const name = requireString(body, 'name');
+  const version = versionNumber(body);
+  const key = requireString(body, 'key');
+  await versionRow(ctx, name, version);
+  await deleteModelVersionTag(ctx.deps, ctx.caller, name, version, key);
+  return {};
+}
+
+async function search(ctx: MlflowContext, body: Message) {
+  const { first, after } = searchPaging(body, VERSION_SEARCH_DEFAULT, VERSION_SEARCH_MAX);
+  const filter = optionalString(body, 'filter');
+  const page = await searchVersions(ctx.deps.db, ctx.workspaceId, {
+    filter: filter ? toCairnRegistryExpression(filter) : null,
+    orderBy: stringList(body, 'order_by').map(toCairnRegistryExpression),
+    first,
+    after,
+  });
+  const last = page.rows.at(-1);
+  return {
+    model_versions: await modelVersionMessages(
+      ctx,
+      page.rows.map((r) => r.node),
+    ),
+    ...(page.hasNextPage && last ? { next_page_token: last.cursor } : {}),
+  };
+}
+
+/**
+ * Where the client downloads a version's files: a run artifact source is served by this
+ * server's `mlflow-artifacts` proxy; other sources (s3://, file:, models:/) are returned as
+ * registered.
+ */
+async function downloadUri(ctx: MlflowContext, body: Message) {
+  const row = await versionRow(ctx, requireString(body, 'name'), versionNumber(body));
+  const m = /^runs:\/([0-9a-f]{32})(?:\/(.*))?$/u.exec(row.source);
+  if (!m) return { artifact_uri: row.source };
+  const run = await ctx.deps.db
+    .selectFrom('runs')
+    .select('experiment_id')
+    .where('workspace_id', '=', ctx.workspaceId)
+    .where('run_id', '=', m[1]!)
+    .executeTakeFirst();
+  if (!run) throw doesNotExist(`Run '${m[1]}' of the model version's source not found`);
+  const path = (m[2] ?? '').replace(/^\/+|\/+$/gu, '');
+  const base = runArtifactUri(run.experiment_id, m[1]!);
+  return { artifact_uri: path ? `${base}/${path}` : base };
+}
+
+export const modelVersionRoutes: MlflowRoute[] = [
+  { method: 'POST', path: '/mlflow/model-versions/create', handler: create },
+  { method: 'GET', path: '/mlflow/model-versions/get', handler: get },
+  { method: 'PATCH', path: '/mlflow/model-versions/update', handler: update },
+  { method: 'DELETE', path: '/mlflow/model-versions/delete', handler: remove },
+  { method: 'POST', path: '/mlflow/model-versions/transition-stage', handler: transition },
+  { method: 'POST', path: '/mlflow/model-versions/set-tag', handler: setTag },
+  { method: 'DELETE', path: '/mlflow/model-versions/delete-tag', handler: deleteTag },
+  { method: 'GET', path: '/mlflow/model-versions/search', handler: search },
+  { method: 'GET', path: '/mlflow/model-versions/get-download-uri', handler: downloadUri },
+];
