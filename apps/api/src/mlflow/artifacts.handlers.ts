@@ -177,7 +177,8 @@ async function children(ctx: MlflowContext, target: ProxyPath, relativeTo: strin
     (await listArtifactChildren(ctx.deps.db, ctx.workspaceId, [target.runId], dir)).get(
       target.runId,
     ) ?? [];
-  return list.map((c) => ({
+  const sorted = [...list].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return sorted.map((c) => ({
     path: relativeTo === '' ? c.name : `${relativeTo}/${c.name}`,
     is_dir: c.isDir,
     ...(c.isDir || c.size === null ? {} : { file_size: c.size }),
