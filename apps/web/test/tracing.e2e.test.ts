@@ -2,7 +2,10 @@
  * Browser test of the tracing pages on a real `cairn server` with Debian's Chromium
  * (playwright-core): a trace sent over OTLP/HTTP JSON appears in the open traces list without a
  * reload (and without periodic re-fetches), then its page shows the span tree, the waterfall and
- * the chat span's messages as a conversation. Screenshots go to test-results/screenshots/.
+ * the chat span's messages as a conversation. Then the trace's tags and metadata are edited (another
+ * open tab on the trace and one on the list follow live), a model price is overridden and edited
+ * (the trace's cost is recomputed, live in the other tabs), and traces are deleted from the trace
+ * page and from the list. Screenshots go to test-results/screenshots/.
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -289,6 +292,198 @@ describe('tracing pages', () => {
     page.once('dialog', (d) => void d.accept());
     await own.getByRole('button', { name: `Delete e2e-model-${suffix}` }).click();
     await expect.poll(() => own.count(), { timeout: 15_000 }).toBe(0);
+    expect(pageErrors).toEqual([]);
+  });
+
+  /** Other tabs of the same browser, opened by the next test and kept open until the end. */
+  let listTab: Page;
+  let traceTab: Page;
+  const costCard = (p: Page) =>
+    p
+      .getByTestId('trace-summary')
+      .locator('.card', { has: p.locator('.label', { hasText: /^Cost$/u }) })
+      .locator('.value');
+
+  it("edits the trace's tags and metadata; open tabs on the list and the trace follow live", async () => {
+    const context = page.context();
+    listTab = await context.newPage();
+    traceTab = await context.newPage();
+    for (const tab of [listTab, traceTab])
+      tab.on('pageerror', (error) => pageErrors.push(error.message));
+    await listTab.goto(`${cairn.url}/traces`);
+    const listRow = listTab.locator(`tr[data-trace-id="${traceId}"]`);
+    await listRow.waitFor({ timeout: 15_000 });
+    await traceTab.goto(`${cairn.url}/trace?id=${traceId}`);
+    await traceTab.getByRole('tree', { name: 'Spans' }).waitFor({ timeout: 15_000 });
+    for (const tab of [listTab, traceTab]) {
+      await expect
+        .poll(() => tab.locator('.live-indicator').getAttribute('data-status'), {
+          timeout: 15_000,
+        })
+        .toBe('live');
+      await tab.evaluate('window.__noReload = 1');
+    }
+
+    await page.goto(`${cairn.url}/trace?id=${traceId}`);
+    const tags = page.getByTestId('trace-tag');
+    await tags.waitFor({ timeout: 15_000 });
+    const tagForm = page.getByRole('form', { name: 'Set a tag' });
+    await tagForm.getByLabel('Tag key').fill('reviewed');
+    await tagForm.getByLabel('Tag value').fill('yes');
+    await tagForm.getByRole('button', { name: 'Set tag' }).click();
+    await expect
+      .poll(() => tags.locator('tr[data-key="reviewed"]').textContent(), { timeout: 15_000 })
+      .toContain('yes');
+    const metadata = page.getByTestId('trace-metadata');
+    const metaForm = page.getByRole('form', { name: 'Set metadata' });
+    await metaForm.getByLabel('Metadata key').fill('ticket');
+    await metaForm.getByLabel('Metadata value').fill('SUP-123');
+    await metaForm.getByRole('button', { name: 'Set metadata' }).click();
+    await expect
+      .poll(() => metadata.locator('tr[data-key="ticket"]').textContent(), { timeout: 15_000 })
+      .toContain('SUP-123');
+
+    // The other tabs, without a reload.
+    const otherTags = traceTab.getByTestId('trace-tag');
+    const otherMeta = traceTab.getByTestId('trace-metadata');
+    await expect
+      .poll(() => otherTags.locator('tr[data-key="reviewed"]').textContent(), { timeout: 15_000 })
+      .toContain('yes');
+    await expect
+      .poll(() => otherMeta.locator('tr[data-key="ticket"]').textContent(), { timeout: 15_000 })
+      .toContain('SUP-123');
+    await expect.poll(() => listRow.textContent(), { timeout: 15_000 }).toContain('reviewed: yes');
+    await shot('37-trace-tags');
+
+    // Edit: the entry goes into the form, "Save" replaces it.
+    await tags.getByRole('button', { name: 'Edit tag reviewed' }).click();
+    expect(await tagForm.getByLabel('Tag key').inputValue()).toBe('reviewed');
+    expect(await tagForm.getByLabel('Tag value').inputValue()).toBe('yes');
+    await tagForm.getByLabel('Tag value').fill('no');
+    await tagForm.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(() => listRow.textContent(), { timeout: 15_000 }).toContain('reviewed: no');
+    await expect
+      .poll(() => otherTags.locator('tr[data-key="reviewed"]').textContent(), { timeout: 15_000 })
+      .toContain('no');
+    await metadata.getByRole('button', { name: 'Edit metadata entry ticket' }).click();
+    await metaForm.getByLabel('Metadata value').fill('SUP-124');
+    await metaForm.getByRole('button', { name: 'Save' }).click();
+    await expect
+      .poll(() => otherMeta.locator('tr[data-key="ticket"]').textContent(), { timeout: 15_000 })
+      .toContain('SUP-124');
+    expect(await metadata.locator('tr').count()).toBe(1);
+
+    // Remove the tag: gone here, on the other trace tab and in the list.
+    await tags.getByRole('button', { name: 'Remove tag reviewed' }).click();
+    await expect.poll(() => tags.locator('tr[data-key="reviewed"]').count()).toBe(0);
+    await expect
+      .poll(() => otherTags.locator('tr[data-key="reviewed"]').count(), { timeout: 15_000 })
+      .toBe(0);
+    await expect.poll(() => listRow.textContent(), { timeout: 15_000 }).not.toContain('reviewed');
+
+    // A key the API refuses: its typed error is shown, nothing changes.
+    await tagForm.getByLabel('Tag key').fill('bad\u0007key');
+    await tagForm.getByLabel('Tag value').fill('x');
+    await tagForm.getByRole('button', { name: 'Set tag' }).click();
+    await expect
+      .poll(() => tags.getByRole('alert').textContent(), { timeout: 15_000 })
+      .toContain('control characters');
+    expect(await tags.locator('tr').count()).toBe(0);
+    for (const tab of [listTab, traceTab]) expect(await tab.evaluate('window.__noReload')).toBe(1);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it("overrides and edits a model price: the trace's cost is recomputed, live in the other tabs", async () => {
+    // gpt-4o-mini's built-in price: 42 × $0.15/M + 17 × $0.60/M.
+    await expect.poll(() => costCard(traceTab).textContent()).toBe('$0.0000165');
+    const listCost = listTab.locator(`tr[data-trace-id="${traceId}"] td.num`).last();
+    expect(await listCost.textContent()).toBe('$0.0000165');
+
+    await page.goto(`${cairn.url}/traces/prices`);
+    const prices = page.getByRole('table', { name: 'Model prices' });
+    await prices.waitFor({ timeout: 15_000 });
+    await prices.getByRole('button', { name: /^Override gpt-4o-mini\(/u }).click();
+    const form = page.getByRole('form', { name: 'Add a model price' });
+    // The override starts when the built-in entry does, so past traces are re-priced.
+    expect(await form.getByLabel('Effective from').inputValue()).toMatch(/^19(70-01-01|69-12-31)/u);
+    await form.getByLabel('Input $/M', { exact: true }).fill('1000');
+    await form.getByLabel('Output $/M', { exact: true }).fill('2000');
+    await form.getByRole('button', { name: 'Add price' }).click();
+    const own = prices.locator('tr', { hasText: 'own' }).filter({ hasText: 'gpt-4o-mini' });
+    await own.waitFor({ timeout: 15_000 });
+    // 42 × $1000/M + 17 × $2000/M
+    await expect.poll(() => costCard(traceTab).textContent(), { timeout: 15_000 }).toBe('$0.076');
+    await expect.poll(() => listCost.textContent(), { timeout: 15_000 }).toBe('$0.076');
+
+    // Edit the own entry: 17 × $4000/M for the output.
+    await own.getByRole('button', { name: /^Edit gpt-4o-mini/u }).click();
+    const edit = page.getByRole('form', { name: 'Edit a model price' });
+    await edit.getByLabel('Output $/M', { exact: true }).fill('4000');
+    await edit.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(() => costCard(traceTab).textContent(), { timeout: 15_000 }).toBe('$0.11');
+    await expect.poll(() => listCost.textContent(), { timeout: 15_000 }).toBe('$0.11');
+    await shot('38-price-repriced');
+
+    // A price the API refuses (above $1,000,000 per million): its message, nothing saved.
+    await own.getByRole('button', { name: /^Edit gpt-4o-mini/u }).click();
+    await edit.getByLabel('Input $/M', { exact: true }).fill('2000000');
+    await edit.getByRole('button', { name: 'Save' }).click();
+    await edit.getByRole('alert').waitFor({ timeout: 15_000 });
+    expect(await edit.getByRole('alert').textContent()).toMatch(/1,?000,?000|at most/iu);
+    await edit.getByRole('button', { name: 'Cancel' }).click();
+    expect(await costCard(traceTab).textContent()).toBe('$0.11');
+
+    // Deleting the own entry brings the built-in price back.
+    page.once('dialog', (d) => void d.accept());
+    await own.getByRole('button', { name: /^Delete gpt-4o-mini/u }).click();
+    await expect.poll(() => own.count(), { timeout: 15_000 }).toBe(0);
+    await expect
+      .poll(() => costCard(traceTab).textContent(), { timeout: 15_000 })
+      .toBe('$0.0000165');
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('deletes a trace from its page and one from the list; a stale page gets a typed error', async () => {
+    const other = hex(16);
+    const otherName = `second-question-${suffix}`;
+    expect(await sendOtlp(chatTrace(other, hex(8), hex(8), otherName))).toEqual({});
+    await listTab.locator(`tr[data-trace-id="${other}"]`).waitFor({ timeout: 15_000 });
+
+    await page.goto(`${cairn.url}/trace?id=${traceId}`);
+    await page.getByRole('tree', { name: 'Spans' }).waitFor({ timeout: 15_000 });
+    page.once('dialog', (d) => void d.accept());
+    await page.getByRole('button', { name: 'Delete trace' }).click();
+    await page.waitForURL((url) => url.pathname.replace(/\/$/u, '') === '/traces');
+    await page.locator(`tr[data-trace-id="${other}"]`).waitFor({ timeout: 15_000 });
+    expect(await page.locator(`tr[data-trace-id="${traceId}"]`).count()).toBe(0);
+    await expect.poll(() => page.getByTestId('traces-count').textContent()).toBe('1 trace');
+
+    // The tab still showing the deleted trace: a change there is refused with the API's error.
+    const staleForm = traceTab.getByRole('form', { name: 'Set a tag' });
+    await staleForm.getByLabel('Tag key').fill('late');
+    await staleForm.getByRole('button', { name: 'Set tag' }).click();
+    await expect
+      .poll(() => traceTab.getByTestId('trace-tag').getByRole('alert').textContent(), {
+        timeout: 15_000,
+      })
+      .toMatch(/not found/iu);
+
+    // From the list: select the other trace, delete it; the row goes at once.
+    const row = page.locator(`tr[data-trace-id="${other}"]`);
+    await row.getByRole('checkbox', { name: `Select trace ${otherName}` }).check();
+    page.once('dialog', (d) => void d.accept());
+    await page.getByRole('button', { name: 'Delete 1 selected' }).click();
+    await expect.poll(() => row.count(), { timeout: 15_000 }).toBe(0);
+    expect(await page.getByRole('status').filter({ hasText: 'Deleted' }).textContent()).toBe(
+      'Deleted 1 trace.',
+    );
+    expect(await page.getByTestId('traces-count').textContent()).toBe('0 traces');
+    await shot('39-traces-deleted');
+    // Deleted on the server: a fresh read has neither.
+    await page.reload();
+    await page.getByTestId('traces-empty').waitFor({ timeout: 15_000 });
+    await traceTab.goto(`${cairn.url}/trace?id=${traceId}`);
+    await traceTab.getByRole('heading', { name: 'Trace not found' }).waitFor({ timeout: 15_000 });
     expect(pageErrors).toEqual([]);
   });
 });

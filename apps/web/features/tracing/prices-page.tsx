@@ -192,7 +192,10 @@ function PriceForm({
       ? ''
       : String(editing.cachedInputPerMillion),
   );
-  const [from, setFrom] = useState(editing?.id ? toLocalInput(editing.effectiveFrom) : '');
+  // An edit keeps its start, an override starts with the entry it overrides (so the traces
+  // that entry priced are re-priced); a new entry starts now unless a date is given.
+  const initialFrom = editing ? toLocalInput(editing.effectiveFrom) : '';
+  const [from, setFrom] = useState(initialFrom);
   const [error, setError] = useState<ApiErrorInfo | null>(null);
   const [busy, setBusy] = useState(false);
   const updating = Boolean(editing?.id);
@@ -215,7 +218,15 @@ function PriceForm({
     if (outputPerMillion === null || Number.isNaN(outputPerMillion))
       return bad('The output price is a number ≥ 0 (US dollars per million tokens).');
     if (Number.isNaN(cachedInputPerMillion)) return bad('The cached input price is a number ≥ 0.');
-    const effectiveFrom = from ? new Date(from).getTime() : null;
+    // Unchanged: the exact stored start (the field shows minutes only).
+    const effectiveFrom =
+      editing && from === initialFrom
+        ? editing.effectiveFrom
+        : from
+          ? new Date(from).getTime()
+          : null;
+    if (effectiveFrom !== null && !Number.isFinite(effectiveFrom))
+      return bad('The effective date is not a valid date and time.');
     const body: ModelPriceInput = {
       ...(updating ? { id: editing!.id } : {}),
       modelPattern: pattern.trim(),
@@ -223,7 +234,7 @@ function PriceForm({
       inputPerMillion,
       outputPerMillion,
       cachedInputPerMillion,
-      ...(effectiveFrom !== null && Number.isFinite(effectiveFrom) ? { effectiveFrom } : {}),
+      ...(effectiveFrom !== null ? { effectiveFrom } : {}),
     };
     setBusy(true);
     const result = await urql
@@ -282,6 +293,7 @@ function PriceForm({
           value={from}
           onChange={(e) => setFrom(e.target.value)}
           style={{ width: '14em' }}
+          aria-describedby="price-from-hint"
         />
       </label>
       <button type="submit" className="primary" disabled={busy}>
@@ -292,6 +304,14 @@ function PriceForm({
           Cancel
         </button>
       )}
+      <p
+        id="price-from-hint"
+        className="muted"
+        style={{ flexBasis: '100%', margin: 0, fontSize: 12 }}
+      >
+        The entry prices spans that start at or after its effective date (empty: now); spans that
+        started before keep the price they had. Pick an earlier date to re-price past traces.
+      </p>
       {error && (
         <div style={{ flexBasis: '100%' }}>
           <ErrorMessage error={error} />

@@ -20,6 +20,7 @@ import {
 } from '../../lib/tracing.ts';
 import { modelHref } from '../model-registry/stage-badge.tsx';
 import { SpanDetail } from './span-detail.tsx';
+import { DeleteTraceButton, TraceKeyValueEditor } from './trace-annotations.tsx';
 import { SpanTreeView } from './span-tree.tsx';
 import { TraceStatusBadge, TracingNav, sessionHref } from './tracing-nav.tsx';
 import { useLiveTraceQuery } from './use-live-query.ts';
@@ -70,6 +71,7 @@ export function TracePage() {
         setQuery(next);
       }}
       stale={live.error}
+      onChanged={live.refetch}
     />
   );
 }
@@ -79,11 +81,14 @@ function TraceView({
   spanParam,
   onSelect,
   stale,
+  onChanged,
 }: {
   trace: TraceDetail;
   spanParam: string | null;
   onSelect(spanId: string): void;
   stale: ReturnType<typeof useLiveTraceQuery>['error'];
+  /** Re-reads the trace (after a change made here). */
+  onChanged(): void;
 }) {
   const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(new Set());
   const root = useMemo(
@@ -124,6 +129,9 @@ function TraceView({
         <TraceStatusBadge status={trace.status} />
       </h1>
       <TracingNav current={null} />
+      <div className="toolbar">
+        <DeleteTraceButton traceId={trace.id} name={trace.name} />
+      </div>
       {stale && <ErrorMessage error={stale} />}
       <div className="cards" data-testid="trace-summary">
         <Card label="Duration">{formatLatency(trace.durationMs)}</Card>
@@ -171,41 +179,20 @@ function TraceView({
           </Card>
         )}
       </div>
-      {(trace.tags.length > 0 || trace.metadata.length > 0) && (
-        <div className="two-col">
-          <section aria-label="Tags">
-            <h2>Tags</h2>
-            {trace.tags.length === 0 ? (
-              <p className="muted">None</p>
-            ) : (
-              <span className="chips">
-                {trace.tags.map((t) => (
-                  <span key={t.key} className="tag-chip" title={`${t.key}: ${t.value}`}>
-                    {t.value === '' ? t.key : `${t.key}: ${t.value}`}
-                  </span>
-                ))}
-              </span>
-            )}
-          </section>
-          <section aria-label="Metadata">
-            <h2>Metadata</h2>
-            {trace.metadata.length === 0 ? (
-              <p className="muted">None</p>
-            ) : (
-              <table className="data kv">
-                <tbody>
-                  {trace.metadata.map((m) => (
-                    <tr key={m.key}>
-                      <td>{m.key}</td>
-                      <td>{m.value}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            )}
-          </section>
-        </div>
-      )}
+      <div className="two-col">
+        <TraceKeyValueEditor
+          kind="tag"
+          traceId={trace.id}
+          entries={trace.tags}
+          onDone={onChanged}
+        />
+        <TraceKeyValueEditor
+          kind="metadata"
+          traceId={trace.id}
+          entries={trace.metadata}
+          onDone={onChanged}
+        />
+      </div>
       <SpanTreeView
         spans={trace.spans}
         selectedId={selected?.id ?? null}

@@ -1,12 +1,16 @@
 'use client';
 
 import Link from 'next/link';
+import { useState } from 'react';
 import { ErrorMessage } from '../../components/error-message.tsx';
+import { useDashboard } from '../../components/providers.tsx';
 import { formatRelative, formatTimestamp } from '../../lib/format.ts';
+import { describeError, type ApiErrorInfo } from '../../lib/graphql/errors.ts';
 import type { TraceSummary } from '../../lib/graphql/tracing-documents.ts';
 import { useNow, useQueryState } from '../../lib/hooks.ts';
 import { formatCost, formatCount, formatLatency, totalTokens } from '../../lib/tracing.ts';
 import { SendTracesHelp } from './send-traces-help.tsx';
+import { DELETE_TRACES, DELETE_TRACES_MAX, type DeleteTracesResult } from './trace-documents.ts';
 import { TraceFilterBox } from './trace-filter-box.tsx';
 import { TraceStatusBadge, TracingNav, sessionHref, traceHref } from './tracing-nav.tsx';
 import { useTracesList } from './use-traces-list.ts';
@@ -27,6 +31,10 @@ export function TracesPage() {
   const order = query.get('order') || null;
   const list = useTracesList(filter, order);
   const now = useNow(30_000);
+  const deletion = useDeletion(list.remove);
+  const shown = list.traces.map((t) => t.id);
+  const picked = shown.filter((id) => deletion.selected.has(id));
+  const allPicked = shown.length > 0 && picked.length === shown.length;
 
   const setParam = (name: string, value: string | null) => {
     const next = new URLSearchParams(query);
@@ -66,7 +74,23 @@ export function TracesPage() {
               ? 'Loading…'
               : `${formatCount(list.totalCount)} trace${list.totalCount === 1 ? '' : 's'}`}
         </span>
+        {picked.length > 0 && (
+          <button
+            type="button"
+            className="danger"
+            disabled={deletion.busy}
+            onClick={() => void deletion.run(picked)}
+          >
+            Delete {picked.length} selected
+          </button>
+        )}
       </div>
+      {deletion.status && (
+        <p className="muted" role="status">
+          {deletion.status}
+        </p>
+      )}
+      {deletion.error && <ErrorMessage error={deletion.error} />}
       {list.pendingNew > 0 && (
         <div className="notice" role="status">
           {list.pendingNew} new trace{list.pendingNew === 1 ? '' : 's'} in this view.
@@ -85,6 +109,15 @@ export function TracesPage() {
         <table className="data traces-table" aria-label="Traces">
           <thead>
             <tr>
+              <th scope="col" className="select-cell">
+                <input
+                  type="checkbox"
+                  aria-label="Select all traces shown"
+                  checked={allPicked}
+                  disabled={shown.length === 0}
+                  onChange={() => deletion.setSelected(allPicked ? new Set() : new Set(shown))}
+                />
+              </th>
               <th scope="col">Time</th>
               <th scope="col">Name</th>
               <th scope="col">Status</th>
@@ -107,7 +140,14 @@ export function TracesPage() {
           </thead>
           <tbody>
             {list.traces.map((t) => (
-              <TraceRow key={t.id} trace={t} now={now} flash={list.flashed.has(t.id)} />
+              <TraceRow
+                key={t.id}
+                trace={t}
+                now={now}
+                flash={list.flashed.has(t.id)}
+                selected={deletion.selected.has(t.id)}
+                onSelect={(on) => deletion.toggle(t.id, on)}
+              />
             ))}
           </tbody>
         </table>
@@ -127,10 +167,77 @@ export function TracesPage() {
   );
 }
 
-function TraceRow({ trace: t, now, flash }: { trace: TraceSummary; now: number; flash: boolean }) {
+/**
+ * The list's selection and "Delete selected": `deleteTraces` in chunks of the API's bound, after
+ * a confirmation; the deleted rows leave the list at once (the live feed pushes no deletions).
+ */
+function useDeletion(remove: (ids: readonly string[]) => void) {
+  const { urql } = useDashboard();
+  const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiErrorInfo | null>(null);
+  const [status, setStatus] = useState<string | null>(null);
+  const toggle = (id: string, on: boolean) =>
+    setSelected((s) => {
+      const next = new Set(s);
+      if (on) next.add(id);
+      else next.delete(id);
+      return next;
+    });
+  const run = async (ids: string[]) => {
+    const n = ids.length;
+    if (!window.confirm(`Delete ${n} trace${n === 1 ? '' : 's'}? This cannot be undone.`)) return;
+    setBusy(true);
+    setError(null);
+    setStatus(null);
+    let deleted = 0;
+    for (let i = 0; i < ids.length; i += DELETE_TRACES_MAX) {
+      const chunk = ids.slice(i, i + DELETE_TRACES_MAX);
+      const result = await urql
+        .mutation<DeleteTracesResult>(DELETE_TRACES, { traceIds: chunk })
+        .toPromise();
+      if (result.error || !result.data) {
+        setError(describeError(result.error ?? { message: 'No data' }));
+        break;
+      }
+      deleted += result.data.deleteTraces;
+      remove(chunk);
+      setSelected((s) => new Set([...s].filter((id) => !chunk.includes(id))));
+    }
+    setBusy(false);
+    if (deleted > 0) setStatus(`Deleted ${deleted} trace${deleted === 1 ? '' : 's'}.`);
+  };
+  return { selected, setSelected, toggle, run, busy, error, status };
+}
+
+function TraceRow({
+  trace: t,
+  now,
+  flash,
+  selected,
+  onSelect,
+}: {
+  trace: TraceSummary;
+  now: number;
+  flash: boolean;
+  selected: boolean;
+  onSelect(on: boolean): void;
+}) {
   const total = totalTokens(t.tokenUsage);
   return (
-    <tr data-trace-id={t.id} className={flash ? 'flash' : undefined} data-testid="trace-row">
+    <tr
+      data-trace-id={t.id}
+      className={flash ? 'flash' : selected ? 'selected' : undefined}
+      data-testid="trace-row"
+    >
+      <td className="select-cell">
+        <input
+          type="checkbox"
+          aria-label={`Select trace ${t.name || t.id}`}
+          checked={selected}
+          onChange={(e) => onSelect(e.target.checked)}
+        />
+      </td>
       <td title={formatTimestamp(t.startTime)}>
         {formatRelative(t.startTime, Math.max(now, t.startTime))}
       </td>

@@ -30,6 +30,8 @@ export interface TracesList {
   liveError: string | null;
   loadMore(): void;
   reload(): void;
+  /** Takes traces deleted from this page off the list (the feed does not push deletions). */
+  remove(ids: readonly string[]): void;
 }
 
 interface State {
@@ -124,6 +126,18 @@ export function useTracesList(filter: string, order: string | null): TracesList 
   // Live: collect pushed traces, apply them in batches.
   const pending = useRef(new Map<string, TraceSummary>());
   const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const remove = useCallback((ids: readonly string[]) => {
+    const gone = new Set(ids);
+    for (const id of ids) pending.current.delete(id);
+    setState((s) => {
+      const traces = s.traces.filter((t) => !gone.has(t.id));
+      return {
+        ...s,
+        traces,
+        totalCount: Math.max(0, s.totalCount - (s.traces.length - traces.length)),
+      };
+    });
+  }, []);
   const placeNew = order === null;
   const flush = useCallback(() => {
     timer.current = null;
@@ -172,5 +186,6 @@ export function useTracesList(filter: string, order: string | null): TracesList 
     liveError,
     loadMore,
     reload: () => setReloads((n) => n + 1),
+    remove,
   };
 }
