@@ -59,6 +59,9 @@ export function AppHeader() {
           <Link href="/models" aria-current={pathname.startsWith('/models') ? 'page' : undefined}>
             Models
           </Link>
+          <Link href="/prompts" aria-current={pathname.startsWith('/prompts') ? 'page' : undefined}>
+            Prompts
+          </Link>
           <Link
             href="/traces"
             aria-current={
