@@ -16,6 +16,13 @@ import type { MlflowContext, MlflowRoute } from './mlflow-route.ts';
  */
 export const MLFLOW_PREFIX = /^\/(?:ajax-)?api\/([23]\.0)(\/mlflow(?:-artifacts)?(?:\/.*)?)$/;
 
+/**
+ * The MLflow server version Cairn answers on `GET /version` (MLflow's own route, outside
+ * `/api`): the client (3.x) reads it to decide whether the server takes spans over OTLP
+ * (>= 3.4). It is the MLflow release whose REST API Cairn mirrors and is tested against.
+ */
+export const MLFLOW_SERVER_VERSION = '3.18.0';
+
 /** Largest JSON body of an MLflow call (a log-batch at MLflow's limits is well below this). */
 export const DEFAULT_MAX_MLFLOW_JSON_BYTES = 16 * 1024 * 1024;
 
@@ -221,6 +228,15 @@ export function createMlflowRouter(
 
   return (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname === '/version' && (req.method === 'GET' || req.method === 'HEAD')) {
+      req.resume();
+      res.writeHead(200, {
+        'content-type': 'text/plain; charset=utf-8',
+        'cache-control': 'no-store',
+      });
+      res.end(req.method === 'HEAD' ? undefined : MLFLOW_SERVER_VERSION);
+      return true;
+    }
     const m = MLFLOW_PREFIX.exec(url.pathname);
     if (!m) return false;
     serve(req, res, m[1]!, m[2]!, url.searchParams).catch((error: unknown) => {

@@ -1,0 +1,114 @@
+import type { Kysely } from 'kysely';
+import type { DB } from '@cairn/db';
+import {
+  getKeyValues,
+  getLatestMetrics,
+  getRunsByIds,
+  type KV,
+  type LatestMetric,
+  type RunRow,
+} from '../runs/runs.queries.ts';
+import { doesNotExist } from './mlflow.errors.ts';
+import { runArtifactUri } from './mlflow-ids.ts';
+
+/**
+ * MLflow's `Run` message (service.proto) built from Cairn's runs read model. Proto-JSON as
+ * MLflow's server writes it (`message_to_json`): snake_case names, int64 as JSON numbers, unset
+ * optional fields left out, doubles NaN/±Infinity as the strings "NaN", "Infinity", "-Infinity".
+ *
+ * The run's name is Cairn's `name` column; MLflow also shows it as the tag `mlflow.runName`, which
+ * is derived here (never stored as a tag: set-tag and log-batch of `mlflow.runName` rename the run).
+ */
+export const RUN_NAME_TAG = 'mlflow.runName';
+export const PARENT_RUN_TAG = 'mlflow.parentRunId';
+export const USER_TAG = 'mlflow.user';
+export const LOGGED_MODELS_TAG = 'mlflow.log-model.history';
+
+export function mlflowDouble(value: number): number | string {
+  if (Number.isNaN(value)) return 'NaN';
+  if (value === Infinity) return 'Infinity';
+  if (value === -Infinity) return '-Infinity';
+  return value;
+}
+
+export function runInfoMessage(row: RunRow, tags: readonly KV[]) {
+  const user = tags.find((t) => t.key === USER_TAG)?.value ?? '';
+  return {
+    run_id: row.run_id,
+    run_uuid: row.run_id,
+    run_name: row.name,
+    experiment_id: row.experiment_id,
+    user_id: user,
+    status: row.status,
+    start_time: Number(row.start_time),
+    ...(row.end_time === null ? {} : { end_time: Number(row.end_time) }),
+    artifact_uri: runArtifactUri(row.experiment_id, row.run_id),
+    lifecycle_stage: row.lifecycle_stage,
+  };
+}
+
+export function metricMessage(m: { key: string; value: number; step: number; timestamp: number }) {
+  return {
+    key: m.key,
+    value: mlflowDouble(m.value),
+    timestamp: Number(m.timestamp),
+    step: Number(m.step),
+  };
+}
+
+export function runMessage(
+  row: RunRow,
+  params: readonly KV[],
+  storedTags: readonly KV[],
+  metrics: readonly LatestMetric[],
+) {
+  const tags = [
+    ...storedTags.filter((t) => t.key !== RUN_NAME_TAG),
+    { key: RUN_NAME_TAG, value: row.name },
+  ];
+  return {
+    info: runInfoMessage(row, tags),
+    data: {
+      ...(metrics.length > 0 ? { metrics: metrics.map(metricMessage) } : {}),
+      ...(params.length > 0 ? { params: params.map((p) => ({ key: p.key, value: p.value })) } : {}),
+      tags,
+    },
+    // Datasets are not recorded by Cairn (log-inputs answers NOT_IMPLEMENTED): always empty.
+    inputs: {},
+  };
+}
+
+/** The `Run` messages of `rows`, in their order: three queries for any number of runs. */
+export async function runMessages(db: Kysely<DB>, workspaceId: string, rows: readonly RunRow[]) {
+  const ids = rows.map((r) => r.run_id);
+  const [params, tags, metrics] = await Promise.all([
+    getKeyValues(db, 'run_params', workspaceId, ids),
+    getKeyValues(db, 'run_tags', workspaceId, ids),
+    getLatestMetrics(db, workspaceId, ids),
+  ]);
+  return rows.map((r) =>
+    runMessage(
+      r,
+      params.get(r.run_id) ?? [],
+      tags.get(r.run_id) ?? [],
+      metrics.get(r.run_id) ?? [],
+    ),
+  );
+}
+
+/** The run's read-model row, or MLflow's RESOURCE_DOES_NOT_EXIST. */
+export async function loadRunRow(
+  db: Kysely<DB>,
+  workspaceId: string,
+  runId: string,
+): Promise<RunRow> {
+  const [row] = await getRunsByIds(db, workspaceId, [runId]);
+  if (!row) throw doesNotExist(`Run with id=${runId} not found`);
+  return row;
+}
+
+export async function loadRunMessage(db: Kysely<DB>, workspaceId: string, runId: string) {
+  const row = await loadRunRow(db, workspaceId, runId);
+  const [message] = await runMessages(db, workspaceId, [row]);
+  return message!;
+}
