@@ -8,7 +8,13 @@ from typing import Any
 import mlflow
 
 
-def test_trace_decorator_roundtrip(mlflow_env: Any, client: Any) -> None:
+TRACE_QUERY = """query($id: ID!) { trace(id: $id) {
+  name status spanCount tags { key value } metadata { key value }
+  spans { name spanType parentId inputs outputs }
+  tokenUsage { inputTokens outputTokens totalTokens } } }"""
+
+
+def test_trace_decorator_roundtrip(mlflow_env: Any, client: Any, server: Any) -> None:
     @mlflow.trace(span_type="TOOL")
     def add(a: int, b: int) -> int:
         return a + b
@@ -34,6 +40,13 @@ def test_trace_decorator_roundtrip(mlflow_env: Any, client: Any) -> None:
     assert spans["add"].outputs == 4
     assert spans["pipeline"].outputs == 8
 
+    # The same trace in Cairn's own API (what the dashboard shows).
+    cairn = server.graphql(TRACE_QUERY, {"id": trace_id[3:]})["trace"]
+    assert cairn["name"] == "pipeline" and cairn["status"] == "OK" and cairn["spanCount"] == 2
+    by_name = {s["name"]: s for s in cairn["spans"]}
+    assert by_name["add"]["spanType"] == "TOOL" and by_name["add"]["inputs"] == {"a": 3, "b": 1}
+    assert {"key": "mlflow.experimentId", "value": mlflow_env.experiment_id} in cairn["metadata"]
+
     found = mlflow.search_traces(locations=[mlflow_env.experiment_id], return_type="list")
     assert [t.info.trace_id for t in found] == [trace_id]
     df = mlflow.search_traces(locations=[mlflow_env.experiment_id])
@@ -47,7 +60,44 @@ def test_trace_decorator_roundtrip(mlflow_env: Any, client: Any) -> None:
     assert mlflow.search_traces(locations=[mlflow_env.experiment_id], return_type="list") == []
 
 
-def test_openai_autolog(mlflow_env: Any, llm_server: Any) -> None:
+def test_failing_function_is_an_error_trace(mlflow_env: Any) -> None:
+    @mlflow.trace
+    def broken() -> None:
+        raise ValueError("boom")
+
+    try:
+        broken()
+    except ValueError:
+        pass
+    trace_id = mlflow.get_last_active_trace_id()
+
+    @mlflow.trace
+    def fine() -> int:
+        return 1
+
+    fine()
+    ok_id = mlflow.get_last_active_trace_id()
+    assert mlflow.get_trace(trace_id).info.state.value == "ERROR"
+    failed = mlflow.search_traces(
+        locations=[mlflow_env.experiment_id],
+        filter_string="attributes.status = 'ERROR'",
+        return_type="list",
+    )
+    assert [t.info.trace_id for t in failed] == [trace_id]
+    newest_first = mlflow.search_traces(
+        locations=[mlflow_env.experiment_id], order_by=["timestamp_ms DESC"], return_type="list"
+    )
+    assert [t.info.trace_id for t in newest_first] == [ok_id, trace_id]
+    oldest_first = mlflow.search_traces(
+        locations=[mlflow_env.experiment_id],
+        order_by=["timestamp_ms ASC"],
+        max_results=1,
+        return_type="list",
+    )
+    assert [t.info.trace_id for t in oldest_first] == [trace_id]
+
+
+def test_openai_autolog(mlflow_env: Any, llm_server: Any, server: Any) -> None:
     import openai
     from llm_server import ANSWER, COMPLETION_TOKENS, PROMPT_TOKENS
 
@@ -75,3 +125,5 @@ def test_openai_autolog(mlflow_env: Any, llm_server: Any) -> None:
         COMPLETION_TOKENS,
         PROMPT_TOKENS + COMPLETION_TOKENS,
     )
+    cairn = server.graphql(TRACE_QUERY, {"id": trace_id[3:]})["trace"]
+    assert cairn["spans"][0]["spanType"] == "CHAT_MODEL"
