@@ -93,6 +93,12 @@ fi
 
 # Other languages' SDKs run their own suites against a real `cairn server`, before vitest so that
 # vitest's summary stays the last thing printed.
+# MLflow wire compatibility: the real `mlflow` client from PyPI (pinned) against `cairn server`
+# (docs/mlflow-compatibility.md).
+if [[ -f scripts/mlflow-compat-test.sh && $# -eq 0 ]]; then
+  step "MLflow compatibility tests (scripts/mlflow-compat-test.sh)"
+  bash scripts/mlflow-compat-test.sh -q
+fi
 if [[ -f sdks/python/scripts/test.sh && $# -eq 0 ]]; then
   step "Python SDK tests (sdks/python/scripts/test.sh)"
   bash sdks/python/scripts/test.sh -q
