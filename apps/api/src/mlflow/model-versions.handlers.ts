@@ -26,7 +26,14 @@ import {
   stringList,
   type Message,
 } from './mlflow-input.ts';
-import { modelRowByName, searchPaging, toCairnRegistryExpression } from './registry.handlers.ts';
+import {
+  modelRowByName,
+  searchPaging,
+  toCairnRegistryExpression,
+  toCairnRegistryFilter,
+} from './registry.handlers.ts';
+import { loadLoggedModel, loggedModelPath } from './logged-models.handlers.ts';
+import { loggedModelRunId } from './logged-model-store.ts';
 
 /**
  * MLflow's model registry, model versions (model_registry.proto `ModelVersion`) over Cairn's
@@ -62,6 +69,42 @@ export function toCairnSource(source: string): string {
   return `runs:/${m[1]}/${m[2] ?? ''}`;
 }
 
+/**
+ * A version of an MLflow 3 logged model (`models:/m-…`, or `model_id` with its artifact URI)
+ * is registered in Cairn as the run artifacts holding it, `runs:/<run>/models/<model_id>`
+ * (logged-models.handlers.ts), so Cairn links, shows and serves it like any run model; the
+ * MLflow answer gives back `models:/<model_id>` and `model_id`, read off that source.
+ */
+async function resolveSource(
+  ctx: MlflowContext,
+  source: string,
+  modelId: string | null,
+): Promise<string> {
+  const logged = /^models:\/(m-[^/@]+)\/?$/u.exec(source)?.[1] ?? null;
+  if (logged !== null && modelId !== null && modelId !== logged)
+    throw invalidParameter(
+      `Invalid model version source: '${source}'. The model_id request parameter must identify the resource that contains the source.`,
+    );
+  const id = logged ?? modelId;
+  if (id === null) return toCairnSource(source);
+  const { run, record } = await loadLoggedModel(ctx, id);
+  const base = `runs:/${run.run_id}/${loggedModelPath(record.id)}`;
+  if (logged !== null) return base;
+  // model_id with an explicit source: it must be the model's own directory (or inside it).
+  const cairn = toCairnSource(source);
+  if (cairn !== base && !cairn.startsWith(`${base}/`))
+    throw invalidParameter(
+      `Invalid model version source: '${source}'. The model_id request parameter must identify the resource that contains the source.`,
+    );
+  return cairn;
+}
+
+/** The logged model a Cairn source is the directory of, or null. */
+function loggedModelOfSource(source: string): string | null {
+  const m = /^runs:\/([0-9a-f]{32})\/models\/(m-[0-9a-f]{40})\/?$/u.exec(source);
+  return m && loggedModelRunId(m[2]!) === m[1] ? m[2]! : null;
+}
+
 /** MLflow's `ModelVersion` messages, in the order of the rows. */
 export async function modelVersionMessages(ctx: MlflowContext, rows: readonly VersionRow[]) {
   const keys = rows.map((r) => versionKey(r.model_id, r.version));
@@ -75,6 +118,7 @@ export async function modelVersionMessages(ctx: MlflowContext, rows: readonly Ve
     const versionAliases = (aliases.get(row.model_id) ?? [])
       .filter((a) => a.version === row.version)
       .map((a) => a.alias);
+    const loggedId = loggedModelOfSource(row.source);
     return {
       name: row.model_name,
       version: String(row.version),
@@ -82,7 +126,8 @@ export async function modelVersionMessages(ctx: MlflowContext, rows: readonly Ve
       last_updated_timestamp: new Date(row.updated_at).getTime(),
       current_stage: STAGE_TO_MLFLOW[row.stage] ?? row.stage,
       ...(row.description !== null ? { description: row.description } : {}),
-      source: row.source,
+      source: loggedId !== null ? `models:/${loggedId}` : row.source,
+      ...(loggedId !== null ? { model_id: loggedId } : {}),
       ...(row.run_id !== null ? { run_id: row.run_id } : {}),
       status: row.status,
       ...(versionTags.length > 0 ? { tags: versionTags } : {}),
@@ -114,8 +159,9 @@ async function versionResponse(ctx: MlflowContext, name: string, version: number
 
 async function create(ctx: MlflowContext, body: Message) {
   const name = requireString(body, 'name');
-  const source = toCairnSource(requireString(body, 'source'));
   await modelRowByName(ctx, name);
+  const modelId = optionalString(body, 'model_id') || null;
+  const source = await resolveSource(ctx, requireString(body, 'source'), modelId);
   const result = await createModelVersion(ctx.deps, ctx.caller, {
     name,
     source,
@@ -197,7 +243,7 @@ async function search(ctx: MlflowContext, body: Message) {
   const { first, after } = searchPaging(body, VERSION_SEARCH_DEFAULT, VERSION_SEARCH_MAX);
   const filter = optionalString(body, 'filter');
   const page = await searchVersions(ctx.deps.db, ctx.workspaceId, {
-    filter: filter ? toCairnRegistryExpression(filter) : null,
+    filter: filter ? toCairnRegistryFilter(filter) : null,
     orderBy: stringList(body, 'order_by').map(toCairnRegistryExpression),
     first,
     after,

@@ -67,6 +67,21 @@ export function toCairnRegistryExpression(text: string): string {
   );
 }
 
+/**
+ * A search filter in Cairn's grammar. The 3.x client appends
+ * ``tag.`mlflow.prompt.is_prompt` != 'true'`` to every model search to leave prompts out; in
+ * MLflow a model without that tag matches, so the clause is read as "absent or not 'true'".
+ */
+export function toCairnRegistryFilter(text: string): string {
+  const prompt = /\btags?\.`mlflow\.prompt\.is_prompt`\s*(!=|=)\s*'true'/giu;
+  const rewritten = text.replace(prompt, (_m, op: string) =>
+    op === '='
+      ? "tags.`mlflow.prompt.is_prompt` = 'true'"
+      : "(tags.`mlflow.prompt.is_prompt` IS NULL OR tags.`mlflow.prompt.is_prompt` != 'true')",
+  );
+  return toCairnRegistryExpression(rewritten);
+}
+
 export function searchPaging(
   body: Message,
   defaultMax: number,
@@ -169,7 +184,7 @@ async function search(ctx: MlflowContext, body: Message) {
   const { first, after } = searchPaging(body, MODEL_SEARCH_DEFAULT, MODEL_SEARCH_MAX);
   const filter = optionalString(body, 'filter');
   const page = await searchModels(ctx.deps.db, ctx.workspaceId, {
-    filter: filter ? toCairnRegistryExpression(filter) : null,
+    filter: filter ? toCairnRegistryFilter(filter) : null,
     orderBy: stringList(body, 'order_by').map(toCairnRegistryExpression),
     first,
     after,
