@@ -360,6 +360,83 @@ describe('prompt registry pages', () => {
       await page.locator('table.prompt-versions tr[data-version="4"]').textContent(),
     ).toContain('from the SDK');
     expect(await page.evaluate('window.__noReload')).toBe(1);
+  });
+
+  it('saves a chat template as a new version and diffs it against the text one', async () => {
+    await page.getByRole('button', { name: 'Edit v4 as a new version' }).click();
+    const editor = page.getByTestId('prompt-editor');
+    await editor.getByRole('button', { name: 'Chat' }).click();
+    expect(await editor.getByLabel('Content of message 1').inputValue()).toBe(
+      'Dear {{name}}: {{question}}',
+    );
+    await editor.getByRole('button', { name: 'Add a message' }).click();
+    await editor.getByLabel('Role of message 2').fill('system');
+    await editor.getByLabel('Content of message 2').fill('You answer as {{persona}}.');
+    await editor.getByRole('button', { name: 'Move message 2 up' }).click();
+    expect(await editor.getByLabel('Role of message 1').inputValue()).toBe('system');
+    await expect
+      .poll(() =>
+        editor.getByTestId('variables-preview').locator('.prompt-variable').allTextContents(),
+      )
+      .toEqual(['persona', 'name', 'question']);
+    await editor.getByTestId('commit-message-input').fill('as a chat');
+    await editor.getByRole('button', { name: 'Save as new version' }).click();
+    await expect
+      .poll(() => page.getByTestId('saved-version').textContent(), { timeout: 15_000 })
+      .toBe('Saved as v5.');
+    const panel = page.getByTestId('version-panel');
+    await expect.poll(() => panel.getAttribute('data-version')).toBe('5');
+    expect(await panel.getByTestId('version-template').locator('li').allTextContents()).toEqual([
+      'systemYou answer as {{persona}}.',
+      'userDear {{name}}: {{question}}',
+    ]);
+    const diff = page.getByTestId('prompt-diff');
+    await expect
+      .poll(() => diff.getByRole('note').textContent(), { timeout: 15_000 })
+      .toContain('v4 is text, v5 is chat');
+    expect(
+      await diff
+        .getByTestId('template-diff')
+        .locator('td[data-op="ADDED"]')
+        .evaluateAll((els) => els.map((e) => e.textContent)),
+    ).toContain('added: ### system');
+    await shot('46-prompt-chat-diff');
     expect(pageErrors).toEqual([]);
+  });
+
+  it('pages through versions and alias history, and a live push keeps the loaded pages', async () => {
+    const many = `many-versions-${suffix}`;
+    for (let i = 1; i <= 52; i++) {
+      await gql(CREATE_VERSION, { name: many, template: `Version ${i}: {{x}}` });
+      await gql(
+        `mutation ($n: String!, $v: Int!) { setPromptAlias(name: $n, alias: "staging", version: $v) { version } }`,
+        { n: many, v: i },
+      );
+    }
+    await page.goto(`${cairn.url}/prompts/view?name=${encodeURIComponent(many)}`);
+    const rows = page.locator('table.prompt-versions tbody tr');
+    await expect.poll(() => rows.count(), { timeout: 15_000 }).toBe(50);
+    expect(await page.locator('#versions-heading').textContent()).toBe('Versions (52)');
+    expect(await rows.first().getAttribute('data-version')).toBe('52');
+    await page.getByRole('button', { name: 'Load older versions' }).click();
+    await expect.poll(() => rows.count()).toBe(52);
+    expect(await rows.last().getAttribute('data-version')).toBe('1');
+    expect(await page.getByRole('button', { name: 'Load older versions' }).count()).toBe(0);
+
+    const history = page.getByTestId('alias-history').locator('li');
+    expect(await history.count()).toBe(50);
+    await page.getByRole('button', { name: 'Load older changes' }).click();
+    await expect.poll(() => history.count()).toBe(52);
+    expect(await history.last().textContent()).toContain('@staging set to v1');
+    expect(await history.first().textContent()).toContain('@staging moved from v51 to v52');
+
+    await expect
+      .poll(() => page.locator('.live-indicator').getAttribute('data-status'), { timeout: 15_000 })
+      .toBe('live');
+    await page.waitForTimeout(500);
+    await gql(CREATE_VERSION, { name: many, template: 'Version 53: {{x}}' });
+    await expect.poll(() => rows.count(), { timeout: 15_000 }).toBe(53);
+    expect(await rows.first().getAttribute('data-version')).toBe('53');
+    expect(await history.count()).toBe(52);
   });
 });

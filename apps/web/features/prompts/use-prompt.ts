@@ -22,6 +22,15 @@ import {
 
 /** The API's largest page (`first`). */
 const MAX_FIRST = 1000;
+/** Room for entries that arrived since the last read, when more than a page is loaded. */
+const LIVE_MARGIN = 20;
+
+/**
+ * How many to re-read: the first page, or, once the user paged on, all that is loaded plus a
+ * margin, so that a live push adds the new entries on top and drops none of the loaded ones.
+ */
+const rereadCount = (loaded: number, page: number) =>
+  loaded > page ? Math.min(MAX_FIRST, loaded + LIVE_MARGIN) : page;
 
 export interface PromptState {
   /** The prompt as last read; null before the first answer and once it is gone. */
@@ -71,8 +80,8 @@ export function usePrompt(name: string): PromptState & {
         PROMPT_QUERY,
         {
           name,
-          versionsFirst: Math.min(MAX_FIRST, loaded.current.versions),
-          historyFirst: Math.min(MAX_FIRST, loaded.current.history),
+          versionsFirst: rereadCount(loaded.current.versions, VERSIONS_PAGE),
+          historyFirst: rereadCount(loaded.current.history, HISTORY_PAGE),
         },
         { requestPolicy: 'network-only' },
       )
@@ -87,6 +96,10 @@ export function usePrompt(name: string): PromptState & {
       setState({ ...empty, notFound: true });
       return;
     }
+    loaded.current = {
+      versions: Math.max(loaded.current.versions, p.versions.edges.length),
+      history: Math.max(loaded.current.history, p.aliasHistory.edges.length),
+    };
     setState({
       prompt: p,
       versions: p.versions.edges.map((e) => e.node),
