@@ -1026,3 +1026,71 @@ describe('logged models (MLflow 3)', () => {
     );
   });
 });
+
+describe('prompts as the MLflow 3 client stores them', () => {
+  it('register_prompt and load_prompt through registered models and versions', async () => {
+    const workspace = randomWorkspaceId();
+    const promptTags = [
+      { key: 'mlflow.prompt.is_prompt', value: 'true' },
+      { key: '_mlflow_prompt_type', value: 'text' },
+      { key: 'mlflow.prompt.text', value: 'Hello {{name}}!' },
+    ];
+    await ok(workspace, 'POST', 'registered-models/create', {
+      name: 'greet',
+      tags: [{ key: 'mlflow.prompt.is_prompt', value: 'true' }],
+      description: 'first',
+    });
+    const created = await ok(workspace, 'POST', 'model-versions/create', {
+      name: 'greet',
+      source: 'dummy-source',
+      tags: promptTags,
+      description: 'first',
+    });
+    expect(created.model_version).toMatchObject({
+      name: 'greet',
+      version: '1',
+      source: 'dummy-source',
+      description: 'first',
+      status: 'READY',
+    });
+    expect(created.model_version.tags).toEqual(
+      [...promptTags].sort((a, b) => (a.key < b.key ? -1 : 1)),
+    );
+    expect(created.model_version.run_id).toBeUndefined();
+    await ok(workspace, 'POST', 'registered-models/alias', {
+      name: 'greet',
+      alias: 'prod',
+      version: '1',
+    });
+    const loaded = await ok(workspace, 'GET', 'registered-models/alias', {
+      name: 'greet',
+      alias: 'prod',
+    });
+    expect(loaded.model_version).toMatchObject({ version: '1', source: 'dummy-source' });
+    expect(loaded.model_version.tags).toContainEqual({
+      key: 'mlflow.prompt.text',
+      value: 'Hello {{name}}!',
+    });
+    const search = await ok(workspace, 'GET', 'registered-models/search', {
+      filter: "tag.`mlflow.prompt.is_prompt` = 'true'",
+    });
+    expect(search.registered_models.map((m: Json) => m.name)).toEqual(['greet']);
+    // Only MLflow's placeholders are prompt sources; without the prompt tag they are no source.
+    await refused(
+      workspace,
+      'POST',
+      'model-versions/create',
+      { name: 'greet', source: 'file:/etc/passwd', tags: promptTags },
+      400,
+      'INVALID_PARAMETER_VALUE',
+    );
+    await refused(
+      workspace,
+      'POST',
+      'model-versions/create',
+      { name: 'greet', source: 'dummy-source' },
+      400,
+      'INVALID_PARAMETER_VALUE',
+    );
+  });
+});

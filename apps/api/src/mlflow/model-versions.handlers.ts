@@ -99,6 +99,37 @@ async function resolveSource(
   return cairn;
 }
 
+/**
+ * MLflow 3 prompts as the client stores them (docs/mlflow-compatibility.md, "Prompts"): a
+ * version tagged `mlflow.prompt.is_prompt=true` whose source is one of MLflow's placeholders
+ * ("dummy-source", "prompt-template"); the template is in its tags. Cairn's registry keeps the
+ * placeholder as `file:mlflow-prompt:<placeholder>` (a source scheme it accepts, naming no file)
+ * and answers the placeholder back.
+ */
+const PROMPT_PLACEHOLDERS = new Set(['dummy-source', 'prompt-template']);
+const PROMPT_SOURCE_PREFIX = 'file:mlflow-prompt:';
+
+function isPromptRequest(tags: readonly { key: string; value: string }[]): boolean {
+  const last = tags.filter((t) => t.key === 'mlflow.prompt.is_prompt').at(-1);
+  return last?.value.toLowerCase() === 'true';
+}
+
+function promptSource(source: string): string {
+  if (!PROMPT_PLACEHOLDERS.has(source))
+    throw invalidParameter(
+      `Invalid prompt source: '${source}'. Prompt sources must use an MLflow placeholder.`,
+    );
+  return `${PROMPT_SOURCE_PREFIX}${source}`;
+}
+
+function mlflowSource(source: string): string {
+  if (source.startsWith(PROMPT_SOURCE_PREFIX)) {
+    const placeholder = source.slice(PROMPT_SOURCE_PREFIX.length);
+    if (PROMPT_PLACEHOLDERS.has(placeholder)) return placeholder;
+  }
+  return source;
+}
+
 /** The logged model a Cairn source is the directory of, or null. */
 function loggedModelOfSource(source: string): string | null {
   const m = /^runs:\/([0-9a-f]{32})\/models\/(m-[0-9a-f]{40})\/?$/u.exec(source);
@@ -126,7 +157,7 @@ export async function modelVersionMessages(ctx: MlflowContext, rows: readonly Ve
       last_updated_timestamp: new Date(row.updated_at).getTime(),
       current_stage: STAGE_TO_MLFLOW[row.stage] ?? row.stage,
       ...(row.description !== null ? { description: row.description } : {}),
-      source: loggedId !== null ? `models:/${loggedId}` : row.source,
+      source: loggedId !== null ? `models:/${loggedId}` : mlflowSource(row.source),
       ...(loggedId !== null ? { model_id: loggedId } : {}),
       ...(row.run_id !== null ? { run_id: row.run_id } : {}),
       status: row.status,
@@ -161,13 +192,17 @@ async function create(ctx: MlflowContext, body: Message) {
   const name = requireString(body, 'name');
   await modelRowByName(ctx, name);
   const modelId = optionalString(body, 'model_id') || null;
-  const source = await resolveSource(ctx, requireString(body, 'source'), modelId);
+  const tags = keyValues(body, 'tags');
+  const rawSource = requireString(body, 'source');
+  const source = isPromptRequest(tags)
+    ? promptSource(rawSource)
+    : await resolveSource(ctx, rawSource, modelId);
   const result = await createModelVersion(ctx.deps, ctx.caller, {
     name,
     source,
     runId: optionalString(body, 'run_id') || null,
     description: optionalString(body, 'description'),
-    tags: keyValues(body, 'tags'),
+    tags,
     createModelIfMissing: false,
   });
   return versionResponse(ctx, result.state.name, result.version);
