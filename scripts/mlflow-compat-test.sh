@@ -17,8 +17,9 @@ PYTHON_BIN="${PYTHON:-python3}"
 MLFLOW_VERSION=3.18.0
 # mlflow-skinny is the `mlflow` client distribution (the same `mlflow` module, unmodified; the
 # full "mlflow" wheel adds MLflow's own server and pins mlflow-tracing==$MLFLOW_VERSION, which the
-# package index may not carry yet).
-DEPS=("mlflow-skinny==$MLFLOW_VERSION" scikit-learn pandas matplotlib openai pytest)
+# package index may not carry yet). skops: the sklearn flavour's default serialization (a
+# dependency of the full "mlflow" wheel).
+DEPS=("mlflow-skinny==$MLFLOW_VERSION" scikit-learn "skops<1" pandas matplotlib openai pytest)
 
 if ! command -v "$PYTHON_BIN" >/dev/null 2>&1; then
   echo "mlflow-compat-test.sh: $PYTHON_BIN not found (Python >= 3.10 is needed)" >&2
