@@ -222,6 +222,14 @@ describe('MLflow experiments', () => {
       'INVALID_PARAMETER_VALUE',
     );
     await refused(ws, () => get(ws, '/experiments/nope'), 404, 'ENDPOINT_NOT_FOUND');
+    const id = await newExperiment(ws);
+    await refused(
+      ws,
+      () => post(ws, '/experiments/update', { experiment_id: id }),
+      400,
+      'INVALID_PARAMETER_VALUE',
+      /'new_name'/,
+    );
   });
 
   it('searches with MLflow filters, order_by and page tokens', async () => {
@@ -743,6 +751,24 @@ describe('MLflow runs', () => {
       /missing mandatory fields/,
     );
     await ok(post(ws, '/runs/log-inputs', { run_id: runId }));
+    await refused(
+      ws,
+      () => post(ws, '/runs/outputs', { run_id: runId }),
+      400,
+      'INVALID_PARAMETER_VALUE',
+      /'models'/,
+    );
+    await refused(
+      ws,
+      () =>
+        post(ws, '/runs/outputs', {
+          run_id: runId,
+          models: [{ model_id: `m-${'0'.repeat(40)}`, step: 0 }],
+        }),
+      501,
+      'NOT_IMPLEMENTED',
+      /source run/,
+    );
     await refused(
       ws,
       () =>

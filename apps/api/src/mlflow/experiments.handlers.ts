@@ -72,8 +72,9 @@ async function getByName(ctx: MlflowContext, body: Message) {
 
 async function update(ctx: MlflowContext, body: Message) {
   const row = await loadExperiment(ctx, requireString(body, 'experiment_id'));
-  const newName = optionalString(body, 'new_name');
-  if (newName !== null && newName !== '')
+  // MLflow requires new_name (its only updatable field).
+  const newName = requireString(body, 'new_name');
+  if (newName !== row.name)
     await renameExperiment(ctx.deps, ctx.caller, row.experiment_id, newName);
   return {};
 }

@@ -23,6 +23,23 @@ export const RUN_NAME_TAG = 'mlflow.runName';
 export const PARENT_RUN_TAG = 'mlflow.parentRunId';
 export const USER_TAG = 'mlflow.user';
 export const LOGGED_MODELS_TAG = 'mlflow.log-model.history';
+/**
+ * Run tags under which the logged-models handlers keep an MLflow 3 logged model in its source run
+ * (logged-model-store.ts): `cairn.logged_model.<model_id>.<part>`. Storage, not the user's tags:
+ * left out of `data.tags`; each model is shown as one of the run's `outputs.model_outputs`.
+ */
+export const LOGGED_MODEL_TAG_PREFIX = 'cairn.logged_model.';
+const LOGGED_MODEL_HEAD = /^cairn\.logged_model\.(m-[0-9a-f]{40})\.0$/u;
+
+/** The logged models recorded in a run (their ids, in key order). */
+export function loggedModelIds(tags: readonly KV[]): string[] {
+  const ids: string[] = [];
+  for (const t of tags) {
+    const m = LOGGED_MODEL_HEAD.exec(t.key);
+    if (m) ids.push(m[1]!);
+  }
+  return ids;
+}
 
 export function mlflowDouble(value: number): number | string {
   if (Number.isNaN(value)) return 'NaN';
@@ -63,9 +80,12 @@ export function runMessage(
   metrics: readonly LatestMetric[],
 ) {
   const tags = [
-    ...storedTags.filter((t) => t.key !== RUN_NAME_TAG),
+    ...storedTags.filter(
+      (t) => t.key !== RUN_NAME_TAG && !t.key.startsWith(LOGGED_MODEL_TAG_PREFIX),
+    ),
     { key: RUN_NAME_TAG, value: row.name },
   ];
+  const models = loggedModelIds(storedTags);
   return {
     info: runInfoMessage(row, tags),
     data: {
@@ -75,6 +95,9 @@ export function runMessage(
     },
     // Datasets are not recorded by Cairn (log-inputs answers NOT_IMPLEMENTED): always empty.
     inputs: {},
+    ...(models.length > 0
+      ? { outputs: { model_outputs: models.map((model_id) => ({ model_id, step: 0 })) } }
+      : {}),
   };
 }
 

@@ -26,8 +26,10 @@ import {
   LOGGED_MODELS_TAG,
   PARENT_RUN_TAG,
   RUN_NAME_TAG,
+  USER_TAG,
   loadRunMessage,
   loadRunRow,
+  loggedModelIds,
   runInfoMessage,
 } from './run-message.ts';
 import { searchRuns } from './run-search.ts';
@@ -92,6 +94,9 @@ async function create(ctx: MlflowContext, body: Message) {
   const rawExperiment = optionalString(body, 'experiment_id') || MLFLOW_DEFAULT_EXPERIMENT_ID;
   const experimentId = await resolveExperimentId(ctx.deps, ctx.caller, rawExperiment);
   const tags = keyValues(body, 'tags');
+  // MLflow's run info carries user_id; Cairn keeps it as the tag the client sets anyway.
+  const userId = optionalString(body, 'user_id');
+  if (userId && !tags.some((t) => t.key === USER_TAG)) tags.push({ key: USER_TAG, value: userId });
   const runName = optionalString(body, 'run_name') || null;
   const nameTag = tags.find((t) => t.key === RUN_NAME_TAG)?.value ?? null;
   if (runName !== null && nameTag !== null && runName !== nameTag)
@@ -325,6 +330,38 @@ async function logModel(ctx: MlflowContext, body: Message) {
   return {};
 }
 
+/**
+ * `runs/outputs`: MLflow 3 links a logged model to the run that produced it. Cairn keeps a logged
+ * model in its source run (logged-models.handlers.ts), so that link exists already; linking a
+ * model to another run is not supported. The output's step is not kept (shown as 0).
+ */
+async function logOutputs(ctx: MlflowContext, body: Message) {
+  const runId = runIdOf(body);
+  const models = messageList(body, 'models');
+  if (models.length === 0)
+    throw invalidParameter(
+      "Missing value for required parameter 'models'. See the API docs for more information about request parameters.",
+    );
+  const row = await loadRunRow(ctx.deps.db, ctx.workspaceId, runId);
+  if (row.lifecycle_stage === 'deleted')
+    throw invalidParameter(
+      `The run ${runId} must be in the 'active' state. Current state is deleted.`,
+    );
+  const tags = (await getKeyValues(ctx.deps.db, 'run_tags', ctx.workspaceId, [runId])).get(runId);
+  const own = new Set(loggedModelIds(tags ?? []));
+  models.forEach((m, i) => {
+    const modelId = optionalString(m, 'model_id');
+    if (!modelId)
+      throw invalidParameter(`Missing value for required parameter 'models[${i}].model_id'.`);
+    optionalInt(m, 'step');
+    if (!own.has(modelId))
+      throw notImplemented(
+        `Logged model ${modelId} is not a model of run ${runId}: Cairn links a logged model only to its source run (create it with source_run_id=${runId})`,
+      );
+  });
+  return {};
+}
+
 async function search(ctx: MlflowContext, body: Message) {
   return searchRuns(ctx, body);
 }
@@ -342,6 +379,7 @@ export const runRoutes: MlflowRoute[] = [
   { method: 'POST', path: '/mlflow/runs/log-batch', handler: logBatchHandler },
   { method: 'POST', path: '/mlflow/runs/log-inputs', handler: logInputs },
   { method: 'POST', path: '/mlflow/runs/log-model', handler: logModel },
+  { method: 'POST', path: '/mlflow/runs/outputs', handler: logOutputs },
   { method: 'POST', path: '/mlflow/runs/search', handler: search },
   ...metricRoutes,
 ];
