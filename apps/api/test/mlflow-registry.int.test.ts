@@ -1071,6 +1071,17 @@ describe('prompts as the MLflow 3 client stores them', () => {
       key: 'mlflow.prompt.text',
       value: 'Hello {{name}}!',
     });
+    await ok(workspace, 'POST', 'model-versions/create', {
+      name: 'greet',
+      source: 'dummy-source',
+      tags: promptTags,
+    });
+    // prompts:/greet@latest: the newest version.
+    const latest = await ok(workspace, 'GET', 'registered-models/alias', {
+      name: 'greet',
+      alias: 'latest',
+    });
+    expect(latest.model_version.version).toBe('2');
     const search = await ok(workspace, 'GET', 'registered-models/search', {
       filter: "tag.`mlflow.prompt.is_prompt` = 'true'",
     });

@@ -258,12 +258,20 @@ async function getByAlias(ctx: MlflowContext, body: Message) {
   const aliases = (await getAliases(ctx.deps.db, ctx.workspaceId, [row.model_id])).get(
     row.model_id,
   );
-  const hit = aliases?.find((a) => a.alias === alias);
-  if (!hit) throw doesNotExist(`Registered model alias ${alias} not found.`);
+  let number = aliases?.find((a) => a.alias === alias)?.version;
+  // "latest" is the newest version, as MLflow's stores answer it (load_prompt("prompts:/p@latest")):
+  // Cairn reserves the word, so it is never a real alias.
+  if (number === undefined && alias.toLowerCase() === 'latest') {
+    const latest = (await getLatestVersions(ctx.deps.db, ctx.workspaceId, [row.model_id])).get(
+      row.model_id,
+    );
+    number = latest?.reduce((max, v) => Math.max(max, v.version), 0) || undefined;
+  }
+  if (number === undefined) throw doesNotExist(`Registered model alias ${alias} not found.`);
   const versions = await getVersionsByKeys(ctx.deps.db, ctx.workspaceId, [
-    versionKey(row.model_id, hit.version),
+    versionKey(row.model_id, number),
   ]);
-  const version = versions.get(versionKey(row.model_id, hit.version));
+  const version = versions.get(versionKey(row.model_id, number));
   if (!version) throw doesNotExist(`Registered model alias ${alias} not found.`);
   const [message] = await modelVersionMessages(ctx, [version]);
   return { model_version: message };
