@@ -61,6 +61,10 @@ function chatTrace(traceId: string, rootId: string, chatId: string, name: string
                   { key: 'cairn.trace.session_id', value: str(`session-${suffix}`) },
                   { key: 'cairn.trace.user_id', value: str('ana') },
                   {
+                    key: 'cairn.trace.prompt_versions',
+                    value: str(JSON.stringify([`prompts:/support-${suffix}/3`])),
+                  },
+                  {
                     key: 'cairn.span.inputs',
                     value: str(JSON.stringify({ question: 'How do I reset my password?' })),
                   },
@@ -214,6 +218,11 @@ describe('tracing pages', () => {
     const [rootBox, chatBox] = [await bars.nth(0).boundingBox(), await bars.nth(1).boundingBox()];
     expect(chatBox!.x).toBeGreaterThan(rootBox!.x);
     expect(chatBox!.width).toBeLessThan(rootBox!.width);
+    // The prompt version it used links to the prompt's page at that version.
+    const promptLink = page
+      .getByTestId('trace-summary')
+      .getByRole('link', { name: `support-${suffix}/3` });
+    expect(await promptLink.getAttribute('href')).toBe(`/prompts/view?name=support-${suffix}&v=3`);
     await shot('32-trace-root');
 
     // Select the chat span in the waterfall.
@@ -267,6 +276,13 @@ describe('tracing pages', () => {
     await expect.poll(() => byModel.textContent(), { timeout: 15_000 }).toContain('gpt-4o-mini');
     expect(await page.getByTestId('usage-totals').textContent()).toContain('42 · 17 · 59');
     await page.locator('.chart-box canvas').first().waitFor({ timeout: 15_000 });
+    // Rolled up by user too; a user's row links to their traces.
+    const byUser = page.getByRole('table', { name: 'Usage by user' });
+    const ana = byUser.locator('tr', { hasText: 'ana' });
+    await expect.poll(() => ana.textContent(), { timeout: 15_000 }).toContain('$0.0000165');
+    expect(await ana.getByRole('link', { name: 'ana' }).getAttribute('href')).toBe(
+      `/traces?${new URLSearchParams({ filter: "user = 'ana'" }).toString()}`,
+    );
     await shot('35-usage');
 
     await page.goto(`${cairn.url}/traces/prices`);

@@ -80,81 +80,85 @@ export function PricesPage() {
       {error && <ErrorMessage error={error} />}
       {!prices && !error && <p className="page-loading">Loading…</p>}
       {prices && (
-        <table className="data" aria-label="Model prices">
-          <thead>
-            <tr>
-              <th scope="col">Model pattern</th>
-              <th scope="col">Provider</th>
-              <th scope="col" className="num">
-                Input $/M
-              </th>
-              <th scope="col" className="num">
-                Output $/M
-              </th>
-              <th scope="col" className="num">
-                Cached input $/M
-              </th>
-              <th scope="col">From</th>
-              <th scope="col">Source</th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {[...own, ...builtIn].map((p) => (
-              <tr key={p.id} className={editing?.id === p.id ? 'selected' : undefined}>
-                <td className="mono">{p.modelPattern}</td>
-                <td>{p.provider ?? <span className="muted">any</span>}</td>
-                <td className="num">{p.inputPerMillion}</td>
-                <td className="num">{p.outputPerMillion}</td>
-                <td className="num">{p.cachedInputPerMillion ?? '—'}</td>
-                <td>{formatTimestamp(p.effectiveFrom)}</td>
-                <td>
-                  {p.builtIn ? (
-                    <span
-                      className="badge"
-                      title="Shipped with Cairn: override with your own entry"
-                    >
-                      built-in
-                    </span>
-                  ) : (
-                    <span className="badge trace-OK">own</span>
-                  )}
-                </td>
-                <td className="row-action" style={{ textAlign: 'right' }}>
-                  {p.builtIn ? (
-                    <button
-                      type="button"
-                      onClick={() => setEditing({ ...p, id: '', builtIn: false })}
-                      aria-label={`Override ${p.modelPattern}`}
-                    >
-                      Override
-                    </button>
-                  ) : (
-                    <span className="field">
-                      <button
-                        type="button"
-                        onClick={() => setEditing(p)}
-                        aria-label={`Edit ${p.modelPattern}`}
-                      >
-                        Edit
-                      </button>
-                      <button
-                        type="button"
-                        className="danger"
-                        onClick={() => void remove(p)}
-                        aria-label={`Delete ${p.modelPattern}`}
-                      >
-                        Delete
-                      </button>
-                    </span>
-                  )}
-                </td>
+        <div style={{ overflowX: 'auto' }}>
+          <table className="data" aria-label="Model prices">
+            <thead>
+              <tr>
+                <th scope="col">Model pattern</th>
+                <th scope="col">Provider</th>
+                <th scope="col" className="num">
+                  Input $/M
+                </th>
+                <th scope="col" className="num">
+                  Output $/M
+                </th>
+                <th scope="col" className="num">
+                  Cached input $/M
+                </th>
+                <th scope="col">From</th>
+                <th scope="col">Source</th>
+                <th scope="col">
+                  <span className="visually-hidden">Actions</span>
+                </th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {[...own, ...builtIn].map((p) => (
+                <tr key={p.id} className={editing?.id === p.id ? 'selected' : undefined}>
+                  <td className="mono" style={{ maxWidth: 420, wordBreak: 'break-all' }}>
+                    {p.modelPattern}
+                  </td>
+                  <td>{p.provider ?? <span className="muted">any</span>}</td>
+                  <td className="num">{p.inputPerMillion}</td>
+                  <td className="num">{p.outputPerMillion}</td>
+                  <td className="num">{p.cachedInputPerMillion ?? '—'}</td>
+                  <td>{formatTimestamp(p.effectiveFrom)}</td>
+                  <td>
+                    {p.builtIn ? (
+                      <span
+                        className="badge"
+                        title="Shipped with Cairn: override with your own entry"
+                      >
+                        built-in
+                      </span>
+                    ) : (
+                      <span className="badge trace-OK">own</span>
+                    )}
+                  </td>
+                  <td className="row-action" style={{ textAlign: 'right' }}>
+                    {p.builtIn ? (
+                      <button
+                        type="button"
+                        onClick={() => setEditing({ ...p, id: '', builtIn: false })}
+                        aria-label={`Override ${p.modelPattern}`}
+                      >
+                        Override
+                      </button>
+                    ) : (
+                      <span className="field">
+                        <button
+                          type="button"
+                          onClick={() => setEditing(p)}
+                          aria-label={`Edit ${p.modelPattern}`}
+                        >
+                          Edit
+                        </button>
+                        <button
+                          type="button"
+                          className="danger"
+                          onClick={() => void remove(p)}
+                          aria-label={`Delete ${p.modelPattern}`}
+                        >
+                          Delete
+                        </button>
+                      </span>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
     </>
   );

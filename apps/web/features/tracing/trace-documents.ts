@@ -1,8 +1,10 @@
 /**
  * The trace mutations the trace and traces pages send (docs/tracing.md, "GraphQL"): tags,
- * metadata, deletion. Each answers the fields the page re-renders at once; the rest follows
+ * metadata, deletion; and the usage page's stats. Each mutation answers the fields the page re-renders at once; the rest follows
  * from the live re-read (`tracesChanged`).
  */
+
+import type { TraceStatsBucket, TraceStatsResult } from '../../lib/graphql/tracing-documents.ts';
 
 const ANNOTATIONS = `id tags { key value } metadata { key value }`;
 
@@ -35,3 +37,18 @@ export interface DeleteTracesResult {
 /** The API's bounds on tag and metadata keys and values (TRACE_LIMITS). */
 export const KEY_MAX = 250;
 export const VALUE_MAX = 8000;
+
+const STATS_FIELDS = `key count errorCount errorRate latencyP50Ms latencyP95Ms latencyP99Ms
+  inputTokens outputTokens totalTokens cost`;
+
+/** The usage page: totals, a time series, and the roll-ups by model and by user. */
+export const USAGE_STATS_QUERY = `
+  query UsageStats($filter: String, $groupBy: TraceStatsGroupBy) {
+    total: traceStats(filter: $filter, groupBy: NONE) { ${STATS_FIELDS} }
+    buckets: traceStats(filter: $filter, groupBy: $groupBy) { ${STATS_FIELDS} }
+    byModel: traceStats(filter: $filter, groupBy: MODEL) { ${STATS_FIELDS} }
+    byUser: traceStats(filter: $filter, groupBy: USER) { ${STATS_FIELDS} }
+  }`;
+export interface UsageStatsResult extends TraceStatsResult {
+  byUser: TraceStatsBucket[];
+}

@@ -175,7 +175,20 @@ function TraceView({
         )}
         {trace.promptVersions.length > 0 && (
           <Card label="Prompt versions">
-            <span className="mono">{trace.promptVersions.join(', ')}</span>
+            <span className="chips">
+              {trace.promptVersions.map((uri) => {
+                const href = promptVersionHref(uri);
+                return href ? (
+                  <Link key={uri} href={href} className="mono">
+                    {uri.slice(PROMPT_SCHEME.length)}
+                  </Link>
+                ) : (
+                  <span key={uri} className="mono">
+                    {uri}
+                  </span>
+                );
+              })}
+            </span>
           </Card>
         )}
       </div>
@@ -217,4 +230,14 @@ function Card({ label, children }: { label: string; children: ReactNode }) {
       <div className="value">{children}</div>
     </div>
   );
+}
+
+const PROMPT_SCHEME = 'prompts:/';
+
+/** `prompts:/<name>/<version>` → the prompt page at that version; null for another spelling. */
+function promptVersionHref(uri: string): string | null {
+  if (!uri.startsWith(PROMPT_SCHEME)) return null;
+  const m = /^(.+)\/(\d+)$/u.exec(uri.slice(PROMPT_SCHEME.length));
+  if (!m) return null;
+  return `/prompts/view?${new URLSearchParams({ name: m[1]!, v: m[2]! }).toString()}`;
 }

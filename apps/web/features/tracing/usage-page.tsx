@@ -2,21 +2,21 @@
 
 import { useEffect, useMemo, type ReactNode } from 'react';
 import { ErrorMessage } from '../../components/error-message.tsx';
-import {
-  TRACE_STATS_QUERY,
-  type TraceStatsBucket,
-  type TraceStatsResult,
-} from '../../lib/graphql/tracing-documents.ts';
+import Link from 'next/link';
+import type { TraceStatsBucket } from '../../lib/graphql/tracing-documents.ts';
 import { useQueryState } from '../../lib/hooks.ts';
 import {
+  andFilters,
   formatCost,
   formatCount,
   formatLatency,
   formatRate,
+  quoteFilterValue,
   statsColumns,
 } from '../../lib/tracing.ts';
 import { MetricChart, loadChartLibrary, type ChartSeries } from '../charts/metric-chart.tsx';
 import { colorAt } from '../charts/palette.ts';
+import { USAGE_STATS_QUERY, type UsageStatsResult } from './trace-documents.ts';
 import { TraceFilterBox } from './trace-filter-box.tsx';
 import { TracingNav } from './tracing-nav.tsx';
 import { useLiveTraceQuery } from './use-live-query.ts';
@@ -70,8 +70,8 @@ export function UsagePage() {
   const filter = query.get('filter') ?? '';
   const bucket = query.get('bucket') === 'day' ? 'DAY' : 'HOUR';
   useEffect(() => void loadChartLibrary(), []);
-  const live = useLiveTraceQuery<TraceStatsResult>(
-    TRACE_STATS_QUERY,
+  const live = useLiveTraceQuery<UsageStatsResult>(
+    USAGE_STATS_QUERY,
     { filter: filter || null, groupBy: bucket },
     filter || null,
     { debounceMs: LIVE_DEBOUNCE_MS },
@@ -164,55 +164,108 @@ export function UsagePage() {
             </div>
           )}
           <h2>By model</h2>
-          <table className="data" aria-label="Usage by model">
-            <thead>
-              <tr>
-                <th scope="col">Model</th>
-                <th scope="col" className="num">
-                  Traces
-                </th>
-                <th scope="col" className="num">
-                  Error rate
-                </th>
-                <th scope="col" className="num">
-                  p50
-                </th>
-                <th scope="col" className="num">
-                  p95
-                </th>
-                <th scope="col" className="num">
-                  p99
-                </th>
-                <th scope="col" className="num">
-                  Input tokens
-                </th>
-                <th scope="col" className="num">
-                  Output tokens
-                </th>
-                <th scope="col" className="num">
-                  Cost
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {stats.byModel.map((b) => (
-                <tr key={b.key ?? ''}>
-                  <td className="mono">{b.key ?? <span className="muted">(no model)</span>}</td>
-                  <td className="num">{formatCount(b.count)}</td>
-                  <td className="num">{formatRate(b.errorRate)}</td>
-                  <td className="num">{formatLatency(b.latencyP50Ms)}</td>
-                  <td className="num">{formatLatency(b.latencyP95Ms)}</td>
-                  <td className="num">{formatLatency(b.latencyP99Ms)}</td>
-                  <td className="num">{formatCount(b.inputTokens)}</td>
-                  <td className="num">{formatCount(b.outputTokens)}</td>
-                  <td className="num">{formatCost(b.cost)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <UsageTable
+            label="Usage by model"
+            keyLabel="Model"
+            buckets={stats.byModel}
+            none="(no model)"
+            filterOf={(model) => `span.model = ${quoteFilterValue(model)}`}
+            baseFilter={filter}
+          />
+          <h2>By user</h2>
+          <UsageTable
+            label="Usage by user"
+            keyLabel="User"
+            buckets={stats.byUser}
+            none="(no user)"
+            filterOf={(user) => `user = ${quoteFilterValue(user)}`}
+            baseFilter={filter}
+          />
         </>
       )}
     </>
+  );
+}
+
+/**
+ * One roll-up (by model or by user): traces (spans for models), error rate, latencies, tokens,
+ * cost; each key links to its traces (under the page's filter too).
+ */
+function UsageTable({
+  label,
+  keyLabel,
+  buckets,
+  none,
+  filterOf,
+  baseFilter,
+}: {
+  label: string;
+  keyLabel: string;
+  buckets: TraceStatsBucket[];
+  none: string;
+  filterOf(key: string): string;
+  baseFilter: string;
+}) {
+  if (buckets.length === 0) return <p className="muted">None.</p>;
+  const tracesHref = (key: string) => {
+    const f = andFilters(baseFilter, filterOf(key)) ?? '';
+    return `/traces?${new URLSearchParams({ filter: f }).toString()}`;
+  };
+  return (
+    <div style={{ overflowX: 'auto' }}>
+      <table className="data" aria-label={label}>
+        <thead>
+          <tr>
+            <th scope="col">{keyLabel}</th>
+            <th scope="col" className="num">
+              {keyLabel === 'Model' ? 'Spans' : 'Traces'}
+            </th>
+            <th scope="col" className="num">
+              Error rate
+            </th>
+            <th scope="col" className="num">
+              p50
+            </th>
+            <th scope="col" className="num">
+              p95
+            </th>
+            <th scope="col" className="num">
+              p99
+            </th>
+            <th scope="col" className="num">
+              Input tokens
+            </th>
+            <th scope="col" className="num">
+              Output tokens
+            </th>
+            <th scope="col" className="num">
+              Cost
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {buckets.map((b) => (
+            <tr key={b.key ?? ''}>
+              <td className="mono">
+                {b.key === null ? (
+                  <span className="muted">{none}</span>
+                ) : (
+                  <Link href={tracesHref(b.key)}>{b.key}</Link>
+                )}
+              </td>
+              <td className="num">{formatCount(b.count)}</td>
+              <td className="num">{formatRate(b.errorRate)}</td>
+              <td className="num">{formatLatency(b.latencyP50Ms)}</td>
+              <td className="num">{formatLatency(b.latencyP95Ms)}</td>
+              <td className="num">{formatLatency(b.latencyP99Ms)}</td>
+              <td className="num">{formatCount(b.inputTokens)}</td>
+              <td className="num">{formatCount(b.outputTokens)}</td>
+              <td className="num">{formatCost(b.cost)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }
 
