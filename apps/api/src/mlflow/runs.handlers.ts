@@ -1,4 +1,5 @@
 import type { KeyValue, RunStatus } from '@cairn/events';
+import { CairnError } from '../errors.ts';
 import {
   createRun,
   deleteRun,
@@ -192,8 +193,19 @@ async function writeBatch(
     throw invalidParameter(
       `The run ${runId} must be in the 'active' state. Current state is deleted.`,
     );
-  if (batch.metrics.length > 0 || batch.params.length > 0 || tags.length > 0 || !rename)
-    await logBatch(ctx.deps, ctx.caller, runId, { ...batch, tags });
+  if (batch.metrics.length > 0 || batch.params.length > 0 || tags.length > 0 || !rename) {
+    try {
+      await logBatch(ctx.deps, ctx.caller, runId, { ...batch, tags });
+    } catch (error) {
+      // A changed param: MLflow's own message (the client's users match on it).
+      const d = error instanceof CairnError ? error.details : {};
+      if (typeof d.oldValue === 'string' && typeof d.newValue === 'string')
+        throw invalidParameter(
+          `Changing param values is not allowed. Param with key='${String(d.key)}' was already logged with value='${d.oldValue}' for run ID='${runId}'. Attempted logging new value '${d.newValue}'.`,
+        );
+      throw error;
+    }
+  }
   if (rename && rename.value !== '' && rename.value !== row.name)
     await updateRun(ctx.deps, ctx.caller, runId, {
       status: null,
