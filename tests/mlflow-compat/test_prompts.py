@@ -17,6 +17,7 @@ def test_register_and_load_prompt(mlflow_env: Any) -> None:
     second = mlflow.genai.load_prompt(f"prompts:/{name}/2")
     assert second.version == 2
     assert second.format(name="Ada", place="Cairn") == "Hi Ada, welcome to Cairn."
+    assert mlflow.genai.load_prompt(f"prompts:/{name}@latest").version == 2
     first = mlflow.genai.load_prompt(f"prompts:/{name}/1")
     assert first.template == "Hello {{name}}!"
     assert first.format(name="Ada") == "Hello Ada!"
