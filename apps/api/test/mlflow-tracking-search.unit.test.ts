@@ -102,13 +102,26 @@ describe('Run message', () => {
     ]);
   });
 
-  it('derives mlflow.runName, hides logged-model records and shows them as outputs', () => {
+  it('derives mlflow.runName, hides logged-model records and shows those not deleted as outputs', () => {
     const model = `m-${'a'.repeat(32)}${'0'.repeat(8)}`;
+    const gone = `m-${'a'.repeat(32)}${'1'.repeat(8)}`;
+    const record = (d: boolean) =>
+      JSON.stringify({
+        n: 'model',
+        t: null,
+        s: 'READY',
+        m: null,
+        c: 1,
+        u: 1,
+        d,
+        tags: {},
+        params: {},
+      });
     const stored = [
       { key: 'mlflow.runName', value: 'stale' },
       { key: 'mlflow.user', value: 'ann' },
-      { key: `cairn.logged_model.${model}.0`, value: '1:{}' },
-      { key: `cairn.logged_model.${model}.1`, value: '' },
+      { key: `cairn.logged_model.${model}.0`, value: `1:${record(false)}` },
+      { key: `cairn.logged_model.${gone}.0`, value: `1:${record(true)}` },
     ];
     expect(loggedModelIds(stored)).toEqual([model]);
     const message = runMessage(row(), [], stored, []);

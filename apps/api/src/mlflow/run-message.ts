@@ -9,6 +9,7 @@ import {
   type RunRow,
 } from '../runs/runs.queries.ts';
 import { doesNotExist } from './mlflow.errors.ts';
+import { LOGGED_MODEL_TAG_PREFIX, readRecords } from './logged-model-store.ts';
 import { runArtifactUri } from './mlflow-ids.ts';
 
 /**
@@ -25,20 +26,14 @@ export const USER_TAG = 'mlflow.user';
 export const LOGGED_MODELS_TAG = 'mlflow.log-model.history';
 /**
  * Run tags under which the logged-models handlers keep an MLflow 3 logged model in its source run
- * (logged-model-store.ts): `cairn.logged_model.<model_id>.<part>`. Storage, not the user's tags:
- * left out of `data.tags`; each model is shown as one of the run's `outputs.model_outputs`.
+ * (logged-model-store.ts): storage, not the user's tags, so left out of `data.tags`; each model
+ * not deleted is shown as one of the run's `outputs.model_outputs`.
  */
-export const LOGGED_MODEL_TAG_PREFIX = 'cairn.logged_model.';
-const LOGGED_MODEL_HEAD = /^cairn\.logged_model\.(m-[0-9a-f]{40})\.0$/u;
+export { LOGGED_MODEL_TAG_PREFIX };
 
-/** The logged models recorded in a run (their ids, in key order). */
+/** The logged models (not deleted) recorded in a run, by id. */
 export function loggedModelIds(tags: readonly KV[]): string[] {
-  const ids: string[] = [];
-  for (const t of tags) {
-    const m = LOGGED_MODEL_HEAD.exec(t.key);
-    if (m) ids.push(m[1]!);
-  }
-  return ids;
+  return [...readRecords(tags).values()].filter((r) => !r.deleted).map((r) => r.id);
 }
 
 export function mlflowDouble(value: number): number | string {
