@@ -127,3 +127,9 @@ def test_openai_autolog(mlflow_env: Any, llm_server: Any, server: Any) -> None:
     )
     cairn = server.graphql(TRACE_QUERY, {"id": trace_id[3:]})["trace"]
     assert cairn["spans"][0]["spanType"] == "CHAT_MODEL"
+    # Cairn reads the span's mlflow.chat.tokenUsage, so its rollups count the call too.
+    assert cairn["tokenUsage"] == {
+        "inputTokens": PROMPT_TOKENS,
+        "outputTokens": COMPLETION_TOKENS,
+        "totalTokens": PROMPT_TOKENS + COMPLETION_TOKENS,
+    }

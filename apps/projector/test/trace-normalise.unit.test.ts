@@ -36,6 +36,36 @@ describe('normaliseSpan: MLflow mlflow.*', () => {
       outputs: 'hello',
     });
   });
+
+  it('reads model, provider and token usage as mlflow.openai.autolog writes them (JSON-encoded)', () => {
+    expect(
+      normaliseSpan({
+        'mlflow.spanType': '"CHAT_MODEL"',
+        'mlflow.llm.model': '"gpt-4o-mini"',
+        'mlflow.llm.provider': '"openai"',
+        'mlflow.chat.tokenUsage':
+          '{"input_tokens": 9, "output_tokens": 12, "total_tokens": 21, "cache_read_input_tokens": 4}',
+      }),
+    ).toMatchObject({
+      model: 'gpt-4o-mini',
+      provider: 'openai',
+      inputTokens: 9,
+      outputTokens: 12,
+      totalTokens: 21,
+      cachedTokens: 4,
+    });
+    // OTel GenAI keys win over MLflow's object; a malformed object counts nothing.
+    expect(
+      normaliseSpan({
+        'gen_ai.usage.input_tokens': 3,
+        'mlflow.chat.tokenUsage': '{"input_tokens": 9, "output_tokens": 2}',
+      }),
+    ).toMatchObject({ inputTokens: 3, outputTokens: 2, totalTokens: 5 });
+    expect(normaliseSpan({ 'mlflow.chat.tokenUsage': '[1,2]' })).toMatchObject({
+      inputTokens: null,
+      totalTokens: null,
+    });
+  });
 });
 
 describe('normaliseSpan: OpenInference', () => {

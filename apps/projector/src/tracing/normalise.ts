@@ -210,23 +210,37 @@ function outputsOf(attrs: AttributeMap): unknown {
   return vercel === undefined ? null : parseJsonish(vercel);
 }
 
+/**
+ * MLflow's `mlflow.chat.tokenUsage` (its autologgers and `mlflow.start_span`): one JSON object
+ * `{input_tokens, output_tokens, total_tokens, cache_read_input_tokens?}`, as keys of its own.
+ */
+function mlflowUsageOf(attrs: AttributeMap): AttributeMap {
+  const usage = parseJsonish(attrs['mlflow.chat.tokenUsage']);
+  if (usage === null || typeof usage !== 'object' || Array.isArray(usage)) return {};
+  return usage as AttributeMap;
+}
+
 export function tokenCountsOf(attrs: AttributeMap): TokenCounts {
-  const inputTokens = firstCount(attrs, [
-    'gen_ai.usage.input_tokens',
-    'gen_ai.usage.prompt_tokens',
-    'llm.token_count.prompt',
-    'ai.usage.promptTokens',
-    'ai.usage.inputTokens',
-  ]);
-  const outputTokens = firstCount(attrs, [
-    'gen_ai.usage.output_tokens',
-    'gen_ai.usage.completion_tokens',
-    'llm.token_count.completion',
-    'ai.usage.completionTokens',
-    'ai.usage.outputTokens',
-  ]);
+  const mlflow = mlflowUsageOf(attrs);
+  const inputTokens =
+    firstCount(attrs, [
+      'gen_ai.usage.input_tokens',
+      'gen_ai.usage.prompt_tokens',
+      'llm.token_count.prompt',
+      'ai.usage.promptTokens',
+      'ai.usage.inputTokens',
+    ]) ?? firstCount(mlflow, ['input_tokens']);
+  const outputTokens =
+    firstCount(attrs, [
+      'gen_ai.usage.output_tokens',
+      'gen_ai.usage.completion_tokens',
+      'llm.token_count.completion',
+      'ai.usage.completionTokens',
+      'ai.usage.outputTokens',
+    ]) ?? firstCount(mlflow, ['output_tokens']);
   const totalTokens =
     firstCount(attrs, ['gen_ai.usage.total_tokens', 'llm.token_count.total']) ??
+    firstCount(mlflow, ['total_tokens']) ??
     (inputTokens === null && outputTokens === null
       ? null
       : (inputTokens ?? 0) + (outputTokens ?? 0));
@@ -234,11 +248,12 @@ export function tokenCountsOf(attrs: AttributeMap): TokenCounts {
     inputTokens,
     outputTokens,
     totalTokens,
-    cachedTokens: firstCount(attrs, [
-      'gen_ai.usage.cache_read_input_tokens',
-      'gen_ai.usage.cached_tokens',
-      'llm.token_count.prompt_details.cache_read',
-    ]),
+    cachedTokens:
+      firstCount(attrs, [
+        'gen_ai.usage.cache_read_input_tokens',
+        'gen_ai.usage.cached_tokens',
+        'llm.token_count.prompt_details.cache_read',
+      ]) ?? firstCount(mlflow, ['cache_read_input_tokens']),
     reasoningTokens: firstCount(attrs, [
       'gen_ai.usage.reasoning_tokens',
       'llm.token_count.completion_details.reasoning',
@@ -256,6 +271,7 @@ export function normaliseSpan(attrs: AttributeMap): NormalisedSpan {
       'gen_ai.response.model',
       'gen_ai.request.model',
       'llm.model_name',
+      'mlflow.llm.model',
       'ai.model.id',
     ]),
     provider: firstString(attrs, [
@@ -263,6 +279,7 @@ export function normaliseSpan(attrs: AttributeMap): NormalisedSpan {
       'gen_ai.system',
       'llm.provider',
       'llm.system',
+      'mlflow.llm.provider',
       'ai.model.provider',
     ]),
     ...tokenCountsOf(attrs),
