@@ -1,10 +1,10 @@
 /**
- * Cairn vs MLflow tracking server, side by side on this machine (../shared/BENCHMARKS.md B1–B5, B7).
+ * Cairn vs MLflow tracking server, side by side on this machine (../shared/BENCHMARKS.md B1–B5, B7, B10).
  *
  *   npm run bench -- --quick        # smoke run, < 5 min, prints the table, writes results/quick.md
  *   npm run bench                   # full run, writes results/latest.md
  *
- * Options: --only b1,b2,b3,b4,b5,b7,rebuild,scale  --no-scale  --reps N  --keep (leave the work dir)
+ * Options: --only b1,b2,b3,b4,b5,b7,b10,rebuild,scale  --no-scale  --reps N  --keep (leave the work dir)
  *          --out FILE  --cpu-prof (Cairn server CPU profile into the work dir)
  *          --b3-sizes 10000,100000  --b4-sizes 1000,100000,1000000
  *          --b5-cells 10x1,100x5 (spans per trace x KB of attributes)  --b5-read-spans 1000000
@@ -22,6 +22,7 @@ import { parseArgs, promisify } from 'node:util';
 import { startEmbeddedPostgres, DEFAULT_SETTINGS, type EmbeddedPostgres } from '@cairn/embedded-pg';
 import { b1, b2, b3, b4, b7, B1_CELLS_FULL, B1_CELLS_QUICK, sql } from './lib/benchmarks.ts';
 import { b5, B5_CELLS_FULL, B5_CELLS_QUICK, type B5Cell } from './lib/b5.ts';
+import { b10, B10_FULL, B10_QUICK } from './lib/b10.ts';
 import { Cairn, REPO } from './lib/cairn.ts';
 import type { Ctx, Settings } from './lib/context.ts';
 import { ensureMlflowInstalled, Mlflow, MLFLOW_VENV, MLFLOW_WORKERS } from './lib/mlflow.ts';
@@ -47,7 +48,7 @@ const { values: args } = parseArgs({
   },
 });
 const quick = args.quick ?? false;
-const all = ['b2', 'b1', 'b7', 'b4', 'b3', 'b5', 'rebuild', 'scale'];
+const all = ['b2', 'b1', 'b7', 'b4', 'b3', 'b5', 'b10', 'rebuild', 'scale'];
 const only = new Set(args.only ? args.only.split(',').map((s) => s.trim().toLowerCase()) : all);
 if (quick || args['no-scale']) only.delete('scale');
 const settings: Settings = {
@@ -347,6 +348,7 @@ async function main(): Promise<void> {
           cairnOtlpLoadCap: Number(args['b5-cairn-otlp-spans'] ?? (quick ? b5ReadSpans : 100_000)),
         }),
       );
+    if (only.has('b10')) await guarded('B10', () => b10(ctx, quick ? B10_QUICK : B10_FULL));
     const localPeak = ctx.cairnPeakQueryable;
     if (only.has('rebuild')) await guarded('Rebuild', () => rebuild(ctx, cairnHome));
     else await cairn.stop();

@@ -16,7 +16,7 @@ import { fmtMs, fmtRate, median, summarize } from './stats.ts';
 type System = 'cairn' | 'mlflow';
 
 /** ABBA interleaving: which system goes first in repetition `rep` of cell `cell`. */
-function order(rep: number, cell: number): System[] {
+export function order(rep: number, cell: number): System[] {
   return (rep + cell) % 2 === 0 ? ['cairn', 'mlflow'] : ['mlflow', 'cairn'];
 }
 
