@@ -11,7 +11,7 @@ both. N worker processes (forked after `import mlflow`, released together by a b
     mlflow.search_runs(experiment filter + order_by)
 
 Prints one JSON object on stdout: wall time from the barrier to the last worker's end, the
-latencies of every call by kind (milliseconds), and (untimed, after the workers) what the server
+workers' own CPU time (the client's share of the 2 cores), the latencies of every call by kind (milliseconds), and (untimed, after the workers) what the server
 holds for the experiment, counted through search_runs and get_metric_history.
 
     python bench/b10_client.py --experiment NAME --procs 4 --runs 5 --steps 20
@@ -78,6 +78,7 @@ def worker(index, args, barrier, queue):
         lat = {}
         barrier.wait()
         started = time.monotonic()
+        cpu = time.process_time()
         timed(lat, "set_experiment", mlflow.set_experiment, args.experiment)
         for r in range(args.runs):
             run = timed(lat, "start_run", mlflow.start_run, run_name=f"w{index}-r{r}")
@@ -119,6 +120,7 @@ def worker(index, args, barrier, queue):
                 "worker": index,
                 "started": started,
                 "ended": time.monotonic(),
+                "cpu": time.process_time() - cpu,
                 "lat": lat,
                 "found": len(found),
             }
@@ -190,6 +192,7 @@ def main():
         json.dumps(
             {
                 "wall_s": wall,
+                "client_cpu_s": sum(r["cpu"] for r in results),
                 "procs": args.procs,
                 "runs": args.procs * args.runs,
                 "calls": sum(len(v) for v in lat.values()),

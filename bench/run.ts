@@ -9,6 +9,7 @@
  *          --b3-sizes 10000,100000  --b4-sizes 1000,100000,1000000
  *          --b5-cells 10x1,100x5 (spans per trace x KB of attributes)  --b5-read-spans 1000000
  *          --b5-cairn-otlp-spans 100000 (of the read load through OTLP; the rest cloned in SQL)
+ *          --b10-size 8x10x50 (client processes x runs each x log_batch steps per run)
  *          --section NAME (replace only that section of the results file; `--only b5` full runs
  *          default to the section b5 of results/latest.md)
  * See bench/README.md.
@@ -44,6 +45,7 @@ const { values: args } = parseArgs({
     'b5-cells': { type: 'string' },
     'b5-read-spans': { type: 'string' },
     'b5-cairn-otlp-spans': { type: 'string' },
+    'b10-size': { type: 'string' },
     section: { type: 'string' },
   },
 });
@@ -65,6 +67,12 @@ const b5Cells: B5Cell[] = args['b5-cells']
     ? B5_CELLS_QUICK
     : B5_CELLS_FULL;
 const b5ReadSpans = Number(args['b5-read-spans'] ?? (quick ? 20_000 : 1_000_000));
+const [b10Procs, b10Runs, b10Steps] = (args['b10-size'] ?? '').split('x').map(Number);
+const b10Size = args['b10-size']
+  ? { procs: b10Procs!, runs: b10Runs!, steps: b10Steps! }
+  : quick
+    ? B10_QUICK
+    : B10_FULL;
 const outFile = args.out ?? path.join(REPO, 'bench/results', quick ? 'quick.md' : 'latest.md');
 /** A run of one benchmark updates its own section of latest.md and keeps the rest. */
 const section =
@@ -348,7 +356,7 @@ async function main(): Promise<void> {
           cairnOtlpLoadCap: Number(args['b5-cairn-otlp-spans'] ?? (quick ? b5ReadSpans : 100_000)),
         }),
       );
-    if (only.has('b10')) await guarded('B10', () => b10(ctx, quick ? B10_QUICK : B10_FULL));
+    if (only.has('b10')) await guarded('B10', () => b10(ctx, b10Size));
     const localPeak = ctx.cairnPeakQueryable;
     if (only.has('rebuild')) await guarded('Rebuild', () => rebuild(ctx, cairnHome));
     else await cairn.stop();

@@ -17,6 +17,9 @@ import { fmtMs, fmtRate, median, summarize } from './stats.ts';
 
 const exec = promisify(execFile);
 
+/** Runs per second, with a decimal below 100 (fmtRate rounds to whole units there). */
+const runsPerS = (x: number) => (x >= 100 ? fmtRate(x, 'runs/s') : `${x.toFixed(1)} runs/s`);
+
 export interface B10Options {
   /** Parallel client processes. */
   procs: number;
@@ -52,6 +55,8 @@ interface Counts {
 
 interface ClientResult {
   wall_s: number;
+  /** CPU seconds of the client processes themselves (the Python side of every call). */
+  client_cpu_s: number;
   procs: number;
   runs: number;
   calls: number;
@@ -114,7 +119,7 @@ export async function b10(ctx: Ctx, opts: B10Options): Promise<void> {
       if (system === 'cairn') ctx.cairn.ackedPoints += totalRuns * 5 * opts.steps;
       results[system].push(r);
       ctx.log(
-        `  B10 ${system}: ${r.wall_s.toFixed(2)} s, ${fmtRate(r.runs / r.wall_s, 'runs/s')}, ${r.calls} calls; log_batch p50 ${fmtMs(summarize(r.lat.log_batch ?? []).p50)}; holds ${r.counts.runs} runs / ${r.counts.params} params / ${r.counts.metrics} metrics / ${r.counts.points} points`,
+        `  B10 ${system}: ${r.wall_s.toFixed(2)} s, ${runsPerS(r.runs / r.wall_s)}, ${r.calls} calls, client CPU ${r.client_cpu_s.toFixed(2)} s; log_batch p50 ${fmtMs(summarize(r.lat.log_batch ?? []).p50)}; holds ${r.counts.runs} runs / ${r.counts.params} params / ${r.counts.metrics} metrics / ${r.counts.points} points`,
       );
     }
   }
@@ -125,8 +130,8 @@ export async function b10(ctx: Ctx, opts: B10Options): Promise<void> {
   ctx.rows.push({
     bench: 'B10 mlflow client',
     workload,
-    cairn: `${cWall.toFixed(2)} s (${fmtRate(totalRuns / cWall, 'runs/s')})`,
-    mlflow: `${mWall.toFixed(2)} s (${fmtRate(totalRuns / mWall, 'runs/s')})`,
+    cairn: `${cWall.toFixed(2)} s (${runsPerS(totalRuns / cWall)})`,
+    mlflow: `${mWall.toFixed(2)} s (${runsPerS(totalRuns / mWall)})`,
     ratio,
     target: '≥ 5× end to end',
     verdict: ratio >= 5 ? 'met' : 'missed',
@@ -166,7 +171,7 @@ export async function b10(ctx: Ctx, opts: B10Options): Promise<void> {
       metric: 'wall',
       reps: results[system].length,
       median: `${median(results[system].map((r) => r.wall_s)).toFixed(2)} s`,
-      note: `${results[system][0]!.calls} client calls per rep; walls ${results[system].map((r) => `${r.wall_s.toFixed(2)} s`).join(', ')}`,
+      note: `${results[system][0]!.calls} client calls per rep; walls ${results[system].map((r) => `${r.wall_s.toFixed(2)} s`).join(', ')}; client CPU ${results[system].map((r) => `${r.client_cpu_s.toFixed(2)} s`).join(', ')}`,
     });
   }
   // Correctness: after each script both servers must hold what it wrote, counted through the
