@@ -11,8 +11,10 @@ both. N worker processes (forked after `import mlflow`, released together by a b
     mlflow.search_runs(experiment filter + order_by)
 
 Prints one JSON object on stdout: wall time from the barrier to the last worker's end, the
-workers' own CPU time (the client's share of the 2 cores), the latencies of every call by kind (milliseconds), and (untimed, after the workers) what the server
-holds for the experiment, counted through search_runs and get_metric_history.
+workers' own CPU time (the client's share of the 2 cores), the latencies of every call by kind
+(milliseconds), and (untimed, after the workers) what the server holds for the experiment,
+counted through search_runs and get_metric_history. MLFLOW_DISABLE_TELEMETRY is set by the
+harness.
 
     python bench/b10_client.py --experiment NAME --procs 4 --runs 5 --steps 20
 """
@@ -20,23 +22,19 @@ holds for the experiment, counted through search_runs and get_metric_history.
 import argparse
 import json
 import multiprocessing as mp
-import os
 import sys
 import time
 
-os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+import mlflow
+from mlflow.entities import Metric
+from mlflow.tracking import MlflowClient
 
-import mlflow  # noqa: E402
-from mlflow.entities import Metric  # noqa: E402
-from mlflow.tracking import MlflowClient  # noqa: E402
-
-METRIC_KEYS = ["loss", "accuracy", "lr", "grad_norm", "throughput"]
 SEARCH_FILTER = "params.optimizer = 'adam' and metrics.loss < 0.5"
 SEARCH_ORDER = ["metrics.accuracy DESC"]
 
 
 def params_of(worker, run):
-    p = {
+    return {
         "optimizer": "adam" if run % 2 == 0 else "sgd",
         "lr": str(0.001 * (1 + run % 5)),
         "batch_size": str(32 * (1 + run % 4)),
@@ -48,7 +46,6 @@ def params_of(worker, run):
         "worker": str(worker),
         "run_index": str(run),
     }
-    return p
 
 
 def metrics_at(worker, run, step, steps, ts):
@@ -125,7 +122,7 @@ def worker(index, args, barrier, queue):
                 "found": len(found),
             }
         )
-    except BaseException as error:  # reported to the parent, which fails the cell
+    except Exception as error:  # noqa: BLE001 (reported to the parent: the cell fails)
         queue.put({"worker": index, "error": f"{type(error).__name__}: {error}"})
 
 
