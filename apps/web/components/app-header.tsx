@@ -70,6 +70,12 @@ export function AppHeader() {
           >
             Traces
           </Link>
+          <Link
+            href="/evaluations"
+            aria-current={pathname.startsWith('/evaluations') ? 'page' : undefined}
+          >
+            Evaluations
+          </Link>
         </nav>
         <WorkspacePicker />
         <LiveIndicator />
