@@ -2,10 +2,12 @@ import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphq
 import { builder } from './builder.ts';
 import './scalars.ts';
 import '../experiments/experiment.graphql.ts';
+import '../experiments/experiment.subscriptions.ts';
 import '../runs/run.graphql.ts';
 import '../runs/run.subscriptions.ts';
 import '../runs/metric-history.graphql.ts';
 import '../registry/registry.graphql.ts';
+import '../registry/registry.subscriptions.ts';
 import '../artifacts/artifact.graphql.ts';
 import '../webhooks/webhook.graphql.ts';
 import '../tracing/trace.graphql.ts';
