@@ -18,6 +18,7 @@ export const RELAY_TOPICS = [
   topicForDomain('webhooks'),
   topicForDomain('tracing'),
   topicForDomain('prompts'),
+  topicForDomain('evaluation'),
   UNROUTED_TOPIC,
 ];
 

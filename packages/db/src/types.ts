@@ -466,7 +466,96 @@ export interface PromptAliasHistoryTable {
   at: Timestamp;
 }
 
+/** Evaluation read models (docs/evaluation.md). `value` is SQL NULL for a JSON null. */
+export interface AssessmentsTable {
+  workspace_id: string;
+  assessment_id: string;
+  trace_id: string;
+  span_id: string | null;
+  /** 'FEEDBACK' | 'EXPECTATION' */
+  kind: string;
+  name: string;
+  value: Jsonb | null;
+  rationale: string | null;
+  error: string | null;
+  /** 'HUMAN' | 'LLM_JUDGE' | 'CODE' */
+  source_type: string;
+  source_id: string;
+  author: string;
+  run_id: string | null;
+  row_key: string | null;
+  rule_id: string | null;
+  metadata: Jsonb<Record<string, unknown>>;
+  /** Earlier revisions, oldest first: `{value, rationale, source: {type, id}, author, at}`. */
+  history: Jsonb<AssessmentRevisionRow[]>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface AssessmentRevisionRow {
+  value: unknown;
+  rationale: string | null;
+  source: { type: string; id: string };
+  author: string;
+  at: string;
+}
+
+export interface EvaluationDatasetsTable {
+  workspace_id: string;
+  dataset_id: string;
+  name: string;
+  experiment_id: string | null;
+  version: number;
+  record_count: number;
+  tags: Jsonb<{ key: string; value: string }[]>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface EvaluationDatasetRecordsTable {
+  workspace_id: string;
+  dataset_id: string;
+  record_id: string;
+  version: number;
+  position: number;
+  inputs: Jsonb<Record<string, unknown>>;
+  expectations: Jsonb<Record<string, unknown>>;
+  tags: Jsonb<Record<string, unknown>>;
+  source_trace_id: string | null;
+  created_at: Timestamp;
+}
+
+export interface EvaluationRunsTable {
+  workspace_id: string;
+  run_id: string;
+  experiment_id: string;
+  scorers: Jsonb<string[]>;
+  dataset_id: string | null;
+  dataset_version: number | null;
+  model_id: string | null;
+  row_count: number;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface EvaluationRowsTable {
+  workspace_id: string;
+  run_id: string;
+  row_key: string;
+  position: number;
+  trace_id: string;
+  inputs: Jsonb;
+  outputs: Jsonb | null;
+  expectations: Jsonb | null;
+  created_at: Timestamp;
+}
+
 export interface DB {
+  assessments: AssessmentsTable;
+  evaluation_datasets: EvaluationDatasetsTable;
+  evaluation_dataset_records: EvaluationDatasetRecordsTable;
+  evaluation_runs: EvaluationRunsTable;
+  evaluation_rows: EvaluationRowsTable;
   prompts: PromptsTable;
   prompt_tags: PromptTagsTable;
   prompt_versions: PromptVersionsTable;

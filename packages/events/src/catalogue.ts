@@ -70,9 +70,19 @@ import {
   promptVersionTagDeletedV1,
   promptVersionTagSetV1,
 } from './prompts/prompt.events.ts';
+import {
+  assessmentCreatedV1,
+  assessmentDeletedV1,
+  assessmentUpdatedV1,
+  evaluationDatasetCreatedV1,
+  evaluationDatasetRecordsAppendedV1,
+  evaluationRowsRecordedV1,
+  evaluationRunRegisteredV1,
+} from './evaluation/evaluation.events.ts';
 
 /** Domains name Kafka topics (`<domain>.events.v1`), tables and GraphQL folders alike. */
-export type Domain = 'experiments' | 'runs' | 'registry' | 'webhooks' | 'tracing' | 'prompts';
+export type Domain =
+  'experiments' | 'runs' | 'registry' | 'webhooks' | 'tracing' | 'prompts' | 'evaluation';
 
 /**
  * The current schema of every event type. Adding a type without a schema is a compile error
@@ -149,6 +159,21 @@ export const currentSchemas = {
   PromptVersionTagDeleted: { version: 1, domain: 'prompts', schema: promptVersionTagDeletedV1 },
   PromptAliasSet: { version: 1, domain: 'prompts', schema: promptAliasSetV1 },
   PromptAliasDeleted: { version: 1, domain: 'prompts', schema: promptAliasDeletedV1 },
+  AssessmentCreated: { version: 1, domain: 'evaluation', schema: assessmentCreatedV1 },
+  AssessmentUpdated: { version: 1, domain: 'evaluation', schema: assessmentUpdatedV1 },
+  AssessmentDeleted: { version: 1, domain: 'evaluation', schema: assessmentDeletedV1 },
+  EvaluationDatasetCreated: {
+    version: 1,
+    domain: 'evaluation',
+    schema: evaluationDatasetCreatedV1,
+  },
+  EvaluationDatasetRecordsAppended: {
+    version: 1,
+    domain: 'evaluation',
+    schema: evaluationDatasetRecordsAppendedV1,
+  },
+  EvaluationRunRegistered: { version: 1, domain: 'evaluation', schema: evaluationRunRegisteredV1 },
+  EvaluationRowsRecorded: { version: 1, domain: 'evaluation', schema: evaluationRowsRecordedV1 },
 } as const satisfies Record<string, { version: number; domain: Domain; schema: z.ZodType }>;
 
 export type EventType = keyof typeof currentSchemas;

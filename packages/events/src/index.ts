@@ -11,3 +11,4 @@ export * from './webhooks/webhook.events.ts';
 export * from './tracing/trace.events.ts';
 export * from './tracing/default-prices.ts';
 export * from './prompts/prompt.events.ts';
+export * from './evaluation/evaluation.events.ts';

@@ -7,7 +7,11 @@ export type StreamType =
   | 'span-batch'
   | 'trace'
   | 'model-prices'
-  | 'prompt';
+  | 'prompt'
+  | 'assessment'
+  | 'evaluation-dataset'
+  | 'evaluation-run'
+  | 'evaluation-rule';
 
 export function experimentStreamId(experimentId: string): string {
   return `experiment-${experimentId}`;
@@ -39,6 +43,22 @@ export function promptStreamId(promptId: string): string {
   return `prompt-${promptId}`;
 }
 
+export function assessmentStreamId(assessmentId: string): string {
+  return `assessment-${assessmentId}`;
+}
+
+export function evaluationDatasetStreamId(datasetId: string): string {
+  return `evaluation-dataset-${datasetId}`;
+}
+
+export function evaluationRunStreamId(runId: string): string {
+  return `evaluation-run-${runId}`;
+}
+
+export function evaluationRuleStreamId(ruleId: string): string {
+  return `evaluation-rule-${ruleId}`;
+}
+
 /** The workspace's model price table (stream ids are per workspace). */
 export const MODEL_PRICES_STREAM_ID = 'model-prices';
 
@@ -51,6 +71,7 @@ export function domainOfStream(streamId: string): Domain | null {
   if (streamId.startsWith('registered-model-')) return 'registry';
   if (streamId.startsWith('webhook-')) return 'webhooks';
   if (streamId.startsWith('prompt-')) return 'prompts';
+  if (streamId.startsWith('assessment-') || streamId.startsWith('evaluation-')) return 'evaluation';
   if (
     streamId.startsWith('span-batch-') ||
     streamId.startsWith('trace-') ||

@@ -1,5 +1,6 @@
 import type { Projection } from '../projection.ts';
 import { artifactsProjection } from './artifacts.projection.ts';
+import { evaluationProjection } from './evaluation.projection.ts';
 import { experimentsProjection } from './experiments.projection.ts';
 import { promptsProjection } from './prompts.projection.ts';
 import { registryProjection } from './registry.projection.ts';
@@ -15,6 +16,7 @@ export const allProjections: readonly Projection[] = [
   webhooksProjection,
   tracesProjection,
   promptsProjection,
+  evaluationProjection,
 ];
 
 export function findProjection(name: string): Projection | undefined {
