@@ -13,6 +13,7 @@ import * as m0011 from './migrations/2026-12-06T0011-tracing.ts';
 import * as m0014 from './migrations/2026-12-06T0014-prompts.ts';
 import * as m0015 from './migrations/2026-12-06T0015-trace-storage.ts';
 import * as m0016 from './migrations/2026-12-07T0016-evaluation.ts';
+import * as m0017 from './migrations/2026-12-07T0017-evaluation-rules.ts';
 
 /** Migrations are listed statically so that they work the same from source and from a bundle. */
 const migrations: Record<string, Migration> = {
@@ -30,6 +31,7 @@ const migrations: Record<string, Migration> = {
   '2026-12-06T0014-prompts': m0014,
   '2026-12-06T0015-trace-storage': m0015,
   '2026-12-07T0016-evaluation': m0016,
+  '2026-12-07T0017-evaluation-rules': m0017,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };

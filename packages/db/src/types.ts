@@ -550,12 +550,26 @@ export interface EvaluationRowsTable {
   created_at: Timestamp;
 }
 
+/** Online evaluation rules (docs/evaluation.md, "Online evaluation"). */
+export interface EvaluationRulesTable {
+  workspace_id: string;
+  rule_id: string;
+  name: string;
+  filter: string | null;
+  sampling_rate: number;
+  scorers: Jsonb<{ name: string; type: string; config: Record<string, unknown> }[]>;
+  active: boolean;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
 export interface DB {
   assessments: AssessmentsTable;
   evaluation_datasets: EvaluationDatasetsTable;
   evaluation_dataset_records: EvaluationDatasetRecordsTable;
   evaluation_runs: EvaluationRunsTable;
   evaluation_rows: EvaluationRowsTable;
+  evaluation_rules: EvaluationRulesTable;
   prompts: PromptsTable;
   prompt_tags: PromptTagsTable;
   prompt_versions: PromptVersionsTable;

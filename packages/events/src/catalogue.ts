@@ -79,6 +79,11 @@ import {
   evaluationRowsRecordedV1,
   evaluationRunRegisteredV1,
 } from './evaluation/evaluation.events.ts';
+import {
+  evaluationRuleCreatedV1,
+  evaluationRuleDeletedV1,
+  evaluationRuleUpdatedV1,
+} from './evaluation/rule.events.ts';
 
 /** Domains name Kafka topics (`<domain>.events.v1`), tables and GraphQL folders alike. */
 export type Domain =
@@ -174,6 +179,9 @@ export const currentSchemas = {
   },
   EvaluationRunRegistered: { version: 1, domain: 'evaluation', schema: evaluationRunRegisteredV1 },
   EvaluationRowsRecorded: { version: 1, domain: 'evaluation', schema: evaluationRowsRecordedV1 },
+  EvaluationRuleCreated: { version: 1, domain: 'evaluation', schema: evaluationRuleCreatedV1 },
+  EvaluationRuleUpdated: { version: 1, domain: 'evaluation', schema: evaluationRuleUpdatedV1 },
+  EvaluationRuleDeleted: { version: 1, domain: 'evaluation', schema: evaluationRuleDeletedV1 },
 } as const satisfies Record<string, { version: number; domain: Domain; schema: z.ZodType }>;
 
 export type EventType = keyof typeof currentSchemas;

@@ -12,3 +12,4 @@ export * from './tracing/trace.events.ts';
 export * from './tracing/default-prices.ts';
 export * from './prompts/prompt.events.ts';
 export * from './evaluation/evaluation.events.ts';
+export * from './evaluation/rule.events.ts';

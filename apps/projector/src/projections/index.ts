@@ -1,6 +1,7 @@
 import type { Projection } from '../projection.ts';
 import { artifactsProjection } from './artifacts.projection.ts';
 import { evaluationProjection } from './evaluation.projection.ts';
+import { evaluationRulesProjection } from './evaluation-rules.projection.ts';
 import { experimentsProjection } from './experiments.projection.ts';
 import { promptsProjection } from './prompts.projection.ts';
 import { registryProjection } from './registry.projection.ts';
@@ -17,6 +18,7 @@ export const allProjections: readonly Projection[] = [
   tracesProjection,
   promptsProjection,
   evaluationProjection,
+  evaluationRulesProjection,
 ];
 
 export function findProjection(name: string): Projection | undefined {
