@@ -504,4 +504,64 @@ describe('model registry pages', () => {
     await shot('27-model-page-dark');
     expect(pageErrors).toEqual([]);
   });
+
+  /** POSTs to /graphql the page sends (subscriptions travel on the WebSocket, not here). */
+  function countGraphqlPosts(): { count: () => number; stop: () => void } {
+    let n = 0;
+    const onRequest = (request: { url(): string; method(): string }) => {
+      if (request.method() === 'POST' && new URL(request.url()).pathname === '/graphql') n += 1;
+    };
+    page.on('request', onRequest);
+    return { count: () => n, stop: () => page.off('request', onRequest) };
+  }
+  /** Longer than the 3 s and 5 s the pages used to poll at. */
+  const QUIET_MS = 6_000;
+
+  it('updates the experiments list and a model page live, without polling', async () => {
+    await page.goto(`${cairn.url}/`);
+    await page.getByRole('heading', { name: 'Experiments' }).waitFor({ timeout: 15_000 });
+    await page.waitForLoadState('networkidle');
+    const posts = countGraphqlPosts();
+    await page.waitForTimeout(QUIET_MS);
+    expect(posts.count()).toBe(0);
+    await gql('mutation($n: String!) { createExperiment(name: $n) { id } }', {
+      n: `live-exp-${suffix}`,
+    });
+    await page.getByRole('link', { name: `live-exp-${suffix}` }).waitFor({ timeout: 10_000 });
+    // The push caused the re-read: one burst of reads, not a timer.
+    expect(posts.count()).toBeGreaterThanOrEqual(1);
+    expect(posts.count()).toBeLessThanOrEqual(2);
+    posts.stop();
+
+    await page.goto(`${cairn.url}/models/view?name=${encodeURIComponent(modelName)}`);
+    await page.getByRole('table', { name: 'Versions' }).waitFor({ timeout: 15_000 });
+    await page.waitForLoadState('networkidle');
+    const modelPosts = countGraphqlPosts();
+    await page.waitForTimeout(QUIET_MS);
+    expect(modelPosts.count()).toBe(0);
+    await gql(
+      'mutation($name: String!, $source: String!, $runId: String) { createModelVersion(name: $name, source: $source, runId: $runId) { version } }',
+      { name: modelName, source: `runs:/${runId}/model`, runId },
+    );
+    await expect
+      .poll(() => page.getByRole('table', { name: 'Versions' }).locator('tbody tr').count(), {
+        timeout: 10_000,
+      })
+      .toBe(4);
+    await gql(
+      'mutation($name: String!) { updateRegisteredModel(name: $name, description: "Live description") { id } }',
+      { name: modelName },
+    );
+    await page.getByText('Live description').waitFor({ timeout: 10_000 });
+    modelPosts.stop();
+
+    // The models list too: a model created elsewhere appears without reload.
+    await page.goto(`${cairn.url}/models`);
+    await page.getByRole('link', { name: modelName }).waitFor({ timeout: 15_000 });
+    await gql('mutation($n: String!) { createRegisteredModel(name: $n) { id } }', {
+      n: `live-model-${suffix}`,
+    });
+    await page.getByRole('link', { name: `live-model-${suffix}` }).waitFor({ timeout: 10_000 });
+    expect(pageErrors).toEqual([]);
+  });
 });

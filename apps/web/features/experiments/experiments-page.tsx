@@ -8,6 +8,7 @@ import { formatRelative, formatTimestamp } from '../../lib/format.ts';
 import {
   CREATE_EXPERIMENT,
   DELETE_EXPERIMENT,
+  EXPERIMENTS_CHANGED,
   EXPERIMENTS_QUERY,
   RENAME_EXPERIMENT,
   RESTORE_EXPERIMENT,
@@ -16,13 +17,9 @@ import {
 } from '../../lib/graphql/documents.ts';
 import { describeError, type ApiErrorInfo } from '../../lib/graphql/errors.ts';
 import { useDebounced, useNow, useQueryState } from '../../lib/hooks.ts';
+import { coalescedRunner } from '../../lib/live-refresh.ts';
 
 const PAGE = 100;
-/**
- * The schema has no experiments subscription: while the page is visible the loaded part of the
- * list is read again this often, so experiments created, renamed or deleted elsewhere show up.
- */
-const REFRESH_MS = 3000;
 
 interface ListState {
   items: Experiment[];
@@ -98,14 +95,12 @@ export function ExperimentsPage() {
     void load(null);
   }, [load]);
 
-  // Live: re-read the loaded rows (at least one page) while the tab is visible.
+  // Live: each experimentsChanged push re-reads the loaded rows (at least one page), so
+  // experiments created, renamed, deleted or restored elsewhere show up. No polling.
   const loadedCount = useRef(0);
   loadedCount.current = list.items.length;
   useEffect(() => {
-    let busy = false;
-    const refresh = async () => {
-      if (busy || document.visibilityState !== 'visible') return;
-      busy = true;
+    const refresh = coalescedRunner(async () => {
       const gen = generation.current;
       const first = Math.min(1000, Math.max(PAGE, loadedCount.current));
       try {
@@ -137,19 +132,12 @@ export function ExperimentsPage() {
                 error: null,
               },
         );
-      } finally {
-        busy = false;
+      } catch {
+        // A failed re-read keeps the rows shown; the next push reads again.
       }
-    };
-    const timer = setInterval(() => void refresh(), REFRESH_MS);
-    const onVisible = () => {
-      if (document.visibilityState === 'visible') void refresh();
-    };
-    document.addEventListener('visibilitychange', onVisible);
-    return () => {
-      clearInterval(timer);
-      document.removeEventListener('visibilitychange', onVisible);
-    };
+    });
+    const { unsubscribe } = urql.subscription(EXPERIMENTS_CHANGED, {}).subscribe(refresh);
+    return unsubscribe;
   }, [urql, debouncedSearch, showDeleted]);
 
   // Keep the search in the URL (shareable), without a history entry per keystroke.

@@ -8,6 +8,7 @@ import { formatRelative, formatTimestamp } from '../../lib/format.ts';
 import { describeError } from '../../lib/graphql/errors.ts';
 import type { KeyValue } from '../../lib/graphql/documents.ts';
 import {
+  REGISTERED_MODEL_CHANGED,
   DELETE_MODEL_ALIAS,
   DELETE_MODEL_TAG,
   DELETE_VERSION_TAG,
@@ -27,13 +28,11 @@ import {
   type RegisteredModelDetail,
   type RegisteredModelResult,
 } from '../../lib/graphql/registry-documents.ts';
-import { useNow, useQueryState } from '../../lib/hooks.ts';
+import { useNow, useQueryState, useSubscriptionEffect } from '../../lib/hooks.ts';
 import { describeHistory, rollbackTarget, stageLabel } from '../../lib/registry.ts';
 import { StageBadge } from './stage-badge.tsx';
 import { useAction } from './use-action.ts';
 
-/** No registry subscription: the model is read again this often while the page is visible. */
-const REFRESH_MS = 5000;
 /** Aliases offered as one-click "Move … here" buttons on each version row. */
 const ROW_ALIASES = 3;
 
@@ -51,13 +50,9 @@ export function ModelPage() {
     requestPolicy: 'network-only',
   });
   const reload = useCallback(() => reexecute({ requestPolicy: 'network-only' }), [reexecute]);
-  useEffect(() => {
-    if (!name) return;
-    const timer = setInterval(() => {
-      if (document.visibilityState === 'visible') reload();
-    }, REFRESH_MS);
-    return () => clearInterval(timer);
-  }, [name, reload]);
+  // Live: every projected change of this model (versions, stages, aliases, tags, descriptions)
+  // pushes a tick and the page re-reads its query. No polling.
+  useSubscriptionEffect(REGISTERED_MODEL_CHANGED, { name }, reload, Boolean(name));
 
   // The last answer for this name stays shown while a refresh is in flight.
   const [shown, setShown] = useState<{

@@ -8,17 +8,17 @@ import { formatRelative, formatTimestamp } from '../../lib/format.ts';
 import { describeError, type ApiErrorInfo } from '../../lib/graphql/errors.ts';
 import {
   CREATE_REGISTERED_MODEL,
+  REGISTERED_MODELS_CHANGED,
   REGISTERED_MODELS_QUERY,
   type RegisteredModelSummary,
   type RegisteredModelsResult,
 } from '../../lib/graphql/registry-documents.ts';
 import { useNow, useQueryState } from '../../lib/hooks.ts';
+import { coalescedRunner } from '../../lib/live-refresh.ts';
 import { ModelFilterBox } from './model-filter-box.tsx';
 import { StageBadge, modelHref } from './stage-badge.tsx';
 
 const PAGE = 100;
-/** No registry subscription: the list is read again this often while the page is visible. */
-const REFRESH_MS = 5000;
 
 const ORDERS = [
   { value: 'name ASC', label: 'Name' },
@@ -99,12 +99,10 @@ export function ModelsPage() {
     void load(null);
   }, [load]);
 
-  // Live enough: re-read the loaded rows while the tab is visible (no registry subscription).
+  // Live: each registeredModelsChanged push (a model created, renamed, deleted, a new version,
+  // a stage or alias move) re-reads the loaded rows. No polling.
   useEffect(() => {
-    let busy = false;
-    const refresh = async () => {
-      if (busy || document.visibilityState !== 'visible') return;
-      busy = true;
+    const refresh = coalescedRunner(async () => {
       const gen = generation.current;
       try {
         const result = await fetchPage(null, Math.min(1000, Math.max(PAGE, loaded.current)));
@@ -122,13 +120,13 @@ export function ModelsPage() {
                 error: null,
               },
         );
-      } finally {
-        busy = false;
+      } catch {
+        // A failed re-read keeps the rows shown; the next push reads again.
       }
-    };
-    const timer = setInterval(() => void refresh(), REFRESH_MS);
-    return () => clearInterval(timer);
-  }, [fetchPage]);
+    });
+    const { unsubscribe } = urql.subscription(REGISTERED_MODELS_CHANGED, {}).subscribe(refresh);
+    return unsubscribe;
+  }, [urql, fetchPage]);
 
   const setParam = (name: string, value: string | null) => {
     const next = new URLSearchParams(query);

@@ -112,6 +112,10 @@ export interface RunsResult {
   };
 }
 
+/** Ids suffice: the experiments page re-reads its loaded rows (order and filter stay the server's). */
+export const EXPERIMENTS_CHANGED = `
+  subscription ExperimentsChanged { experimentsChanged { ids } }`;
+
 export const RUNS_CHANGED = `
   subscription RunsChanged($experimentId: String!) {
     runsChanged(experimentId: $experimentId) { experimentId runs { ${RUN_SUMMARY_FIELDS} } }

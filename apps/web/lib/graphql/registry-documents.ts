@@ -72,6 +72,14 @@ const VERSION_FIELDS = `id modelName version source runId run { id name experime
   tags { key value } stage status aliases createdAt updatedAt`;
 const HISTORY_FIELDS = `at actor kind version fromStage toStage alias previousVersion`;
 
+/** Ids suffice: the models page re-reads its loaded rows (order and filter stay the server's). */
+export const REGISTERED_MODELS_CHANGED = `
+  subscription RegisteredModelsChanged { registeredModelsChanged { ids } }`;
+
+/** A tick per projected change of one model; the model page re-reads its own query. */
+export const REGISTERED_MODEL_CHANGED = `
+  subscription RegisteredModelChanged($name: String!) { registeredModelChanged(name: $name) { id } }`;
+
 export const REGISTERED_MODELS_QUERY = `
   query RegisteredModels($filter: String, $orderBy: [String!], $first: Int, $after: String) {
     registeredModels(filter: $filter, orderBy: $orderBy, first: $first, after: $after) {
