@@ -95,6 +95,9 @@ from .tracing import (
 # The prompt registry (docs/python-sdk.md, "Prompts"): cairn.genai.load_prompt, ...
 from . import genai
 
+# Feedback and expectations on traces (docs/python-sdk.md, "Evaluation")
+from .genai.assessments import get_assessments, log_expectation, log_feedback, update_assessment
+
 #: MLflow's name for the low-level client
 MlflowClient = CairnClient
 
@@ -164,6 +167,7 @@ __all__ = [
     "flush_trace_export",
     "genai",
     "get_artifact_uri",
+    "get_assessments",
     "get_client",
     "get_current_active_span",
     "get_experiment",
@@ -178,6 +182,8 @@ __all__ = [
     "log_artifact",
     "log_artifacts",
     "log_dict",
+    "log_expectation",
+    "log_feedback",
     "log_figure",
     "log_metric",
     "log_metrics",
@@ -198,5 +204,6 @@ __all__ = [
     "start_span_no_context",
     "trace",
     "tracing",
+    "update_assessment",
     "update_current_trace",
 ]
