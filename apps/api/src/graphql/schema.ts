@@ -9,6 +9,7 @@ import '../runs/metric-history.graphql.ts';
 import '../registry/registry.graphql.ts';
 import '../registry/registry.subscriptions.ts';
 import '../artifacts/artifact.graphql.ts';
+import '../artifacts/artifact.subscriptions.ts';
 import '../webhooks/webhook.graphql.ts';
 import '../tracing/trace.graphql.ts';
 import '../tracing/session.graphql.ts';

@@ -1,3 +1,10 @@
+import { Suspense } from 'react';
+import { EvaluationRunsPage } from './runs-list.tsx';
+
 export default function Page() {
-  return <h1>Evaluations</h1>;
+  return (
+    <Suspense fallback={<p className="page-loading">Loading…</p>}>
+      <EvaluationRunsPage />
+    </Suspense>
+  );
 }
