@@ -30,6 +30,7 @@ from cairn.genai.evaluation import (
     _assign_row_keys,
     _Progress,
     _Row,
+    _row_input,
     aggregate,
     numeric,
     row_key,
@@ -408,6 +409,23 @@ def test_row_keys_are_stable_and_repeats_do_not_collide() -> None:
     assert len({r.row_key for r in rows}) == 3
 
 
+def test_row_payload_respects_the_server_limits() -> None:
+    row = _Row(0, inputs={"q": 1}, outputs="o" * 300_000, has_outputs=True, trace_id="t" * 32)
+    row.row_key = row_key(row.inputs)
+    row.feedbacks = [
+        Feedback(name="long", value=True, rationale="é" * 20_000),
+        Feedback(name="huge", value={"blob": "x" * 70_000}),
+        Feedback(name="failed", error="E" * 40_000),
+    ]
+    payload = _row_input(row)
+    assert len(json.dumps(payload["outputs"]).encode()) <= 128 * 1024
+    assert payload["outputs"].endswith("[cut: 300000 characters]")
+    long, huge, failed = payload["scores"]
+    assert len(long["rationale"].encode()) <= 16 * 1024 and long["value"] is True
+    assert huge["value"] is None and "larger than 65536 bytes" in huge["error"]
+    assert len(failed["error"].encode()) <= 16 * 1024 and failed["value"] is None
+
+
 def test_progress_falls_back_to_a_stderr_line_without_tqdm(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "tqdm.auto", None)  # import fails as if not installed
     stream = io.StringIO()
@@ -544,6 +562,7 @@ def test_evaluate_refuses_bad_input_before_any_request(
             "scorers": [always],
         },
         {"data": good, "scorers": [always], "model_id": ""},
+        {"data": [{"inputs": {"q": "x" * 200_000}, "outputs": "y"}], "scorers": [always]},
     ]
     for kwargs in cases:
         with pytest.raises(InvalidArgumentError):

@@ -342,12 +342,14 @@ def update_assessment(
         source = source or assessment.source
     if value is None and rationale is None:
         raise _invalid("update_assessment needs a new value or rationale", "value")
-    variables = {
-        "assessmentId": assessment_id,
-        "value": json_value(value),
-        "rationale": _optional_text(rationale, "rationale"),
-        "source": _source(source),
-    }
+    # omitted fields keep their current value (an explicit null would clear it)
+    variables: Dict[str, Any] = {"assessmentId": assessment_id}
+    if value is not None:
+        variables["value"] = json_value(value)
+    if rationale is not None:
+        variables["rationale"] = _optional_text(rationale, "rationale")
+    if source is not None:
+        variables["source"] = _source(source)
     data = _client().execute(UPDATE_ASSESSMENT, {"input": variables})
     return Assessment.from_graphql(data["updateAssessment"])
 

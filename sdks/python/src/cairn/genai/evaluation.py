@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, TextIO, Tuple
 
-from ..exceptions import CairnError, InvalidArgumentError
+from ..exceptions import CairnError, InvalidArgumentError, NotFoundError
 from . import _trace as T
 from .assessments import Feedback, json_value
 from .datasets import EvaluationDataset
@@ -39,6 +39,13 @@ DEFAULT_MAX_WORKERS = 4
 ROWS_PER_CALL = 100
 EVALUATION_TAG = "cairn.evaluation"
 ROW_KEYS = ("inputs", "outputs", "expectations", "trace", "trace_id")
+#: the server's limits (apps/api/src/evaluation/evaluation-limits.ts): inputs, outputs and
+#: expectations of a row; a score's value; a rationale or error
+ROW_FIELD_BYTES = 128 * 1024
+VALUE_BYTES = 64 * 1024
+TEXT_BYTES = 16 * 1024
+#: how long recording waits for a just-exported trace to be listed by the server
+TRACE_WAIT_SECONDS = 15.0
 
 REGISTER = """mutation CairnRegisterEvaluationRun($input: RegisterEvaluationRunInput!) {
   registerEvaluationRun(input: $input) { runId }
@@ -159,6 +166,8 @@ def _row(item: Any, index: int, has_predict: bool) -> _Row:
                 where,
             )
         row.inputs = _jsonable(dict(inputs), f"{where}.inputs")
+        if _size(row.inputs) > ROW_FIELD_BYTES:
+            raise _invalid(f"{where}.inputs is larger than {ROW_FIELD_BYTES} bytes of JSON", where)
     elif trace is None:
         raise _invalid(f"{where} has no inputs (and no trace)", where)
     if "outputs" in item:
@@ -171,6 +180,10 @@ def _row(item: Any, index: int, has_predict: bool) -> _Row:
                 f"{where}.expectations must be a dict, got {type(expectations).__name__}", where
             )
         row.expectations = _jsonable(dict(expectations), f"{where}.expectations")
+        if _size(row.expectations) > ROW_FIELD_BYTES:
+            raise _invalid(
+                f"{where}.expectations is larger than {ROW_FIELD_BYTES} bytes of JSON", where
+            )
     if has_predict:
         if row.has_outputs or trace is not None:
             raise _invalid(
@@ -519,9 +532,7 @@ def evaluate(
             _log.warning("cairn: evaluate: some traces were not exported within 60 s")
         payload = [_row_input(row) for row in rows]
         for i in range(0, len(payload), ROWS_PER_CALL):
-            client.execute(
-                RECORD, {"input": {"runId": run_id, "rows": payload[i : i + ROWS_PER_CALL]}}
-            )
+            _record(client, run_id, payload[i : i + ROWS_PER_CALL])
         metrics = aggregate(rows, names)
         now = int(time.time() * 1000)
         client.log_batch(run_id, metrics=[Metric(k, v, now, 0) for k, v in metrics.items()])
@@ -648,6 +659,46 @@ def _assign_row_keys(rows: Sequence[_Row]) -> None:
         row.row_key = hashlib.sha256(source.encode("utf-8")).hexdigest()
 
 
+def _record(client: Any, run_id: str, rows: List[Dict[str, Any]]) -> None:
+    """``recordEvaluationRows``; a trace the server does not list yet (its spans were just
+    exported) is waited for, up to ``TRACE_WAIT_SECONDS``."""
+    deadline = time.monotonic() + TRACE_WAIT_SECONDS
+    while True:
+        try:
+            client.execute(RECORD, {"input": {"runId": run_id, "rows": rows}})
+            return
+        except NotFoundError as exc:
+            if "missing" not in exc.details or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.2)
+
+
+def _clip(text: Optional[str], limit: int) -> Optional[str]:
+    """``text`` cut to at most ``limit`` UTF-8 bytes (the server's limit), marked when cut."""
+    if text is None or len(text.encode("utf-8")) <= limit:
+        return text
+    cut = text.encode("utf-8")[: limit - 64].decode("utf-8", errors="ignore")
+    return cut + f" … [cut: {len(text)} characters]"
+
+
+def _size(value: Any) -> int:
+    return len(json.dumps(value, ensure_ascii=False).encode("utf-8"))
+
+
+def _score_input(fb: Feedback) -> Dict[str, Any]:
+    value = None if fb.error is not None else fb.value
+    error = fb.error
+    if value is not None and _size(value) > VALUE_BYTES:
+        value, error = None, f"the value is larger than {VALUE_BYTES} bytes (not stored)"
+    return {
+        "name": fb.name,
+        "value": value,
+        "rationale": _clip(fb.rationale, TEXT_BYTES),
+        "error": _clip(error, TEXT_BYTES),
+        "source": (fb.source.to_input() if fb.source else {"type": "CODE", "id": str(fb.name)}),
+    }
+
+
 def _row_input(row: _Row) -> Dict[str, Any]:
     outputs = None
     if row.has_outputs:
@@ -655,24 +706,16 @@ def _row_input(row: _Row) -> Dict[str, Any]:
             outputs = json_value(row.outputs, "outputs")
         except InvalidArgumentError:
             outputs = str(row.outputs)
+        if _size(outputs) > ROW_FIELD_BYTES:
+            text = outputs if isinstance(outputs, str) else json.dumps(outputs, ensure_ascii=False)
+            outputs = _clip(text, ROW_FIELD_BYTES - 1024)
     return {
         "rowKey": row.row_key,
         "traceId": row.trace_id,
         "inputs": row.inputs,
         "outputs": outputs,
         "expectations": row.expectations or None,
-        "scores": [
-            {
-                "name": fb.name,
-                "value": None if fb.error is not None else fb.value,
-                "rationale": fb.rationale,
-                "error": fb.error,
-                "source": (
-                    fb.source.to_input() if fb.source else {"type": "CODE", "id": str(fb.name)}
-                ),
-            }
-            for fb in row.feedbacks
-        ],
+        "scores": [_score_input(fb) for fb in row.feedbacks],
     }
 
 
