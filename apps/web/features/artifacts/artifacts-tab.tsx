@@ -11,11 +11,13 @@ import {
   rootArchiveUrl,
 } from '../../lib/artifacts.ts';
 import {
+  RUN_ARTIFACTS_CHANGED,
   RUN_ARTIFACTS_QUERY,
   type ArtifactEntry,
   type RunArtifactsResult,
 } from '../../lib/graphql/artifact-documents.ts';
 import { describeError, type ApiErrorInfo } from '../../lib/graphql/errors.ts';
+import { useSubscriptionEffect } from '../../lib/hooks.ts';
 import { ArtifactPreview } from './artifact-preview.tsx';
 import { DownloadButton } from './download-button.tsx';
 
@@ -23,8 +25,6 @@ type DirState =
   | { status: 'loading'; entries?: ArtifactEntry[] }
   | { status: 'ok'; entries: ArtifactEntry[] }
   | { status: 'error'; error: ApiErrorInfo; entries?: ArtifactEntry[] };
-
-const LIVE_REFRESH_MS = 5000;
 
 interface VisibleItem {
   entry: ArtifactEntry;
@@ -40,13 +40,10 @@ export function ArtifactsTab({
   runId,
   selected,
   onSelect,
-  live,
 }: {
   runId: string;
   selected: string | null;
   onSelect: (path: string | null) => void;
-  /** The run is running: re-read the open directories every few seconds. */
-  live: boolean;
 }) {
   const { urql } = useDashboard();
   const [dirs, setDirs] = useState<ReadonlyMap<string, DirState>>(new Map());
@@ -98,15 +95,12 @@ export function ArtifactsTab({
     // Only when the run changes (`selected` is read once): later selections come from the tree.
   }, [runId, loadDir]);
 
-  // While the run is running, artifacts it logs show up: the open directories are re-read.
-  useEffect(() => {
-    if (!live) return;
-    const timer = setInterval(() => {
-      if (document.visibilityState !== 'visible') return;
-      for (const path of requested.current) void loadDir(path, true);
-    }, LIVE_REFRESH_MS);
-    return () => clearInterval(timer);
-  }, [live, loadDir]);
+  // Artifacts logged later (while the run runs, or after it ended) show up: each
+  // runArtifactsChanged push re-reads the open directories. No polling.
+  const reloadOpen = useCallback(() => {
+    for (const path of requested.current) void loadDir(path, true);
+  }, [loadDir]);
+  useSubscriptionEffect(RUN_ARTIFACTS_CHANGED, { runId }, reloadOpen);
 
   const visible = useMemo(() => {
     const out: VisibleItem[] = [];

@@ -124,7 +124,6 @@ export function RunPage() {
         <div role="tabpanel" id="run-tab-artifacts" aria-labelledby="run-tab-artifacts-tab">
           <ArtifactsTab
             runId={run.id}
-            live={run.status === 'RUNNING'}
             selected={query.get('artifact')}
             onSelect={(path) => {
               const params = new URLSearchParams(query);

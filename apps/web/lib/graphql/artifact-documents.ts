@@ -11,6 +11,10 @@ export interface ArtifactEntry {
   downloadUrl: string;
 }
 
+/** A tick per projected artifact change of a run; the artifacts tab re-reads its open folders. */
+export const RUN_ARTIFACTS_CHANGED = `
+  subscription RunArtifactsChanged($runId: String!) { runArtifactsChanged(runId: $runId) { runId } }`;
+
 export const RUN_ARTIFACTS_QUERY = `
   query RunArtifacts($id: String!, $path: String) {
     run(id: $id) {
