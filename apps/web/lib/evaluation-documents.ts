@@ -228,3 +228,72 @@ export const UPDATE_ASSESSMENT = `
 export interface UpdateAssessmentResult {
   updateAssessment: Assessment;
 }
+
+// --- online rules (E2) ------------------------------------------------------------------------
+
+export interface ScorerSpec {
+  name: string;
+  type: string;
+  config: unknown;
+}
+
+export interface EvaluationRule {
+  id: string;
+  name: string;
+  filter: string | null;
+  samplingRate: number;
+  scorers: ScorerSpec[];
+  active: boolean;
+  createdAt: number;
+  updatedAt: number;
+  scoredTraces: number;
+}
+
+export interface ScoreBucket {
+  start: number;
+  count: number;
+  mean: number | null;
+  errorCount: number;
+}
+
+const RULE_FIELDS = `id name filter samplingRate scorers { name type config } active createdAt
+  updatedAt scoredTraces`;
+
+export const EVALUATION_RULES_QUERY = `
+  query EvaluationRules($first: Int, $after: String) {
+    evaluationRules(first: $first, after: $after) {
+      edges { cursor node { ${RULE_FIELDS} } }
+      pageInfo { hasNextPage endCursor }
+      totalCount
+    }
+  }`;
+export interface EvaluationRulesResult {
+  evaluationRules: Connection<EvaluationRule> & { totalCount: number };
+}
+
+export const RULE_SCORES_QUERY = `
+  query RuleScores($id: ID!, $scorer: String!, $bucket: String, $from: Timestamp) {
+    evaluationRule(id: $id) {
+      id
+      scores(scorer: $scorer, bucket: $bucket, from: $from) { start count mean errorCount }
+    }
+  }`;
+export interface RuleScoresResult {
+  evaluationRule: { id: string; scores: ScoreBucket[] } | null;
+}
+
+export const CREATE_EVALUATION_RULE = `
+  mutation CreateEvaluationRule($input: CreateEvaluationRuleInput!) {
+    createEvaluationRule(input: $input) { ${RULE_FIELDS} }
+  }`;
+export interface CreateEvaluationRuleResult {
+  createEvaluationRule: EvaluationRule;
+}
+
+export const UPDATE_EVALUATION_RULE = `
+  mutation UpdateEvaluationRule($input: UpdateEvaluationRuleInput!) {
+    updateEvaluationRule(input: $input) { ${RULE_FIELDS} }
+  }`;
+
+export const DELETE_EVALUATION_RULE = `
+  mutation DeleteEvaluationRule($ruleId: ID!) { deleteEvaluationRule(ruleId: $ruleId) }`;

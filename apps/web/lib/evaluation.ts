@@ -329,3 +329,103 @@ export function feedbackText(value: unknown): string {
 function assertNever(x: never): never {
   throw new Error(`Unexpected value: ${String(x)}`);
 }
+
+// --- online rules ----------------------------------------------------------------------------
+
+/** Scorer types an online rule can use (the API checks them again). */
+export const SCORER_TYPES = [
+  'exact_match',
+  'contains',
+  'regex',
+  'json_valid',
+  'latency_budget',
+  'token_budget',
+  'correctness',
+  'guidelines',
+  'relevance_to_query',
+  'safety',
+  'llm_judge',
+] as const;
+
+export const SCORE_BUCKETS = ['minute', 'hour', 'day', 'week'] as const;
+export type ScoreBucketSize = (typeof SCORE_BUCKETS)[number];
+
+/** A sampling rate typed as `0.25` or `25%` → 0.25; null when it is not within 0–1 (0–100 %). */
+export function parseSamplingRate(text: string): number | null {
+  const t = text.trim();
+  const pct = t.endsWith('%');
+  const body = pct ? t.slice(0, -1).trim() : t;
+  if (body === '' || !/^[0-9]*\.?[0-9]+$/u.test(body)) return null;
+  const n = Number(body) / (pct ? 100 : 1);
+  return n >= 0 && n <= 1 ? n : null;
+}
+
+/** "25 %", "100 %", "0.5 %". */
+export function formatRate(rate: number): string {
+  return `${formatNumber(rate * 100, 2)} %`;
+}
+
+/** A scorer's config typed as JSON: blank → null (none), an object, or an error message. */
+export function parseScorerConfig(
+  text: string,
+): { ok: true; config: Record<string, unknown> | null } | { ok: false; message: string } {
+  if (text.trim() === '') return { ok: true, config: null };
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    return { ok: false, message: `Not valid JSON: ${(e as Error).message}` };
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v))
+    return { ok: false, message: 'The config must be a JSON object, e.g. {"pattern": "^ok"}' };
+  return { ok: true, config: v as Record<string, unknown> };
+}
+
+export interface BucketLike {
+  start: number;
+  count: number;
+  mean: number | null;
+  errorCount: number;
+}
+
+export interface BarShape {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  bucket: BucketLike;
+}
+
+export const BUCKET_MS: Record<ScoreBucketSize, number> = {
+  minute: 60_000,
+  hour: 3_600_000,
+  day: 86_400_000,
+  week: 604_800_000,
+};
+
+/**
+ * Bars of a scores-over-time chart in a `width` × `height` box. Buckets (sparse: only those with
+ * assessments) are placed by time, one slot of `bucketMs` each from the first to the last, so gaps
+ * stay visible; bar height = mean on a 0…max(1, largest mean) scale (a bucket without a mean, or
+ * a negative one, is 0 high).
+ */
+export function bucketBars(
+  buckets: readonly BucketLike[],
+  bucketMs: number,
+  width: number,
+  height: number,
+): { bars: BarShape[]; max: number; slots: number } {
+  const max = Math.max(1, ...buckets.map((b) => b.mean ?? 0));
+  if (buckets.length === 0) return { bars: [], max, slots: 0 };
+  const first = Math.min(...buckets.map((b) => b.start));
+  const last = Math.max(...buckets.map((b) => b.start));
+  const slots = Math.round((last - first) / bucketMs) + 1;
+  const slot = width / slots;
+  const w = Math.max(1, slot * 0.8);
+  const bars = buckets.map((b) => {
+    const i = Math.round((b.start - first) / bucketMs);
+    const h = b.mean === null ? 0 : (Math.max(0, b.mean) / max) * height;
+    return { x: i * slot + (slot - w) / 2, y: height - h, width: w, height: h, bucket: b };
+  });
+  return { bars, max, slots };
+}

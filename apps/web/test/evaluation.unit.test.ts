@@ -1,7 +1,12 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
+  SCORER_TYPES,
   assessmentsByScorer,
+  bucketBars,
+  formatRate,
+  parseSamplingRate,
+  parseScorerConfig,
   canonicalJson,
   changeLabel,
   changeTone,
@@ -249,5 +254,51 @@ describe('feedback form', () => {
     expect(feedbackText(true)).toBe('👍 up');
     expect(feedbackText(false)).toBe('👎 down');
     expect(feedbackText(3)).toBe('3');
+  });
+});
+
+describe('online rules', () => {
+  it('reads sampling rates as fractions or percentages', () => {
+    expect(parseSamplingRate('0.5')).toBe(0.5);
+    expect(parseSamplingRate('25%')).toBe(0.25);
+    expect(parseSamplingRate(' 100 % ')).toBe(1);
+    expect(parseSamplingRate('0')).toBe(0);
+    expect(parseSamplingRate('1.5')).toBeNull();
+    expect(parseSamplingRate('150%')).toBeNull();
+    expect(parseSamplingRate('-0.1')).toBeNull();
+    expect(parseSamplingRate('half')).toBeNull();
+    expect(parseSamplingRate('')).toBeNull();
+    expect(formatRate(0.25)).toBe('25 %');
+    expect(formatRate(1)).toBe('100 %');
+  });
+
+  it('parses scorer configs as JSON objects', () => {
+    expect(parseScorerConfig('')).toEqual({ ok: true, config: null });
+    expect(parseScorerConfig('{"maxMs": 2000}')).toEqual({ ok: true, config: { maxMs: 2000 } });
+    expect(parseScorerConfig('[1]')).toMatchObject({ ok: false });
+    expect(parseScorerConfig('{maxMs: 1}')).toMatchObject({ ok: false });
+    expect(SCORER_TYPES).toContain('llm_judge');
+  });
+
+  it('lays out score bars by time on a 0…max(1, largest mean) scale', () => {
+    const H = 3_600_000;
+    const b = (slot: number, mean: number | null) => ({
+      start: 1_800_000_000_000 + slot * H,
+      count: 1,
+      mean,
+      errorCount: 0,
+    });
+    // Hours 0, 1 and 3: hour 2 has no assessments and stays an empty slot.
+    const { bars, max, slots } = bucketBars([b(0, 1), b(1, 0.5), b(3, null)], H, 400, 100);
+    expect(max).toBe(1);
+    expect(slots).toBe(4);
+    expect(bars.map((x) => x.height)).toEqual([100, 50, 0]);
+    expect(bars.map((x) => x.y)).toEqual([0, 50, 100]);
+    expect(bars.map((x) => x.x)).toEqual([10, 110, 310]);
+    expect(bars[0]!.width).toBe(80);
+    expect(bucketBars([b(0, 4), b(1, 2)], H, 100, 100).bars.map((x) => x.height)).toEqual([
+      100, 50,
+    ]);
+    expect(bucketBars([], H, 100, 100).bars).toEqual([]);
   });
 });
