@@ -383,7 +383,7 @@ def test_value_model_and_aggregation() -> None:
         "correctness/count": 3.0,
         "correctness/error_count": 0.0,
         "length/mean": 4.0,
-        "length/count": 1.0,
+        "length/count": 2.0,
         "length/error_count": 1.0,
         "label/count": 0.0,
         "label/error_count": 0.0,

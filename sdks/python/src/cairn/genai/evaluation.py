@@ -336,10 +336,10 @@ def aggregate(rows: Sequence[_Row], names: Sequence[str]) -> Dict[str, float]:
             values.setdefault(name, [])
             counts.setdefault(name, 0)
             errors.setdefault(name, 0)
+            counts[name] += 1
             if fb.error is not None:
                 errors[name] += 1
                 continue
-            counts[name] += 1
             number = numeric(fb.value)
             if number is not None:
                 values[name].append(number)
@@ -568,11 +568,11 @@ def _load_trace(client: Any, row: _Row) -> None:
         )
     row.trace = T.from_graphql(node)
     if not row.expectations:
-        row.expectations = {
-            str(a["name"]): a.get("value")
-            for a in node.get("assessments") or []
-            if a.get("kind") == "EXPECTATION"
-        }
+        expectations: Dict[str, Any] = {}
+        for a in node.get("assessments") or []:  # newest first: the newest of a name wins
+            if a.get("kind") == "EXPECTATION":
+                expectations.setdefault(str(a["name"]), a.get("value"))
+        row.expectations = expectations
 
 
 def _call(fn: Callable[..., Any], inputs: Mapping[str, Any]) -> Any:
