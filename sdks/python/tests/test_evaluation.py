@@ -419,3 +419,47 @@ def test_evaluate_existing_traces_uses_their_outputs_and_expectations(
     assert set(rows) == {right, wrong}
     assert scores(rows[right]) == {"exact": True} and scores(rows[wrong]) == {"exact": False}
     assert rows[right]["inputs"] == {"question": "2+2?"}
+
+
+def test_trace_scorers_see_the_predict_trace_and_an_active_run_is_used(
+    env: Any, judge: JudgeServer, server: CairnServer
+) -> None:
+    judge.rules = [
+        ("[1] Paris is the capital of France. && <response>\nParis", verdict("yes", "grounded"))
+    ]
+
+    async def rag(question: str) -> str:
+        with cairn.start_span("retrieve", span_type="RETRIEVER") as span:
+            span.set_inputs({"query": question})
+            span.set_outputs([{"page_content": "Paris is the capital of France."}])
+        return "Paris"
+
+    with cairn.start_run(run_name="outer") as outer:
+        result = cairn.genai.evaluate(
+            [{"inputs": {"question": "Capital of France?"}}],
+            predict_fn=rag,  # a coroutine function: run per row
+            scorers=[
+                cairn.genai.scorers.RetrievalGroundedness(),
+                cairn.genai.scorers.LatencyBudget(max_ms=5_000),
+                cairn.genai.scorers.TokenBudget(max_tokens=10),
+            ],
+        )
+        assert result.run_id == outer.info.run_id  # the active run is the evaluation run
+        assert cairn.active_run() is not None  # and it is left running
+    assert result.metrics["retrieval_groundedness/mean"] == 1.0
+    assert result.metrics["latency_budget/mean"] == 1.0
+    [row] = rows_of(server, result.run_id).values()
+    trace = cairn.get_trace(row["traceId"])
+    assert trace is not None and trace["name"] == "rag" and trace["spanCount"] == 2
+    rationale = {a["name"]: a["rationale"] for a in row["assessments"]}
+    assert rationale["token_budget"] == "0 tokens (budget 10) (no token usage recorded)"
+    assert cairn.get_run(result.run_id).data.tags["cairn.evaluation"] == "true"
+
+
+def test_server_side_bad_input(env: Any, server: CairnServer) -> None:
+    missing = "0" * 31 + "1"
+    with pytest.raises(NotFoundError):
+        cairn.genai.evaluate([missing], scorers=[RegexMatch("x")])
+    with pytest.raises(NotFoundError):
+        cairn.log_feedback(trace_id=missing, name="helpful", value=True)
+    assert cairn.active_run() is None  # nothing was started

@@ -529,8 +529,13 @@ def nowhere(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     url = f"http://127.0.0.1:{free_port()}"
     monkeypatch.setenv("CAIRN_TRACKING_URI", url)
     monkeypatch.setenv("CAIRN_HTTP_RETRY_TIMEOUT", "0")
+    from cairn import config
+
+    previous = config._tracking_uri
     cairn.set_tracking_uri(url)
     yield
+    config._tracking_uri = previous
+    cairn.fluent._reset_default_client()
 
 
 @S.scorer

@@ -561,7 +561,7 @@ def _load_trace(client: Any, row: _Row) -> None:
     assert row.trace_ref is not None
     node = client.execute(TRACE, {"id": row.trace_ref}).get("trace")
     if node is None:
-        raise InvalidArgumentError(
+        raise NotFoundError(
             f"data[{row.index}]: trace {row.trace_ref} not found",
             "NOT_FOUND",
             {"argument": f"data[{row.index}]", "traceId": row.trace_ref},
