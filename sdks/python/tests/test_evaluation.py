@@ -49,6 +49,13 @@ TRACE_QUERY = """query T($id: ID!) {
   }
 }"""
 
+COMPARE_QUERY = """query C($base: ID!, $candidate: ID!) {
+  compareEvaluationRuns(baseRunId: $base, candidateRunId: $candidate) {
+    scorers { name baseMean candidateMean regressions improvements }
+    rows { edges { node { rowKey regressed improved scores { name change } } } }
+  }
+}"""
+
 CAPITALS = {"France": "Paris", "Italy": "Rome", "Spain": "Madrid"}
 
 
@@ -199,6 +206,16 @@ def test_acceptance_evaluate_stores_queryable_rows_linked_to_traces_and_is_repea
     for key, row in rows.items():
         assert scores(again[key]) == scores(row)
         assert again[key]["traceId"] != row["traceId"]  # a new trace per call
+    compared = server.graphql(COMPARE_QUERY, {"base": first.run_id, "candidate": second.run_id})[
+        "compareEvaluationRuns"
+    ]
+    assert {(s["name"], s["regressions"], s["improvements"]) for s in compared["scorers"]} == {
+        ("correctness", 0, 0),
+        ("concise", 0, 0),
+        ("mentions_a_capital", 0, 0),
+    }
+    changes = [c["change"] for e in compared["rows"]["edges"] for c in e["node"]["scores"]]
+    assert len(changes) == 9 and set(changes) == {"UNCHANGED"}
 
 
 def test_predict_fn_is_traced_concurrently_in_a_bounded_pool(

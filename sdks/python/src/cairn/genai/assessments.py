@@ -3,7 +3,7 @@
 MLflow 3's names: ``cairn.log_feedback`` / ``cairn.log_expectation`` / ``cairn.update_assessment``
 with an :class:`AssessmentSource` (``HUMAN``, ``LLM_JUDGE`` or ``CODE`` and an id). The GraphQL
 contract is ``logFeedback``, ``logExpectation``, ``updateAssessment``, ``deleteAssessment`` and
-``assessments(...)`` (docs/evaluation.md).
+``assessments(...)`` (packages/schema/schema.graphql).
 """
 
 from __future__ import annotations

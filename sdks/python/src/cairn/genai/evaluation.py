@@ -1,5 +1,6 @@
 """``cairn.genai.evaluate``: score an LLM application's answers with scorers and record the
-result as an evaluation run (docs/python-sdk.md, "Evaluation"; GraphQL in docs/evaluation.md).
+result as an evaluation run (docs/python-sdk.md, "Evaluation"; the GraphQL schema in
+packages/schema/schema.graphql).
 
 Per row: a trace (the ``predict_fn`` call traced, or a trace made for the given inputs and
 outputs, or the row's own trace), then every scorer (a failing scorer is an error on that row,
