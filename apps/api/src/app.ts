@@ -14,6 +14,12 @@ import {
   type WebhookHostPolicy,
 } from '@cairn/projector';
 import type { ArtifactRoutesOptions } from './artifacts/artifact-routes.ts';
+import { OnlineEvaluator } from './evaluation/online-evaluator.ts';
+import {
+  JudgeClient,
+  judgeOptionsFromEnv,
+  type JudgeClientOptions,
+} from './evaluation/scorers/judge-client.ts';
 import { createReadiness } from './http/readiness.ts';
 import type { HttpSecurityOptions } from './http/request-guard.ts';
 import { createApiServer } from './http/server.ts';
@@ -49,6 +55,19 @@ export interface CairnAppOptions {
   otlp?: OtlpRouteOptions;
   /** Allowed hosts and origins, graphql-ws limits (the bound host is always allowed). */
   security?: HttpSecurityOptions;
+  /** The online evaluation consumer (docs/evaluation.md, "Online evaluation"). */
+  evaluation?: CairnEvaluationOptions;
+}
+
+export interface CairnEvaluationOptions {
+  /** Run the online evaluation consumer here (default: where the projectors run). */
+  online?: boolean;
+  /** Judge endpoint and retry policy (default from CAIRN_JUDGE_BASE_URL / OPENAI_*). */
+  judge?: Partial<JudgeClientOptions>;
+  /** Events per round, traces scored at once, idle sleep (see OnlineEvaluatorOptions). */
+  batchSize?: number;
+  maxInFlightTraces?: number;
+  idleMs?: number;
 }
 
 export interface CairnWebhookOptions {
@@ -70,6 +89,7 @@ export interface CairnApp {
   server: http.Server;
   relay: KafkaRelay | null;
   projector: RunningProjector | null;
+  onlineEvaluator: OnlineEvaluator | null;
   /** Stops what this app started, in reverse order; the handle and Kafka stay the caller's. */
   stop(): Promise<void>;
 }
@@ -125,6 +145,7 @@ export async function startCairnApp(opts: CairnAppOptions): Promise<CairnApp> {
     const changes = new ChangeListener(opts.databaseUrl, handle.db);
     await changes.start();
     cleanups.push(() => changes.stop());
+    let onlineEvaluator: OnlineEvaluator | null = null;
     const deps: ServiceDeps = {
       db: handle.db,
       changes,
@@ -132,12 +153,27 @@ export async function startCairnApp(opts: CairnAppOptions): Promise<CairnApp> {
       onAppended: (events) => {
         projector?.wake();
         relay?.wake();
+        onlineEvaluator?.wake();
         const last = events.at(-1);
         if (last) changes.announceAppended(last.workspaceId, last.streamId, last.streamPosition);
       },
       readYourWritesTimeoutMs: opts.readYourWritesTimeoutMs ?? 5000,
       webhooks: { secrets: new SecretBox(secretKey), hostPolicy },
     };
+    if (opts.evaluation?.online ?? opts.withProjector) {
+      const e = new OnlineEvaluator({
+        deps,
+        logger,
+        pool: handle.pool,
+        judge: new JudgeClient({ ...judgeOptionsFromEnv(), ...opts.evaluation?.judge }),
+        batchSize: opts.evaluation?.batchSize,
+        maxInFlightTraces: opts.evaluation?.maxInFlightTraces,
+        idleMs: opts.evaluation?.idleMs,
+      });
+      e.start();
+      cleanups.push(() => e.stop());
+      onlineEvaluator = e;
+    }
     const api = createApiServer({
       deps,
       logger,
@@ -155,7 +191,14 @@ export async function startCairnApp(opts: CairnAppOptions): Promise<CairnApp> {
     const address = api.server.address();
     const port = typeof address === 'object' && address ? address.port : opts.port;
     const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
-    return { url: `http://${host}:${port}`, server: api.server, relay, projector, stop };
+    return {
+      url: `http://${host}:${port}`,
+      server: api.server,
+      relay,
+      projector,
+      onlineEvaluator,
+      stop,
+    };
   } catch (error) {
     await stop();
     throw error;
