@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { readStream, type DB } from '@cairn/db';
 import {
   assessmentStreamId,
@@ -7,6 +7,7 @@ import {
   type AssessmentKind,
   type StoredEventEnvelope,
 } from '@cairn/events';
+import { checkpointName, findProjection } from '@cairn/projector';
 import { CairnError, invalidArgument } from '../errors.ts';
 import { checkOptionalText } from '../input-hygiene.ts';
 import { handleCommand, type Caller } from '../write/command-handler.ts';
@@ -100,9 +101,18 @@ export function validateAssessment(
   };
 }
 
+/** The checkpoint of the traces projection's log tailer (local mode; absent with Kafka). */
+const TRACES_CHECKPOINT = (() => {
+  const traces = findProjection('traces');
+  return traces ? checkpointName(traces) : null;
+})();
+
 /**
- * The trace ids (of `traceIds`) that have no trace in the workspace, after waiting up to
- * `waitMs` for the traces projection to show them (deleted traces count as missing).
+ * The trace ids (of `traceIds`) that have no trace in the workspace (deleted traces count as
+ * missing). Spans are projected asynchronously, so a trace ingested a moment ago may not be
+ * visible yet: a missing trace is looked for again until the traces projection has applied every
+ * transaction committed before this call (its log checkpoint passed the snapshot's xmax), or
+ * until `waitMs` has passed (the Kafka transport keeps no log checkpoint: the full wait).
  */
 export async function missingTraces(
   db: Kysely<DB>,
@@ -110,10 +120,9 @@ export async function missingTraces(
   traceIds: readonly string[],
   waitMs = TRACE_WAIT_MS,
 ): Promise<Set<string>> {
-  let missing = new Set(traceIds);
-  const deadline = Date.now() + waitMs;
-  for (let delay = 20; ; delay = Math.min(delay * 2, 200)) {
-    if (missing.size === 0) return missing;
+  const missing = new Set(traceIds);
+  const look = async () => {
+    if (missing.size === 0) return;
     const rows = await db
       .selectFrom('traces')
       .select('trace_id')
@@ -122,8 +131,24 @@ export async function missingTraces(
       .where('deleted', '=', false)
       .execute();
     for (const r of rows) missing.delete(r.trace_id);
-    if (missing.size === 0 || Date.now() >= deadline) return missing;
-    missing = new Set(missing);
+  };
+  await look();
+  if (missing.size === 0) return missing;
+  const { rows } = await sql<{ xmax: string }>`
+    SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS xmax`.execute(db);
+  const xmax = BigInt(rows[0]?.xmax ?? '0');
+  const deadline = Date.now() + waitMs;
+  for (let delay = 20; ; delay = Math.min(delay * 2, 200)) {
+    const checkpoint = TRACES_CHECKPOINT
+      ? await db
+          .selectFrom('log_checkpoints')
+          .select('transaction_id')
+          .where('reader', '=', TRACES_CHECKPOINT)
+          .executeTakeFirst()
+      : undefined;
+    const caughtUp = checkpoint !== undefined && BigInt(checkpoint.transaction_id) >= xmax;
+    await look();
+    if (missing.size === 0 || caughtUp || Date.now() >= deadline) return missing;
     await new Promise((resolve) => setTimeout(resolve, delay));
   }
 }
