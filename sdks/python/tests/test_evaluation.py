@@ -480,3 +480,22 @@ def test_server_side_bad_input(env: Any, server: CairnServer) -> None:
     with pytest.raises(NotFoundError):
         cairn.log_feedback(trace_id=missing, name="helpful", value=True)
     assert cairn.active_run() is None  # nothing was started
+
+
+def test_many_rows_are_recorded_in_batches_and_repeated_inputs_stay_distinct(
+    env: Any, server: CairnServer
+) -> None:
+    data = [{"inputs": {"n": 0}, "outputs": "0"}] + [
+        {"inputs": {"n": n}, "outputs": str(n)} for n in range(205)
+    ]  # 206 rows, the first two with the same inputs
+    result = cairn.genai.evaluate(data, scorers=[RegexMatch(r"^\d$", name="one_digit")])
+    assert result.metrics["one_digit/mean"] == pytest.approx(11 / 206)
+    stored = server.graphql(RUN_QUERY, {"runId": result.run_id})["evaluationRun"]
+    assert stored["rowCount"] == 206
+    summary = {s["name"]: s for s in stored["summary"]}
+    assert summary["one_digit"]["count"] == 206
+    assert summary["one_digit"]["mean"] == pytest.approx(11 / 206)
+    keys = [row["row_key"] for row in result.rows]
+    assert len(set(keys)) == 206
+    assert keys[0] == hashlib.sha256(b'{"n":0}').hexdigest()
+    assert keys[1] == hashlib.sha256(b'{"n":0}#2').hexdigest()

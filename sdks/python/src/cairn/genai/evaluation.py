@@ -491,6 +491,8 @@ def evaluate(
                 row.has_outputs = True
             row.trace_id = row.trace.trace_id
 
+    _assign_row_keys(rows)
+
     active = fluent.active_run()
     ours = active is None
     if active is None:
@@ -521,19 +523,28 @@ def evaluate(
             context = caller.copy()
             context.run(_evaluate_row, row, predict_fn, checked, progress)
 
+        def record(batch: List[_Row]) -> None:
+            # the traces must be on the server before their assessments point at them
+            if not tracing.flush_trace_export(60.0):
+                _log.warning("cairn: evaluate: some traces were not exported within 60 s")
+            batch.sort(key=lambda r: r.index)
+            _record(client, run_id, [_row_input(r) for r in batch])
+
+        # rows are recorded in batches as they finish, so the run fills in while it runs
+        done: List[_Row] = []
         try:
             with concurrent.futures.ThreadPoolExecutor(workers, "cairn-eval") as pool:
-                for future in [pool.submit(task, row) for row in rows]:
+                futures = {pool.submit(task, row): row for row in rows}
+                for future in concurrent.futures.as_completed(futures):
                     future.result()
+                    done.append(futures[future])
+                    if len(done) >= ROWS_PER_CALL:
+                        record(done[:ROWS_PER_CALL])
+                        del done[:ROWS_PER_CALL]
         finally:
             progress.close()
-        _assign_row_keys(rows)
-        # the traces must be on the server before their assessments point at them
-        if not tracing.flush_trace_export(60.0):
-            _log.warning("cairn: evaluate: some traces were not exported within 60 s")
-        payload = [_row_input(row) for row in rows]
-        for i in range(0, len(payload), ROWS_PER_CALL):
-            _record(client, run_id, payload[i : i + ROWS_PER_CALL])
+        if done:
+            record(done)
         metrics = aggregate(rows, names)
         now = int(time.time() * 1000)
         client.log_batch(run_id, metrics=[Metric(k, v, now, 0) for k, v in metrics.items()])
