@@ -36,9 +36,10 @@ async function run(
   caller: Caller,
   runId: string,
   command: RunCommand,
-  opts: { wait?: boolean; projection?: string } = {},
+  opts: { wait?: boolean; projection?: string; idempotencyKey?: string | null } = {},
 ): Promise<RunWriteResult> {
   const result = await handleCommand(deps, caller, {
+    idempotencyKey: opts.idempotencyKey,
     decider: runDecider,
     streamId: runStreamId(runId),
     streamType: 'run',
@@ -49,17 +50,18 @@ async function run(
     appendAnyVersion: (events) =>
       events.every((e) => e.type === 'RunMetricsLogged' || e.type === 'RunArtifactLogged'),
   });
-  const last = result.events.at(-1);
+  // A replayed call (idempotency key seen before) waits for the earlier call's events.
+  const position = result.events.at(-1)?.streamPosition ?? result.replayed?.position;
   let visible = true;
-  if (last && opts.wait !== false) {
+  if (position !== undefined && opts.wait !== false) {
     visible = await deps.changes.waitFor(
       caller.workspaceId,
-      last.streamId,
-      last.streamPosition,
+      runStreamId(runId),
+      position,
       [opts.projection ?? 'runs'],
       deps.readYourWritesTimeoutMs,
     );
-  } else if (last) {
+  } else if (position !== undefined) {
     visible = false;
   }
   return { runId, state: result.state, visible, events: result.events };
@@ -121,7 +123,7 @@ export const logBatch = (
   caller: Caller,
   runId: string,
   batch: { metrics: MetricInput[]; params: KeyValue[]; tags: KeyValue[] },
-  opts: { wait?: boolean } = {},
+  opts: { wait?: boolean; idempotencyKey?: string | null } = {},
 ) => run(deps, caller, runId, { type: 'LogRunBatch', ...batch }, opts);
 
 export const updateRun = (

@@ -211,6 +211,17 @@ function toMetrics(
   }));
 }
 
+const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,128}$/u;
+
+function checkIdempotencyKey(key: string | null | undefined): string | null {
+  if (key === null || key === undefined) return null;
+  if (!IDEMPOTENCY_KEY.test(key))
+    throw invalidArgument('idempotencyKey: use 1–128 letters, digits, ".", "_", ":" or "-"', {
+      argument: 'idempotencyKey',
+    });
+  return key;
+}
+
 builder.mutationFields((t) => ({
   createRun: t.field({
     type: RunRef,
@@ -283,8 +294,13 @@ builder.mutationFields((t) => ({
       params: t.arg({ type: [KeyValueInput] }),
       tags: t.arg({ type: [KeyValueInput] }),
       sync: t.arg.boolean({ defaultValue: true }),
+      idempotencyKey: t.arg.string({
+        description:
+          'Makes a retry safe: a call with a key this run has seen stores nothing more and answers as the first did (1–128 letters, digits, ".", "_", ":" or "-"; SDKs send a fresh one per batch and the same one on each retry of it).',
+      }),
     },
     resolve: async (_r, args, ctx) => {
+      const idempotencyKey = checkIdempotencyKey(args.idempotencyKey);
       await logBatch(
         ctx.deps,
         ctx.caller,
@@ -294,7 +310,7 @@ builder.mutationFields((t) => ({
           params: args.params ?? [],
           tags: args.tags ?? [],
         },
-        { wait: args.sync !== false },
+        { wait: args.sync !== false, idempotencyKey },
       );
       return reload(ctx, args.runId);
     },

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import {
   appendToStream,
@@ -46,12 +47,46 @@ export interface CommandSpec<C, S> {
   ) => { claim?: UniqueKeyChange[]; release?: UniqueKeyChange[] };
   /** Append without a version check when the events obey no rule against concurrent changes. */
   appendAnyVersion?: (events: NewEvent[]) => boolean;
+  /**
+   * The caller's idempotency key for this command: the new events get ids derived from it (and
+   * the workspace and stream), so a retry of a call whose answer was lost hits the unique
+   * `events.event_id` and changes nothing; the result then says `replayed`.
+   */
+  idempotencyKey?: string | null;
 }
 
 export interface CommandResult<S> {
   state: S;
   version: number;
   events: StoredEventEnvelope[];
+  /**
+   * The idempotency key had been used already: nothing was appended now. `replayed.position` is
+   * the stream position of the earlier call's last event (wait for it for read-your-writes).
+   */
+  replayed?: { position: number };
+}
+
+/**
+ * Event ids for an idempotent command: a UUID (version 8, RFC 9562's custom layout) from
+ * SHA-256 of workspace, stream, key and the event's index, the same on every retry.
+ */
+export function idempotentEventId(
+  workspaceId: string,
+  streamId: string,
+  key: string,
+  index: number,
+): string {
+  const h = createHash('sha256').update(`${workspaceId}\0${streamId}\0${key}\0${index}`).digest();
+  h[6] = (h[6]! & 0x0f) | 0x80;
+  h[8] = (h[8]! & 0x3f) | 0x80;
+  const hex = h.subarray(0, 16).toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** Postgres' unique violation on `events.event_id`: these events are in the log already. */
+function isEventIdTaken(error: unknown): boolean {
+  const e = error as { code?: unknown; constraint?: unknown } | null;
+  return e?.code === '23505' && e.constraint === 'events_event_id_key';
 }
 
 /**
@@ -80,25 +115,39 @@ export async function handleCommand<C, S>(
   caller: Caller,
   spec: CommandSpec<C, S>,
 ): Promise<CommandResult<S>> {
-  for (let attempt = 1; ; attempt++) {
+  const load = async () => {
     const stream = await readStream(deps.db, caller.workspaceId, spec.streamId, {
       excludeTypes: spec.ignoredEvents,
     });
     let state = spec.decider.initialState();
     for (const raw of stream.events) state = spec.decider.evolve(state, decodeEvent(raw));
+    return { state, version: stream.version };
+  };
+  for (let attempt = 1; ; attempt++) {
+    const loaded = await load();
+    let state = loaded.state;
+    let keyedIds: string[] = [];
     try {
-      const events = spec.decider.decide(spec.command, state, deps.decideContext);
-      if (events.length === 0) return { state, version: stream.version, events: [] };
+      const key = spec.idempotencyKey;
+      const decided = spec.decider.decide(spec.command, state, deps.decideContext);
+      const events = key
+        ? decided.map((e, i) => ({
+            ...e,
+            id: idempotentEventId(caller.workspaceId, spec.streamId, key, i),
+          }))
+        : decided;
+      if (key) keyedIds = events.map((e) => e.id);
+      if (events.length === 0) return { state, version: loaded.version, events: [] };
       // The last line of defence for every stored string (NUL, lone surrogates, length): a
       // decider that forgets a field still cannot put it into the append-only log.
       for (const event of events) assertCleanStrings(event.data, '');
       const keys = spec.uniqueKeys?.(state, events) ?? {};
       const expectedVersion: ExpectedVersion =
-        stream.version === 0
+        loaded.version === 0
           ? 'no_stream'
           : spec.appendAnyVersion?.(events)
             ? 'any'
-            : stream.version;
+            : loaded.version;
       const result = await appendToStream(deps.db, {
         workspaceId: caller.workspaceId,
         streamId: spec.streamId,
@@ -118,6 +167,21 @@ export async function handleCommand<C, S>(
       }
       return { state, version: result.version, events: result.events };
     } catch (error) {
+      if (spec.idempotencyKey && isEventIdTaken(error)) {
+        // A retry of a call that was applied (its answer lost): nothing more is written (the
+        // statement failed as a whole, no version bump either). The answer is today's state,
+        // which includes the earlier call's events: they are committed.
+        const earlier = await deps.db
+          .selectFrom('events')
+          .select((eb) => eb.fn.max('stream_position').as('position'))
+          .where('event_id', 'in', keyedIds)
+          .executeTakeFirst();
+        return {
+          ...(await load()),
+          events: [],
+          replayed: { position: Number(earlier?.position ?? 0) },
+        };
+      }
       if (error instanceof StreamVersionConflictError && attempt < MAX_ATTEMPTS) {
         await backoff(attempt);
         continue;
