@@ -499,3 +499,41 @@ def test_many_rows_are_recorded_in_batches_and_repeated_inputs_stay_distinct(
     assert len(set(keys)) == 206
     assert keys[0] == hashlib.sha256(b'{"n":0}').hexdigest()
     assert keys[1] == hashlib.sha256(b'{"n":0}#2').hexdigest()
+
+
+def test_token_budget_reads_the_autologged_llm_calls_of_the_predict_trace(
+    env: Any, server: CairnServer
+) -> None:
+    import openai
+    from llm_server import ANSWER, COMPLETION_TOKENS, PROMPT_TOKENS, FakeLLMServer
+
+    llm = FakeLLMServer()
+    cairn.openai.autolog()
+    try:
+        client = openai.OpenAI(base_url=llm.url + "/v1", api_key="sk-test")
+
+        def chat(question: str) -> str:
+            reply = client.chat.completions.create(
+                model="gpt-4o-mini", messages=[{"role": "user", "content": question}]
+            )
+            return str(reply.choices[0].message.content)
+
+        total = PROMPT_TOKENS + COMPLETION_TOKENS
+        result = cairn.genai.evaluate(
+            [{"inputs": {"question": "Hi?"}}],
+            predict_fn=chat,
+            scorers=[
+                cairn.genai.scorers.TokenBudget(max_tokens=total - 1, name="tight"),
+                cairn.genai.scorers.TokenBudget(max_tokens=total, name="enough"),
+            ],
+        )
+    finally:
+        cairn.openai.autolog(disable=True)
+        llm.close()
+    assert result.metrics["tight/mean"] == 0.0 and result.metrics["enough/mean"] == 1.0
+    [row] = rows_of(server, result.run_id).values()
+    assert row["outputs"] == ANSWER
+    rationale = {a["name"]: a["rationale"] for a in row["assessments"]}
+    assert rationale["tight"] == f"{total} tokens (budget {total - 1})"
+    trace = cairn.get_trace(row["traceId"])
+    assert trace is not None and trace["tokenUsage"]["totalTokens"] == total
