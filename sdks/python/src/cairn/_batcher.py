@@ -19,6 +19,7 @@ import logging
 import os
 import threading
 import time
+import uuid
 import weakref
 from typing import Any, Deque, Dict, List, Optional, Set, Tuple
 
@@ -35,8 +36,9 @@ _INF = float("inf")
 
 LOG_BATCH = """
 mutation CairnLogBatch($runId: String!, $metrics: [MetricInput!], $params: [KeyValueInput!],
-                       $tags: [KeyValueInput!], $sync: Boolean) {
-  logBatch(runId: $runId, metrics: $metrics, params: $params, tags: $tags, sync: $sync) { id }
+                       $tags: [KeyValueInput!], $sync: Boolean, $idempotencyKey: String) {
+  logBatch(runId: $runId, metrics: $metrics, params: $params, tags: $tags, sync: $sync,
+           idempotencyKey: $idempotencyKey) { id }
 }"""
 
 MAX_PARAMS_PER_REQUEST = 1000
@@ -343,7 +345,13 @@ class Batcher:
         for _ in range(1 + len(batch.params) + len(batch.tags) + 5):
             if batch.size() == 0:
                 return
-            variables: Dict[str, Any] = {"runId": run_id, "sync": sync}
+            # A fresh key per request content, the same on each of its retries (the transport
+            # resends the same body): a retry after a lost answer stores nothing twice.
+            variables: Dict[str, Any] = {
+                "runId": run_id,
+                "sync": sync,
+                "idempotencyKey": uuid.uuid4().hex,
+            }
             if batch.metrics:
                 variables["metrics"] = [
                     {"key": m[2], "value": _encode(m[3]), "step": m[4], "timestamp": m[5]}

@@ -72,8 +72,9 @@ mutation CairnDeleteTag($runId: String!, $key: String!) { deleteTag(runId: $runI
 
 LOG_BATCH_SYNC = """
 mutation CairnLogBatchSync($runId: String!, $metrics: [MetricInput!], $params: [KeyValueInput!],
-                           $tags: [KeyValueInput!]) {
-  logBatch(runId: $runId, metrics: $metrics, params: $params, tags: $tags, sync: true) { id }
+                           $tags: [KeyValueInput!], $idempotencyKey: String) {
+  logBatch(runId: $runId, metrics: $metrics, params: $params, tags: $tags, sync: true,
+           idempotencyKey: $idempotencyKey) { id }
 }"""
 
 METRIC_HISTORY = """

@@ -8,6 +8,7 @@ import os
 import tempfile
 import threading
 import time
+import uuid
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
 from . import _queries as Q
@@ -332,7 +333,12 @@ class CairnClient:
         chunk = 50_000
         first = True
         for i in range(0, max(1, len(metric_input)), chunk):
-            variables: Dict[str, Any] = {"runId": run_id, "metrics": metric_input[i : i + chunk]}
+            variables: Dict[str, Any] = {
+                "runId": run_id,
+                "metrics": metric_input[i : i + chunk],
+                # Retries of this request (same body) are stored once (see _batcher).
+                "idempotencyKey": uuid.uuid4().hex,
+            }
             if first:
                 # params/tags go with the first request; limits are 1,000 each per request
                 variables["params"] = param_input[:1000]
@@ -346,6 +352,7 @@ class CairnClient:
                     "runId": run_id,
                     "params": param_input[i : i + 1000],
                     "tags": tag_input[i : i + 1000],
+                    "idempotencyKey": uuid.uuid4().hex,
                 },
             )
 
