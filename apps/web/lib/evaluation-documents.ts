@@ -94,10 +94,11 @@ export const EVALUATION_RUNS_QUERY = `
     evaluationRuns(experimentId: $experimentId, first: $first, after: $after) {
       edges { cursor node { ${RUN_SUMMARY_FIELDS} } }
       pageInfo { hasNextPage endCursor }
+      totalCount
     }
   }`;
 export interface EvaluationRunsResult {
-  evaluationRuns: Connection<EvaluationRunSummary>;
+  evaluationRuns: Connection<EvaluationRunSummary> & { totalCount: number };
 }
 
 export const EVALUATION_RUN_SUMMARY_QUERY = `

@@ -34,6 +34,7 @@ const MAX_PAGE = 200;
 
 interface ListState {
   items: EvaluationRunSummary[];
+  totalCount: number;
   endCursor: string | null;
   hasNextPage: boolean;
   loading: boolean;
@@ -42,6 +43,7 @@ interface ListState {
 
 const initial: ListState = {
   items: [],
+  totalCount: 0,
   endCursor: null,
   hasNextPage: false,
   loading: true,
@@ -93,6 +95,7 @@ export function EvaluationRunsPage() {
         for (const e of page.edges) if (!seen.has(e.node.runId)) items.push(e.node);
         return {
           items,
+          totalCount: page.totalCount,
           endCursor: page.pageInfo.endCursor,
           hasNextPage: page.pageInfo.hasNextPage,
           loading: false,
@@ -154,7 +157,7 @@ export function EvaluationRunsPage() {
             ? ''
             : list.loading && list.items.length === 0
               ? 'Loading…'
-              : `${list.items.length}${list.hasNextPage ? '+' : ''} evaluation run${list.items.length === 1 ? '' : 's'}`}
+              : `${list.totalCount} evaluation run${list.totalCount === 1 ? '' : 's'}`}
         </span>
       </div>
       {list.error && <TypedError error={list.error} />}

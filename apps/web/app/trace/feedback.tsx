@@ -259,6 +259,7 @@ function FeedbackWidget({
           type="text"
           value={form.name}
           onChange={(e) => update({ name: e.target.value })}
+          aria-label="Feedback name"
           maxLength={FEEDBACK_NAME_MAX}
           size={16}
           spellCheck={false}
@@ -271,6 +272,7 @@ function FeedbackWidget({
         <select
           value={form.mode}
           onChange={(e) => update({ mode: e.target.value as FeedbackMode })}
+          aria-label="Feedback kind"
         >
           {MODES.map((m) => (
             <option key={m.value} value={m.value}>
@@ -307,6 +309,7 @@ function FeedbackWidget({
             inputMode="decimal"
             value={form.score}
             onChange={(e) => update({ score: e.target.value })}
+            aria-label="Score"
             size={6}
             placeholder="0.8"
             {...invalid('score')}
@@ -320,6 +323,7 @@ function FeedbackWidget({
             type="text"
             value={form.label}
             onChange={(e) => update({ label: e.target.value })}
+            aria-label="Label"
             size={16}
             placeholder="off-topic"
             {...invalid('label')}
@@ -331,6 +335,7 @@ function FeedbackWidget({
         <textarea
           value={form.comment}
           onChange={(e) => update({ comment: e.target.value })}
+          aria-label="Comment"
           maxLength={FEEDBACK_RATIONALE_MAX}
           rows={1}
           placeholder="Why (optional)"
