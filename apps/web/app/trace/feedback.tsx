@@ -289,7 +289,7 @@ function FeedbackWidget({
             aria-label="Thumbs up"
             onClick={() => update({ thumbs: form.thumbs === true ? null : true })}
           >
-            👍
+            👍 Up
           </button>
           <button
             type="button"
@@ -297,7 +297,7 @@ function FeedbackWidget({
             aria-label="Thumbs down"
             onClick={() => update({ thumbs: form.thumbs === false ? null : false })}
           >
-            👎
+            👎 Down
           </button>
         </span>
       )}
