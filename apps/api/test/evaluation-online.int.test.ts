@@ -70,8 +70,16 @@ beforeAll(async () => {
   dropDb = database.drop;
   handle = createDb(databaseUrl, { maxConnections: 4, applicationName: 'evaluation-online-test' });
   await judge.start();
-  running = await startApp(true);
+  // Without the consumer: the SIGKILL test scores in a child process first.
+  running = await startApp(false);
 });
+
+/** The app with its own online consumer (restarted when it runs without). */
+async function withConsumer(): Promise<void> {
+  if (running.app.onlineEvaluator) return;
+  await running.stop();
+  running = await startApp(true);
+}
 
 afterAll(async () => {
   await running?.stop();
@@ -306,7 +314,118 @@ describe('online evaluation rules over GraphQL', () => {
 });
 
 describe('the online consumer', () => {
+  it('samples 50 % of 200 traces deterministically, scores each at most once across a SIGKILL, never another workspace', async () => {
+    // The app runs no consumer of its own: a child process scores, and is killed mid-way.
+    expect(running.app.onlineEvaluator).toBeNull();
+    const ws = randomWorkspaceId();
+    const wsB = randomWorkspaceId();
+    const created = await createRule(ws, {
+      name: 'half',
+      filter: "name = 'chat'",
+      samplingRate: 0.5,
+      scorers: [
+        { name: 'relevant', type: 'relevance_to_query' },
+        { name: 'fast', type: 'latency_budget', config: { maxMs: 500 } },
+      ],
+    });
+    expect(created.errors).toBeUndefined();
+    const ruleId = created.data!.createEvaluationRule.id;
+    judge.calls.length = 0;
+    judge.rules = [{ match: /wrong answer/, result: 'no' }];
+    judge.delayMs = 40;
+
+    const traces = Array.from({ length: 200 }, (_, i) =>
+      aTrace({
+        output: i % 4 === 0 ? `wrong answer ${i}` : `Paris ${i}`,
+        durationMs: i % 3 === 0 ? 800 : 100,
+      }),
+    );
+    const others = Array.from({ length: 20 }, () => aTrace({ name: 'embedding' }));
+    for (let i = 0; i < traces.length; i += 10) await ingest(ws, traces.slice(i, i + 10));
+    await ingest(ws, others);
+    // Workspace B: the same trace ids, no rule of its own.
+    for (let i = 0; i < traces.length; i += 50) await ingest(wsB, traces.slice(i, i + 50));
+
+    const eligible = traces.filter((t) => expectSampled(ruleId, t.traceId, 0.5));
+    expect(eligible.length / traces.length).toBeGreaterThanOrEqual(0.35);
+    expect(eligible.length / traces.length).toBeLessThanOrEqual(0.65);
+
+    const child = spawnConsumer();
+    try {
+      const partial = await eventually(
+        () => assessmentsOf(ws, ruleId),
+        (rows) => new Set(rows.map((r) => r.trace_id)).size >= 20,
+        30_000,
+      );
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+      const atKill = new Set(partial.map((r) => r.trace_id)).size;
+      expect(atKill).toBeGreaterThanOrEqual(20);
+      expect(atKill).toBeLessThan(eligible.length);
+    } finally {
+      child.kill('SIGKILL');
+    }
+
+    // Restarted: the app's own consumer resumes from the durable checkpoint.
+    await withConsumer();
+    const expected = eligible.length * 2;
+    const rows = await eventually(
+      () => assessmentsOf(ws, ruleId),
+      (r) => r.length >= expected,
+      30_000,
+    );
+    expect(rows).toHaveLength(expected);
+    const keys = rows.map((r) => `${r.trace_id}|${r.name}`);
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(new Set(rows.map((r) => r.trace_id))).toEqual(new Set(eligible.map((t) => t.traceId)));
+    const scoredShare = eligible.length / traces.length;
+    expect(scoredShare).toBeGreaterThanOrEqual(0.35);
+    expect(scoredShare).toBeLessThanOrEqual(0.65);
+
+    // No duplicate in the log either: one AssessmentCreated per (trace, scorer).
+    const created2 = await handle.db
+      .selectFrom('events')
+      .select(['data'])
+      .where('workspace_id', '=', ws)
+      .where('type', '=', 'AssessmentCreated')
+      .execute();
+    expect(created2).toHaveLength(expected);
+    // The judge was asked about each eligible trace once, plus at most the calls in flight
+    // when the child was killed (4 traces at once, one judge call each).
+    const judgeCalls = judge.calls.filter((c) => c.status === 200).length;
+    expect(judgeCalls).toBeGreaterThanOrEqual(eligible.length);
+    expect(judgeCalls).toBeLessThanOrEqual(eligible.length + 4);
+
+    // Values: the judge's answers and the trace durations.
+    const byKey = new Map(rows.map((r) => [`${r.trace_id}|${r.name}`, r]));
+    for (const t of eligible) {
+      const i = traces.indexOf(t);
+      expect(byKey.get(`${t.traceId}|relevant`)!.value).toBe(i % 4 === 0 ? 'no' : 'yes');
+      expect(byKey.get(`${t.traceId}|fast`)!.value).toBe(i % 3 !== 0);
+    }
+    expect(await assessmentsOf(wsB)).toEqual([]);
+
+    const view = await gql<{
+      evaluationRule: {
+        scoredTraces: number;
+        scores: { count: number; mean: number; errorCount: number }[];
+      };
+    }>(
+      ws,
+      `query($id: ID!) { evaluationRule(id: $id) { scoredTraces scores(scorer: "relevant", bucket: "week") { count mean errorCount } } }`,
+      { id: ruleId },
+    );
+    const yes = eligible.filter((t) => traces.indexOf(t) % 4 !== 0).length;
+    expect(view.data!.evaluationRule.scoredTraces).toBe(eligible.length);
+    const buckets = view.data!.evaluationRule.scores;
+    expect(buckets.reduce((n, b) => n + b.count, 0)).toBe(eligible.length);
+    expect(buckets.reduce((n, b) => n + b.errorCount, 0)).toBe(0);
+    if (buckets.length === 1) expect(buckets[0]!.mean).toBeCloseTo(yes / eligible.length, 9);
+  }, 60_000);
+
   it('retries a judge 429 and stores a judge failure (5xx after the retries) as an error', async () => {
+    await withConsumer();
+    judge.delayMs = 0;
     const ws = randomWorkspaceId();
     const rule = await createRule(ws, {
       name: 'relevance',
@@ -365,117 +484,6 @@ describe('the online consumer', () => {
     expect(scores.data!.evaluationRule.scoredTraces).toBe(2);
     expect(scores.data!.evaluationRule.scores).toEqual([{ count: 2, mean: 0, errorCount: 1 }]);
   });
-
-  it('samples 50 % of 200 traces deterministically, scores each at most once across a SIGKILL, never another workspace', async () => {
-    // The in-process consumer steps aside: a child process scores, and is killed mid-way.
-    await running.stop();
-    running = await startApp(false);
-    const ws = randomWorkspaceId();
-    const wsB = randomWorkspaceId();
-    const created = await createRule(ws, {
-      name: 'half',
-      filter: "name = 'chat'",
-      samplingRate: 0.5,
-      scorers: [
-        { name: 'relevant', type: 'relevance_to_query' },
-        { name: 'fast', type: 'latency_budget', config: { maxMs: 500 } },
-      ],
-    });
-    expect(created.errors).toBeUndefined();
-    const ruleId = created.data!.createEvaluationRule.id;
-    judge.calls.length = 0;
-    judge.rules = [{ match: /wrong answer/, result: 'no' }];
-    judge.delayMs = 60;
-
-    const traces = Array.from({ length: 200 }, (_, i) =>
-      aTrace({
-        output: i % 4 === 0 ? `wrong answer ${i}` : `Paris ${i}`,
-        durationMs: i % 3 === 0 ? 800 : 100,
-      }),
-    );
-    const others = Array.from({ length: 20 }, () => aTrace({ name: 'embedding' }));
-    for (let i = 0; i < traces.length; i += 10) await ingest(ws, traces.slice(i, i + 10));
-    await ingest(ws, others);
-    // Workspace B: the same trace ids, no rule of its own.
-    for (let i = 0; i < traces.length; i += 50) await ingest(wsB, traces.slice(i, i + 50));
-
-    const eligible = traces.filter((t) => expectSampled(ruleId, t.traceId, 0.5));
-    expect(eligible.length / traces.length).toBeGreaterThanOrEqual(0.35);
-    expect(eligible.length / traces.length).toBeLessThanOrEqual(0.65);
-
-    const child = spawnConsumer();
-    try {
-      const partial = await eventually(
-        () => assessmentsOf(ws, ruleId),
-        (rows) => new Set(rows.map((r) => r.trace_id)).size >= 20,
-        30_000,
-      );
-      child.kill('SIGKILL');
-      await new Promise((r) => child.once('exit', r));
-      const atKill = new Set(partial.map((r) => r.trace_id)).size;
-      expect(atKill).toBeGreaterThanOrEqual(20);
-      expect(atKill).toBeLessThan(eligible.length);
-    } finally {
-      child.kill('SIGKILL');
-    }
-
-    // Restarted: the app's own consumer resumes from the durable checkpoint.
-    await running.stop();
-    running = await startApp(true);
-    const expected = eligible.length * 2;
-    const rows = await eventually(
-      () => assessmentsOf(ws, ruleId),
-      (r) => r.length >= expected,
-      30_000,
-    );
-    expect(rows).toHaveLength(expected);
-    const keys = rows.map((r) => `${r.trace_id}|${r.name}`);
-    expect(new Set(keys).size).toBe(keys.length);
-    expect(new Set(rows.map((r) => r.trace_id))).toEqual(new Set(eligible.map((t) => t.traceId)));
-    const scoredShare = eligible.length / traces.length;
-    expect(scoredShare).toBeGreaterThanOrEqual(0.35);
-    expect(scoredShare).toBeLessThanOrEqual(0.65);
-
-    // No duplicate in the log either: one AssessmentCreated per (trace, scorer).
-    const created2 = await handle.db
-      .selectFrom('events')
-      .select(['data'])
-      .where('workspace_id', '=', ws)
-      .where('type', '=', 'AssessmentCreated')
-      .execute();
-    expect(created2).toHaveLength(expected);
-    // The judge was asked about each eligible trace once, plus at most the calls in flight
-    // when the child was killed (4 traces at once, one judge call each).
-    const judgeCalls = judge.calls.filter((c) => c.status === 200).length;
-    expect(judgeCalls).toBeGreaterThanOrEqual(eligible.length);
-    expect(judgeCalls).toBeLessThanOrEqual(eligible.length + 4);
-
-    // Values: the judge's answers and the trace durations.
-    const byKey = new Map(rows.map((r) => [`${r.trace_id}|${r.name}`, r]));
-    for (const t of eligible) {
-      const i = traces.indexOf(t);
-      expect(byKey.get(`${t.traceId}|relevant`)!.value).toBe(i % 4 === 0 ? 'no' : 'yes');
-      expect(byKey.get(`${t.traceId}|fast`)!.value).toBe(i % 3 !== 0);
-    }
-    expect(await assessmentsOf(wsB)).toEqual([]);
-
-    const view = await gql<{
-      evaluationRule: {
-        scoredTraces: number;
-        scores: { count: number; mean: number; errorCount: number }[];
-      };
-    }>(
-      ws,
-      `query($id: ID!) { evaluationRule(id: $id) { scoredTraces scores(scorer: "relevant", bucket: "week") { count mean errorCount } } }`,
-      { id: ruleId },
-    );
-    const yes = eligible.filter((t) => traces.indexOf(t) % 4 !== 0).length;
-    expect(view.data!.evaluationRule.scoredTraces).toBe(eligible.length);
-    const buckets = view.data!.evaluationRule.scores;
-    expect(buckets.reduce((n, b) => n + b.count, 0)).toBe(eligible.length);
-    expect(buckets.reduce((n, b) => n + b.errorCount, 0)).toBe(0);
-    if (buckets.length === 1) expect(buckets[0]!.mean).toBeCloseTo(yes / eligible.length, 9);
-  }, 60_000);
 });
 
 /** The consumer alone in a child process (killed with SIGKILL by the test). */
