@@ -352,7 +352,16 @@ def test_feedback_round_trip(env: Any, server: CairnServer) -> None:
         "type": "HUMAN",
         "id": "ana@example.com",
     }
-    cairn.genai.delete_assessment(fb.assessment_id)
+    # MLflow's call shape: trace id, assessment id, a Feedback
+    again = cairn.update_assessment(
+        trace_id=trace_id, assessment_id=fb.assessment_id, assessment=Feedback(value=False)
+    )
+    assert again.value is False and [h.value for h in again.history] == [False, True]
+    with pytest.raises(NotFoundError):
+        cairn.update_assessment(
+            trace_id=_traced("other", "x"), assessment_id=fb.assessment_id, value=1
+        )
+    cairn.genai.delete_assessment(fb.assessment_id, trace_id=trace_id)
     assert [a.name for a in cairn.get_assessments(trace_id=trace_id)] == ["expected_response"]
 
 

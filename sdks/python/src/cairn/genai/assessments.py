@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Union
 
-from ..exceptions import InvalidArgumentError
+from ..exceptions import InvalidArgumentError, NotFoundError
 
 #: the longest assessment / scorer name the SDK sends (metric keys are ``<name>/mean``)
 NAME_MAX = 200
@@ -330,9 +330,13 @@ def update_assessment(
     rationale: Optional[str] = None,
     source: Optional[AssessmentSource] = None,
     assessment: Optional[Union[Feedback, Expectation]] = None,
+    *,
+    trace_id: Optional[str] = None,
 ) -> Assessment:
     """Overrides an assessment's value (and rationale, source); the server keeps the earlier
-    values in ``history``. ``assessment=Feedback(...)`` (MLflow's call shape) works too."""
+    values in ``history``. MLflow's call shape works too:
+    ``update_assessment(trace_id=..., assessment_id=..., assessment=Feedback(value=...))``
+    (``trace_id`` is checked: :class:`NotFoundError` when the assessment is not on that trace)."""
     if not isinstance(assessment_id, str) or not assessment_id.strip():
         raise _invalid("assessment_id must be a non-empty string", "assessment_id")
     if assessment is not None:
@@ -342,6 +346,8 @@ def update_assessment(
         source = source or assessment.source
     if value is None and rationale is None:
         raise _invalid("update_assessment needs a new value or rationale", "value")
+    if trace_id is not None:
+        _check_on_trace(assessment_id, check_trace_id(trace_id))
     # omitted fields keep their current value (an explicit null would clear it)
     variables: Dict[str, Any] = {"assessmentId": assessment_id}
     if value is not None:
@@ -354,11 +360,23 @@ def update_assessment(
     return Assessment.from_graphql(data["updateAssessment"])
 
 
-def delete_assessment(assessment_id: str) -> None:
-    """Deletes an assessment (it no longer appears on the trace; the events stay)."""
+def delete_assessment(assessment_id: str, *, trace_id: Optional[str] = None) -> None:
+    """Deletes an assessment (it no longer appears on the trace; the events stay).
+    ``trace_id`` (MLflow's call shape) is checked like :func:`update_assessment`'s."""
     if not isinstance(assessment_id, str) or not assessment_id.strip():
         raise _invalid("assessment_id must be a non-empty string", "assessment_id")
+    if trace_id is not None:
+        _check_on_trace(assessment_id, check_trace_id(trace_id))
     _client().execute(DELETE_ASSESSMENT, {"id": assessment_id})
+
+
+def _check_on_trace(assessment_id: str, trace_id: str) -> None:
+    if not any(a.assessment_id == assessment_id for a in get_assessments(trace_id=trace_id)):
+        raise NotFoundError(
+            f"Assessment {assessment_id} is not on trace {trace_id}",
+            "NOT_FOUND",
+            {"id": assessment_id, "traceId": trace_id},
+        )
 
 
 def get_assessments(
