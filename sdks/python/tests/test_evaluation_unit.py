@@ -561,6 +561,12 @@ def test_evaluate_refuses_bad_input_before_any_request(
         {"data": [{"inputs": {"q": 1}}], "scorers": [always]},
         {"data": good, "predict_fn": lambda q: q, "scorers": [always]},
         {"data": good, "predict_fn": "not callable", "scorers": [always]},
+        {"data": [{"inputs": {"question": "x"}}], "predict_fn": lambda q: q, "scorers": [always]},
+        {
+            "data": [{"inputs": {"a": 1}}, {"inputs": {"a": 1, "b": 2}}],
+            "predict_fn": lambda a: a,
+            "scorers": [always],
+        },
         {"data": good, "scorers": [always], "max_workers": 0},
         {
             "data": [{"inputs": {"q": 1}, "outputs": "y", "expectations": ["x"]}],

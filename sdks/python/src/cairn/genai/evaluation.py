@@ -468,6 +468,8 @@ def evaluate(
             "tracing",
         )
     rows, dataset = _rows_from(data, predict_fn is not None)
+    if predict_fn is not None:
+        _check_signature(predict_fn, rows)
     names = [s.name for s in checked]
     _install_hook()
 
@@ -567,6 +569,23 @@ def evaluate(
         f"Evaluation run {run_id} ({len(rows)} rows)\n{summary_table(metrics, _names_in(metrics))}"
     )
     return result
+
+
+def _check_signature(predict_fn: Callable[..., Any], rows: Sequence[_Row]) -> None:
+    """Every row's inputs bind to ``predict_fn``'s parameters (else nothing is sent)."""
+    try:
+        signature = inspect.signature(predict_fn)
+    except (TypeError, ValueError):
+        return
+    for row in rows:
+        try:
+            signature.bind(**row.inputs)
+        except TypeError as exc:
+            raise _invalid(
+                f"data[{row.index}].inputs {sorted(row.inputs)} do not fit predict_fn"
+                f"{signature}: {exc}",
+                f"data[{row.index}]",
+            ) from None
 
 
 def _load_trace(client: Any, row: _Row) -> None:
