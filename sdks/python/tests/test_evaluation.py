@@ -546,3 +546,24 @@ def test_token_budget_reads_the_autologged_llm_calls_of_the_predict_trace(
     assert rationale["tight"] == f"{total} tokens (budget {total - 1})"
     trace = cairn.get_trace(row["traceId"])
     assert trace is not None and trace["tokenUsage"]["totalTokens"] == total
+
+
+def test_a_failed_write_ends_the_run_failed_and_raises(
+    env: Any, server: CairnServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cairn.genai import evaluation
+    from cairn.genai._trace import Trace, TraceData, TraceInfo
+
+    monkeypatch.setattr(evaluation, "TRACE_WAIT_SECONDS", 0.3)
+    unknown = Trace(TraceInfo("0" * 31 + "2", 1.0, {}), TraceData([]))  # not on the server
+    with pytest.raises(NotFoundError) as info:
+        cairn.genai.evaluate(
+            [{"inputs": {"q": 1}, "outputs": "x", "trace": unknown}],
+            scorers=[RegexMatch("x")],
+            run_name="doomed",
+        )
+    assert "0" * 31 + "2" in info.value.message
+    assert cairn.active_run() is None
+    run = cairn.last_active_run()
+    assert run is not None and run.info.run_name == "doomed" and run.info.status == "FAILED"
+    assert run.data.tags["cairn.evaluation"] == "true"

@@ -537,12 +537,17 @@ def evaluate(
         try:
             with concurrent.futures.ThreadPoolExecutor(workers, "cairn-eval") as pool:
                 futures = {pool.submit(task, row): row for row in rows}
-                for future in concurrent.futures.as_completed(futures):
-                    future.result()
-                    done.append(futures[future])
-                    if len(done) >= ROWS_PER_CALL:
-                        record(done[:ROWS_PER_CALL])
-                        del done[:ROWS_PER_CALL]
+                try:
+                    for future in concurrent.futures.as_completed(futures):
+                        future.result()
+                        done.append(futures[future])
+                        if len(done) >= ROWS_PER_CALL:
+                            record(done[:ROWS_PER_CALL])
+                            del done[:ROWS_PER_CALL]
+                except BaseException:
+                    for future in futures:  # Ctrl-C or a failed write: start no more rows
+                        future.cancel()
+                    raise
         finally:
             progress.close()
         if done:
