@@ -1,5 +1,5 @@
 import type http from 'node:http';
-import type { DbHandle } from '@cairn/db';
+import { createDb, type DbHandle } from '@cairn/db';
 import { uuidv7 } from '@cairn/events';
 import type { KafkaTransport } from '@cairn/kafka';
 import {
@@ -161,10 +161,16 @@ export async function startCairnApp(opts: CairnAppOptions): Promise<CairnApp> {
       webhooks: { secrets: new SecretBox(secretKey), hostPolicy },
     };
     if (opts.evaluation?.online ?? opts.withProjector) {
+      // A pool of its own: scoring never takes the API's connections, and holds its lock here.
+      const own = createDb(opts.databaseUrl, {
+        maxConnections: 6,
+        applicationName: 'cairn-online-evaluation',
+      });
+      cleanups.push(() => own.destroy());
       const e = new OnlineEvaluator({
-        deps,
+        deps: { ...deps, db: own.db },
         logger,
-        pool: handle.pool,
+        pool: own.pool,
         judge: new JudgeClient({ ...judgeOptionsFromEnv(), ...opts.evaluation?.judge }),
         batchSize: opts.evaluation?.batchSize,
         maxInFlightTraces: opts.evaluation?.maxInFlightTraces,

@@ -103,6 +103,10 @@ export class OnlineEvaluator {
   private wakeUp: (() => void) | null = null;
   private woken = false;
   private readonly abort = new AbortController();
+  /** Resolves (false) on stop: a wait for the projection does not hold up a shutdown. */
+  private readonly stopping = new Promise<false>((resolve) =>
+    this.abort.signal.addEventListener('abort', () => resolve(false)),
+  );
   private lockClient: pg.PoolClient | null = null;
   /** Parsed filters by rule id and filter text. */
   private readonly filters = new Map<string, TraceFilter | null | 'invalid'>();
@@ -239,13 +243,16 @@ export class OnlineEvaluator {
         done++;
         continue;
       }
-      const projected = await this.opts.deps.changes.waitFor(
-        raw.workspaceId,
-        raw.streamId,
-        raw.streamPosition,
-        ['traces'],
-        waitMs,
-      );
+      const projected = await Promise.race([
+        this.opts.deps.changes.waitFor(
+          raw.workspaceId,
+          raw.streamId,
+          raw.streamPosition,
+          ['traces'],
+          waitMs,
+        ),
+        this.stopping,
+      ]);
       if (!projected) break;
       const event = decodeEvent(raw) as EventOf<'SpansIngested'>;
       const recordedAt = Date.parse(event.recordedAt);
