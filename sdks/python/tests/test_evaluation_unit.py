@@ -202,6 +202,20 @@ def test_every_builtin_judge_builds_its_prompt(judge: JudgeServer) -> None:
     assert "[1] Paris is the capital.\n[2] Second doc" in prompts[5]
 
 
+def test_get_all_scorers() -> None:
+    names = [s.name for s in S.get_all_scorers(model="openai:/m")]
+    assert names == [
+        "correctness",
+        "expectations_guidelines",
+        "relevance_to_query",
+        "retrieval_groundedness",
+        "retrieval_relevance",
+        "retrieval_sufficiency",
+        "safety",
+    ]
+    assert {s.model for s in S.get_all_scorers(model="openai:/m")} == {"openai:/m"}
+
+
 def test_judges_say_what_a_row_lacks() -> None:
     cases = [
         (S.Correctness(), {"outputs": "x"}, "expected_response"),

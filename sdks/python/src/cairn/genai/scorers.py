@@ -47,6 +47,7 @@ __all__ = [
     "Scorer",
     "ScorerInputError",
     "TokenBudget",
+    "get_all_scorers",
     "make_judge",
     "scorer",
 ]
@@ -792,3 +793,18 @@ def make_judge(name: str, instructions: str, model: Optional[str] = None) -> Sco
     ... )
     """
     return InstructionsJudge(name, instructions, model)
+
+
+def get_all_scorers(model: Optional[str] = None) -> List[Scorer]:
+    """The built-in judges that need no arguments (MLflow's ``get_all_scorers``): Correctness,
+    ExpectationsGuidelines, RelevanceToQuery, RetrievalGroundedness, RetrievalRelevance,
+    RetrievalSufficiency, Safety — each on ``model`` (default: the configured judge)."""
+    return [
+        Correctness(model=model),
+        ExpectationsGuidelines(model=model),
+        RelevanceToQuery(model=model),
+        RetrievalGroundedness(model=model),
+        RetrievalRelevance(model=model),
+        RetrievalSufficiency(model=model),
+        Safety(model=model),
+    ]
