@@ -440,6 +440,19 @@ def test_row_payload_respects_the_server_limits() -> None:
     assert len(failed["error"].encode()) <= 16 * 1024 and failed["value"] is None
 
 
+def test_result_df_is_a_list_without_pandas(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cairn.genai.evaluation import EvaluationResult
+
+    rows = [{"row_key": "k", "trace_id": "t", "ok/value": True}]
+    result = EvaluationResult("r", {"ok/mean": 1.0}, rows, ["ok"])
+    assert isinstance(result.result_df, pd.DataFrame) and list(result.result_df["ok/value"]) == [
+        True
+    ]
+    monkeypatch.setitem(sys.modules, "pandas", None)  # import fails as if not installed
+    assert result.result_df == rows
+    assert "ok" in result.summary() and "1.000" in result.summary()
+
+
 def test_progress_falls_back_to_a_stderr_line_without_tqdm(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "tqdm.auto", None)  # import fails as if not installed
     stream = io.StringIO()
