@@ -585,4 +585,60 @@ describe('tracing API', () => {
       await client.dispose();
     }
   });
+
+  it('tracesLeft names traces that leave the filter (a tag removed) or are deleted', async () => {
+    const w = randomWorkspaceId();
+    const keep = await chatTrace(w, { ms: 0 });
+    const untag = await chatTrace(w, { ms: 0 });
+    const remove = await chatTrace(w, { ms: 0 });
+    for (const id of [keep, untag, remove])
+      ok(
+        await api.gql(
+          `mutation{ setTraceTag(traceId:"${id}", key:"team", value:"a"){ id } }`,
+          {},
+          ws(w),
+        ),
+      );
+    const client = createClient({
+      url: `${api.url.replace('http', 'ws')}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: ws(w),
+    });
+    try {
+      const left: string[] = [];
+      const unsubscribe = client.subscribe<{ tracesLeft: string[] }>(
+        { query: `subscription{ tracesLeft(filter: "tags.team = 'a'") }` },
+        {
+          next: (msg) => left.push(...(msg.data?.tracesLeft ?? [])),
+          error: () => undefined,
+          complete: () => undefined,
+        },
+      );
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      ok(
+        await api.gql(
+          `mutation{ setTraceMetadata(traceId:"${keep}", key:"k", value:"v"){ id } }`,
+          {},
+          ws(w),
+        ),
+      );
+      ok(
+        await api.gql(
+          `mutation{ deleteTraceTag(traceId:"${untag}", key:"team"){ id } }`,
+          {},
+          ws(w),
+        ),
+      );
+      ok(await api.gql(`mutation{ deleteTraces(traceIds:["${remove}"]) }`, {}, ws(w)));
+      const deadline = Date.now() + 5000;
+      while (left.length < 2 && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      unsubscribe();
+      // The trace that changed but still matches is not named.
+      expect(new Set(left)).toEqual(new Set([untag, remove]));
+    } finally {
+      await client.dispose();
+    }
+  });
 });

@@ -473,6 +473,10 @@ describe('tracing pages', () => {
     await page.locator(`tr[data-trace-id="${other}"]`).waitFor({ timeout: 15_000 });
     expect(await page.locator(`tr[data-trace-id="${traceId}"]`).count()).toBe(0);
     await expect.poll(() => page.getByTestId('traces-count').textContent()).toBe('1 trace');
+    // The other tab on the list drops it live (tracesLeft), without a reload.
+    await expect
+      .poll(() => listTab.locator(`tr[data-trace-id="${traceId}"]`).count(), { timeout: 10_000 })
+      .toBe(0);
 
     // The tab still showing the deleted trace: a change there is refused with the API's error.
     const staleForm = traceTab.getByRole('form', { name: 'Set a tag' });
@@ -494,6 +498,10 @@ describe('tracing pages', () => {
       'Deleted 1 trace.',
     );
     expect(await page.getByTestId('traces-count').textContent()).toBe('0 traces');
+    await expect
+      .poll(() => listTab.locator(`tr[data-trace-id="${other}"]`).count(), { timeout: 10_000 })
+      .toBe(0);
+    expect(await listTab.evaluate('window.__noReload')).toBe(1);
     await shot('39-traces-deleted');
     // Deleted on the server: a fresh read has neither.
     await page.reload();

@@ -5,9 +5,11 @@ import { useDashboard } from '../../components/providers.tsx';
 import { describeError, type ApiErrorInfo } from '../../lib/graphql/errors.ts';
 import {
   TRACES_CHANGED,
+  TRACES_LEFT,
   TRACES_QUERY,
   type TraceSummary,
   type TracesChangedResult,
+  type TracesLeftResult,
   type TracesResult,
 } from '../../lib/graphql/tracing-documents.ts';
 import { useSubscriptionEffect } from '../../lib/hooks.ts';
@@ -165,6 +167,14 @@ export function useTracesList(filter: string, order: string | null): TracesList 
       for (const t of data.tracesChanged) pending.current.set(t.id, t);
       timer.current ??= setTimeout(flush, FLUSH_MS);
     },
+    true,
+    (message) => setLiveError(message),
+  );
+  // Deleted elsewhere, or out of the filter now (e.g. a tag removed in another tab): dropped.
+  useSubscriptionEffect<TracesLeftResult>(
+    TRACES_LEFT,
+    { filter: filter || null },
+    (data) => remove(data.tracesLeft),
     true,
     (message) => setLiveError(message),
   );

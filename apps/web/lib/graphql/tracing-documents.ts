@@ -200,6 +200,13 @@ export interface TracesChangedResult {
   tracesChanged: TraceSummary[];
 }
 
+/** Traces that changed and are now deleted or outside the filter: the list drops them. */
+export const TRACES_LEFT = `
+  subscription TracesLeft($filter: String) { tracesLeft(filter: $filter) }`;
+export interface TracesLeftResult {
+  tracesLeft: string[];
+}
+
 /** A light feed for pages that re-read on a push (trace, session, usage pages). */
 export const TRACES_CHANGED_IDS = `
   subscription TracesChangedIds($filter: String) {
