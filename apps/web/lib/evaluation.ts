@@ -407,13 +407,14 @@ export const BUCKET_MS: Record<ScoreBucketSize, number> = {
  * Bars of a scores-over-time chart in a `width` × `height` box. Buckets (sparse: only those with
  * assessments) are placed by time, one slot of `bucketMs` each from the first to the last, so gaps
  * stay visible; bar height = mean on a 0…max(1, largest mean) scale (a bucket without a mean, or
- * a negative one, is 0 high).
+ * a negative one, is 0 high). Bars are at most `maxBarWidth` wide, centred in their slot.
  */
 export function bucketBars(
   buckets: readonly BucketLike[],
   bucketMs: number,
   width: number,
   height: number,
+  maxBarWidth = Number.POSITIVE_INFINITY,
 ): { bars: BarShape[]; max: number; slots: number } {
   const max = Math.max(1, ...buckets.map((b) => b.mean ?? 0));
   if (buckets.length === 0) return { bars: [], max, slots: 0 };
@@ -421,7 +422,7 @@ export function bucketBars(
   const last = Math.max(...buckets.map((b) => b.start));
   const slots = Math.round((last - first) / bucketMs) + 1;
   const slot = width / slots;
-  const w = Math.max(1, slot * 0.8);
+  const w = Math.max(1, Math.min(maxBarWidth, slot * 0.8));
   const bars = buckets.map((b) => {
     const i = Math.round((b.start - first) / bucketMs);
     const h = b.mean === null ? 0 : (Math.max(0, b.mean) / max) * height;

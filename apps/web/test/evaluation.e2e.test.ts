@@ -471,4 +471,63 @@ describe('evaluation pages', () => {
     await tab2.close();
     expect(pageErrors).toEqual([]);
   });
+
+  it('creates an online rule in the form (the API’s typed error shown first) and charts its scores live', async () => {
+    await page.goto(`${cairn.url}/evaluations/rules`);
+    await expect
+      .poll(() => page.getByTestId('rules-count').textContent(), { timeout: 15_000 })
+      .toBe('0 rules');
+    await expect
+      .poll(() => page.locator('.live-indicator').getAttribute('data-status'), { timeout: 15_000 })
+      .toBe('live');
+    await page.getByText('New rule').click();
+    const form = page.getByRole('form', { name: 'Create a rule' });
+    const ruleName = `latency-${suffix}`;
+    const probe = `rule-probe-${suffix}`;
+    await form.getByLabel('Name', { exact: true }).fill(ruleName);
+    await form.getByLabel('Trace filter').fill(`name = '${probe}'`);
+    await form.getByLabel('Sampling rate').fill('150%');
+    await form.getByLabel('Scorer 1 name').fill('fast');
+    await form.getByLabel('Scorer 1 type').selectOption('latency_budget');
+    await form.getByRole('button', { name: 'Create rule' }).click();
+    // Checked here first: the rate is out of range.
+    const alert = form.locator('.typed-error').getByRole('alert');
+    await alert.waitFor();
+    expect(await alert.textContent()).toContain('between 0 and 1');
+    // Then the API's own check: latency_budget needs maxMs.
+    await form.getByLabel('Sampling rate').fill('100%');
+    await form.getByRole('button', { name: 'Create rule' }).click();
+    await expect.poll(() => alert.textContent(), { timeout: 15_000 }).toContain('maxMs');
+    console.log('[rule error]', await alert.textContent());
+    expect(await form.getByTestId('error-code').textContent()).toBe('INVALID_ARGUMENT');
+    await form.getByLabel('Scorer 1 config (JSON)').fill('{"maxMs": 2000}');
+    await form.getByRole('button', { name: 'Create rule' }).click();
+    await form.getByRole('status').waitFor({ timeout: 15_000 });
+    expect(await form.getByRole('status').textContent()).toBe(`Created ${ruleName}.`);
+    const card = page.locator(`section[data-rule="${ruleName}"]`);
+    await card.waitFor({ timeout: 15_000 });
+    expect(await card.textContent()).toContain('samples 100 %');
+    expect(await card.getByTestId(`scored-${ruleName}`).textContent()).toBe('0 traces scored');
+    expect(await card.getByTestId('chart-fast').textContent()).toContain('No scores yet.');
+
+    // A matching trace arrives: the consumer scores it and the page follows without a reload.
+    await page.evaluate('window.__noReload = 1');
+    await sendTraces([{ traceId: hex(16), name: probe }]);
+    await expect
+      .poll(() => card.getByTestId(`scored-${ruleName}`).textContent(), { timeout: 30_000 })
+      .toBe('1 traces scored');
+    await expect
+      .poll(() => card.getByTestId('chart-fast').textContent(), { timeout: 15_000 })
+      .toContain('1 score');
+    expect(await card.getByTestId('chart-fast').textContent()).toContain('mean 1');
+    expect(await card.locator('svg.rule-chart rect.bar').count()).toBe(1);
+    expect(await page.evaluate('window.__noReload')).toBe(1);
+    await shot(page, '66-evaluation-rules');
+
+    await card.getByRole('button', { name: 'Pause' }).click();
+    await expect
+      .poll(() => card.locator('.badge').textContent(), { timeout: 15_000 })
+      .toBe('paused');
+    expect(pageErrors).toEqual([]);
+  });
 });

@@ -300,5 +300,8 @@ describe('online rules', () => {
       100, 50,
     ]);
     expect(bucketBars([], H, 100, 100).bars).toEqual([]);
+    // One bucket alone is not a full-width slab.
+    const [one] = bucketBars([b(0, 1)], H, 400, 100, 40).bars;
+    expect(one).toMatchObject({ x: 180, width: 40, height: 100 });
   });
 });

@@ -194,7 +194,7 @@ function ScoreChart({
     refetch();
   }, [tick, refetch]);
   const buckets = scores.data?.evaluationRule?.scores ?? [];
-  const { bars, max } = bucketBars(buckets, BUCKET_MS[bucket], CHART_W, CHART_H);
+  const { bars, max } = bucketBars(buckets, BUCKET_MS[bucket], CHART_W, CHART_H, 36);
   const total = buckets.reduce((n, b) => n + b.count, 0);
   const errors = buckets.reduce((n, b) => n + b.errorCount, 0);
   const last = buckets.at(-1);
@@ -328,7 +328,13 @@ function CreateRuleForm({ onCreated }: { onCreated: () => void }) {
       <form onSubmit={(e) => void submit(e)} aria-label="Create a rule" className="feedback-form">
         <label className="field">
           <span>Name</span>
-          <input type="text" value={name} onChange={(e) => setName(e.target.value)} required />
+          <input
+            type="text"
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            aria-label="Name"
+            required
+          />
         </label>
         <label className="field grow">
           <span>Trace filter</span>
@@ -336,13 +342,20 @@ function CreateRuleForm({ onCreated }: { onCreated: () => void }) {
             type="text"
             value={filter}
             onChange={(e) => setFilter(e.target.value)}
+            aria-label="Trace filter"
             placeholder="tags.env = 'prod' (blank: every trace)"
             spellCheck={false}
           />
         </label>
         <label className="field">
           <span>Sampling rate</span>
-          <input type="text" value={rate} onChange={(e) => setRate(e.target.value)} size={6} />
+          <input
+            type="text"
+            value={rate}
+            onChange={(e) => setRate(e.target.value)}
+            size={6}
+            aria-label="Sampling rate"
+          />
         </label>
         <fieldset style={{ flexBasis: '100%', border: 0, padding: 0 }}>
           <legend>Scorers</legend>
@@ -354,13 +367,18 @@ function CreateRuleForm({ onCreated }: { onCreated: () => void }) {
                   type="text"
                   value={s.name}
                   onChange={(e) => setScorer(s.key, { name: e.target.value })}
+                  aria-label={`Scorer ${i + 1} name`}
                   placeholder="name"
                   size={14}
                 />
               </label>
               <label className="field">
                 <span className="visually-hidden">Scorer {i + 1} type</span>
-                <select value={s.type} onChange={(e) => setScorer(s.key, { type: e.target.value })}>
+                <select
+                  value={s.type}
+                  onChange={(e) => setScorer(s.key, { type: e.target.value })}
+                  aria-label={`Scorer ${i + 1} type`}
+                >
                   {SCORER_TYPES.map((t) => (
                     <option key={t} value={t}>
                       {t}
@@ -376,6 +394,7 @@ function CreateRuleForm({ onCreated }: { onCreated: () => void }) {
                   className="mono grow"
                   value={s.config}
                   onChange={(e) => setScorer(s.key, { config: e.target.value })}
+                  aria-label={`Scorer ${i + 1} config (JSON)`}
                   placeholder='config JSON, e.g. {"maxMs": 2000}'
                   spellCheck={false}
                 />
