@@ -124,7 +124,7 @@ def test_acceptance_evaluate_stores_queryable_rows_linked_to_traces_and_is_repea
             return "Rome"
         return "Barcelona, I think"  # wrong and wordy
 
-    @scorer
+    @scorer(aggregations=["min", "max"])
     def mentions_a_capital(outputs: str) -> Feedback:
         hit = any(city in outputs for city in CAPITALS.values())
         return Feedback(value=hit, rationale="names a capital" if hit else "no capital named")
@@ -155,6 +155,8 @@ def test_acceptance_evaluate_stores_queryable_rows_linked_to_traces_and_is_repea
     assert run.data.tags["cairn.evaluation"] == "true"
     assert run.data.metrics["correctness/mean"] == pytest.approx(2 / 3)
     assert run.data.metrics["concise/error_count"] == 0
+    assert run.data.metrics["mentions_a_capital/min"] == 0
+    assert run.data.metrics["mentions_a_capital/max"] == 1
     stored = server.graphql(RUN_QUERY, {"runId": first.run_id})["evaluationRun"]
     assert stored["scorers"] == ["correctness", "concise", "mentions_a_capital"]
     assert stored["modelId"] == "capitals-v1" and stored["rowCount"] == 3

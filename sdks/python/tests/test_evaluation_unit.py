@@ -28,6 +28,7 @@ from cairn.genai.assessments import AssessmentSource, Feedback
 from cairn.genai.datasets import _normalize
 from cairn.genai.evaluation import (
     _assign_row_keys,
+    _extra_aggregations,
     _Progress,
     _Row,
     _row_input,
@@ -407,6 +408,27 @@ def test_value_model_and_aggregation() -> None:
     assert lines[0].split() == ["scorer", "mean", "count", "errors"]
     assert lines[2].split() == ["correctness", "0.667", "3", "0"]
     assert lines[4].split() == ["label", "-", "0", "0"]
+
+
+def test_extra_aggregations() -> None:
+    @S.scorer(aggregations=["min", "max", "median", "variance", "p90", "mean"])
+    def length(outputs: str) -> int:
+        return len(outputs)
+
+    assert length.aggregations == ["min", "max", "median", "variance", "p90"]
+    rows = []
+    for i, text in enumerate(["a", "abc", "abcdefghij", "ab"]):
+        row = _Row(i)
+        row.feedbacks = length.run(outputs=text)
+        rows.append(row)
+    metrics = aggregate(rows, ["length"], _extra_aggregations([length], rows))
+    assert metrics["length/mean"] == 4.0
+    assert (metrics["length/min"], metrics["length/max"], metrics["length/median"]) == (1, 10, 2.5)
+    assert metrics["length/variance"] == pytest.approx(12.5)
+    assert metrics["length/p90"] == pytest.approx(3 + 0.7 * 7)  # numpy.percentile(..., 90)
+    for bad in ["mean", ["p99"]]:
+        with pytest.raises(InvalidArgumentError):
+            S.scorer(aggregations=bad)
 
 
 def test_row_keys_are_stable_and_repeats_do_not_collide() -> None:

@@ -21,6 +21,7 @@ import json
 import logging
 import math
 import os
+import statistics
 import sys
 import threading
 import time
@@ -327,7 +328,32 @@ def numeric(value: Any) -> Optional[float]:
     return None
 
 
-def aggregate(rows: Sequence[_Row], names: Sequence[str]) -> Dict[str, float]:
+def _aggregated(kind: str, numbers: List[float]) -> float:
+    ordered = sorted(numbers)
+    if kind == "min":
+        return ordered[0]
+    if kind == "max":
+        return ordered[-1]
+    if kind == "median":
+        return statistics.median(ordered)
+    if kind == "variance":
+        return statistics.pvariance(ordered)
+    if kind == "p90":  # linear interpolation between closest ranks (numpy's default)
+        rank = 0.9 * (len(ordered) - 1)
+        low = math.floor(rank)
+        high = min(low + 1, len(ordered) - 1)
+        return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+    raise ValueError(kind)
+
+
+def aggregate(
+    rows: Sequence[_Row],
+    names: Sequence[str],
+    extra: Optional[Mapping[str, Sequence[str]]] = None,
+) -> Dict[str, float]:
+    """``<name>/mean``, ``/count`` (errors included), ``/error_count`` per assessment name, and
+    the ``extra`` aggregations asked for by name (``min``, ``max``, ``median``, ``variance``,
+    ``p90``)."""
     values: Dict[str, List[float]] = {n: [] for n in names}
     counts: Dict[str, int] = {n: 0 for n in names}
     errors: Dict[str, int] = {n: 0 for n in names}
@@ -348,6 +374,8 @@ def aggregate(rows: Sequence[_Row], names: Sequence[str]) -> Dict[str, float]:
     for name, numbers in values.items():
         if numbers:
             out[f"{name}/mean"] = sum(numbers) / len(numbers)
+            for kind in (extra or {}).get(name, ()):
+                out[f"{name}/{kind}"] = _aggregated(kind, numbers)
         out[f"{name}/count"] = float(counts[name])
         out[f"{name}/error_count"] = float(errors[name])
     return out
@@ -552,7 +580,7 @@ def evaluate(
             progress.close()
         if done:
             record(done)
-        metrics = aggregate(rows, names)
+        metrics = aggregate(rows, names, _extra_aggregations(checked, rows))
         now = int(time.time() * 1000)
         client.log_batch(run_id, metrics=[Metric(k, v, now, 0) for k, v in metrics.items()])
         status = "FINISHED"
@@ -574,6 +602,20 @@ def evaluate(
         f"Evaluation run {run_id} ({len(rows)} rows)\n{summary_table(metrics, _names_in(metrics))}"
     )
     return result
+
+
+def _extra_aggregations(scorers: Sequence[Scorer], rows: Sequence[_Row]) -> Dict[str, List[str]]:
+    """Assessment name → the extra aggregations of the scorer that produced it."""
+    by_source = {s.name: list(s.aggregations) for s in scorers if s.aggregations}
+    out: Dict[str, List[str]] = {}
+    if not by_source:
+        return out
+    for row in rows:
+        for fb in row.feedbacks:
+            producer = fb.source.source_id if fb.source is not None else None
+            if producer in by_source:
+                out.setdefault(str(fb.name), by_source[producer])
+    return out
 
 
 def _check_signature(predict_fn: Callable[..., Any], rows: Sequence[_Row]) -> None:

@@ -68,6 +68,24 @@ def _invalid(message: str, argument: str) -> InvalidArgumentError:
     return InvalidArgumentError(message, "INVALID_ARGUMENT", {"argument": argument})
 
 
+#: what ``@scorer(aggregations=[...])`` may ask for (MLflow's names)
+AGGREGATIONS = ("min", "max", "mean", "median", "variance", "p90")
+
+
+def check_aggregations(value: Any) -> List[str]:
+    if value is None:
+        return []
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise _invalid("aggregations must be a list of names, e.g. ['mean', 'p90']", "aggregations")
+    unknown = [a for a in value if a not in AGGREGATIONS]
+    if unknown:
+        raise _invalid(
+            f"Unknown aggregation(s) {', '.join(map(repr, unknown))}: use {', '.join(AGGREGATIONS)}",
+            "aggregations",
+        )
+    return [a for a in dict.fromkeys(value) if a != "mean"]
+
+
 def check_scorer_name(name: Any) -> str:
     """Scorer names become metric keys (``<name>/mean``): letters, digits, ``_-. :/``."""
     if not isinstance(name, str) or not name.strip():
@@ -113,6 +131,8 @@ class Scorer:
 
     def __init__(self, name: str) -> None:
         self.name = check_scorer_name(name)
+        #: extra aggregates logged per assessment name besides ``mean`` (``@scorer(aggregations=)``)
+        self.aggregations: List[str] = []
 
     def score(
         self,
@@ -256,17 +276,22 @@ def scorer(func: Callable[..., Any]) -> Scorer: ...
 
 @overload
 def scorer(
-    func: None = None, *, name: Optional[str] = None
+    func: None = None, *, name: Optional[str] = None, aggregations: Optional[List[str]] = None
 ) -> Callable[[Callable[..., Any]], Scorer]: ...
 
 
 def scorer(
-    func: Optional[Callable[..., Any]] = None, *, name: Optional[str] = None
+    func: Optional[Callable[..., Any]] = None,
+    *,
+    name: Optional[str] = None,
+    aggregations: Optional[List[str]] = None,
 ) -> Union[Scorer, Callable[[Callable[..., Any]], Scorer]]:
     """Makes a scorer of a function of any of ``inputs``, ``outputs``, ``expectations``,
     ``trace`` (keyword arguments). It returns a bool, number, string, JSON object,
     ``Feedback(value=, rationale=)`` or a list of named feedbacks. The scorer's name is the
-    function's unless ``name=``; its assessments have source ``CODE``.
+    function's unless ``name=``; its assessments have source ``CODE``. ``aggregations``
+    (``min``, ``max``, ``median``, ``variance``, ``p90``) are logged as ``<name>/<aggregation>``
+    besides ``<name>/mean``.
 
     >>> @scorer
     ... def is_short(outputs) -> bool:
@@ -276,7 +301,11 @@ def scorer(
     def wrap(fn: Callable[..., Any]) -> Scorer:
         if not callable(fn):
             raise _invalid(f"@scorer needs a function, got {type(fn).__name__}", "fn")
-        return _FunctionScorer(fn, name or str(getattr(fn, "__name__", "scorer")))
+        made = _FunctionScorer(fn, name or str(getattr(fn, "__name__", "scorer")))
+        made.aggregations = extra
+        return made
+
+    extra = check_aggregations(aggregations)
 
     if func is not None:
         return wrap(func)
