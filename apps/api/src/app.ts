@@ -60,7 +60,10 @@ export interface CairnAppOptions {
 }
 
 export interface CairnEvaluationOptions {
-  /** Run the online evaluation consumer here (default: where the projectors run). */
+  /**
+   * Run the online evaluation consumer here. Default: `CAIRN_ONLINE_EVALUATION` (1/true, 0/false)
+   * when set, else where the projectors run.
+   */
   online?: boolean;
   /** Judge endpoint and retry policy (default from CAIRN_JUDGE_BASE_URL / OPENAI_*). */
   judge?: Partial<JudgeClientOptions>;
@@ -92,6 +95,15 @@ export interface CairnApp {
   onlineEvaluator: OnlineEvaluator | null;
   /** Stops what this app started, in reverse order; the handle and Kafka stay the caller's. */
   stop(): Promise<void>;
+}
+
+/** `CAIRN_ONLINE_EVALUATION`: 1/true or 0/false; unset, the consumer runs with the projectors. */
+function onlineFromEnv(value: string | undefined, fallback: boolean): boolean {
+  if (value === undefined || value.trim() === '') return fallback;
+  const v = value.trim().toLowerCase();
+  if (v === '1' || v === 'true') return true;
+  if (v === '0' || v === 'false') return false;
+  throw new Error(`CAIRN_ONLINE_EVALUATION must be 1, true, 0 or false, not "${value}"`);
 }
 
 /**
@@ -160,7 +172,10 @@ export async function startCairnApp(opts: CairnAppOptions): Promise<CairnApp> {
       readYourWritesTimeoutMs: opts.readYourWritesTimeoutMs ?? 5000,
       webhooks: { secrets: new SecretBox(secretKey), hostPolicy },
     };
-    if (opts.evaluation?.online ?? opts.withProjector) {
+    if (
+      opts.evaluation?.online ??
+      onlineFromEnv(process.env.CAIRN_ONLINE_EVALUATION, opts.withProjector)
+    ) {
       // A pool of its own: scoring never takes the API's connections, and holds its lock here.
       const own = createDb(opts.databaseUrl, {
         maxConnections: 6,
