@@ -73,6 +73,18 @@ export const DUMP_QUERIES: Readonly<Record<string, { query: string; workspaceCol
     query: 'SELECT * FROM prompt_alias_history',
     workspaceColumn: 'workspace_id',
   },
+  assessments: { query: 'SELECT * FROM assessments', workspaceColumn: 'workspace_id' },
+  evaluation_datasets: {
+    query: 'SELECT * FROM evaluation_datasets',
+    workspaceColumn: 'workspace_id',
+  },
+  evaluation_dataset_records: {
+    query: 'SELECT * FROM evaluation_dataset_records',
+    workspaceColumn: 'workspace_id',
+  },
+  evaluation_runs: { query: 'SELECT * FROM evaluation_runs', workspaceColumn: 'workspace_id' },
+  evaluation_rows: { query: 'SELECT * FROM evaluation_rows', workspaceColumn: 'workspace_id' },
+  evaluation_rules: { query: 'SELECT * FROM evaluation_rules', workspaceColumn: 'workspace_id' },
   projection_stream_positions: {
     query: 'SELECT * FROM projection_stream_positions',
     workspaceColumn: 'workspace_id',
