@@ -441,10 +441,17 @@ def test_evaluate_existing_traces_uses_their_outputs_and_expectations(
     def exact(outputs: str, expectations: Dict[str, Any]) -> bool:
         return outputs == expectations["expected_response"]
 
-    result = cairn.genai.evaluate([right, wrong], scorers=[exact])
-    assert result.metrics["exact/mean"] == 0.5
+    fresh = _traced("1+1?", "2")  # just ended: evaluate waits until the server lists it
+    result = cairn.genai.evaluate(
+        [right, wrong, {"trace": fresh, "expectations": {"expected_response": "2"}}],
+        scorers=[exact],
+    )
+    assert result.metrics["exact/mean"] == pytest.approx(2 / 3)
     rows = {r["traceId"]: r for r in rows_of(server, result.run_id).values()}
-    assert set(rows) == {right, wrong}
+    assert set(rows) == {right, wrong, fresh}
+    assert rows[fresh]["outputs"] == "2" and rows[fresh]["expectations"] == {
+        "expected_response": "2"
+    }
     assert scores(rows[right]) == {"exact": True} and scores(rows[wrong]) == {"exact": False}
     assert rows[right]["inputs"] == {"question": "2+2?"}
 
@@ -484,7 +491,12 @@ def test_trace_scorers_see_the_predict_trace_and_an_active_run_is_used(
     assert cairn.get_run(result.run_id).data.tags["cairn.evaluation"] == "true"
 
 
-def test_server_side_bad_input(env: Any, server: CairnServer) -> None:
+def test_server_side_bad_input(
+    env: Any, server: CairnServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cairn.genai import evaluation
+
+    monkeypatch.setattr(evaluation, "TRACE_WAIT_SECONDS", 0.3)
     missing = "0" * 31 + "1"
     with pytest.raises(NotFoundError):
         cairn.genai.evaluate([missing], scorers=[RegexMatch("x")])

@@ -637,7 +637,13 @@ def _check_signature(predict_fn: Callable[..., Any], rows: Sequence[_Row]) -> No
 
 def _load_trace(client: Any, row: _Row) -> None:
     assert row.trace_ref is not None
-    node = client.execute(TRACE, {"id": row.trace_ref}).get("trace")
+    # a trace this process just exported may not be listed yet: wait for it a little
+    deadline = time.monotonic() + TRACE_WAIT_SECONDS
+    while True:
+        node = client.execute(TRACE, {"id": row.trace_ref}).get("trace")
+        if (node is not None and node.get("name")) or time.monotonic() >= deadline:
+            break
+        time.sleep(0.1)
     if node is None:
         raise NotFoundError(
             f"data[{row.index}]: trace {row.trace_ref} not found",
