@@ -302,7 +302,7 @@ def scorer(
         if not callable(fn):
             raise _invalid(f"@scorer needs a function, got {type(fn).__name__}", "fn")
         made = _FunctionScorer(fn, name or str(getattr(fn, "__name__", "scorer")))
-        made.aggregations = extra
+        made.aggregations = list(extra)
         return made
 
     extra = check_aggregations(aggregations)
