@@ -74,6 +74,7 @@ def a_trace(duration_ms: float = 120.0, tokens: int = 0, retrieved: Any = None) 
         ('{"result": false}', "no", None),
         ('{"result": 4, "rationale": "four"}', 4, "four"),
         ('{"result": "0.75", "rationale": "x"}', 0.75, "x"),
+        ('{"result": " Yes. ", "rationale": "x"}', "yes", "x"),
     ],
 )
 def test_parse_answer(text: str, value: Any, rationale: Any) -> None:

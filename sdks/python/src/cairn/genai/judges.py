@@ -141,7 +141,7 @@ def parse_answer(text: str, *, allow_any: bool = False) -> Tuple[Any, Optional[s
     if isinstance(result, (int, float)):
         return result, rationale_text
     if isinstance(result, str):
-        word = result.strip().lower()
+        word = result.strip().strip(".!\"'").strip().lower()
         if word in ("yes", "true", "pass"):
             return "yes", rationale_text
         if word in ("no", "false", "fail"):
