@@ -10,7 +10,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb, type DbHandle } from '@cairn/db';
-import type { Logger } from '@cairn/projector';
+import { findProjection, rebuildProjection, type Logger } from '@cairn/projector';
 import { createTestDatabase, randomWorkspaceId } from '@cairn/testing';
 import { startCairnApp, type CairnApp } from '../src/index.ts';
 import { LlmJudgeServer } from './helpers/llm-judge-server.ts';
@@ -483,6 +483,42 @@ describe('the online consumer', () => {
     );
     expect(scores.data!.evaluationRule.scoredTraces).toBe(2);
     expect(scores.data!.evaluationRule.scores).toEqual([{ count: 2, mean: 0, errorCount: 1 }]);
+  });
+
+  it('the evaluation-rules read model comes back identical from a rebuild', async () => {
+    const ws = randomWorkspaceId();
+    const a = await createRule(ws, {
+      name: 'kept',
+      filter: "status = 'OK'",
+      samplingRate: 0.2,
+      scorers: [{ name: 'json', type: 'json_valid' }],
+    });
+    await gql(
+      ws,
+      `mutation($input: UpdateEvaluationRuleInput!) { updateEvaluationRule(input: $input) { id } }`,
+      { input: { ruleId: a.data!.createEvaluationRule.id, active: false, samplingRate: 0.7 } },
+    );
+    const b = await createRule(ws, {
+      name: 'dropped',
+      samplingRate: 1,
+      scorers: [{ name: 'json', type: 'json_valid' }],
+    });
+    await gql(ws, `mutation($id: ID!) { deleteEvaluationRule(ruleId: $id) }`, {
+      id: b.data!.createEvaluationRule.id,
+    });
+    const dump = () =>
+      handle.db
+        .selectFrom('evaluation_rules')
+        .selectAll()
+        .orderBy('workspace_id')
+        .orderBy('rule_id')
+        .execute();
+    const live = await dump();
+    expect(live.filter((r) => r.workspace_id === ws)).toMatchObject([
+      { name: 'kept', active: false, sampling_rate: 0.7, filter: "status = 'OK'" },
+    ]);
+    await rebuildProjection(handle.db, findProjection('evaluation-rules')!);
+    expect(await dump()).toEqual(live);
   });
 });
 
