@@ -195,8 +195,10 @@ def test_every_builtin_judge_builds_its_prompt(judge: JudgeServer) -> None:
     ]
     for item in built:
         [fb] = item.run(**row)
-        assert fb.value == "yes", (item, fb.error)
+        expected = 1.0 if isinstance(item, S.RetrievalRelevance) else "yes"
+        assert fb.value == expected, (item, fb.error)
     prompts = judge.prompts()
+    assert len(prompts) == 9  # RetrievalRelevance asks once per document
     assert "- Paris is the capital" in prompts[0]  # expected facts
     assert "- Be brief\n- No emojis" in prompts[1]
     assert "- Answer in one word" in prompts[2]
@@ -216,6 +218,24 @@ def test_get_all_scorers() -> None:
         "safety",
     ]
     assert {s.model for s in S.get_all_scorers(model="openai:/m")} == {"openai:/m"}
+
+
+def test_retrieval_relevance_judges_each_document(judge: JudgeServer) -> None:
+    judge.rules = [("<document>\nParis", verdict("yes", "about the capital"))]
+    judge.default = verdict("no", "off topic")
+    trace = a_trace(
+        retrieved=[{"page_content": "Paris is the capital."}, "Cheese recipes", "Paris facts"]
+    )
+    fb = S.RetrievalRelevance()(inputs={"q": "Capital of France?"}, trace=trace)
+    assert fb.value == pytest.approx(2 / 3)
+    assert fb.rationale == (
+        "2 of 3 documents are relevant\n[1] yes: about the capital\n[2] no: off topic\n"
+        "[3] yes: about the capital"
+    )
+    assert fb.metadata["usage"]["total_tokens"] == 3 * 60
+    empty = a_trace(retrieved=[])
+    [failed] = S.RetrievalRelevance().run(inputs={"q": "x"}, trace=empty)
+    assert "no documents" in str(failed.error)
 
 
 def test_judges_say_what_a_row_lacks() -> None:

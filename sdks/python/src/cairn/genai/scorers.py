@@ -696,20 +696,59 @@ class RetrievalGroundedness(_Judge):
 
 
 class RetrievalRelevance(_Judge):
-    """Are the retrieved documents relevant to the request (one judgement over all of them)?"""
+    """Is each retrieved document relevant to the request? One judge call per document (of
+    every RETRIEVER span); the value is the share of relevant documents (precision, 0–1), the
+    rationale lists each document's verdict."""
 
-    question = "Decide whether the retrieved context is relevant to the request."
+    question = "Decide whether the retrieved document is relevant to the request."
 
     def __init__(self, name: str = "retrieval_relevance", model: Optional[str] = None) -> None:
         super().__init__(name, model)
 
+    def prompts(self, inputs: Any, trace: Optional[Trace]) -> List[str]:
+        _context(trace, self.name)  # a trace with a RETRIEVER span, or a ScorerInputError
+        assert trace is not None
+        return [
+            "\n\n".join(
+                [self.question, _section("request", J.render(inputs)), _section("document", doc)]
+            )
+            for doc in trace.retrieved_context()
+        ]
+
     def prompt(self, inputs: Any, outputs: Any, expectations: Any, trace: Optional[Trace]) -> str:
-        return "\n\n".join(
-            [
-                self.question,
-                _section("request", J.render(inputs)),
-                _section("context", _context(trace, self.name)),
-            ]
+        return "\n\n---\n\n".join(self.prompts(inputs, trace))
+
+    def score(
+        self,
+        *,
+        inputs: Any = None,
+        outputs: Any = None,
+        expectations: Any = None,
+        trace: Any = None,
+    ) -> Any:
+        prompts = self.prompts(inputs, trace)
+        if not prompts:
+            raise ScorerInputError(f"{self.name}: the RETRIEVER spans returned no documents")
+        verdicts = []
+        usage: Dict[str, int] = {}
+        for prompt in prompts:
+            answer = J.judge(self.model, prompt)
+            if answer.value not in ("yes", "no"):
+                raise J.JudgeError(
+                    f"{self.name}: the judge answered {answer.value!r}, not yes or no",
+                    raw=answer.raw,
+                )
+            verdicts.append(answer)
+            for key, count in answer.usage.items():
+                usage[key] = usage.get(key, 0) + count
+        relevant = sum(1 for a in verdicts if a.value == "yes")
+        lines = [
+            f"[{i + 1}] {a.value}: {a.rationale or ''}".rstrip() for i, a in enumerate(verdicts)
+        ]
+        return Feedback(
+            value=relevant / len(verdicts),
+            rationale=f"{relevant} of {len(verdicts)} documents are relevant\n" + "\n".join(lines),
+            metadata={"model": self.model, "usage": usage},
         )
 
 
