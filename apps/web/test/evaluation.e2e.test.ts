@@ -382,6 +382,43 @@ describe('evaluation pages', () => {
     expect(await page.evaluate('window.__noReload')).toBe(1);
   });
 
+  it('keeps the runs list live: a run evaluated elsewhere appears on top without a reload', async () => {
+    await page.goto(`${cairn.url}/evaluations`);
+    await expect
+      .poll(() => page.getByTestId('evaluation-runs-count').textContent(), { timeout: 15_000 })
+      .toBe('2 evaluation runs');
+    await expect
+      .poll(() => page.locator('.live-indicator').getAttribute('data-status'), { timeout: 15_000 })
+      .toBe('live');
+    await page.waitForTimeout(500);
+    await page.evaluate('window.__noReload = 1');
+    const third = await evaluationRun(
+      experimentId,
+      `third-${suffix}`,
+      ['Paris', '5', 'Shakespeare'],
+      [
+        { correctness: 'yes', rationale: 'Right.', length: 5 },
+        { correctness: 'no', rationale: '2 + 2 is 4, not 5.', length: 1 },
+        { correctness: 'yes', rationale: 'Right.', length: 11 },
+      ],
+    );
+    const row = page.locator(`tr[data-run="${third.runId}"]`);
+    await row.waitFor({ timeout: 15_000 });
+    await expect
+      .poll(() => page.getByTestId('evaluation-runs-count').textContent())
+      .toBe('3 evaluation runs');
+    expect(
+      await page
+        .locator('table[aria-label="Evaluation runs"] tbody tr')
+        .first()
+        .getAttribute('data-run'),
+    ).toBe(third.runId);
+    await expect
+      .poll(() => row.locator('[data-scorer="correctness"] .mean').textContent())
+      .toBe('0.667');
+    expect(await page.evaluate('window.__noReload')).toBe(1);
+  });
+
   it('shows a typed error for a comparison of a run that does not exist', async () => {
     await page.goto(
       `${cairn.url}/evaluations/compare?base=${base.runId}&candidate=${'0'.repeat(32)}`,
