@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type pg from 'pg';
 import {
+  compareLogPositions,
   loadLogCheckpoint,
   readAllAfter,
-  saveLogCheckpoint,
   type DB,
   type LogPosition,
 } from '@cairn/db';
@@ -15,7 +15,7 @@ import {
   type EventOf,
   type StoredEventEnvelope,
 } from '@cairn/events';
-import type { Logger } from '@cairn/projector';
+import { advanceCheckpoint, type Logger } from '@cairn/projector';
 import { compileTraceFilter, parseTraceFilter, type TraceFilter } from '../tracing/trace-search.ts';
 import type { Caller } from '../write/command-handler.ts';
 import type { ServiceDeps } from '../write/services.ts';
@@ -110,6 +110,7 @@ export class OnlineEvaluator {
   private lockClient: pg.PoolClient | null = null;
   /** Parsed filters by rule id and filter text. */
   private readonly filters = new Map<string, TraceFilter | null | 'invalid'>();
+  private lastSkip = 0;
   /** Traces scored (at least one assessment appended) since start: for tests and logs. */
   scoredTraces = 0;
 
@@ -205,19 +206,39 @@ export class OnlineEvaluator {
   private async step(): Promise<number> {
     if (!(await this.holdLock())) return 2000;
     const idle = this.opts.idleMs ?? 250;
+    const limit = this.opts.batchSize ?? 100;
+    // Taken before the read: every transaction below it has ended (xmin never goes back).
+    const { rows } = await sql<{
+      xmin: string;
+    }>`SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin`.execute(this.db);
+    const boundary: LogPosition = { transactionId: rows[0]!.xmin, globalPosition: 0 };
     const checkpoint = await loadLogCheckpoint(this.db, ONLINE_EVALUATION_READER);
-    const events = await readAllAfter(this.db, checkpoint, this.opts.batchSize ?? 100, {
-      types: ['SpansIngested'],
-    });
-    if (events.length === 0) return idle;
+    const events = await readAllAfter(this.db, checkpoint, limit, { types: ['SpansIngested'] });
+    if (events.length === 0) {
+      // Nothing new of ours: move past the other events (metric batches, …) now and then, so
+      // that each round does not scan them again (as the projections' log tailers do).
+      const now = Date.now();
+      if (compareLogPositions(boundary, checkpoint) > 0 && now - this.lastSkip >= 1000) {
+        this.lastSkip = now;
+        await advanceCheckpoint(this.db, ONLINE_EVALUATION_READER, boundary);
+      }
+      return idle;
+    }
     const done = await this.process(events);
-    if (done === 0) return idle;
+    if (done === 0 || this.stopped) return idle;
     const last = events[done - 1]!;
-    const position: LogPosition = {
+    let position: LogPosition = {
       transactionId: last.transactionId,
       globalPosition: last.globalPosition,
     };
-    if (!this.stopped) await saveLogCheckpoint(this.db, ONLINE_EVALUATION_READER, position);
+    // A short batch, all done, held every span event below the boundary.
+    if (
+      done === events.length &&
+      events.length < limit &&
+      compareLogPositions(boundary, position) > 0
+    )
+      position = boundary;
+    await advanceCheckpoint(this.db, ONLINE_EVALUATION_READER, position);
     return done < events.length ? idle : 0;
   }
 
