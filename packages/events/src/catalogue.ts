@@ -5,6 +5,7 @@ import {
   experimentDeletedV1,
   experimentRenamedV1,
   experimentRestoredV1,
+  experimentTagDeletedV1,
   experimentTagSetV1,
 } from './experiments/experiment.events.ts';
 import {
@@ -99,6 +100,7 @@ export const currentSchemas = {
   ExperimentDeleted: { version: 1, domain: 'experiments', schema: experimentDeletedV1 },
   ExperimentRestored: { version: 1, domain: 'experiments', schema: experimentRestoredV1 },
   ExperimentTagSet: { version: 1, domain: 'experiments', schema: experimentTagSetV1 },
+  ExperimentTagDeleted: { version: 1, domain: 'experiments', schema: experimentTagDeletedV1 },
   RunStarted: { version: 1, domain: 'runs', schema: runStartedV1 },
   RunParamsLogged: { version: 1, domain: 'runs', schema: runParamsLoggedV1 },
   RunMetricsLogged: { version: 2, domain: 'runs', schema: runMetricsLoggedV2 },

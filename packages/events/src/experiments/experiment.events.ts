@@ -26,3 +26,5 @@ export const experimentTagSetV1 = z.object({
   key: z.string(),
   value: z.string(),
 });
+/** A tag removed from an experiment (MLflow's delete-experiment-tag); the key was present. */
+export const experimentTagDeletedV1 = z.object({ experimentId: entityId, key: z.string() });
