@@ -2,14 +2,13 @@ import { registeredModelStreamId } from '@cairn/events';
 import { GraphQLError } from 'graphql';
 import { builder } from '../graphql/builder.ts';
 import type { GraphQLContext } from '../graphql/context.ts';
+import { changedIds } from '../graphql/changed-ids.ts';
 import { mapNotices } from '../runs/run.subscriptions.ts';
 import { findModelIdByName } from './registry.commands.ts';
 import { RegisteredModelRef } from './registry.graphql.ts';
 import { createRegistryLoaders } from './registry.loaders.ts';
 import { getModelsByIds, type ModelRow } from './registry.queries.ts';
 
-/** Model ids re-read per push at most (a larger backlog is pushed in several payloads). */
-const MAX_PER_PUSH = 500;
 const PREFIX = registeredModelStreamId('');
 const REGISTRY_PROJECTION = 'registry';
 
@@ -51,23 +50,11 @@ builder.subscriptionFields((t) => ({
     description:
       'Pushes the registered models created or changed since the last push (a new version, a stage or alias move, tags, renames, deletions); changes arriving while the client is busy are coalesced.',
     subscribe: (_r, _args, ctx) => {
-      const changed = mapNotices<Set<string>>(
-        ctx,
-        (n) => {
-          if (n.p !== REGISTRY_PROJECTION) return null;
-          const ids = modelIdsOf(n.s);
-          return ids.length > 0 ? new Set(ids) : null;
-        },
-        (a, b) => new Set([...a, ...b]),
-      );
+      const changed = changedIds(ctx, REGISTRY_PROJECTION, PREFIX);
       return (async function* () {
-        for await (const set of changed) {
-          const all = [...set];
-          for (let i = 0; i < all.length; i += MAX_PER_PUSH) {
-            const ids = all.slice(i, i + MAX_PER_PUSH);
-            resetRegistryLoaders(ctx);
-            yield { ids, models: await getModelsByIds(ctx.deps.db, ctx.workspaceId, ids) };
-          }
+        for await (const ids of changed) {
+          resetRegistryLoaders(ctx);
+          yield { ids, models: await getModelsByIds(ctx.deps.db, ctx.workspaceId, ids) };
         }
       })();
     },
