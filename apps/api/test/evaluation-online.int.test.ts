@@ -9,9 +9,18 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDb, type DbHandle } from '@cairn/db';
+import { sql } from 'kysely';
+import {
+  compareLogPositions,
+  createDb,
+  loadLogCheckpoint,
+  LOG_START,
+  saveLogCheckpoint,
+  type DbHandle,
+} from '@cairn/db';
 import { findProjection, rebuildProjection, type Logger } from '@cairn/projector';
 import { createTestDatabase, randomWorkspaceId } from '@cairn/testing';
+import { ONLINE_EVALUATION_READER } from '../src/evaluation/online-evaluator.ts';
 import { startCairnApp, type CairnApp } from '../src/index.ts';
 import { LlmJudgeServer } from './helpers/llm-judge-server.ts';
 
@@ -332,7 +341,7 @@ describe('the online consumer', () => {
     const ruleId = created.data!.createEvaluationRule.id;
     judge.calls.length = 0;
     judge.rules = [{ match: /wrong answer/, result: 'no' }];
-    judge.delayMs = 40;
+    judge.delayMs = 80; // slow while the child scores: it is killed mid-way
 
     const traces = Array.from({ length: 200 }, (_, i) =>
       aTrace({
@@ -359,6 +368,7 @@ describe('the online consumer', () => {
       );
       child.kill('SIGKILL');
       await new Promise((r) => child.once('exit', r));
+      judge.delayMs = 10;
       const atKill = new Set(partial.map((r) => r.trace_id)).size;
       expect(atKill).toBeGreaterThanOrEqual(20);
       expect(atKill).toBeLessThan(eligible.length);
@@ -404,6 +414,27 @@ describe('the online consumer', () => {
       expect(byKey.get(`${t.traceId}|fast`)!.value).toBe(i % 3 !== 0);
     }
     expect(await assessmentsOf(wsB)).toEqual([]);
+
+    // Whatever the kill hit, a consumer that lost every checkpoint (a crash before its first)
+    // re-reads all of it and neither stores nor asks the judge anything again.
+    const callsBefore = judge.calls.length;
+    const lastSpans = await handle.db
+      .selectFrom('events')
+      .select([sql<string>`transaction_id::text`.as('tx'), 'global_position'])
+      .where('type', '=', 'SpansIngested')
+      .orderBy(sql`transaction_id`, 'desc')
+      .orderBy('global_position', 'desc')
+      .executeTakeFirstOrThrow();
+    const end = { transactionId: lastSpans.tx, globalPosition: lastSpans.global_position };
+    await saveLogCheckpoint(handle.db, ONLINE_EVALUATION_READER, LOG_START);
+    running.app.onlineEvaluator!.wake();
+    const replayed = await eventually(
+      () => loadLogCheckpoint(handle.db, ONLINE_EVALUATION_READER),
+      (at) => compareLogPositions(at, end) >= 0,
+    );
+    expect(compareLogPositions(replayed, end)).toBeGreaterThanOrEqual(0);
+    expect(await assessmentsOf(ws, ruleId)).toHaveLength(expected);
+    expect(judge.calls.length).toBe(callsBefore);
 
     const view = await gql<{
       evaluationRule: {
