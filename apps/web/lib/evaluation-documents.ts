@@ -298,3 +298,11 @@ export const UPDATE_EVALUATION_RULE = `
 
 export const DELETE_EVALUATION_RULE = `
   mutation DeleteEvaluationRule($ruleId: ID!) { deleteEvaluationRule(ruleId: $ruleId) }`;
+
+export const DATASET_NAME_QUERY = `
+  query EvaluationDatasetName($id: ID!) {
+    evaluationDataset(id: $id) { id name version recordCount }
+  }`;
+export interface DatasetNameResult {
+  evaluationDataset: { id: string; name: string; version: number; recordCount: number } | null;
+}

@@ -113,6 +113,7 @@ async function evaluationRun(
   name: string,
   outputs: string[],
   scores: Score[],
+  dataset: { datasetId: string; datasetVersion: number } | null = null,
 ): Promise<{ runId: string; traceIds: string[] }> {
   const { createRun } = await gql<{ createRun: { id: string } }>(
     'mutation($e: String!, $n: String) { createRun(experimentId: $e, name: $n) { id } }',
@@ -123,7 +124,7 @@ async function evaluationRun(
     `mutation($input: RegisterEvaluationRunInput!) {
       registerEvaluationRun(input: $input) { runId }
     }`,
-    { input: { runId, scorers: ['correctness', 'length'], modelId: `${name}-model` } },
+    { input: { runId, scorers: ['correctness', 'length'], modelId: `${name}-model`, ...dataset } },
   );
   const traceIds = QUESTIONS.map(() => hex(16));
   await sendTraces(traceIds.map((traceId, i) => ({ traceId, name: `${name} row ${i}` })));
@@ -392,6 +393,22 @@ describe('evaluation pages', () => {
       .toBe('live');
     await page.waitForTimeout(500);
     await page.evaluate('window.__noReload = 1');
+    const { createEvaluationDataset } = await gql<{ createEvaluationDataset: { id: string } }>(
+      'mutation($input: CreateEvaluationDatasetInput!) { createEvaluationDataset(input: $input) { id } }',
+      { input: { name: `qa-set-${suffix}`, experimentId } },
+    );
+    const { appendDatasetRecords } = await gql<{ appendDatasetRecords: { version: number } }>(
+      'mutation($input: AppendDatasetRecordsInput!) { appendDatasetRecords(input: $input) { version } }',
+      {
+        input: {
+          datasetId: createEvaluationDataset.id,
+          records: QUESTIONS.map((inputs, i) => ({
+            inputs,
+            expectations: { expected_response: EXPECTED[i] },
+          })),
+        },
+      },
+    );
     const third = await evaluationRun(
       experimentId,
       `third-${suffix}`,
@@ -401,6 +418,7 @@ describe('evaluation pages', () => {
         { correctness: 'no', rationale: '2 + 2 is 4, not 5.', length: 1 },
         { correctness: 'yes', rationale: 'Right.', length: 11 },
       ],
+      { datasetId: createEvaluationDataset.id, datasetVersion: appendDatasetRecords.version },
     );
     const row = page.locator(`tr[data-run="${third.runId}"]`);
     await row.waitFor({ timeout: 15_000 });
@@ -416,6 +434,10 @@ describe('evaluation pages', () => {
     await expect
       .poll(() => row.locator('[data-scorer="correctness"] .mean').textContent())
       .toBe('0.667');
+    // Its dataset by name, at the version it evaluated.
+    await expect
+      .poll(() => page.getByTestId(`dataset-${third.runId}`).textContent())
+      .toBe(`qa-set-${suffix} v${appendDatasetRecords.version}`);
     expect(await page.evaluate('window.__noReload')).toBe(1);
   });
 

@@ -116,8 +116,8 @@ export function CompareEvaluationsPage() {
     [urql, ready, baseRunId, candidateRunId, onlyChanged],
   );
 
+  // The rows on screen stay until the new answer replaces them (toggle, swap, live re-read).
   useEffect(() => {
-    setState((s) => ({ ...initial, head: s.head }));
     void load(null);
   }, [load]);
 

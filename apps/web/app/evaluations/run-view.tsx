@@ -22,6 +22,7 @@ import {
 } from '../../lib/evaluation.ts';
 import { describeError, type ApiErrorInfo } from '../../lib/graphql/errors.ts';
 import { useQueryState } from '../../lib/hooks.ts';
+import { DatasetName } from './dataset-name.tsx';
 import { EvaluationsNav } from './evaluations-nav.tsx';
 import { TypedError } from './typed-error.tsx';
 import { useDebouncedPush } from './use-live.ts';
@@ -195,9 +196,8 @@ export function EvaluationRunPage() {
         {run.datasetId && (
           <div className="card">
             <div className="label">Dataset</div>
-            <div className="value mono">
-              {run.datasetId}
-              {run.datasetVersion !== null && ` v${run.datasetVersion}`}
+            <div className="value" data-testid="evaluation-dataset">
+              <DatasetName id={run.datasetId} version={run.datasetVersion} />
             </div>
           </div>
         )}

@@ -24,6 +24,7 @@ import {
 } from '../../lib/evaluation.ts';
 import { describeError, type ApiErrorInfo } from '../../lib/graphql/errors.ts';
 import { useNow, useQueryState } from '../../lib/hooks.ts';
+import { DatasetName } from './dataset-name.tsx';
 import { EvaluationsNav } from './evaluations-nav.tsx';
 import { TypedError } from './typed-error.tsx';
 import { useDebouncedPush } from './use-live.ts';
@@ -253,12 +254,9 @@ function RunRow({
           {experiment?.name ?? r.experimentId}
         </Link>
       </td>
-      <td className="mono">
+      <td data-testid={`dataset-${r.runId}`}>
         {r.datasetId ? (
-          <span title={r.datasetId}>
-            {shortId(r.datasetId)}
-            {r.datasetVersion !== null && ` v${r.datasetVersion}`}
-          </span>
+          <DatasetName id={r.datasetId} version={r.datasetVersion} />
         ) : (
           <span className="muted">—</span>
         )}
@@ -302,8 +300,4 @@ export function ScorerMeans({
       })}
     </span>
   );
-}
-
-function shortId(id: string): string {
-  return id.length > 12 ? `${id.slice(0, 8)}…` : id;
 }
