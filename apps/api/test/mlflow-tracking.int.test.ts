@@ -273,6 +273,90 @@ describe('MLflow experiments', () => {
     expect(viaGet.experiments.map((e: Json) => e.name)).toEqual(['search-alpha']);
   });
 
+  it('deletes an experiment tag as MLflow does (absent tag, missing or deleted experiment refused)', async () => {
+    const ws = randomWorkspaceId();
+    const created = await ok(
+      post(ws, '/experiments/create', {
+        name: uniqueName('exp'),
+        tags: [
+          { key: 'team', value: 'vision' },
+          { key: 'stage', value: 'dev' },
+        ],
+      }),
+    );
+    const id = created.experiment_id as string;
+    await ok(
+      post(ws, '/experiments/set-experiment-tag', { experiment_id: id, key: 'k', value: 'v' }),
+    );
+    expect(
+      await ok(post(ws, '/experiments/delete-experiment-tag', { experiment_id: id, key: 'team' })),
+    ).toEqual({});
+    // The same endpoint under /ajax-api, as the MLflow UI calls it.
+    await ok(
+      post(ws, '/ajax-api/2.0/mlflow/experiments/delete-experiment-tag', {
+        experiment_id: id,
+        key: 'k',
+      }),
+    );
+    const got = (await ok(get(ws, '/experiments/get', { experiment_id: id }))).experiment;
+    expect(got.tags).toEqual([{ key: 'stage', value: 'dev' }]);
+    const tagged = await ok(post(ws, '/experiments/search', { filter: "tags.team = 'vision'" }));
+    expect(tagged.experiments ?? []).toEqual([]);
+
+    await refused(
+      ws,
+      () => post(ws, '/experiments/delete-experiment-tag', { experiment_id: id, key: 'team' }),
+      404,
+      'RESOURCE_DOES_NOT_EXIST',
+      new RegExp(`^No tag with name: team in experiment with id ${id}$`),
+    );
+    await refused(
+      ws,
+      () => post(ws, '/experiments/delete-experiment-tag', { experiment_id: 'nope', key: 'stage' }),
+      404,
+      'RESOURCE_DOES_NOT_EXIST',
+    );
+    await refused(
+      ws,
+      () => post(ws, '/experiments/delete-experiment-tag', { experiment_id: id }),
+      400,
+      'INVALID_PARAMETER_VALUE',
+      /'key'/,
+    );
+    await ok(post(ws, '/experiments/delete', { experiment_id: id }));
+    await refused(
+      ws,
+      () => post(ws, '/experiments/delete-experiment-tag', { experiment_id: id, key: 'stage' }),
+      400,
+      'INVALID_PARAMETER_VALUE',
+      /must be in the 'active' state/,
+    );
+    await ok(post(ws, '/experiments/restore', { experiment_id: id }));
+
+    // A tag set again after its delete is back; GraphQL's deleteExperimentTag is the same command.
+    await ok(
+      post(ws, '/experiments/set-experiment-tag', { experiment_id: id, key: 'team', value: 'nlp' }),
+    );
+    const viaGql = await api.gql<{
+      deleteExperimentTag: { tags: { key: string; value: string }[] };
+    }>(
+      'mutation($id: String!, $key: String!) { deleteExperimentTag(id: $id, key: $key) { tags { key value } } }',
+      { id, key: 'stage' },
+      { 'x-cairn-workspace': ws },
+    );
+    expect(viaGql.errors).toBeUndefined();
+    expect(viaGql.data?.deleteExperimentTag.tags).toEqual([{ key: 'team', value: 'nlp' }]);
+    const again = await api.gql(
+      'mutation($id: String!, $key: String!) { deleteExperimentTag(id: $id, key: $key) { id } }',
+      { id, key: 'stage' },
+      { 'x-cairn-workspace': ws },
+    );
+    expect(again.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+    expect((await ok(get(ws, '/experiments/get', { experiment_id: id }))).experiment.tags).toEqual([
+      { key: 'team', value: 'nlp' },
+    ]);
+  });
+
   it('resolves MLflow default experiment "0" to the workspace default experiment', async () => {
     const ws = randomWorkspaceId();
     const got = await ok(get(ws, '/experiments/get', { experiment_id: '0' }));
@@ -711,6 +795,49 @@ describe('MLflow runs', () => {
     expect(run.data.params).toHaveLength(100);
     expect(run.data.tags).toHaveLength(101);
     expect(run.data.metrics).toEqual([{ key: 'm', value: 799, timestamp: 1, step: 799 }]);
+  });
+
+  it("refuses a log-batch body over MLflow's 1,000,000 bytes with its message, storing nothing", async () => {
+    const ws = randomWorkspaceId();
+    const experimentId = await newExperiment(ws);
+    const runId = (await newRun(ws, experimentId)).info.run_id as string;
+    /** A log-batch whose JSON (as `call` sends it) is exactly `bytes` long, within count limits. */
+    const sized = (bytes: number, tagValue: string) => {
+      const tags = Array.from({ length: 100 }, (_, i) => ({ key: `t${i}`, value: tagValue }));
+      const params: { key: string; value: string }[] = [];
+      const body = { run_id: runId, tags, params };
+      const size = () => Buffer.byteLength(JSON.stringify(body), 'utf8');
+      while (size() + 5900 < bytes)
+        params.push({ key: `p${params.length}`, value: 'y'.repeat(6000) });
+      params.push({ key: `p${params.length}`, value: '' });
+      params.at(-1)!.value = 'y'.repeat(bytes - size());
+      expect(size()).toBe(bytes);
+      return body;
+    };
+    await refused(
+      ws,
+      () => post(ws, '/runs/log-batch', sized(1_000_001, 'x'.repeat(5000))),
+      400,
+      'INVALID_PARAMETER_VALUE',
+      /^Batched logging API requests must be at most 1000000 bytes, got a request of size 1000001\.$/,
+    );
+    // Multi-byte characters count as bytes, not characters.
+    await refused(
+      ws,
+      () => post(ws, '/runs/log-batch', sized(1_000_002, 'é'.repeat(2500))),
+      400,
+      'INVALID_PARAMETER_VALUE',
+      /got a request of size 1000002\./,
+    );
+    let run = (await ok(get(ws, '/runs/get', { run_id: runId }))).run;
+    expect(run.data.params ?? []).toEqual([]);
+    expect((run.data.tags ?? []).filter((t: Json) => t.key.startsWith('t'))).toEqual([]);
+    // At the limit exactly, the batch is taken.
+    const atLimit = sized(1_000_000, 'x'.repeat(5000));
+    await ok(post(ws, '/runs/log-batch', atLimit));
+    run = (await ok(get(ws, '/runs/get', { run_id: runId }))).run;
+    expect(run.data.params).toHaveLength(atLimit.params.length);
+    expect(run.data.tags.filter((t: Json) => /^t\d+$/.test(t.key))).toHaveLength(100);
   });
 
   it('records log-model in the mlflow.log-model.history tag and refuses datasets clearly', async () => {

@@ -96,3 +96,5 @@ export const setExperimentTag = (
   key: string,
   value: string,
 ) => run(deps, caller, id, { type: 'SetExperimentTag', key, value });
+export const deleteExperimentTag = (deps: ServiceDeps, caller: Caller, id: string, key: string) =>
+  run(deps, caller, id, { type: 'DeleteExperimentTag', key });

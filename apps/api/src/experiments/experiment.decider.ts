@@ -15,16 +15,24 @@ export type ExperimentCommand =
   | { type: 'RenameExperiment'; name: string }
   | { type: 'DeleteExperiment' }
   | { type: 'RestoreExperiment' }
-  | { type: 'SetExperimentTag'; key: string; value: string };
+  | { type: 'SetExperimentTag'; key: string; value: string }
+  | { type: 'DeleteExperimentTag'; key: string };
 
 export interface ExperimentState {
   experimentId: string | null;
   name: string;
   lifecycleStage: 'active' | 'deleted';
+  /** Keys of the experiment's tags (a delete of an absent key is NOT_FOUND, as in MLflow). */
+  tagKeys: ReadonlySet<string>;
 }
 
 export const experimentDecider: Decider<ExperimentCommand, ExperimentState> = {
-  initialState: () => ({ experimentId: null, name: '', lifecycleStage: 'active' }),
+  initialState: () => ({
+    experimentId: null,
+    name: '',
+    lifecycleStage: 'active',
+    tagKeys: new Set(),
+  }),
 
   evolve(state, event) {
     switch (event.type) {
@@ -33,6 +41,7 @@ export const experimentDecider: Decider<ExperimentCommand, ExperimentState> = {
           experimentId: event.data.experimentId,
           name: event.data.name,
           lifecycleStage: 'active',
+          tagKeys: new Set(event.data.tags.map((t) => t.key)),
         };
       case 'ExperimentRenamed':
         return { ...state, name: event.data.name };
@@ -40,6 +49,13 @@ export const experimentDecider: Decider<ExperimentCommand, ExperimentState> = {
         return { ...state, lifecycleStage: 'deleted' };
       case 'ExperimentRestored':
         return { ...state, lifecycleStage: 'active' };
+      case 'ExperimentTagSet':
+        return { ...state, tagKeys: new Set([...state.tagKeys, event.data.key]) };
+      case 'ExperimentTagDeleted': {
+        const tagKeys = new Set(state.tagKeys);
+        tagKeys.delete(event.data.key);
+        return { ...state, tagKeys };
+      }
       default:
         return state;
     }
@@ -98,6 +114,19 @@ export const experimentDecider: Decider<ExperimentCommand, ExperimentState> = {
             value: command.value,
           }),
         ];
+      case 'DeleteExperimentTag':
+        // MLflow's store: the experiment must be active and hold the tag.
+        if (state.lifecycleStage !== 'active')
+          throw invalidArgument(
+            `The experiment ${id} must be in the 'active' state. Current state is deleted.`,
+          );
+        validateKey('tag', command.key);
+        if (!state.tagKeys.has(command.key))
+          throw new CairnError(
+            'NOT_FOUND',
+            `No tag with name: ${command.key} in experiment with id ${id}`,
+          );
+        return [newEvent(ctx, 'ExperimentTagDeleted', { experimentId: id, key: command.key })];
       default:
         return assertNever(command);
     }

@@ -15,6 +15,7 @@ import {
   renameExperiment,
   restoreExperiment,
   setExperimentTag,
+  deleteExperimentTag,
 } from './experiment.commands.ts';
 import { getExperimentByName, listExperiments, type ExperimentRow } from './experiments.queries.ts';
 
@@ -165,6 +166,18 @@ builder.mutationFields((t) => ({
     },
     resolve: async (_r, { id, key, value }, ctx) => {
       await setExperimentTag(ctx.deps, ctx.caller, id, key, value);
+      ctx.loaders.experimentTags.clear(id);
+      return load(ctx, id);
+    },
+  }),
+  deleteExperimentTag: t.field({
+    type: ExperimentRef,
+    args: {
+      id: t.arg.string({ required: true }),
+      key: t.arg.string({ required: true }),
+    },
+    resolve: async (_r, { id, key }, ctx) => {
+      await deleteExperimentTag(ctx.deps, ctx.caller, id, key);
       ctx.loaders.experimentTags.clear(id);
       return load(ctx, id);
     },

@@ -1,6 +1,7 @@
 import {
   createExperiment,
   deleteExperiment,
+  deleteExperimentTag,
   renameExperiment,
   restoreExperiment,
   setExperimentTag,
@@ -12,7 +13,7 @@ import {
   type ExperimentRow,
 } from '../experiments/experiments.queries.ts';
 import type { MlflowContext, MlflowRoute } from './mlflow-route.ts';
-import { doesNotExist, invalidParameter, notImplemented } from './mlflow.errors.ts';
+import { doesNotExist, invalidParameter } from './mlflow.errors.ts';
 import { experimentArtifactLocation, resolveExperimentId } from './mlflow-ids.ts';
 import { keyValues, optionalString, requireString, type Message } from './mlflow-input.ts';
 import { searchExperiments } from './experiment-search.ts';
@@ -103,6 +104,13 @@ async function setTag(ctx: MlflowContext, body: Message) {
   return {};
 }
 
+/** MLflow's store answers an absent key with RESOURCE_DOES_NOT_EXIST (the decider's NOT_FOUND). */
+async function deleteTag(ctx: MlflowContext, body: Message) {
+  const row = await loadExperiment(ctx, requireString(body, 'experiment_id'));
+  await deleteExperimentTag(ctx.deps, ctx.caller, row.experiment_id, requireString(body, 'key'));
+  return {};
+}
+
 async function search(ctx: MlflowContext, body: Message) {
   const page = await searchExperiments(ctx.deps.db, ctx.workspaceId, body);
   const tags = await getExperimentTags(
@@ -126,13 +134,5 @@ export const experimentRoutes: MlflowRoute[] = [
   { method: 'POST', path: '/mlflow/experiments/delete', handler: remove },
   { method: 'POST', path: '/mlflow/experiments/restore', handler: restore },
   { method: 'POST', path: '/mlflow/experiments/set-experiment-tag', handler: setTag },
-  {
-    method: 'POST',
-    path: '/mlflow/experiments/delete-experiment-tag',
-    handler: () => {
-      throw notImplemented(
-        'Deleting an experiment tag is not supported by Cairn yet (experiment tags can be overwritten with set-experiment-tag)',
-      );
-    },
-  },
+  { method: 'POST', path: '/mlflow/experiments/delete-experiment-tag', handler: deleteTag },
 ];

@@ -47,6 +47,8 @@ export const MLFLOW_BATCH_LIMITS = {
   params: 100,
   tags: 100,
   total: 1000,
+  /** MAX_BATCH_LOG_REQUEST_SIZE: bytes of one request's JSON body (MLflow's REST docs: 1 MB). */
+  requestBytes: 1_000_000,
 } as const;
 
 const RUN_STATUS_BY_NUMBER: Record<string, RunStatus> = {
@@ -253,7 +255,24 @@ function batchLimit(kind: string, limit: number, count: number) {
     );
 }
 
+/**
+ * The body's size in bytes: its Content-Length as sent, else (a chunked body) the JSON the
+ * router parsed, serialised again.
+ */
+function requestBytes(ctx: MlflowContext, body: Message): number {
+  const declared = Number(ctx.req.headers['content-length']);
+  return Number.isSafeInteger(declared) && declared > 0
+    ? declared
+    : Buffer.byteLength(JSON.stringify(body), 'utf8');
+}
+
 async function logBatchHandler(ctx: MlflowContext, body: Message) {
+  // Checked first, as MLflow's _validate_batch_log_api_req (mlflow/utils/validation.py).
+  const size = requestBytes(ctx, body);
+  if (size > MLFLOW_BATCH_LIMITS.requestBytes)
+    throw invalidParameter(
+      `Batched logging API requests must be at most ${MLFLOW_BATCH_LIMITS.requestBytes} bytes, got a request of size ${size}.`,
+    );
   const runId = runIdOf(body);
   const rawMetrics = messageList(body, 'metrics');
   const rawParams = messageList(body, 'params');

@@ -10,6 +10,7 @@ const handles = [
   'ExperimentDeleted',
   'ExperimentRestored',
   'ExperimentTagSet',
+  'ExperimentTagDeleted',
 ] as const satisfies readonly EventType[];
 
 type Handled = Extract<CairnEvent, { type: (typeof handles)[number] }>;
@@ -69,6 +70,17 @@ async function applyOne(trx: Transaction<DB>, event: Handled): Promise<void> {
         .onConflict((oc) =>
           oc.columns(['workspace_id', 'experiment_id', 'key']).doUpdateSet({ value: d.value }),
         )
+        .execute();
+      await touch(d.experimentId).set({ updated_at: at }).execute();
+      return;
+    }
+    case 'ExperimentTagDeleted': {
+      const d = event.data;
+      await trx
+        .deleteFrom('experiment_tags')
+        .where('workspace_id', '=', ws)
+        .where('experiment_id', '=', d.experimentId)
+        .where('key', '=', d.key)
         .execute();
       await touch(d.experimentId).set({ updated_at: at }).execute();
       return;
