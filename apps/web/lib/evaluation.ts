@@ -430,3 +430,18 @@ export function bucketBars(
   });
   return { bars, max, slots };
 }
+
+/**
+ * The runs list after a re-read of its first page (`fresh`, newest first): runs already listed
+ * are replaced in place, runs not listed yet go on top in `fresh`'s order; rows loaded beyond the
+ * first page stay.
+ */
+export function mergeRuns<R extends { runId: string }>(
+  list: readonly R[],
+  fresh: readonly R[],
+): R[] {
+  const byId = new Map(fresh.map((r) => [r.runId, r]));
+  const listed = new Set(list.map((r) => r.runId));
+  const added = fresh.filter((r) => !listed.has(r.runId));
+  return [...added, ...list.map((r) => byId.get(r.runId) ?? r)];
+}

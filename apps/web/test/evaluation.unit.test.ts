@@ -19,6 +19,7 @@ import {
   formatNumber,
   formatScore,
   meanDelta,
+  mergeRuns,
   orderPair,
   previewJson,
   rowChanged,
@@ -303,5 +304,20 @@ describe('online rules', () => {
     // One bucket alone is not a full-width slab.
     const [one] = bucketBars([b(0, 1)], H, 400, 100, 40).bars;
     expect(one).toMatchObject({ x: 180, width: 40, height: 100 });
+  });
+});
+
+describe('mergeRuns', () => {
+  it('puts new runs on top, replaces listed ones in place, keeps rows beyond the first page', () => {
+    const r = (runId: string, rowCount = 0) => ({ runId, rowCount });
+    expect(mergeRuns([r('b'), r('a'), r('old')], [r('d'), r('c'), r('b', 5), r('a')])).toEqual([
+      r('d'),
+      r('c'),
+      r('b', 5),
+      r('a'),
+      r('old'),
+    ]);
+    expect(mergeRuns([], [r('x')])).toEqual([r('x')]);
+    expect(mergeRuns([r('x')], [])).toEqual([r('x')]);
   });
 });

@@ -19,6 +19,7 @@ import {
   compareHref,
   evaluationRunHref,
   formatMean,
+  mergeRuns,
   orderPair,
   toggleSelection,
 } from '../../lib/evaluation.ts';
@@ -30,8 +31,6 @@ import { TypedError } from './typed-error.tsx';
 import { useDebouncedPush } from './use-live.ts';
 
 const PAGE = 50;
-/** The API's page bound: a re-read of the loaded rows asks for at most this many. */
-const MAX_PAGE = 200;
 
 interface ListState {
   items: EvaluationRunSummary[];
@@ -54,7 +53,8 @@ const initial: ListState = {
 /**
  * `/evaluations?experiment=…`: evaluation runs, newest first, a page at a time. Live without
  * polling: each row follows `evaluationRunChanged(runId)`; a run registered or scored elsewhere
- * shows through `assessmentsChanged` (any in the workspace), which re-reads the loaded rows.
+ * shows through `assessmentsChanged` (any in the workspace), which re-reads the first page
+ * and merges it (new runs on top).
  * Two runs ticked open the comparison (the older is the base).
  */
 export function EvaluationRunsPage() {
@@ -65,18 +65,17 @@ export function EvaluationRunsPage() {
   const [list, setList] = useState<ListState>(initial);
   const [selected, setSelected] = useState<string[]>([]);
   const generation = useRef(0);
-  const loaded = useRef(0);
-  loaded.current = list.items.length;
   const now = useNow(30_000);
 
+  /** `refresh`: the first page read again and merged (new runs on top, loaded rows kept). */
   const load = useCallback(
-    async (after: string | null, first = PAGE) => {
+    async (after: string | null, refresh = false) => {
       const gen = ++generation.current;
       setList((s) => ({ ...s, loading: true }));
       const result = await urql
         .query<EvaluationRunsResult>(
           EVALUATION_RUNS_QUERY,
-          { experimentId, first, after },
+          { experimentId, first: PAGE, after },
           { requestPolicy: 'network-only' },
         )
         .toPromise();
@@ -91,6 +90,17 @@ export function EvaluationRunsPage() {
       }
       const page = result.data.evaluationRuns;
       setList((s) => {
+        if (refresh && s.items.length > 0)
+          return {
+            ...s,
+            items: mergeRuns(
+              s.items,
+              page.edges.map((e) => e.node),
+            ),
+            totalCount: page.totalCount,
+            loading: false,
+            error: null,
+          };
         const items = after === null ? [] : [...s.items];
         const seen = new Set(items.map((r) => r.runId));
         for (const e of page.edges) if (!seen.has(e.node.runId)) items.push(e.node);
@@ -111,12 +121,12 @@ export function EvaluationRunsPage() {
     void load(null);
   }, [load]);
 
-  // A run registered or scored anywhere in the workspace: the loaded rows are read again
-  // (new runs come on top, newest first).
+  // A run scored anywhere in the workspace: the first page is read again and merged (new runs
+  // on top, newest first; rows loaded further down stay).
   useDebouncedPush(
     ASSESSMENTS_CHANGED,
     { traceId: null, runId: null },
-    () => void load(null, Math.min(MAX_PAGE, Math.max(PAGE, loaded.current))),
+    () => void load(null, true),
     { ms: 500 },
   );
 
