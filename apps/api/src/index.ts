@@ -13,3 +13,4 @@ export { experimentDecider } from './experiments/experiment.decider.ts';
 export { runDecider } from './runs/run.decider.ts';
 export * from './http/readiness.ts';
 export * from './app.ts';
+export * from './artifacts/upload-sweeper.ts';

@@ -14,6 +14,7 @@ import {
   type ArtifactScope,
   type ArtifactStore,
   type ByteRange,
+  type CompleteOptions,
   type PutOptions,
   type StoredObject,
   type UploadInfo,
@@ -215,6 +216,7 @@ export class LocalArtifactStore implements ArtifactStore {
   async completeUpload(
     scope: ArtifactScope,
     uploadId: string,
+    opts: CompleteOptions = {},
   ): Promise<StoredObject & { path: string }> {
     const artifactPath = await this.readUpload(scope, uploadId);
     const dir = this.uploadDir(scope, uploadId);
@@ -228,7 +230,15 @@ export class LocalArtifactStore implements ArtifactStore {
       }
     }
     const tmp = await this.spool(joined(), counter);
-    const result = counter.result();
+    let result: StoredObject;
+    try {
+      result = counter.result(opts.expectedSha256);
+    } catch (error) {
+      // Discarded: the joined bytes are not what the client meant to send.
+      await fs.rm(tmp, { force: true });
+      await fs.rm(dir, { recursive: true, force: true });
+      throw error;
+    }
     await this.place(tmp, this.file(scope, artifactPath), artifactPath);
     await fs.rm(dir, { recursive: true, force: true });
     return { ...result, path: artifactPath };
@@ -237,6 +247,29 @@ export class LocalArtifactStore implements ArtifactStore {
   async abortUpload(scope: ArtifactScope, uploadId: string): Promise<void> {
     await this.readUpload(scope, uploadId);
     await fs.rm(this.uploadDir(scope, uploadId), { recursive: true, force: true });
+  }
+
+  async expireUploads(cutoff: Date): Promise<number> {
+    const base = path.join(this.root, '.uploads');
+    const list = async (dir: string): Promise<string[]> =>
+      fs.readdir(dir).catch((error: unknown) => {
+        if (isErrno(error, 'ENOENT', 'ENOTDIR')) return [];
+        throw error;
+      });
+    let expired = 0;
+    for (const ws of await list(base))
+      for (const run of await list(path.join(base, ws)))
+        for (const id of await list(path.join(base, ws, run))) {
+          if (!UPLOAD_ID.test(id)) continue;
+          const dir = path.join(base, ws, run, id);
+          // Started when its upload.json was written (never rewritten afterwards).
+          const st = await fs.stat(path.join(dir, 'upload.json')).catch(() => null);
+          const started = st ?? (await fs.stat(dir).catch(() => null));
+          if (!started || started.mtimeMs >= cutoff.getTime()) continue;
+          await fs.rm(dir, { recursive: true, force: true });
+          expired += 1;
+        }
+    return expired;
   }
 
   close(): Promise<void> {

@@ -3,17 +3,20 @@ import { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
+  CopyObjectCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   ListObjectsV2Command,
   ListPartsCommand,
   PutObjectCommand,
   S3Client,
   S3ServiceException,
   UploadPartCommand,
+  UploadPartCopyCommand,
   type Part,
 } from '@aws-sdk/client-s3';
 import { HashingCounter } from './hashing.ts';
@@ -25,6 +28,7 @@ import {
   type ArtifactScope,
   type ArtifactStore,
   type ByteRange,
+  type CompleteOptions,
   type PutOptions,
   type StoredObject,
   type UploadInfo,
@@ -47,6 +51,18 @@ export interface S3StoreOptions {
 }
 
 const UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** The record key of an upload (not its `.parts/` records, not its staged `.data`). */
+const UPLOAD_RECORD_KEY = /\.uploads\/[^/]+\/[^/]+\/[0-9a-f-]{36}$/;
+/** CopyObject's largest source; bigger objects are copied part by part. */
+const MAX_COPY_BYTES = 5 * 1024 ** 3;
+
+/** A client-driven upload: its artifact path, S3's upload id and the key S3 assembles it at. */
+interface UploadRecord {
+  path: string;
+  s3UploadId: string;
+  /** The staging key; absent in records written before staging (then: the artifact's key). */
+  key?: string;
+}
 
 function isMissing(error: unknown): boolean {
   if (!(error instanceof S3ServiceException)) return false;
@@ -89,7 +105,9 @@ async function* chunked(source: AsyncIterable<Buffer>, size: number): AsyncGener
  * A streamed put is cut into parts of `partBytes` and sent as an S3 multipart upload (one part
  * in memory at a time); the digest is known before the upload is completed, so a size or sha256
  * failure aborts it and leaves any previous object untouched. Client-driven multipart uploads
- * map onto S3's own; completing one reads the object back once to compute its sha256.
+ * map onto S3's own, assembled at a staging key under `.uploads/`: completing one reads the staged
+ * object back once to compute its sha256, and only bytes of the expected digest are copied
+ * (server-side) to the artifact's key, so a mismatch leaves nothing visible under the path.
  */
 export class S3ArtifactStore implements ArtifactStore {
   readonly description: string;
@@ -226,12 +244,13 @@ export class S3ArtifactStore implements ArtifactStore {
   }
 
   async createUpload(scope: ArtifactScope, artifactPath: string): Promise<string> {
+    const uploadId = randomUUID();
+    const key = `${this.uploadKey(scope, uploadId)}.data`;
     const { UploadId } = await this.client.send(
-      new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: this.key(scope, artifactPath) }),
+      new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key }),
     );
     if (!UploadId) throw new Error('S3 CreateMultipartUpload returned no UploadId');
-    const uploadId = randomUUID();
-    const record = JSON.stringify({ path: artifactPath, s3UploadId: UploadId });
+    const record = JSON.stringify({ path: artifactPath, s3UploadId: UploadId, key });
     await this.client.send(
       new PutObjectCommand({
         Bucket: this.bucket,
@@ -243,16 +262,18 @@ export class S3ArtifactStore implements ArtifactStore {
     return uploadId;
   }
 
-  private async readUpload(
-    scope: ArtifactScope,
-    uploadId: string,
-  ): Promise<{ path: string; s3UploadId: string }> {
+  /** Where S3 assembles an upload's parts. */
+  private stagingKey(scope: ArtifactScope, upload: UploadRecord): string {
+    return upload.key ?? this.key(scope, upload.path);
+  }
+
+  private async readUpload(scope: ArtifactScope, uploadId: string): Promise<UploadRecord> {
     try {
       const object = await this.client.send(
         new GetObjectCommand({ Bucket: this.bucket, Key: this.uploadKey(scope, uploadId) }),
       );
       const text = (await object.Body?.transformToString('utf8')) ?? '';
-      return JSON.parse(text) as { path: string; s3UploadId: string };
+      return JSON.parse(text) as UploadRecord;
     } catch (error) {
       if (isMissing(error)) throw new UploadNotFoundError(uploadId);
       throw error;
@@ -273,7 +294,7 @@ export class S3ArtifactStore implements ArtifactStore {
       ({ ETag: etag } = await this.client.send(
         new UploadPartCommand({
           Bucket: this.bucket,
-          Key: this.key(scope, upload.path),
+          Key: this.stagingKey(scope, upload),
           UploadId: upload.s3UploadId,
           PartNumber: part,
           Body: Readable.from(counter.through(body)),
@@ -357,7 +378,7 @@ export class S3ArtifactStore implements ArtifactStore {
 
   private async listS3Parts(
     scope: ArtifactScope,
-    upload: { path: string; s3UploadId: string },
+    upload: UploadRecord,
     uploadId: string,
   ): Promise<Part[]> {
     const parts: Part[] = [];
@@ -367,7 +388,7 @@ export class S3ArtifactStore implements ArtifactStore {
         const page = await this.client.send(
           new ListPartsCommand({
             Bucket: this.bucket,
-            Key: this.key(scope, upload.path),
+            Key: this.stagingKey(scope, upload),
             UploadId: upload.s3UploadId,
             PartNumberMarker: marker,
           }),
@@ -399,6 +420,7 @@ export class S3ArtifactStore implements ArtifactStore {
   async completeUpload(
     scope: ArtifactScope,
     uploadId: string,
+    opts: CompleteOptions = {},
   ): Promise<StoredObject & { path: string }> {
     const upload = await this.readUpload(scope, uploadId);
     const parts = await this.latestParts(
@@ -407,19 +429,83 @@ export class S3ArtifactStore implements ArtifactStore {
       await this.listS3Parts(scope, upload, uploadId),
     );
     checkPartsJoinable(parts.map((p) => ({ part: p.PartNumber ?? 0, size: p.Size ?? 0 })));
+    const staged = this.stagingKey(scope, upload);
+    const target = this.key(scope, upload.path);
     await this.client.send(
       new CompleteMultipartUploadCommand({
         Bucket: this.bucket,
-        Key: this.key(scope, upload.path),
+        Key: staged,
         UploadId: upload.s3UploadId,
         MultipartUpload: { Parts: parts.map((p) => ({ ETag: p.ETag, PartNumber: p.PartNumber })) },
       }),
     );
-    await this.deleteUploadRecords(scope, uploadId);
-    // S3 keeps no whole-object sha256 of a multipart object: read it back once.
-    const counter = new HashingCounter();
-    for await (const chunk of counter.through(await this.get(scope, upload.path))) void chunk;
-    return { ...counter.result(), path: upload.path };
+    if (staged === target) {
+      // An upload started before staging: it is in place already; hash what is there.
+      await this.deleteUploadRecords(scope, uploadId);
+      const counter = new HashingCounter();
+      for await (const chunk of counter.through(await this.get(scope, upload.path))) void chunk;
+      return { ...counter.result(), path: upload.path };
+    }
+    try {
+      // S3 keeps no whole-object sha256 of a multipart object: read the staged one back once.
+      const counter = new HashingCounter();
+      const object = await this.client.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: staged }),
+      );
+      if (!(object.Body instanceof Readable)) throw new Error('S3 GetObject returned no stream');
+      for await (const chunk of counter.through(object.Body)) void chunk;
+      const result = counter.result(opts.expectedSha256);
+      await this.copy(staged, target, result.size);
+      return { ...result, path: upload.path };
+    } finally {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: staged }));
+      await this.deleteUploadRecords(scope, uploadId);
+    }
+  }
+
+  /** Server-side copy of `size` bytes from one key to another (part by part past 5 GiB). */
+  private async copy(from: string, to: string, size: number): Promise<void> {
+    const CopySource = `${this.bucket}/${from.split('/').map(encodeURIComponent).join('/')}`;
+    if (size <= MAX_COPY_BYTES) {
+      await this.client.send(new CopyObjectCommand({ Bucket: this.bucket, Key: to, CopySource }));
+      return;
+    }
+    const partBytes = Math.max(512 * 1024 ** 2, Math.ceil(size / 10_000));
+    const { UploadId } = await this.client.send(
+      new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: to }),
+    );
+    if (!UploadId) throw new Error('S3 CreateMultipartUpload returned no UploadId');
+    try {
+      const done: Part[] = [];
+      for (let start = 0; start < size; start += partBytes) {
+        const end = Math.min(size, start + partBytes) - 1;
+        const PartNumber = done.length + 1;
+        const { CopyPartResult } = await this.client.send(
+          new UploadPartCopyCommand({
+            Bucket: this.bucket,
+            Key: to,
+            UploadId,
+            PartNumber,
+            CopySource,
+            CopySourceRange: `bytes=${start}-${end}`,
+          }),
+        );
+        done.push({ ETag: CopyPartResult?.ETag, PartNumber });
+      }
+      await this.client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key: to,
+          UploadId,
+          MultipartUpload: { Parts: done },
+        }),
+      );
+    } catch (error) {
+      await this.client
+        .send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: to, UploadId }))
+        .catch(() => undefined);
+      throw error;
+    }
   }
 
   async abortUpload(scope: ArtifactScope, uploadId: string): Promise<void> {
@@ -428,7 +514,7 @@ export class S3ArtifactStore implements ArtifactStore {
       .send(
         new AbortMultipartUploadCommand({
           Bucket: this.bucket,
-          Key: this.key(scope, upload.path),
+          Key: this.stagingKey(scope, upload),
           UploadId: upload.s3UploadId,
         }),
       )
@@ -436,6 +522,66 @@ export class S3ArtifactStore implements ArtifactStore {
         if (!isMissing(error)) throw error;
       });
     await this.deleteUploadRecords(scope, uploadId);
+  }
+
+  async expireUploads(cutoff: Date): Promise<number> {
+    let expired = 0;
+    // Client-driven uploads, by their record (written when the upload started).
+    const uploads = this.prefix ? `${this.prefix}/.uploads/` : '.uploads/';
+    let token: string | undefined;
+    do {
+      const page = await this.client.send(
+        new ListObjectsV2Command({
+          Bucket: this.bucket,
+          Prefix: uploads,
+          ContinuationToken: token,
+        }),
+      );
+      for (const object of page.Contents ?? []) {
+        if (!object.Key || !UPLOAD_RECORD_KEY.test(object.Key)) continue;
+        if (!object.LastModified || object.LastModified >= cutoff) continue;
+        const [workspaceId, runId, uploadId] = object.Key.slice(uploads.length).split('/');
+        try {
+          await this.abortUpload({ workspaceId: workspaceId!, runId: runId! }, uploadId!);
+          expired += 1;
+        } catch (error) {
+          if (!(error instanceof UploadNotFoundError)) throw error;
+        }
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    // S3 uploads with no record (a streamed put whose process died before it could abort).
+    let keyMarker: string | undefined;
+    let idMarker: string | undefined;
+    for (;;) {
+      const page = await this.client.send(
+        new ListMultipartUploadsCommand({
+          Bucket: this.bucket,
+          Prefix: this.prefix ? `${this.prefix}/` : undefined,
+          KeyMarker: keyMarker,
+          UploadIdMarker: idMarker,
+        }),
+      );
+      for (const u of page.Uploads ?? []) {
+        if (!u.Key || !u.UploadId || !u.Initiated || u.Initiated >= cutoff) continue;
+        await this.client
+          .send(
+            new AbortMultipartUploadCommand({
+              Bucket: this.bucket,
+              Key: u.Key,
+              UploadId: u.UploadId,
+            }),
+          )
+          .catch((error: unknown) => {
+            if (!isMissing(error)) throw error;
+          });
+        expired += 1;
+      }
+      if (!page.IsTruncated || !page.NextKeyMarker) break;
+      keyMarker = page.NextKeyMarker;
+      idMarker = page.NextUploadIdMarker;
+    }
+    return expired;
   }
 
   close(): Promise<void> {

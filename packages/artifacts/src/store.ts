@@ -19,6 +19,11 @@ export interface PutOptions {
   expectedSha256?: string;
 }
 
+export interface CompleteOptions {
+  /** Lower-case hex digest the joined bytes must have. */
+  expectedSha256?: string;
+}
+
 /** Inclusive byte range, as in HTTP `Range: bytes=start-end`. */
 export interface ByteRange {
   start: number;
@@ -61,9 +66,22 @@ export interface ArtifactStore {
   ): Promise<StoredObject>;
   /** UploadNotFoundError when the upload does not exist (never created, completed or aborted). */
   getUpload(scope: ArtifactScope, uploadId: string): Promise<UploadInfo>;
-  /** Joins the parts in order into the upload's path; the upload is gone afterwards. */
-  completeUpload(scope: ArtifactScope, uploadId: string): Promise<StoredObject & { path: string }>;
+  /**
+   * Joins the parts in order into the upload's path; the upload is gone afterwards. With
+   * `expectedSha256`, joined bytes of another digest → ChecksumMismatchError: nothing becomes
+   * visible under the path (a previous object stays as it was) and the upload is discarded.
+   */
+  completeUpload(
+    scope: ArtifactScope,
+    uploadId: string,
+    opts?: CompleteOptions,
+  ): Promise<StoredObject & { path: string }>;
   abortUpload(scope: ArtifactScope, uploadId: string): Promise<void>;
+  /**
+   * Aborts every multipart upload started before `cutoff` and deletes its parts (abandoned
+   * uploads); returns how many were aborted.
+   */
+  expireUploads(cutoff: Date): Promise<number>;
   close(): Promise<void>;
 }
 

@@ -508,12 +508,17 @@ export function createArtifactRoutes(
       case 'complete':
         if (method === 'POST') {
           req.resume();
+          const expected = header(req, 'x-cairn-sha256');
+          if (expected !== undefined && !SHA256.test(expected))
+            throw new HttpError(400, 'INVALID_ARGUMENT', 'x-cairn-sha256 must be 64 hex digits');
           await checkWritable(caller, scope.runId);
           const info = await store.getUpload(scope, route.uploadId ?? '');
           await checkClash(scope.workspaceId, scope.runId, info.path);
           const stored = await oneWriterPerPath(scope, info.path, async () => {
             const fresh = await isNewPath(scope, info.path);
-            const result = await store.completeUpload(scope, route.uploadId ?? '');
+            const result = await store.completeUpload(scope, route.uploadId ?? '', {
+              expectedSha256: expected?.toLowerCase(),
+            });
             await record(caller, scope, result, fresh);
             return result;
           });
