@@ -514,6 +514,14 @@ describe('the online consumer', () => {
     );
     expect(scores.data!.evaluationRule.scoredTraces).toBe(2);
     expect(scores.data!.evaluationRule.scores).toEqual([{ count: 2, mean: 0, errorCount: 1 }]);
+    // Through the list too (one batched query for every rule of the page).
+    const listed = await gql<{
+      evaluationRules: { nodes: { id: string; scores: { count: number }[] }[] };
+    }>(
+      ws,
+      `{ evaluationRules { nodes { id scores(scorer: "relevant", bucket: "day") { count } } } }`,
+    );
+    expect(listed.data!.evaluationRules.nodes).toEqual([{ id: ruleId, scores: [{ count: 2 }] }]);
   });
 
   it('the evaluation-rules read model comes back identical from a rebuild', async () => {

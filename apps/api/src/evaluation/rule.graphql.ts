@@ -19,6 +19,7 @@ import {
   parseBucket,
   type EvaluationRuleRow,
   type ScoreBucketRow,
+  type ScoreBucketSize,
 } from './rules.queries.ts';
 
 /** Per-request loaders of online evaluation rules (one batch query per edge). */
@@ -34,6 +35,34 @@ function createRuleLoaders(ctx: GraphQLContext) {
     scoredTraces: new DataLoader<string, number>(async (ids) => {
       const counts = await getScoredTraceCounts(db, ws, ids);
       return ids.map((id) => counts.get(id) ?? 0);
+    }),
+    /** Keyed by the JSON of [scorer, bucket, from, to, ruleId]: one query per distinct arguments. */
+    scores: new DataLoader<string, ScoreBucketRow[]>(async (keys) => {
+      const groups = new Map<string, string[]>();
+      for (const key of keys) {
+        const parsed = JSON.parse(key) as [
+          string,
+          ScoreBucketSize,
+          number | null,
+          number | null,
+          string,
+        ];
+        const args = JSON.stringify(parsed.slice(0, 4));
+        groups.set(args, [...(groups.get(args) ?? []), parsed[4]]);
+      }
+      const found = new Map<string, ScoreBucketRow[]>();
+      for (const [args, ruleIds] of groups) {
+        const [scorer, bucket, from, to] = JSON.parse(args) as [
+          string,
+          ScoreBucketSize,
+          number | null,
+          number | null,
+        ];
+        const byRule = await getScoreBuckets(db, ws, ruleIds, scorer, bucket, from, to);
+        for (const id of ruleIds)
+          found.set(JSON.stringify([scorer, bucket, from, to, id]), byRule.get(id) ?? []);
+      }
+      return keys.map((k) => found.get(k) ?? []);
     }),
   };
 }
@@ -95,14 +124,14 @@ export const EvaluationRuleRef = builder.objectRef<EvaluationRuleRow>('Evaluatio
         to: t.arg({ type: 'Timestamp' }),
       },
       resolve: (r, args, ctx) =>
-        getScoreBuckets(
-          ctx.deps.db,
-          ctx.workspaceId,
-          r.rule_id,
-          args.scorer,
-          parseBucket(args.bucket),
-          args.from ?? null,
-          args.to ?? null,
+        loaders(ctx).scores.load(
+          JSON.stringify([
+            args.scorer,
+            parseBucket(args.bucket),
+            args.from ?? null,
+            args.to ?? null,
+            r.rule_id,
+          ]),
         ),
     }),
   }),

@@ -101,26 +101,40 @@ export function parseBucket(bucket: string | null | undefined): ScoreBucketSize 
   return b as ScoreBucketSize;
 }
 
-/** A rule's scores of one scorer over time, oldest bucket first (at most MAX_SCORE_BUCKETS). */
+/**
+ * Rules' scores of one scorer over time, oldest bucket first (at most MAX_SCORE_BUCKETS per
+ * rule), for many rules in one query.
+ */
 export async function getScoreBuckets(
   db: Kysely<DB>,
   workspaceId: string,
-  ruleId: string,
+  ruleIds: readonly string[],
   scorer: string,
   bucket: ScoreBucketSize,
   from: number | null,
   to: number | null,
-): Promise<ScoreBucketRow[]> {
+): Promise<Map<string, ScoreBucketRow[]>> {
+  const out = new Map<string, ScoreBucketRow[]>();
+  if (ruleIds.length === 0) return out;
   const fromCond = from === null ? sql`` : sql`AND created_at >= ${new Date(from)}`;
   const toCond = to === null ? sql`` : sql`AND created_at < ${new Date(to)}`;
-  const { rows } = await sql<ScoreBucketRow>`
-    SELECT date_trunc(${bucket}, created_at, 'UTC') AS start,
-           count(*)::int AS count,
-           avg(${NUMERIC_VALUE}) FILTER (WHERE error IS NULL) AS mean,
-           (count(*) FILTER (WHERE error IS NOT NULL))::int AS error_count
-    FROM assessments
-    WHERE workspace_id = ${workspaceId} AND rule_id = ${ruleId} AND name = ${scorer}
-      ${fromCond} ${toCond}
-    GROUP BY 1 ORDER BY 1 LIMIT ${MAX_SCORE_BUCKETS}`.execute(db);
-  return rows;
+  const { rows } = await sql<ScoreBucketRow & { rule_id: string; n: number }>`
+    SELECT * FROM (
+      SELECT g.*, row_number() OVER (PARTITION BY g.rule_id ORDER BY g.start) AS n FROM (
+        SELECT rule_id, date_trunc(${bucket}, created_at, 'UTC') AS start,
+               count(*)::int AS count,
+               avg(${NUMERIC_VALUE}) FILTER (WHERE error IS NULL) AS mean,
+               (count(*) FILTER (WHERE error IS NOT NULL))::int AS error_count
+        FROM assessments
+        WHERE workspace_id = ${workspaceId} AND rule_id = ANY(${[...ruleIds]}::text[])
+          AND name = ${scorer} ${fromCond} ${toCond}
+        GROUP BY rule_id, 2
+      ) g
+    ) b WHERE n <= ${MAX_SCORE_BUCKETS} ORDER BY rule_id, start`.execute(db);
+  for (const { rule_id, n: _n, ...row } of rows) {
+    const list = out.get(rule_id) ?? [];
+    list.push(row);
+    out.set(rule_id, list);
+  }
+  return out;
 }
