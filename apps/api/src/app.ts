@@ -14,6 +14,7 @@ import {
   type WebhookHostPolicy,
 } from '@cairn/projector';
 import type { ArtifactRoutesOptions } from './artifacts/artifact-routes.ts';
+import { startUploadSweeper } from './artifacts/upload-sweeper.ts';
 import { OnlineEvaluator } from './evaluation/online-evaluator.ts';
 import {
   JudgeClient,
@@ -85,6 +86,8 @@ export interface CairnWebhookOptions {
   timeoutMs?: number;
   /** Longest sender sleep when no new-delivery notice arrives (default 2 s). */
   idlePollMs?: number;
+  /** Finished deliveries older than this are deleted (default 30 days; docs/webhooks.md). */
+  deliveryRetentionMs?: number;
 }
 
 export interface CairnApp {
@@ -149,6 +152,7 @@ export async function startCairnApp(opts: CairnAppOptions): Promise<CairnApp> {
           retry: opts.webhooks?.retry,
           timeoutMs: opts.webhooks?.timeoutMs,
           idlePollMs: opts.webhooks?.idlePollMs,
+          deliveryRetentionMs: opts.webhooks?.deliveryRetentionMs,
         },
       });
       cleanups.push(() => p.stop());
@@ -209,6 +213,12 @@ export async function startCairnApp(opts: CairnAppOptions): Promise<CairnApp> {
       api.server.listen(opts.port, opts.host, () => resolve());
     });
     cleanups.push(() => api.close());
+    if (opts.artifacts && opts.artifacts.uploadTtlMs !== false) {
+      const ttlMs = opts.artifacts.uploadTtlMs;
+      cleanups.push(
+        startUploadSweeper(opts.artifacts.store, logger, ttlMs === undefined ? {} : { ttlMs }),
+      );
+    }
     const address = api.server.address();
     const port = typeof address === 'object' && address ? address.port : opts.port;
     const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;

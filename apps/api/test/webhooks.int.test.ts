@@ -5,6 +5,7 @@
  * twice. Registry events are appended to the log directly here (the registry's own mutations
  * drive the acceptance test in webhooks-registry.int.test.ts).
  */
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   newEntityId,
@@ -664,6 +665,67 @@ describe('webhooks', () => {
     );
     expect(receiver.on('/rebuild')).toHaveLength(sentBefore + 1);
   });
+  it('prunes finished deliveries past the retention period; a rebuild then re-sends none of them', async () => {
+    const w = randomWorkspaceId();
+    // Never answers (1 s deadline, 5 attempts): its deliveries stay unfinished for seconds.
+    receiver.status.set('/pruned-pending', 'hang');
+    const hook = await createWebhook(w, { url: receiver.url('/pruned') });
+    const pendingHook = await createWebhook(w, { url: receiver.url('/pruned-pending') });
+    const model = new Model(w, 'pruned');
+    await model.created();
+    await model.aliasSet('a', 1);
+    await eventually(
+      () => deliveries(w, hook.id),
+      (d) => d.length === 2 && d.every((x) => x.status === 'SUCCEEDED'),
+    );
+    await eventually(
+      () => deliveries(w, pendingHook.id),
+      (d) => d.length === 2 && d.every((x) => x.status === 'RETRYING'),
+    );
+    // Age every delivery of this workspace past a 1-day retention: only finished ones go.
+    await sql`UPDATE webhook_deliveries SET created_at = now() - interval '2 days'
+      WHERE workspace_id = ${w}`.execute(api.db);
+    const pruner = new WebhookSender(api.db, {
+      secretKey,
+      deliveryRetentionMs: 86_400_000,
+      logger: silentLogger,
+    });
+    expect(await pruner.pruneFinished()).toBeGreaterThanOrEqual(2);
+    expect(await deliveries(w, hook.id)).toEqual([]);
+    expect(await deliveries(w, pendingHook.id)).toHaveLength(2);
+    const attempts = await api.db
+      .selectFrom('webhook_delivery_attempts')
+      .innerJoin(
+        'webhook_deliveries',
+        'webhook_deliveries.delivery_id',
+        'webhook_delivery_attempts.delivery_id',
+      )
+      .select('webhook_delivery_attempts.delivery_id')
+      .where('webhook_delivery_attempts.workspace_id', '=', w)
+      .where('webhook_deliveries.webhook_id', '=', hook.id)
+      .execute();
+    expect(attempts).toEqual([]);
+    const orphans = await sql<{ n: number }>`SELECT count(*)::int AS n
+      FROM webhook_delivery_attempts a WHERE a.workspace_id = ${w} AND NOT EXISTS (
+        SELECT 1 FROM webhook_deliveries d
+        WHERE d.workspace_id = a.workspace_id AND d.delivery_id = a.delivery_id)`.execute(api.db);
+    expect(orphans.rows[0]!.n).toBe(0);
+    expect(await pruner.pruneFinished()).toBe(0);
+
+    const sentBefore = receiver.on('/pruned').length;
+    expect(sentBefore).toBe(2);
+    await rebuildProjection(api.db, webhooksProjection);
+    // The replay queued nothing for the pruned events; a new event is delivered once.
+    expect(await deliveries(w, hook.id)).toEqual([]);
+    await model.aliasDeleted('a', 1);
+    await eventually(
+      () => deliveries(w, hook.id),
+      (d) => d.length === 1 && d[0]!.status === 'SUCCEEDED',
+    );
+    expect(receiver.on('/pruned')).toHaveLength(sentBefore + 1);
+    receiver.status.delete('/pruned-pending');
+  });
+
   it('cancels pending retries when a webhook is paused', async () => {
     const w = randomWorkspaceId();
     receiver.status.set('/paused', 503);

@@ -23,6 +23,8 @@ export interface CliConfig {
   artifacts: ArtifactStoreConfig;
   /** Largest artifact upload request (one file, or one part of a multipart upload). */
   maxUploadBytes: number;
+  /** Multipart uploads not completed within this time are aborted (default 24 h). */
+  artifactUploadTtlMs: number;
   /** Largest OTLP/HTTP trace request body, counted after decompression. */
   maxOtlpBodyBytes: number;
   /** Masking rules from --trace-mask-rules (applied after the default rules). */
@@ -62,6 +64,9 @@ Options:
   --s3-path-style        Path-style S3 addressing (default on with --s3-endpoint; env
                          CAIRN_S3_PATH_STYLE=1|0)
   --max-upload-bytes <n> Largest artifact upload request, default 5368709120 (5 GiB)
+  --artifact-upload-ttl-hours <n>
+                         Multipart uploads not completed within this many hours are aborted and
+                         their parts deleted, default 24 (env CAIRN_ARTIFACT_UPLOAD_TTL_HOURS)
                          (env CAIRN_MAX_UPLOAD_BYTES)
   --max-otlp-body-bytes <n>
                          Largest OTLP trace request (POST /v1/traces) after decompression,
@@ -80,7 +85,9 @@ Webhooks (docs/webhooks.md), environment only:
                                the same on every api and projector process)
   CAIRN_WEBHOOK_ALLOWED_HOSTS  Comma-separated hosts webhooks may target (*.example.com allowed)
   CAIRN_WEBHOOK_MAX_ATTEMPTS, CAIRN_WEBHOOK_RETRY_BASE_MS, CAIRN_WEBHOOK_TIMEOUT_MS
-                               Retry schedule (8 attempts, 10 s doubling) and POST deadline (10 s)`;
+                               Retry schedule (8 attempts, 10 s doubling) and POST deadline (10 s)
+  CAIRN_WEBHOOK_DELIVERY_RETENTION_DAYS
+                               Finished deliveries older than this are deleted (default 30)`;
 
 export function parseConfig(
   argv: string[],
@@ -99,6 +106,7 @@ export function parseConfig(
       's3-endpoint': { type: 'string' },
       's3-path-style': { type: 'boolean' },
       'max-upload-bytes': { type: 'string' },
+      'artifact-upload-ttl-hours': { type: 'string' },
       'max-otlp-body-bytes': { type: 'string' },
       'trace-mask-rules': { type: 'string' },
       ...SECURITY_OPTIONS,
@@ -121,6 +129,13 @@ export function parseConfig(
   const maxUploadBytes = Number(maxUploadText);
   if (!Number.isSafeInteger(maxUploadBytes) || maxUploadBytes < 1)
     throw new UsageError(`Invalid --max-upload-bytes "${maxUploadText}"`);
+  const ttlText =
+    values['artifact-upload-ttl-hours'] ?? env.CAIRN_ARTIFACT_UPLOAD_TTL_HOURS ?? '24';
+  const ttlHours = Number(ttlText);
+  if (!Number.isFinite(ttlHours) || ttlHours <= 0 || ttlHours > 24 * 365)
+    throw new UsageError(
+      `Invalid --artifact-upload-ttl-hours "${ttlText}": give a number of hours above 0, at most 8760`,
+    );
   const maxOtlpText =
     values['max-otlp-body-bytes'] ??
     env.CAIRN_MAX_OTLP_BODY_BYTES ??
@@ -144,6 +159,7 @@ export function parseConfig(
       : null,
     artifacts,
     maxUploadBytes,
+    artifactUploadTtlMs: Math.round(ttlHours * 3_600_000),
     maxOtlpBodyBytes,
     traceMaskRules,
     security: securityConfig(values, env, (message) => new UsageError(message)),

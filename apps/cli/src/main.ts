@@ -94,7 +94,11 @@ async function startApp(
     host: cfg.host,
     fallback: createStaticHandler(webRoot(), { whenMissing: landingPage }),
     webhooks: webhookOptions(cfg.home, logger, { scaleRole: cfg.databaseUrl !== null }),
-    artifacts: { store, maxUploadBytes: cfg.maxUploadBytes },
+    artifacts: {
+      store,
+      maxUploadBytes: cfg.maxUploadBytes,
+      uploadTtlMs: cfg.artifactUploadTtlMs,
+    },
     otlp: { maxBodyBytes: cfg.maxOtlpBodyBytes, maskRules: maskRules(cfg.traceMaskRules) },
     security: cfg.security,
   });

@@ -9,6 +9,8 @@ function positiveInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
   return n;
 }
 
+const days = (n: number | undefined) => (n === undefined ? undefined : n * 86_400_000);
+
 /**
  * Webhook settings from the environment (docs/webhooks.md): the server key that seals signing
  * secrets (`CAIRN_SECRET_KEY`, else `<home>/secret.key`, created once with mode 0600), the target
@@ -34,5 +36,6 @@ export function webhookOptions(
       baseDelayMs: positiveInt(env, 'CAIRN_WEBHOOK_RETRY_BASE_MS'),
     },
     timeoutMs: positiveInt(env, 'CAIRN_WEBHOOK_TIMEOUT_MS'),
+    deliveryRetentionMs: days(positiveInt(env, 'CAIRN_WEBHOOK_DELIVERY_RETENTION_DAYS')),
   };
 }

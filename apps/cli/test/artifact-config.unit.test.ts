@@ -55,6 +55,18 @@ describe('artifact store configuration', () => {
     expect(store.description).toBe('s3://flag-bucket/x/y at http://h:2');
   });
 
+  it('aborts abandoned multipart uploads after 24 h, or the hours given', () => {
+    expect(parse([]).artifactUploadTtlMs).toBe(24 * 3_600_000);
+    expect(parse(['--artifact-upload-ttl-hours', '0.5']).artifactUploadTtlMs).toBe(1_800_000);
+    expect(parse([], { CAIRN_ARTIFACT_UPLOAD_TTL_HOURS: '48' }).artifactUploadTtlMs).toBe(
+      48 * 3_600_000,
+    );
+    for (const bad of ['0', '-1', 'soon', '9000'])
+      expect(() => parse(['--artifact-upload-ttl-hours', bad])).toThrow(
+        /--artifact-upload-ttl-hours/,
+      );
+  });
+
   it('refuses bad settings with a clear message', () => {
     expect(() => parse(['--max-upload-bytes', 'lots'])).toThrow(UsageError);
     expect(() => parse(['--max-upload-bytes=0'])).toThrow(UsageError);

@@ -234,6 +234,13 @@ export interface WebhookDeliveryAttemptsTable {
   error: string | null;
 }
 
+/** Per webhook, the highest log position whose finished deliveries were pruned (migration 0021). */
+export interface WebhookDeliveryHorizonsTable {
+  workspace_id: string;
+  webhook_id: string;
+  through_position: number;
+}
+
 export interface RegisteredModelsTable {
   workspace_id: string;
   model_id: string;
@@ -585,6 +592,7 @@ export interface DB {
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_delivery_attempts: WebhookDeliveryAttemptsTable;
+  webhook_delivery_horizons: WebhookDeliveryHorizonsTable;
   events: EventsTable;
   streams: StreamsTable;
   unique_keys: UniqueKeysTable;

@@ -45,6 +45,11 @@ export interface ArtifactRoutesOptions {
   store: ArtifactStore;
   /** Largest body of one request (a whole file, or one part); larger ones get 413. */
   maxUploadBytes?: number;
+  /**
+   * Multipart uploads not completed this long after they started are aborted by the API
+   * process's sweeper (default 24 h; upload-sweeper.ts). `false` runs no sweeper.
+   */
+  uploadTtlMs?: number | false;
 }
 
 type HttpCode = 'INVALID_ARGUMENT' | 'NOT_FOUND' | 'CONFLICT' | 'PAYLOAD_TOO_LARGE' | 'INTERNAL';

@@ -69,6 +69,18 @@ async function queueDeliveries(trx: Transaction<DB>, event: RegistryEvent): Prom
     .where('active', '=', true)
     .where(sql<boolean>`${kind} = ANY(events)`)
     .where((eb) => eb.or([eb('model_name', 'is', null), eb('model_name', '=', event.data.name)]))
+    // Deliveries of this event were sent and pruned (retention): a replay queues nothing again.
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('webhook_delivery_horizons as h')
+            .select('h.through_position')
+            .whereRef('h.workspace_id', '=', 'webhooks.workspace_id')
+            .whereRef('h.webhook_id', '=', 'webhooks.webhook_id')
+            .where('h.through_position', '>=', event.globalPosition),
+        ),
+      ),
+    )
     .execute();
   if (targets.length === 0) return 0;
   const rows = targets.map((t) => {
@@ -171,7 +183,8 @@ async function applyOne(trx: Transaction<DB>, event: Handled): Promise<number> {
  *
  * Rebuild: only `webhooks` is emptied. Delivery rows and their attempts are not read-model state
  * but a record of effects on the outside world: they are kept, and the replay's inserts collide
- * with them on (webhook, event) and do nothing, so a rebuild never sends a webhook again.
+ * with them on (webhook, event) and do nothing, so a rebuild never sends a webhook again. Where
+ * finished deliveries were pruned, `webhook_delivery_horizons` stops the replay instead.
  */
 export const webhooksProjection: Projection = {
   name: 'webhooks',

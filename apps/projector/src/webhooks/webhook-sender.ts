@@ -52,8 +52,14 @@ export interface WebhookSenderOptions {
   concurrency?: number;
   /** Longest sleep when nothing is due and no notice arrives (default 2 s). */
   idlePollMs?: number;
+  /** Finished deliveries (and their attempts) older than this are deleted (default 30 days). */
+  deliveryRetentionMs?: number;
+  /** Time between two prunings (default 1 h; the first runs at start). */
+  pruneIntervalMs?: number;
   logger: Logger;
 }
+
+export const DEFAULT_DELIVERY_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
 
 interface Claimed {
   workspace_id: string;
@@ -91,6 +97,8 @@ export class WebhookSender {
   private readonly inFlight = new Set<Promise<void>>();
   private listener: pg.PoolClient | null = null;
   private listenRetry: NodeJS.Timeout | null = null;
+  private pruneTimer: NodeJS.Timeout | null = null;
+  private pruning: Promise<unknown> | null = null;
   private stopped = false;
 
   constructor(
@@ -114,6 +122,51 @@ export class WebhookSender {
   start(): void {
     void this.listen();
     this.loop.start();
+    const every = this.opts.pruneIntervalMs ?? 3_600_000;
+    const prune = () => {
+      this.pruning ??= this.pruneFinished()
+        .catch((error: unknown) =>
+          this.opts.logger.error('webhook sender: pruning finished deliveries failed', error),
+        )
+        .finally(() => (this.pruning = null));
+    };
+    prune();
+    this.pruneTimer = setInterval(prune, every);
+    this.pruneTimer.unref();
+  }
+
+  /**
+   * Deletes finished deliveries (SUCCEEDED or FAILED) created before the retention period, with
+   * their attempts, and moves each webhook's horizon to the highest log position pruned, so that
+   * a replay of the `webhooks` projection does not queue (and send) them again. Answers how many
+   * deliveries it deleted. One statement: a crash leaves nothing half done.
+   */
+  async pruneFinished(): Promise<number> {
+    const retentionMs = this.opts.deliveryRetentionMs ?? DEFAULT_DELIVERY_RETENTION_MS;
+    const result = await sql<{ pruned: number }>`
+      WITH pruned AS (
+        DELETE FROM webhook_deliveries
+        WHERE status IN ('SUCCEEDED', 'FAILED')
+          AND created_at < now() - ${retentionMs} * interval '1 millisecond'
+        RETURNING workspace_id, webhook_id, delivery_id, event_id),
+      attempts AS (
+        DELETE FROM webhook_delivery_attempts a USING pruned p
+        WHERE a.workspace_id = p.workspace_id AND a.delivery_id = p.delivery_id),
+      horizons AS (
+        INSERT INTO webhook_delivery_horizons (workspace_id, webhook_id, through_position)
+        SELECT p.workspace_id, p.webhook_id, max(e.global_position)
+        FROM pruned p JOIN events e ON e.event_id = p.event_id::uuid
+        GROUP BY p.workspace_id, p.webhook_id
+        ON CONFLICT (workspace_id, webhook_id) DO UPDATE
+        SET through_position = GREATEST(webhook_delivery_horizons.through_position,
+                                        excluded.through_position))
+      SELECT count(*)::int AS pruned FROM pruned`.execute(this.db);
+    const pruned = result.rows[0]?.pruned ?? 0;
+    if (pruned > 0)
+      this.opts.logger.info(
+        `webhook sender: pruned ${pruned} finished deliveries older than ${Math.round(retentionMs / 86_400_000)} day(s)`,
+      );
+    return pruned;
   }
 
   /** Deliveries were queued or a delivery finished: look now. */
@@ -124,6 +177,8 @@ export class WebhookSender {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.listenRetry) clearTimeout(this.listenRetry);
+    if (this.pruneTimer) clearInterval(this.pruneTimer);
+    await this.pruning;
     await this.loop.stop();
     await Promise.allSettled([...this.inFlight]);
     const client = this.listener;
