@@ -70,10 +70,11 @@ async function queueDeliveries(trx: Transaction<DB>, event: RegistryEvent): Prom
     .where(sql<boolean>`${kind} = ANY(events)`)
     .where((eb) => eb.or([eb('model_name', 'is', null), eb('model_name', '=', event.data.name)]))
     // Deliveries of this event were sent and pruned (retention): a replay queues nothing again.
-    .where(({ not, exists, selectFrom }) =>
-      not(
-        exists(
-          selectFrom('webhook_delivery_horizons as h')
+    .where((eb) =>
+      eb.not(
+        eb.exists(
+          eb
+            .selectFrom('webhook_delivery_horizons as h')
             .select('h.through_position')
             .whereRef('h.workspace_id', '=', 'webhooks.workspace_id')
             .whereRef('h.webhook_id', '=', 'webhooks.webhook_id')
