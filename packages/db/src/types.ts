@@ -570,7 +570,50 @@ export interface EvaluationRulesTable {
   updated_at: Timestamp;
 }
 
+/** Annotation queues for human review (docs/evaluation.md, "Annotation queues"). */
+export interface AnnotationQueuesTable {
+  workspace_id: string;
+  queue_id: string;
+  name: string;
+  description: string | null;
+  label_schema: Jsonb<
+    {
+      name: string;
+      kind: 'BOOL' | 'SCORE' | 'CATEGORICAL' | 'TEXT';
+      min: number | null;
+      max: number | null;
+      options: string[];
+      required: boolean;
+      instructions: string | null;
+    }[]
+  >;
+  item_count: Generated<number>;
+  pending_count: Generated<number>;
+  assigned_count: Generated<number>;
+  completed_count: Generated<number>;
+  skipped_count: Generated<number>;
+  created_by: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface AnnotationQueueItemsTable {
+  workspace_id: string;
+  queue_id: string;
+  trace_id: string;
+  added_position: number;
+  added_index: number;
+  /** PENDING, ASSIGNED, COMPLETED or SKIPPED. */
+  status: string;
+  assignee: string | null;
+  completed_by: string | null;
+  added_at: Timestamp;
+  updated_at: Timestamp;
+}
+
 export interface DB {
+  annotation_queues: AnnotationQueuesTable;
+  annotation_queue_items: AnnotationQueueItemsTable;
   assessments: AssessmentsTable;
   evaluation_datasets: EvaluationDatasetsTable;
   evaluation_dataset_records: EvaluationDatasetRecordsTable;

@@ -85,6 +85,15 @@ import {
   evaluationRuleDeletedV1,
   evaluationRuleUpdatedV1,
 } from './evaluation/rule.events.ts';
+import {
+  annotationQueueCreatedV1,
+  annotationQueueDeletedV1,
+  annotationQueueItemAssignedV1,
+  annotationQueueItemCompletedV1,
+  annotationQueueItemSkippedV1,
+  annotationQueueItemsAddedV1,
+  annotationQueueUpdatedV1,
+} from './evaluation/annotation.events.ts';
 
 /** Domains name Kafka topics (`<domain>.events.v1`), tables and GraphQL folders alike. */
 export type Domain =
@@ -184,6 +193,29 @@ export const currentSchemas = {
   EvaluationRuleCreated: { version: 1, domain: 'evaluation', schema: evaluationRuleCreatedV1 },
   EvaluationRuleUpdated: { version: 1, domain: 'evaluation', schema: evaluationRuleUpdatedV1 },
   EvaluationRuleDeleted: { version: 1, domain: 'evaluation', schema: evaluationRuleDeletedV1 },
+  AnnotationQueueCreated: { version: 1, domain: 'evaluation', schema: annotationQueueCreatedV1 },
+  AnnotationQueueUpdated: { version: 1, domain: 'evaluation', schema: annotationQueueUpdatedV1 },
+  AnnotationQueueItemsAdded: {
+    version: 1,
+    domain: 'evaluation',
+    schema: annotationQueueItemsAddedV1,
+  },
+  AnnotationQueueItemAssigned: {
+    version: 1,
+    domain: 'evaluation',
+    schema: annotationQueueItemAssignedV1,
+  },
+  AnnotationQueueItemCompleted: {
+    version: 1,
+    domain: 'evaluation',
+    schema: annotationQueueItemCompletedV1,
+  },
+  AnnotationQueueItemSkipped: {
+    version: 1,
+    domain: 'evaluation',
+    schema: annotationQueueItemSkippedV1,
+  },
+  AnnotationQueueDeleted: { version: 1, domain: 'evaluation', schema: annotationQueueDeletedV1 },
 } as const satisfies Record<string, { version: number; domain: Domain; schema: z.ZodType }>;
 
 export type EventType = keyof typeof currentSchemas;

@@ -13,3 +13,4 @@ export * from './tracing/default-prices.ts';
 export * from './prompts/prompt.events.ts';
 export * from './evaluation/evaluation.events.ts';
 export * from './evaluation/rule.events.ts';
+export * from './evaluation/annotation.events.ts';

@@ -11,7 +11,8 @@ export type StreamType =
   | 'assessment'
   | 'evaluation-dataset'
   | 'evaluation-run'
-  | 'evaluation-rule';
+  | 'evaluation-rule'
+  | 'annotation-queue';
 
 export function experimentStreamId(experimentId: string): string {
   return `experiment-${experimentId}`;
@@ -59,6 +60,10 @@ export function evaluationRuleStreamId(ruleId: string): string {
   return `evaluation-rule-${ruleId}`;
 }
 
+export function annotationQueueStreamId(queueId: string): string {
+  return `annotation-queue-${queueId}`;
+}
+
 /** The workspace's model price table (stream ids are per workspace). */
 export const MODEL_PRICES_STREAM_ID = 'model-prices';
 
@@ -71,7 +76,12 @@ export function domainOfStream(streamId: string): Domain | null {
   if (streamId.startsWith('registered-model-')) return 'registry';
   if (streamId.startsWith('webhook-')) return 'webhooks';
   if (streamId.startsWith('prompt-')) return 'prompts';
-  if (streamId.startsWith('assessment-') || streamId.startsWith('evaluation-')) return 'evaluation';
+  if (
+    streamId.startsWith('assessment-') ||
+    streamId.startsWith('evaluation-') ||
+    streamId.startsWith('annotation-queue-')
+  )
+    return 'evaluation';
   if (
     streamId.startsWith('span-batch-') ||
     streamId.startsWith('trace-') ||

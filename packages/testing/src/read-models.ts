@@ -85,6 +85,11 @@ export const DUMP_QUERIES: Readonly<Record<string, { query: string; workspaceCol
   evaluation_runs: { query: 'SELECT * FROM evaluation_runs', workspaceColumn: 'workspace_id' },
   evaluation_rows: { query: 'SELECT * FROM evaluation_rows', workspaceColumn: 'workspace_id' },
   evaluation_rules: { query: 'SELECT * FROM evaluation_rules', workspaceColumn: 'workspace_id' },
+  annotation_queues: { query: 'SELECT * FROM annotation_queues', workspaceColumn: 'workspace_id' },
+  annotation_queue_items: {
+    query: 'SELECT * FROM annotation_queue_items',
+    workspaceColumn: 'workspace_id',
+  },
   projection_stream_positions: {
     query: 'SELECT * FROM projection_stream_positions',
     workspaceColumn: 'workspace_id',

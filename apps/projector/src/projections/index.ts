@@ -1,4 +1,5 @@
 import type { Projection } from '../projection.ts';
+import { annotationQueuesProjection } from './annotation-queues.projection.ts';
 import { artifactsProjection } from './artifacts.projection.ts';
 import { evaluationProjection } from './evaluation.projection.ts';
 import { evaluationRulesProjection } from './evaluation-rules.projection.ts';
@@ -19,6 +20,7 @@ export const allProjections: readonly Projection[] = [
   promptsProjection,
   evaluationProjection,
   evaluationRulesProjection,
+  annotationQueuesProjection,
 ];
 
 export function findProjection(name: string): Projection | undefined {
