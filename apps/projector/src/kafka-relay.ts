@@ -19,6 +19,7 @@ export const RELAY_TOPICS = [
   topicForDomain('tracing'),
   topicForDomain('prompts'),
   topicForDomain('evaluation'),
+  topicForDomain('auth'),
   UNROUTED_TOPIC,
 ];
 

@@ -94,10 +94,19 @@ import {
   annotationQueueItemsAddedV1,
   annotationQueueUpdatedV1,
 } from './evaluation/annotation.events.ts';
+import {
+  loginFailedV1,
+  loginSucceededV1,
+  memberInvitedV1,
+  memberRemovedV1,
+  memberRoleSetV1,
+  userCreatedV1,
+  userPasswordChangedV1,
+} from './auth/user.events.ts';
 
 /** Domains name Kafka topics (`<domain>.events.v1`), tables and GraphQL folders alike. */
 export type Domain =
-  'experiments' | 'runs' | 'registry' | 'webhooks' | 'tracing' | 'prompts' | 'evaluation';
+  'experiments' | 'runs' | 'registry' | 'webhooks' | 'tracing' | 'prompts' | 'evaluation' | 'auth';
 
 /**
  * The current schema of every event type. Adding a type without a schema is a compile error
@@ -216,6 +225,13 @@ export const currentSchemas = {
     schema: annotationQueueItemSkippedV1,
   },
   AnnotationQueueDeleted: { version: 1, domain: 'evaluation', schema: annotationQueueDeletedV1 },
+  UserCreated: { version: 1, domain: 'auth', schema: userCreatedV1 },
+  UserPasswordChanged: { version: 1, domain: 'auth', schema: userPasswordChangedV1 },
+  MemberInvited: { version: 1, domain: 'auth', schema: memberInvitedV1 },
+  MemberRoleSet: { version: 1, domain: 'auth', schema: memberRoleSetV1 },
+  MemberRemoved: { version: 1, domain: 'auth', schema: memberRemovedV1 },
+  LoginSucceeded: { version: 1, domain: 'auth', schema: loginSucceededV1 },
+  LoginFailed: { version: 1, domain: 'auth', schema: loginFailedV1 },
 } as const satisfies Record<string, { version: number; domain: Domain; schema: z.ZodType }>;
 
 export type EventType = keyof typeof currentSchemas;

@@ -14,3 +14,4 @@ export * from './prompts/prompt.events.ts';
 export * from './evaluation/evaluation.events.ts';
 export * from './evaluation/rule.events.ts';
 export * from './evaluation/annotation.events.ts';
+export * from './auth/user.events.ts';

@@ -12,7 +12,10 @@ export type StreamType =
   | 'evaluation-dataset'
   | 'evaluation-run'
   | 'evaluation-rule'
-  | 'annotation-queue';
+  | 'annotation-queue'
+  | 'user'
+  | 'workspace'
+  | 'login-failures';
 
 export function experimentStreamId(experimentId: string): string {
   return `experiment-${experimentId}`;
@@ -64,6 +67,19 @@ export function annotationQueueStreamId(queueId: string): string {
   return `annotation-queue-${queueId}`;
 }
 
+/** A user account (`UserCreated`, `UserPasswordChanged`, `LoginSucceeded`). */
+export function userStreamId(userId: string): string {
+  return `user-${userId}`;
+}
+
+/** A workspace: its creation and custom roles (AUTH-CORE) and its members. */
+export function workspaceStreamId(workspaceId: string): string {
+  return `workspace-${workspaceId}`;
+}
+
+/** Failed logins of an organisation (`LoginFailed`, appended without a version check). */
+export const LOGIN_FAILURES_STREAM_ID = 'login-failures';
+
 /** The workspace's model price table (stream ids are per workspace). */
 export const MODEL_PRICES_STREAM_ID = 'model-prices';
 
@@ -88,5 +104,13 @@ export function domainOfStream(streamId: string): Domain | null {
     streamId === MODEL_PRICES_STREAM_ID
   )
     return 'tracing';
+  if (
+    streamId.startsWith('user-') ||
+    streamId.startsWith('workspace-') ||
+    streamId.startsWith('organization-') ||
+    streamId.startsWith('api-key-') ||
+    streamId === LOGIN_FAILURES_STREAM_ID
+  )
+    return 'auth';
   return null;
 }
