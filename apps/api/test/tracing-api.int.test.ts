@@ -641,4 +641,55 @@ describe('tracing API', () => {
       await client.dispose();
     }
   });
+  it('modelPricesChanged pushes the price list after an entry is added, edited or deleted', async () => {
+    const w = randomWorkspaceId();
+    const client = createClient({
+      url: `${api.url.replace('http', 'ws')}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: ws(w),
+    });
+    type Price = { id: string; modelPattern: string; inputPerMillion: number; builtIn: boolean };
+    try {
+      const pushes: Price[][] = [];
+      const unsubscribe = client.subscribe<{ modelPricesChanged: Price[] }>(
+        { query: 'subscription{ modelPricesChanged { id modelPattern inputPerMillion builtIn } }' },
+        {
+          next: (msg) => pushes.push(msg.data?.modelPricesChanged ?? []),
+          error: () => undefined,
+          complete: () => undefined,
+        },
+      );
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const own = (list: Price[] | undefined) => (list ?? []).filter((p) => !p.builtIn);
+      const waitFor = async (check: (list: Price[]) => boolean) => {
+        const deadline = Date.now() + 5000;
+        while (!check(own(pushes.at(-1))) && Date.now() < deadline)
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        expect(check(own(pushes.at(-1)))).toBe(true);
+      };
+      const set = ok(
+        await api.gql<{ setModelPrice: { id: string } }>(
+          `mutation{ setModelPrice(input:{ modelPattern:"live-model-.*", inputPerMillion: 1, outputPerMillion: 2 }){ id } }`,
+          {},
+          ws(w),
+        ),
+      );
+      await waitFor((l) => l.length === 1 && l[0]!.inputPerMillion === 1);
+      ok(
+        await api.gql(
+          `mutation{ setModelPrice(input:{ id:"${set.setModelPrice.id}", modelPattern:"live-model-.*", inputPerMillion: 3, outputPerMillion: 2 }){ id } }`,
+          {},
+          ws(w),
+        ),
+      );
+      await waitFor((l) => l.length === 1 && l[0]!.inputPerMillion === 3);
+      ok(await api.gql(`mutation{ deleteModelPrice(id:"${set.setModelPrice.id}") }`, {}, ws(w)));
+      await waitFor((l) => l.length === 0);
+      // The shipped defaults come with every push, as modelPrices lists them.
+      expect(pushes.at(-1)!.some((p) => p.builtIn)).toBe(true);
+      unsubscribe();
+    } finally {
+      await client.dispose();
+    }
+  });
 });

@@ -1,4 +1,6 @@
+import { MODEL_PRICES_STREAM_ID } from '@cairn/events';
 import { builder } from '../graphql/builder.ts';
+import { mapNotices } from '../runs/run.subscriptions.ts';
 import { deleteModelPrice, listModelPrices, setModelPrice } from './model-price.commands.ts';
 
 const ModelPriceRef = builder.objectType('ModelPrice', {
@@ -65,5 +67,22 @@ builder.mutationFields((t) => ({
   deleteModelPrice: t.boolean({
     args: { id: t.arg.id({ required: true }) },
     resolve: (_r, { id }, ctx) => deleteModelPrice(ctx.deps, ctx.caller, String(id)),
+  }),
+}));
+
+builder.subscriptionFields((t) => ({
+  modelPricesChanged: t.field({
+    type: [ModelPriceRef],
+    description:
+      "Pushes the workspace's price entries (as `modelPrices` lists them) each time an entry is added, edited or deleted; changes arriving while the client is busy are coalesced.",
+    subscribe: (_r, _a, ctx) => {
+      const changed = mapNotices<true>(ctx, (n) =>
+        n.p === 'traces' && n.s.some(([stream]) => stream === MODEL_PRICES_STREAM_ID) ? true : null,
+      );
+      return (async function* () {
+        for await (const _ of changed) yield await listModelPrices(ctx.deps, ctx.workspaceId);
+      })();
+    },
+    resolve: (prices: Awaited<ReturnType<typeof listModelPrices>>) => prices,
   }),
 }));
