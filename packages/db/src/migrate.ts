@@ -14,6 +14,7 @@ import * as m0014 from './migrations/2026-12-06T0014-prompts.ts';
 import * as m0015 from './migrations/2026-12-06T0015-trace-storage.ts';
 import * as m0016 from './migrations/2026-12-07T0016-evaluation.ts';
 import * as m0017 from './migrations/2026-12-07T0017-evaluation-rules.ts';
+import * as m0019 from './migrations/2026-12-07T0019-users.ts';
 import * as m0020 from './migrations/2026-12-07T0020-annotation-queues.ts';
 import * as m0021 from './migrations/2026-12-07T0021-webhook-delivery-retention.ts';
 
@@ -34,6 +35,7 @@ const migrations: Record<string, Migration> = {
   '2026-12-06T0015-trace-storage': m0015,
   '2026-12-07T0016-evaluation': m0016,
   '2026-12-07T0017-evaluation-rules': m0017,
+  '2026-12-07T0019-users': m0019,
   '2026-12-07T0020-annotation-queues': m0020,
   '2026-12-07T0021-webhook-delivery-retention': m0021,
 };

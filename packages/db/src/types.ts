@@ -611,7 +611,50 @@ export interface AnnotationQueueItemsTable {
   updated_at: Timestamp;
 }
 
+/** User accounts (docs/auth.md, "Users and sessions"); workspace_id = organisation id. */
+export interface UsersTable {
+  workspace_id: string;
+  user_id: string;
+  email: string;
+  display_name: string;
+  password_hash: string | null;
+  oidc_subject: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface WorkspaceMembersTable {
+  workspace_id: string;
+  user_id: string;
+  role: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface WorkspaceInvitationsTable {
+  workspace_id: string;
+  email: string;
+  role: string;
+  invited_by: string;
+  invited_at: Timestamp;
+}
+
+/** Dashboard sessions: operational state written by the API, not a read model. */
+export interface SessionsTable {
+  id_hash: string;
+  user_id: string;
+  organization_id: string;
+  created_at: Timestamp;
+  last_seen_at: Timestamp;
+  expires_at: Timestamp;
+  csrf_token_hash: string;
+}
+
 export interface DB {
+  users: UsersTable;
+  workspace_members: WorkspaceMembersTable;
+  workspace_invitations: WorkspaceInvitationsTable;
+  sessions: SessionsTable;
   annotation_queues: AnnotationQueuesTable;
   annotation_queue_items: AnnotationQueueItemsTable;
   assessments: AssessmentsTable;

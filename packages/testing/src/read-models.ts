@@ -90,6 +90,12 @@ export const DUMP_QUERIES: Readonly<Record<string, { query: string; workspaceCol
     query: 'SELECT * FROM annotation_queue_items',
     workspaceColumn: 'workspace_id',
   },
+  users: { query: 'SELECT * FROM users', workspaceColumn: 'workspace_id' },
+  workspace_members: { query: 'SELECT * FROM workspace_members', workspaceColumn: 'workspace_id' },
+  workspace_invitations: {
+    query: 'SELECT * FROM workspace_invitations',
+    workspaceColumn: 'workspace_id',
+  },
   projection_stream_positions: {
     query: 'SELECT * FROM projection_stream_positions',
     workspaceColumn: 'workspace_id',

@@ -8,6 +8,7 @@ import { promptsProjection } from './prompts.projection.ts';
 import { registryProjection } from './registry.projection.ts';
 import { runsProjection } from './runs.projection.ts';
 import { tracesProjection } from './traces.projection.ts';
+import { usersProjection } from './users.projection.ts';
 import { webhooksProjection } from './webhooks.projection.ts';
 
 export const allProjections: readonly Projection[] = [
@@ -21,6 +22,7 @@ export const allProjections: readonly Projection[] = [
   evaluationProjection,
   evaluationRulesProjection,
   annotationQueuesProjection,
+  usersProjection,
 ];
 
 export function findProjection(name: string): Projection | undefined {
