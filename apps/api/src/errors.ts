@@ -6,6 +6,7 @@ export type ErrorCode =
   | 'ALREADY_EXISTS'
   | 'INVALID_ARGUMENT'
   | 'CONFLICT'
+  | 'FAILED_PRECONDITION'
   | 'UNAUTHENTICATED'
   | 'PERMISSION_DENIED'
   | 'UNAVAILABLE';
@@ -31,6 +32,7 @@ const UNIQUE_SCOPE_NAMES: Record<string, string> = {
   'experiment-name': 'An experiment named',
   'registered-model-name': 'A registered model named',
   'prompt-name': 'A prompt named',
+  'annotation-queue-name': 'An annotation queue named',
 };
 
 /** Maps event-store errors to API errors; anything else passes through untouched. */
