@@ -329,6 +329,34 @@ describe('tracing API', () => {
         ),
       ).traces.totalCount,
     ).toBe(1);
+    // A metadata key goes the same way; deleting it again changes nothing.
+    for (let i = 0; i < 2; i++) {
+      const unannotated = ok(
+        await api.gql<{ deleteTraceMetadata: { metadata: unknown[] } }>(
+          `mutation{ deleteTraceMetadata(traceId: "${traceId}", key: "ticket") { metadata { key value } } }`,
+          {},
+          ws(w),
+        ),
+      );
+      expect(unannotated.deleteTraceMetadata.metadata).toEqual([]);
+    }
+    const stream = await api.db
+      .selectFrom('events')
+      .select('type')
+      .where('workspace_id', '=', w)
+      .where('stream_id', '=', `trace-${traceId}`)
+      .where('type', '=', 'TraceMetadataDeleted')
+      .execute();
+    expect(stream).toHaveLength(1);
+    expect(
+      codeOf(
+        await api.gql(
+          `mutation{ deleteTraceMetadata(traceId: "${traceId}", key: "") { id } }`,
+          {},
+          ws(w),
+        ),
+      ),
+    ).toBe('INVALID_ARGUMENT');
     const unknown = await api.gql(
       `mutation{ setTraceTag(traceId: "${aTraceId()}", key: "a", value: "b") { id } }`,
       {},

@@ -55,6 +55,7 @@ import {
   spansIngestedV1,
   traceDeletedV1,
   traceMetadataSetV1,
+  traceMetadataDeletedV1,
   traceTagDeletedV1,
   traceTagSetV1,
 } from './tracing/trace.events.ts';
@@ -170,6 +171,7 @@ export const currentSchemas = {
   TraceTagSet: { version: 1, domain: 'tracing', schema: traceTagSetV1 },
   TraceTagDeleted: { version: 1, domain: 'tracing', schema: traceTagDeletedV1 },
   TraceMetadataSet: { version: 1, domain: 'tracing', schema: traceMetadataSetV1 },
+  TraceMetadataDeleted: { version: 1, domain: 'tracing', schema: traceMetadataDeletedV1 },
   TraceDeleted: { version: 1, domain: 'tracing', schema: traceDeletedV1 },
   ModelPriceSet: { version: 1, domain: 'tracing', schema: modelPriceSetV1 },
   ModelPriceDeleted: { version: 1, domain: 'tracing', schema: modelPriceDeletedV1 },

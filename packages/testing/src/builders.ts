@@ -316,6 +316,13 @@ export function aTraceTagDeleted(
   return aNewEvent('TraceTagDeleted', { traceId, key }, { id, occurredAt });
 }
 
+export function aTraceMetadataDeleted(
+  overrides: { traceId: string; key: string } & EnvelopeOverrides,
+): BuiltEvent<'TraceMetadataDeleted'> {
+  const { id, occurredAt, traceId, key } = overrides;
+  return aNewEvent('TraceMetadataDeleted', { traceId, key }, { id, occurredAt });
+}
+
 export function aTraceMetadataSet(
   overrides: { traceId: string; key?: string; value?: string } & EnvelopeOverrides,
 ): BuiltEvent<'TraceMetadataSet'> {

@@ -77,6 +77,29 @@ export async function deleteTraceTag(
   });
 }
 
+export async function deleteTraceMetadata(
+  deps: ServiceDeps,
+  caller: Caller,
+  traceId: string,
+  key: string,
+): Promise<void> {
+  const known = await inReadModel(deps, caller, traceId);
+  const metadata = await getTraceKeyValues(
+    deps.db,
+    'trace_metadata_effective',
+    caller.workspaceId,
+    [traceId],
+  );
+  const keyVisible = (metadata.get(traceId) ?? []).some((m) => m.key === key);
+  await execute(deps, caller, {
+    type: 'DeleteTraceMetadata',
+    traceId,
+    key,
+    inReadModel: known,
+    keyVisible,
+  });
+}
+
 /** Parallel appends: each trace is its own stream. */
 const CONCURRENCY = 8;
 

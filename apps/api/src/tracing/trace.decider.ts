@@ -27,6 +27,14 @@ export type TraceCommand =
       keyVisible: boolean;
     }
   | { type: 'SetTraceMetadata'; traceId: string; key: string; value: string; inReadModel: boolean }
+  | {
+      type: 'DeleteTraceMetadata';
+      traceId: string;
+      key: string;
+      inReadModel: boolean;
+      /** The read model shows the key (it may come from span attributes). */
+      keyVisible: boolean;
+    }
   | { type: 'DeleteTrace'; traceId: string; inReadModel: boolean };
 
 export interface TraceState {
@@ -35,7 +43,8 @@ export interface TraceState {
   deleted: boolean;
   /** Tags set (value) or deleted (null) by people on this stream. */
   tags: Map<string, string | null>;
-  metadata: Map<string, string>;
+  /** Metadata set (value) or deleted (null) by people on this stream. */
+  metadata: Map<string, string | null>;
 }
 
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
@@ -89,6 +98,12 @@ export const traceDecider: Decider<TraceCommand, TraceState> = {
           known: true,
           metadata: new Map(state.metadata).set(event.data.key, event.data.value),
         };
+      case 'TraceMetadataDeleted':
+        return {
+          ...state,
+          known: true,
+          metadata: new Map(state.metadata).set(event.data.key, null),
+        };
       case 'TraceDeleted':
         return { ...state, known: true, deleted: true };
       default:
@@ -122,6 +137,14 @@ export const traceDecider: Decider<TraceCommand, TraceState> = {
         if (state.metadata.get(command.key) === command.value) return [];
         const { traceId, key, value } = command;
         return [newEvent(ctx, 'TraceMetadataSet', { traceId, key, value })];
+      }
+      case 'DeleteTraceMetadata': {
+        validateKey('metadata', command.key);
+        checkWritable(state, command);
+        const own = state.metadata.get(command.key);
+        if (own === null || (own === undefined && !command.keyVisible)) return [];
+        const { traceId, key } = command;
+        return [newEvent(ctx, 'TraceMetadataDeleted', { traceId, key })];
       }
       case 'DeleteTrace':
         // Unknown or already deleted: nothing happens (deleteTraces counts only real deletions).

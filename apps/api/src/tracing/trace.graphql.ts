@@ -5,7 +5,13 @@ import { connectionType } from '../graphql/connection.ts';
 import type { GraphQLContext } from '../graphql/context.ts';
 import { KeyValueRef, pageSize } from '../graphql/scalars.ts';
 import { RunRef } from '../runs/run.graphql.ts';
-import { deleteTraceTag, deleteTraces, setTraceMetadata, setTraceTag } from './trace.commands.ts';
+import {
+  deleteTraceMetadata,
+  deleteTraceTag,
+  deleteTraces,
+  setTraceMetadata,
+  setTraceTag,
+} from './trace.commands.ts';
 import { parseTraceFilter, parseTraceOrderBy } from './trace-search.ts';
 import { clearTraces } from './tracing.loaders.ts';
 import { getTraceStats, listTraces, type SpanRow, type TraceRow } from './traces.queries.ts';
@@ -298,6 +304,17 @@ builder.mutationFields((t) => ({
     resolve: async (_r, args, ctx) => {
       const traceId = checkTraceId(String(args.traceId), 'traceId');
       await deleteTraceTag(ctx.deps, ctx.caller, traceId, args.key);
+      return reload(ctx, traceId);
+    },
+  }),
+  deleteTraceMetadata: t.field({
+    type: TraceRef,
+    description:
+      'Removes a metadata key (also one that came from span attributes); deleting an absent key changes nothing.',
+    args: { traceId: t.arg.id({ required: true }), key: t.arg.string({ required: true }) },
+    resolve: async (_r, args, ctx) => {
+      const traceId = checkTraceId(String(args.traceId), 'traceId');
+      await deleteTraceMetadata(ctx.deps, ctx.caller, traceId, args.key);
       return reload(ctx, traceId);
     },
   }),

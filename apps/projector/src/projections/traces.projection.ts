@@ -18,6 +18,7 @@ const handles = [
   'TraceTagSet',
   'TraceTagDeleted',
   'TraceMetadataSet',
+  'TraceMetadataDeleted',
   'TraceDeleted',
   'ModelPriceSet',
   'ModelPriceDeleted',
@@ -641,6 +642,10 @@ export const tracesProjection: Projection = {
             event.data.key,
             event.data.value,
           );
+          changed.add(w, event.data.traceId);
+          break;
+        case 'TraceMetadataDeleted':
+          await setUserKeyValue(trx, 'trace_metadata', w, event.data.traceId, event.data.key, null);
           changed.add(w, event.data.traceId);
           break;
         case 'TraceDeleted':

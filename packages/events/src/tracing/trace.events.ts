@@ -115,6 +115,7 @@ export type SpansIngestedData = z.infer<typeof spansIngestedV1>;
 export const traceTagSetV1 = z.object({ traceId, key: z.string(), value: z.string() });
 export const traceTagDeletedV1 = z.object({ traceId, key: z.string() });
 export const traceMetadataSetV1 = z.object({ traceId, key: z.string(), value: z.string() });
+export const traceMetadataDeletedV1 = z.object({ traceId, key: z.string() });
 export const traceDeletedV1 = z.object({ traceId });
 
 export const modelPriceSetV1 = z.object({
