@@ -6,6 +6,7 @@ import './evaluations.css';
 const LINKS = [
   { href: '/evaluations', label: 'Evaluation runs', page: 'runs' },
   { href: '/evaluations/rules', label: 'Online rules', page: 'rules' },
+  { href: '/evaluations/queues', label: 'Annotation queues', page: 'queues' },
 ] as const;
 
 export type EvaluationsPage = (typeof LINKS)[number]['page'];

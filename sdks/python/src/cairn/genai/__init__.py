@@ -10,7 +10,7 @@ evaluation (docs/python-sdk.md, "Evaluation": ``evaluate``, ``scorers``, ``datas
 >>> cairn.genai.evaluate(data, predict_fn=answer, scorers=[Correctness(), Guidelines(guidelines="Be brief")])
 """
 
-from . import datasets, judges, scorers
+from . import annotation, datasets, judges, scorers
 from ._prompts import (
     Prompt,
     PromptCacheWarning,
@@ -58,6 +58,7 @@ __all__ = [
     "PromptFormatError",
     "PromptVersion",
     "Scorer",
+    "annotation",
     "clear_prompt_cache",
     "create_dataset",
     "datasets",
