@@ -1,18 +1,21 @@
 'use client';
 
-import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
 import { ErrorMessage } from '../../components/error-message.tsx';
 import { useDashboard } from '../../components/providers.tsx';
 import { formatTimestamp } from '../../lib/format.ts';
 import { describeError, type ApiErrorInfo } from '../../lib/graphql/errors.ts';
 import {
   DELETE_MODEL_PRICE,
+  MODEL_PRICES_CHANGED,
   MODEL_PRICES_QUERY,
   SET_MODEL_PRICE,
   type ModelPrice,
+  type ModelPricesChangedResult,
   type ModelPriceInput,
   type ModelPricesResult,
 } from '../../lib/graphql/tracing-documents.ts';
+import { useSubscriptionEffect } from '../../lib/hooks.ts';
 import { TracingNav } from './tracing-nav.tsx';
 
 /** `/traces/prices`: the price table that costs spans (built-in defaults and own entries). */
@@ -23,10 +26,14 @@ export function PricesPage() {
   const [editing, setEditing] = useState<ModelPrice | null>(null);
   const [status, setStatus] = useState<string | null>(null);
 
+  // A push is newer than any read still in flight: such a read's answer is dropped.
+  const generation = useRef(0);
   const load = useCallback(async () => {
+    const gen = ++generation.current;
     const result = await urql
       .query<ModelPricesResult>(MODEL_PRICES_QUERY, {}, { requestPolicy: 'network-only' })
       .toPromise();
+    if (gen !== generation.current) return;
     if (result.error || !result.data) {
       setError(describeError(result.error ?? { message: 'No data' }));
       return;
@@ -35,6 +42,12 @@ export function PricesPage() {
     setPrices(result.data.modelPrices);
   }, [urql]);
   useEffect(() => void load(), [load]);
+  // Live: entries added, edited or deleted elsewhere show without a reload (no polling).
+  useSubscriptionEffect<ModelPricesChangedResult>(MODEL_PRICES_CHANGED, {}, (data) => {
+    generation.current += 1;
+    setError(null);
+    setPrices(data.modelPricesChanged);
+  });
 
   const remove = async (p: ModelPrice) => {
     if (!window.confirm(`Delete the price of ${p.modelPattern}?`)) return;

@@ -6,6 +6,7 @@ import { ErrorMessage } from '../../components/error-message.tsx';
 import type { KeyValue } from '../../lib/graphql/documents.ts';
 import { useAction } from '../model-registry/use-action.ts';
 import {
+  DELETE_TRACE_METADATA,
   DELETE_TRACE_TAG,
   DELETE_TRACES,
   KEY_MAX,
@@ -82,21 +83,21 @@ export function TraceKeyValueEditor({
                     }}
                   >
                     Edit
+                  </button>{' '}
+                  <button
+                    type="button"
+                    className="link"
+                    disabled={action.busy}
+                    aria-label={`Remove ${noun} ${t.key}`}
+                    onClick={() =>
+                      void action.run(kind === 'tag' ? DELETE_TRACE_TAG : DELETE_TRACE_METADATA, {
+                        traceId,
+                        key: t.key,
+                      })
+                    }
+                  >
+                    Remove
                   </button>
-                  {kind === 'tag' && (
-                    <>
-                      {' '}
-                      <button
-                        type="button"
-                        className="link"
-                        disabled={action.busy}
-                        aria-label={`Remove tag ${t.key}`}
-                        onClick={() => void action.run(DELETE_TRACE_TAG, { traceId, key: t.key })}
-                      >
-                        Remove
-                      </button>
-                    </>
-                  )}
                 </td>
               </tr>
             ))}
@@ -134,11 +135,6 @@ export function TraceKeyValueEditor({
         <button type="submit" disabled={action.busy || key === ''}>
           {replacing ? 'Save' : kind === 'tag' ? 'Set tag' : 'Set metadata'}
         </button>
-        {kind === 'metadata' && (
-          <span className="muted" style={{ fontSize: 12 }}>
-            Metadata can be changed, not removed.
-          </span>
-        )}
       </form>
       {action.error && <ErrorMessage error={action.error} />}
     </section>

@@ -23,6 +23,11 @@ export const SET_TRACE_METADATA = `
     setTraceMetadata(traceId: $traceId, key: $key, value: $value) { ${ANNOTATIONS} }
   }`;
 
+export const DELETE_TRACE_METADATA = `
+  mutation DeleteTraceMetadata($traceId: ID!, $key: String!) {
+    deleteTraceMetadata(traceId: $traceId, key: $key) { ${ANNOTATIONS} }
+  }`;
+
 /** At most this many ids per call (the API's bound). */
 export const DELETE_TRACES_MAX = 1000;
 

@@ -6,7 +6,9 @@ import { useDashboard } from '../../components/providers.tsx';
 import { describeError, type ApiErrorInfo } from '../../lib/graphql/errors.ts';
 import {
   TRACES_CHANGED_IDS,
+  TRACES_LEFT,
   type TracesChangedIdsResult,
+  type TracesLeftResult,
 } from '../../lib/graphql/tracing-documents.ts';
 import { useSubscriptionEffect } from '../../lib/hooks.ts';
 
@@ -22,7 +24,7 @@ export interface LiveQuery<T> {
 
 /**
  * A query kept live by the traces feed: read once, then read again (debounced by `debounceMs`)
- * whenever `tracesChanged(liveFilter)` pushes. No polling. The previous data stays on screen
+ * whenever `tracesChanged(liveFilter)` or `tracesLeft(liveFilter)` pushes. No polling. The previous data stays on screen
  * while a re-read is in flight. `enabled: false` skips both.
  */
 export function useLiveTraceQuery<T>(
@@ -63,17 +65,20 @@ export function useLiveTraceQuery<T>(
   }, [read, enabled]);
 
   const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const schedule = () => {
+    timer.current ??= setTimeout(() => {
+      timer.current = null;
+      void read();
+    }, debounceMs);
+  };
   useSubscriptionEffect<TracesChangedIdsResult>(
     TRACES_CHANGED_IDS,
     { filter: liveFilter },
-    () => {
-      timer.current ??= setTimeout(() => {
-        timer.current = null;
-        void read();
-      }, debounceMs);
-    },
+    schedule,
     enabled,
   );
+  // A trace deleted or edited out of the filter: tracesChanged does not push it.
+  useSubscriptionEffect<TracesLeftResult>(TRACES_LEFT, { filter: liveFilter }, schedule, enabled);
   useEffect(
     () => () => {
       if (timer.current) clearTimeout(timer.current);

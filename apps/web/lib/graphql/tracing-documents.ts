@@ -275,6 +275,15 @@ export interface ModelPricesResult {
   modelPrices: ModelPrice[];
 }
 
+/** The price list again after each change (another tab, the API, the CLI). */
+export const MODEL_PRICES_CHANGED = `
+  subscription ModelPricesChanged {
+    modelPricesChanged { ${PRICE_FIELDS} }
+  }`;
+export interface ModelPricesChangedResult {
+  modelPricesChanged: ModelPrice[];
+}
+
 export const SET_MODEL_PRICE = `
   mutation SetModelPrice($input: ModelPriceInput!) {
     setModelPrice(input: $input) { ${PRICE_FIELDS} }
