@@ -24,6 +24,8 @@ import {
 import { createReadiness } from './http/readiness.ts';
 import type { HttpSecurityOptions } from './http/request-guard.ts';
 import { createApiServer } from './http/server.ts';
+import type { BackoffPolicy } from './auth/session-routes.ts';
+import { createSessionStore, DEFAULT_SESSION_POLICY, type SessionPolicy } from './auth/sessions.ts';
 import type { OtlpRouteOptions } from './tracing/otlp-route.ts';
 import { ChangeListener } from './write/projection-waiter.ts';
 import type { ServiceDeps } from './write/services.ts';
@@ -58,6 +60,17 @@ export interface CairnAppOptions {
   security?: HttpSecurityOptions;
   /** The online evaluation consumer (docs/evaluation.md, "Online evaluation"). */
   evaluation?: CairnEvaluationOptions;
+  /** Dashboard sessions (docs/auth.md, "Users and sessions"). */
+  sessions?: CairnSessionOptions;
+}
+
+export interface CairnSessionOptions {
+  /** `--public-url`: an https address makes the session cookie `Secure`. */
+  publicUrl?: string | null;
+  /** Idle and absolute session lifetimes (default 12 h / 7 d). */
+  policy?: Partial<SessionPolicy>;
+  /** Failed-login backoff (tests shorten it). */
+  backoff?: Partial<BackoffPolicy>;
 }
 
 export interface CairnEvaluationOptions {
@@ -96,6 +109,8 @@ export interface CairnApp {
   relay: KafkaRelay | null;
   projector: RunningProjector | null;
   onlineEvaluator: OnlineEvaluator | null;
+  /** The command services of this app (the CLI and tests create users through them). */
+  deps: ServiceDeps;
   /** Stops what this app started, in reverse order; the handle and Kafka stay the caller's. */
   stop(): Promise<void>;
 }
@@ -207,6 +222,14 @@ export async function startCairnApp(opts: CairnAppOptions): Promise<CairnApp> {
       artifacts: opts.artifacts,
       otlp: opts.otlp,
       security: { boundHost: opts.host, ...opts.security },
+      sessions: {
+        sessions: createSessionStore(handle.db, {
+          ...DEFAULT_SESSION_POLICY,
+          ...opts.sessions?.policy,
+        }),
+        publicUrl: opts.sessions?.publicUrl ?? null,
+        ...(opts.sessions?.backoff ? { backoff: opts.sessions.backoff } : {}),
+      },
     });
     await new Promise<void>((resolve, reject) => {
       api.server.once('error', reject);
@@ -228,6 +251,7 @@ export async function startCairnApp(opts: CairnAppOptions): Promise<CairnApp> {
       relay,
       projector,
       onlineEvaluator,
+      deps,
       stop,
     };
   } catch (error) {

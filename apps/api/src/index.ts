@@ -14,3 +14,12 @@ export { runDecider } from './runs/run.decider.ts';
 export * from './http/readiness.ts';
 export * from './app.ts';
 export * from './artifacts/upload-sweeper.ts';
+export * from './auth/user.commands.ts';
+export {
+  createSessionResolver,
+  createSessionStore,
+  SESSION_COOKIE,
+  CSRF_HEADER,
+  type SessionStore,
+} from './auth/sessions.ts';
+export { hashPassword, verifyPassword } from './auth/passwords.ts';

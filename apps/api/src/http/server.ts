@@ -12,6 +12,8 @@ import { createOtlpRoute, type OtlpRouteOptions } from '../tracing/otlp-route.ts
 import { createHttpGuard, refuseInvalidUtf8, type HttpSecurityOptions } from './request-guard.ts';
 import { createMlflowRouter } from '../mlflow/router.ts';
 import { mlflowRoutes } from '../mlflow/routes.ts';
+import { createSessionRoutes, type SessionRoutesOptions } from '../auth/session-routes.ts';
+import { checkSessionRequest } from '../auth/session-guard.ts';
 
 export interface ReadinessReport {
   ready: boolean;
@@ -32,6 +34,8 @@ export interface ApiServerOptions {
   otlp?: OtlpRouteOptions;
   /** Host, Origin/CORS, content types and graphql-ws limits (request-guard.ts). */
   security?: HttpSecurityOptions;
+  /** Dashboard sessions: `/auth/*` routes and the session cookie's CSRF check (docs/auth.md). */
+  sessions?: SessionRoutesOptions;
 }
 
 function json(res: http.ServerResponse, status: number, body: unknown): void {
@@ -62,6 +66,9 @@ export function createApiServer(opts: ApiServerOptions): {
   });
   const maxBody = opts.maxBodyBytes ?? 32 * 1024 * 1024;
   const guard = createHttpGuard(opts.security);
+  const sessionRoutes = opts.sessions
+    ? createSessionRoutes(opts.deps, opts.logger, opts.sessions)
+    : null;
   const tooLarge = (res: http.ServerResponse) =>
     json(res, 413, {
       errors: [
@@ -131,16 +138,24 @@ export function createApiServer(opts: ApiServerOptions): {
       return;
     }
     if (url.pathname === '/graphql') {
-      void serveGraphQL(req, res, url).catch((error: unknown) => {
-        opts.logger.error('graphql transport error', error);
-        if (!res.headersSent)
-          json(res, 500, {
-            errors: [{ message: 'Internal error', extensions: { code: 'INTERNAL' } }],
-          });
-        else res.destroy();
-      });
+      // A session cookie must name a live session, and a state-changing request made with it
+      // must carry the CSRF header (API keys need none: a browser never adds them on its own).
+      const checked = opts.sessions
+        ? checkSessionRequest(opts.sessions.sessions, req, res)
+        : Promise.resolve(true);
+      void checked
+        .then((ok) => (ok ? serveGraphQL(req, res, url) : undefined))
+        .catch((error: unknown) => {
+          opts.logger.error('graphql transport error', error);
+          if (!res.headersSent)
+            json(res, 500, {
+              errors: [{ message: 'Internal error', extensions: { code: 'INTERNAL' } }],
+            });
+          else res.destroy();
+        });
       return;
     }
+    if (sessionRoutes?.(req, res)) return;
     if (otlpRoute(req, res)) return;
     if (mlflowRouter(req, res)) return;
     if (artifactRoutes?.(req, res)) return;

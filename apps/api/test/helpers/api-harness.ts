@@ -15,6 +15,8 @@ import path from 'node:path';
 import { LocalArtifactStore, type ArtifactStore } from '@cairn/artifacts';
 import {
   startCairnApp,
+  type CairnSessionOptions,
+  type ServiceDeps,
   type CairnWebhookOptions,
   type HttpSecurityOptions,
 } from '../../src/index.ts';
@@ -55,6 +57,8 @@ export interface ApiHarnessOptions {
   webhooks?: CairnWebhookOptions;
   /** Allowed hosts and origins, graphql-ws limits (default as in `cairn server`). */
   security?: HttpSecurityOptions;
+  /** Session lifetimes and failed-login backoff (docs/auth.md). */
+  sessions?: CairnSessionOptions;
 }
 
 export interface ApiHarness {
@@ -64,6 +68,8 @@ export interface ApiHarness {
   kafka: KafkaTransport | null;
   relay: KafkaRelay | null;
   artifactStore: ArtifactStore;
+  /** The app's command services (create users, …). */
+  deps: ServiceDeps;
   /** Error lines the components reported (when the default logger is used). */
   errors: string[];
   gql<T = Record<string, unknown>>(
@@ -138,6 +144,7 @@ export async function startApiHarness(opts: ApiHarnessOptions): Promise<ApiHarne
       artifacts: { store: artifactStore, maxUploadBytes: opts.maxUploadBytes },
       webhooks: opts.webhooks,
       security: opts.security,
+      sessions: opts.sessions,
     });
     cleanups.push(() => app.stop());
     const { url, relay } = app;
@@ -153,6 +160,7 @@ export async function startApiHarness(opts: ApiHarnessOptions): Promise<ApiHarne
       kafka,
       relay,
       artifactStore,
+      deps: app.deps,
       errors,
       async gql<T>(
         query: string,
