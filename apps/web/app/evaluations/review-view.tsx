@@ -181,7 +181,7 @@ function LabelForm({
     setBusy(false);
   };
   return (
-    <form className="feedback-form" aria-label="Labels" onSubmit={(e) => void submit(e)}>
+    <form className="feedback-form" aria-label="Labels" noValidate onSubmit={(e) => void submit(e)}>
       {labels.map((l) => {
         const id = `label-${l.name}`;
         const value = raw[l.name] ?? '';
