@@ -164,7 +164,10 @@ function LabelForm({
   const [raw, setRaw] = useState<Record<string, string>>({});
   const [problems, setProblems] = useState<Record<string, string>>({});
   const [busy, setBusy] = useState(false);
-  const set = (name: string, value: string) => setRaw((r) => ({ ...r, [name]: value }));
+  const set = (name: string, value: string) => {
+    setRaw((r) => ({ ...r, [name]: value }));
+    setProblems(({ [name]: _, ...rest }) => rest);
+  };
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     const found: Record<string, string> = {};
