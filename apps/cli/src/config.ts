@@ -10,7 +10,13 @@ import {
   type HttpSecurityOptions,
   type MaskRule,
 } from '@cairn/api';
-import { SECURITY_OPTIONS, SECURITY_USAGE, securityConfig } from './security-flags.ts';
+import {
+  authConfig,
+  SECURITY_OPTIONS,
+  SECURITY_USAGE,
+  securityConfig,
+  type AuthConfig,
+} from './security-flags.ts';
 
 export interface CliConfig {
   command: string[];
@@ -31,6 +37,8 @@ export interface CliConfig {
   traceMaskRules: MaskRule[];
   /** --allowed-hosts, --cors-allowed-origins, --ws-max-payload-bytes (security-flags.ts). */
   security: HttpSecurityOptions;
+  /** --auth (CAIRN_AUTH) and --insecure-no-auth (security-flags.ts, docs/auth.md). */
+  auth: AuthConfig;
   verbose: boolean;
 }
 
@@ -145,10 +153,13 @@ export function parseConfig(
     throw new UsageError(`Invalid --max-otlp-body-bytes "${maxOtlpText}"`);
   const maskRulesFile = values['trace-mask-rules'] ?? env.CAIRN_TRACE_MASK_RULES;
   const traceMaskRules = maskRulesFile ? loadMaskRules(maskRulesFile) : [];
+  const host = values.host ?? (env.CAIRN_HOST?.trim() || '127.0.0.1');
+  const serves = positionals[0] === 'server' || positionals[0] === 'api';
+  const auth = authConfig(values, env, { host, serves }, (message) => new UsageError(message));
   return {
     command: positionals,
     port,
-    host: values.host ?? env.CAIRN_HOST ?? '127.0.0.1',
+    host,
     home,
     databaseUrl: values['database-url'] ?? env.CAIRN_DATABASE_URL ?? null,
     kafkaBrokers: brokers
@@ -163,6 +174,7 @@ export function parseConfig(
     maxOtlpBodyBytes,
     traceMaskRules,
     security: securityConfig(values, env, (message) => new UsageError(message)),
+    auth,
     verbose: values.verbose ?? false,
   };
 }

@@ -13,6 +13,7 @@ import {
   type Logger,
 } from '@cairn/projector';
 import { parseConfig, USAGE, UsageError, type CliConfig } from './config.ts';
+import { isLoopbackHost } from './security-flags.ts';
 import { openDatabase, type OpenedDatabase } from './database.ts';
 import { landingPage } from './landing-page.ts';
 import { createStaticHandler } from './web-static.ts';
@@ -73,6 +74,23 @@ function kafkaFor(cfg: CliConfig, cleanups: Cleanup[]): KafkaTransport | null {
   return kafka;
 }
 
+/**
+ * `--auth` (docs/auth.md, "Running a server"). parseConfig already refused auth off on a
+ * non-loopback host without --insecure-no-auth; here the warning for that case, and
+ * `--auth required` refused while the API server has no key enforcement to hand it to (a server
+ * that says it requires keys but serves everyone would be worse than one that refuses to start).
+ */
+function authPreflight(cfg: CliConfig): void {
+  if (cfg.auth.mode === 'required')
+    throw new UsageError(
+      '--auth required: this build of the API server cannot enforce API keys yet (issue 20); bind a loopback --host with --auth off',
+    );
+  if (!isLoopbackHost(cfg.host))
+    console.error(
+      `WARNING: serving ${cfg.host} WITHOUT AUTHENTICATION (--insecure-no-auth): anyone who can reach this address can read and change every workspace. Use --auth required unless a proxy in front authenticates every request.`,
+    );
+}
+
 async function startApp(
   cfg: CliConfig,
   database: OpenedDatabase,
@@ -82,6 +100,7 @@ async function startApp(
   cleanups: Cleanup[],
   role: { withProjector: boolean; withRelay: boolean },
 ): Promise<string> {
+  authPreflight(cfg);
   const store = createArtifactStore(cfg.artifacts);
   cleanups.push(() => store.close());
   const app = await startCairnApp({
