@@ -112,7 +112,10 @@ async function startApp(
     port: cfg.port,
     host: cfg.host,
     fallback: createStaticHandler(webRoot(), { whenMissing: landingPage }),
-    webhooks: webhookOptions(cfg.home, logger, { scaleRole: cfg.databaseUrl !== null }),
+    webhooks: webhookOptions(cfg.home, logger, {
+      scaleRole: cfg.databaseUrl !== null,
+      host: cfg.host,
+    }),
     artifacts: {
       store,
       maxUploadBytes: cfg.maxUploadBytes,
@@ -240,7 +243,7 @@ export async function main(argv: string[]): Promise<void> {
         onShutdown(logger, cleanups);
         const { handle } = await connect(cfg, logger, cleanups);
         const kafka = kafkaFor(cfg, cleanups);
-        const webhooks = webhookOptions(cfg.home, logger, { scaleRole: true });
+        const webhooks = webhookOptions(cfg.home, logger, { scaleRole: true, host: cfg.host });
         const projector = await startProjector({
           db: handle.db,
           transport: kafka ? { kind: 'kafka', kafka } : { kind: 'postgres' },

@@ -1,5 +1,6 @@
 import type { CairnWebhookOptions } from '@cairn/api';
 import { parseAllowedHosts, resolveSecretKey, type Logger } from '@cairn/projector';
+import { isLoopbackHost } from './security-flags.ts';
 
 function positiveInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
   const text = env[name];
@@ -14,12 +15,13 @@ const days = (n: number | undefined) => (n === undefined ? undefined : n * 86_40
 /**
  * Webhook settings from the environment (docs/webhooks.md): the server key that seals signing
  * secrets (`CAIRN_SECRET_KEY`, else `<home>/secret.key`, created once with mode 0600), the target
- * allow-list and the retry schedule.
+ * allow-list and the retry schedule. `host`: the bound address (`--host`); beyond loopback,
+ * loopback and private-network targets are refused unless the allow-list names them.
  */
 export function webhookOptions(
   home: string,
   logger: Logger,
-  opts: { scaleRole: boolean },
+  opts: { scaleRole: boolean; host: string },
   env: NodeJS.ProcessEnv = process.env,
 ): Required<Pick<CairnWebhookOptions, 'secretKey'>> & CairnWebhookOptions {
   const { key, source } = resolveSecretKey({ envValue: env.CAIRN_SECRET_KEY, home });
@@ -30,7 +32,10 @@ export function webhookOptions(
   }
   return {
     secretKey: key,
-    hostPolicy: { allowedHosts: parseAllowedHosts(env.CAIRN_WEBHOOK_ALLOWED_HOSTS) },
+    hostPolicy: {
+      allowedHosts: parseAllowedHosts(env.CAIRN_WEBHOOK_ALLOWED_HOSTS),
+      refusePrivate: !isLoopbackHost(opts.host),
+    },
     retry: {
       maxAttempts: positiveInt(env, 'CAIRN_WEBHOOK_MAX_ATTEMPTS'),
       baseDelayMs: positiveInt(env, 'CAIRN_WEBHOOK_RETRY_BASE_MS'),

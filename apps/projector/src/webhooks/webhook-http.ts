@@ -2,7 +2,7 @@ import dns from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
-import { isExplicitlyAllowed, isRefusedAddress, type WebhookHostPolicy } from './webhook-url.ts';
+import { addressRefusal, isExplicitlyAllowed, type WebhookHostPolicy } from './webhook-url.ts';
 
 export interface PostResult {
   statusCode: number | null;
@@ -24,10 +24,12 @@ export function guardedLookup(policy: WebhookHostPolicy): LookupFunction {
   return (hostname: string, options: dns.LookupOptions, callback: LookupCallback) => {
     dns.lookup(hostname, { ...options, all: true }, (error, addresses) => {
       if (error) return callback(error, []);
-      const refused = addresses.find((a) => isRefusedAddress(a.address));
-      if (refused && !isExplicitlyAllowed(hostname, policy)) {
+      const refused = isExplicitlyAllowed(hostname, policy)
+        ? undefined
+        : addresses.find((a) => addressRefusal(a.address, policy) !== null);
+      if (refused) {
         const err: NodeJS.ErrnoException = new Error(
-          `${hostname} resolves to ${refused.address}, which is not allowed as a webhook target`,
+          `${hostname} resolves to ${refused.address}, which is not allowed as a webhook target (${addressRefusal(refused.address, policy)})`,
         );
         err.code = 'EWEBHOOKREFUSED';
         return callback(err, []);
