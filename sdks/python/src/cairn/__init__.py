@@ -36,7 +36,9 @@ from .exceptions import (
     ConflictError,
     InvalidArgumentError,
     NotFoundError,
+    PermissionDeniedError,
     RestException,
+    UnauthenticatedError,
 )
 from .fluent import (
     ActiveRun,
@@ -136,6 +138,8 @@ __all__ = [
     "InvalidArgumentError",
     "ModelVersion",
     "NotFoundError",
+    "PermissionDeniedError",
+    "UnauthenticatedError",
     "RegisteredModel",
     "BatchLoggingError",
     "CairnClient",

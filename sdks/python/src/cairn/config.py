@@ -93,7 +93,7 @@ class TransportSettings:
     @staticmethod
     def from_env() -> "TransportSettings":
         return TransportSettings(
-            api_key=os.environ.get("CAIRN_API_KEY") or None,
+            api_key=api_key_from_env(),
             workspace=os.environ.get("CAIRN_WORKSPACE") or None,
             request_timeout=_env_float("CAIRN_HTTP_REQUEST_TIMEOUT", 30.0),
             retry_timeout=_env_float("CAIRN_HTTP_RETRY_TIMEOUT", 120.0),
@@ -134,3 +134,12 @@ def system_metrics_enabled_by_env() -> bool:
 
 def system_metrics_interval() -> float:
     return max(0.1, _env_float("CAIRN_SYSTEM_METRICS_SAMPLING_INTERVAL", 10.0))
+
+
+def api_key_from_env() -> Optional[str]:
+    """``CAIRN_API_KEY``, else ``MLFLOW_TRACKING_TOKEN`` (what MLflow clients send as Bearer)."""
+    return (
+        os.environ.get("CAIRN_API_KEY", "").strip()
+        or os.environ.get("MLFLOW_TRACKING_TOKEN", "").strip()
+        or None
+    )

@@ -76,7 +76,20 @@ class ChecksumMismatchError(CairnError):
     """``DATA_LOSS``: bytes did not match their sha256 (upload or download); nothing was kept."""
 
 
+class UnauthenticatedError(CairnError):
+    """``UNAUTHENTICATED`` (HTTP 401): no API key, or one that is unknown, revoked or expired.
+
+    Set ``CAIRN_API_KEY`` (or ``MLFLOW_TRACKING_TOKEN``) to a key from ``cairn keys create``.
+    """
+
+
+class PermissionDeniedError(CairnError):
+    """``PERMISSION_DENIED`` (HTTP 403): the key's role lacks the scope, or names another workspace."""
+
+
 _BY_CODE = {
+    "UNAUTHENTICATED": UnauthenticatedError,
+    "PERMISSION_DENIED": PermissionDeniedError,
     "NOT_FOUND": NotFoundError,
     "ALREADY_EXISTS": AlreadyExistsError,
     "INVALID_ARGUMENT": InvalidArgumentError,

@@ -29,7 +29,7 @@ from typing import (
     overload,
 )
 
-from ..config import _env_bool, get_tracking_uri
+from ..config import _env_bool, api_key_from_env, get_tracking_uri
 from . import _span as S
 from . import _json
 from ._export import ExportSettings, SpanExporter, flush_all
@@ -86,7 +86,7 @@ def get_exporter() -> SpanExporter:
     """The exporter for the current tracking URI, workspace and API key (made on first use)."""
     endpoint = _endpoint()
     workspace = os.environ.get("CAIRN_WORKSPACE") or None
-    api_key = os.environ.get("CAIRN_API_KEY") or None
+    api_key = api_key_from_env()
     key = (endpoint, workspace, api_key)
     exporter = _exporters.get(key)
     if exporter is None:
