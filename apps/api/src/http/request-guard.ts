@@ -1,4 +1,5 @@
 import type http from 'node:http';
+import type { RateLimitConfig } from '../auth/rate-limits.ts';
 import { isUtf8 } from 'node:buffer';
 import { GraphQLError } from 'graphql';
 import type { ServerOptions, WebSocket, WebSocketServer } from 'ws';
@@ -24,6 +25,8 @@ export interface HttpSecurityOptions {
   wsMaxConnections?: number;
   /** Operations (subscriptions and in-flight queries) open at once on one connection. */
   wsMaxOperationsPerConnection?: number;
+  /** Requests per second per credential and workspace (auth/rate-limits.ts; default from env). */
+  rateLimits?: Partial<RateLimitConfig>;
 }
 
 export const WS_LIMITS = {

@@ -14,6 +14,12 @@ import { createMlflowRouter } from '../mlflow/router.ts';
 import { mlflowRoutes } from '../mlflow/routes.ts';
 import { createSessionRoutes, type SessionRoutesOptions } from '../auth/session-routes.ts';
 import { checkSessionRequest } from '../auth/session-guard.ts';
+import {
+  RateLimiter,
+  rateLimitSubject,
+  rateLimitsFromEnv,
+  tooManyRequests,
+} from '../auth/rate-limits.ts';
 
 export interface ReadinessReport {
   ready: boolean;
@@ -38,6 +44,17 @@ export interface ApiServerOptions {
   sessions?: SessionRoutesOptions;
 }
 
+/** The API routes a request rate limit applies to (not health checks or the dashboard's files). */
+function isRateLimitedPath(pathname: string): boolean {
+  return (
+    pathname === '/graphql' ||
+    pathname === '/v1/traces' ||
+    pathname.startsWith('/api/') ||
+    pathname.startsWith('/ajax-api/') ||
+    pathname.startsWith('/auth/')
+  );
+}
+
 function json(res: http.ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
@@ -55,6 +72,7 @@ export function createApiServer(opts: ApiServerOptions): {
   close(): Promise<void>;
 } {
   const yoga = createGraphQLHandler(opts.deps, opts.logger);
+  const limiter = new RateLimiter({ ...rateLimitsFromEnv(), ...opts.security?.rateLimits });
   const artifactRoutes = opts.artifacts
     ? createArtifactRoutes(opts.deps, opts.logger, opts.artifacts)
     : null;
@@ -136,6 +154,10 @@ export function createApiServer(opts: ApiServerOptions): {
           }),
         );
       return;
+    }
+    if (isRateLimitedPath(url.pathname)) {
+      const decision = limiter.request(rateLimitSubject(req, url));
+      if (!decision.ok) return tooManyRequests(res, decision.retryAfterSeconds);
     }
     if (url.pathname === '/graphql') {
       // A session cookie must name a live session, and a state-changing request made with it
