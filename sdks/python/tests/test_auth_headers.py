@@ -28,6 +28,7 @@ class Receiver:
     def __init__(self) -> None:
         self.requests: List[Tuple[str, str, Dict[str, str]]] = []
         self.status = 401
+        self.statuses: List[int] = []  # answered first, one per request
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -41,9 +42,13 @@ class Receiver:
                 receiver.requests.append(
                     (self.command, self.path, {k.lower(): v for k, v in self.headers.items()})
                 )
-                status = receiver.status
-                code = "UNAUTHENTICATED" if status == 401 else "PERMISSION_DENIED"
-                if self.path.startswith("/graphql"):
+                status = receiver.statuses.pop(0) if receiver.statuses else receiver.status
+                code = {401: "UNAUTHENTICATED", 429: "RESOURCE_EXHAUSTED"}.get(
+                    status, "PERMISSION_DENIED"
+                )
+                if status == 200:
+                    body: object = {"data": {"experimentByName": None}}
+                elif self.path.startswith("/graphql"):
                     body = {"errors": [{"message": "denied", "extensions": {"code": code}}]}
                 else:
                     body = {"error": {"code": code, "message": "denied"}}
@@ -130,3 +135,10 @@ def test_no_key_sends_no_authorization(receiver: Receiver, monkeypatch: pytest.M
     with pytest.raises(cairn.UnauthenticatedError):
         cairn.CairnClient(receiver.url).get_experiment_by_name("x")
     assert receiver.authorizations() == [""]
+
+
+def test_429_is_retried(receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CAIRN_API_KEY", KEY)
+    receiver.statuses = [429, 429, 200]
+    assert cairn.CairnClient(receiver.url).get_experiment_by_name("x") is None
+    assert len(receiver.requests) == 3

@@ -22,8 +22,8 @@ export interface RateLimitConfig {
 }
 
 export const DEFAULT_RATE_LIMITS: RateLimitConfig = {
-  keyRequestsPerSecond: 1000,
-  workspaceRequestsPerSecond: 2000,
+  keyRequestsPerSecond: 5000,
+  workspaceRequestsPerSecond: 10000,
   burstSeconds: 2,
 };
 

@@ -18,7 +18,7 @@ from .exceptions import CairnError, CairnUnavailableError, error_for
 _log = logging.getLogger("cairn")
 
 #: GraphQL error codes worth retrying: nothing was written, or the server asked for a retry.
-RETRYABLE_CODES = frozenset({"UNAVAILABLE", "CONFLICT"})
+RETRYABLE_CODES = frozenset({"UNAVAILABLE", "CONFLICT", "RESOURCE_EXHAUSTED"})
 #: Masked unexpected server errors: retried a few times only (may be a bug, not an outage).
 MAX_INTERNAL_ATTEMPTS = 3
 RETRYABLE_HTTP = frozenset({408, 425, 429, 500, 502, 503, 504})
