@@ -24,3 +24,4 @@ export { tracesProjection } from './projections/traces.projection.ts';
 export * from './tracing/merge.ts';
 export * from './tracing/normalise.ts';
 export * from './tracing/prices.ts';
+export { usersProjection } from './projections/users.projection.ts';

@@ -250,8 +250,15 @@ export async function inviteMember(
 export async function setMemberRole(
   deps: ServiceDeps,
   caller: Caller,
-  input: { userId: string; role: string },
+  input: { userId: string; role: string; organizationId?: string },
 ): Promise<void> {
+  const user = await loadUser(
+    deps.db,
+    input.organizationId ?? DEFAULT_ORGANIZATION_ID,
+    input.userId,
+  );
+  if (!user)
+    throw new CairnError('NOT_FOUND', `User ${input.userId} not found`, { userId: input.userId });
   await executeMember(deps, caller, {
     type: 'SetMemberRole',
     userId: input.userId,

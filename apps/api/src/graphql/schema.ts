@@ -19,6 +19,8 @@ import '../prompts/prompt.graphql.ts';
 import '../evaluation/evaluation.graphql.ts';
 import '../evaluation/rule.graphql.ts';
 import '../evaluation/annotation-queue.graphql.ts';
+import '../governance/audit.graphql.ts';
+import '../auth/members.graphql.ts';
 
 let schema: GraphQLSchema | null = null;
 
