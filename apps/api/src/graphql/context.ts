@@ -15,8 +15,6 @@ import {
 } from '../runs/runs.queries.ts';
 import { createRegistryLoaders } from '../registry/registry.loaders.ts';
 import { createTracingLoaders } from '../tracing/tracing.loaders.ts';
-import type { AuthRuntime } from '../auth/auth-runtime.ts';
-import type { AuthMode, Principal } from '../auth/principal.ts';
 import type { Caller } from '../write/command-handler.ts';
 import type { ServiceDeps } from '../write/services.ts';
 
@@ -64,9 +62,4 @@ export interface GraphQLContext {
   deps: ServiceDeps;
   loaders: Loaders;
   correlationId: string;
-  /** Who is calling (apps/api/src/auth/principal.ts); anonymous when no credential came. */
-  principal: Principal;
-  authMode: AuthMode;
-  /** The process's auth runtime: re-checks for subscriptions, denied-access events. */
-  auth: AuthRuntime;
 }
