@@ -24,6 +24,7 @@ import {
 import { createReadiness } from './http/readiness.ts';
 import type { HttpSecurityOptions } from './http/request-guard.ts';
 import { createApiServer } from './http/server.ts';
+import type { AuthOptions } from './auth/principal.ts';
 import type { BackoffPolicy } from './auth/session-routes.ts';
 import { createSessionStore, DEFAULT_SESSION_POLICY, type SessionPolicy } from './auth/sessions.ts';
 import type { OtlpRouteOptions } from './tracing/otlp-route.ts';
@@ -62,6 +63,8 @@ export interface CairnAppOptions {
   evaluation?: CairnEvaluationOptions;
   /** Dashboard sessions (docs/auth.md, "Users and sessions"). */
   sessions?: CairnSessionOptions;
+  /** Authentication (docs/auth.md): `{ mode: 'off' | 'required' }`, default off. */
+  auth?: AuthOptions;
 }
 
 export interface CairnSessionOptions {
@@ -222,6 +225,7 @@ export async function startCairnApp(opts: CairnAppOptions): Promise<CairnApp> {
       artifacts: opts.artifacts,
       otlp: opts.otlp,
       security: { boundHost: opts.host, ...opts.security },
+      auth: opts.auth,
       sessions: {
         sessions: createSessionStore(handle.db, {
           ...DEFAULT_SESSION_POLICY,

@@ -5,13 +5,18 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import { assertCleanStrings, MAX_STORED_STRING } from '../input-hygiene.ts';
+import { withGraphQLRules } from '../auth/graphql-rules.ts';
 import { getSchema } from './schema.ts';
 
 const wrapped = new WeakSet<GraphQLSchema>();
 
-/** The schema both transports serve (yoga over HTTP, graphql-ws): `getSchema()`, checked. */
+/**
+ * The schema both transports serve (yoga over HTTP, graphql-ws): `getSchema()`, its arguments
+ * checked, and every root field behind its authorisation rule (auth/graphql-rules.ts: building
+ * it throws when a root field has no rule). The rule runs first, then the argument checks.
+ */
 export function servedSchema(): GraphQLSchema {
-  return withArgumentHygiene(getSchema());
+  return withGraphQLRules(withArgumentHygiene(getSchema()));
 }
 
 /**

@@ -15,6 +15,8 @@ import {
 } from '../runs/runs.queries.ts';
 import { createRegistryLoaders } from '../registry/registry.loaders.ts';
 import { createTracingLoaders } from '../tracing/tracing.loaders.ts';
+import type { AuthRuntime } from '../auth/auth-runtime.ts';
+import type { AuthMode, Principal } from '../auth/principal.ts';
 import type { Caller } from '../write/command-handler.ts';
 import type { ServiceDeps } from '../write/services.ts';
 
@@ -62,4 +64,9 @@ export interface GraphQLContext {
   deps: ServiceDeps;
   loaders: Loaders;
   correlationId: string;
+  /** Who is calling (apps/api/src/auth/principal.ts); anonymous when no credential came. */
+  principal: Principal;
+  authMode: AuthMode;
+  /** The process's auth runtime: re-checks for subscriptions, denied-access events. */
+  auth: AuthRuntime;
 }

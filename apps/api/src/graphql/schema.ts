@@ -18,6 +18,7 @@ import '../tracing/trace.subscriptions.ts';
 import '../prompts/prompt.graphql.ts';
 import '../evaluation/evaluation.graphql.ts';
 import '../evaluation/rule.graphql.ts';
+import '../auth/auth.graphql.ts';
 import '../evaluation/annotation-queue.graphql.ts';
 import '../governance/audit.graphql.ts';
 import '../auth/members.graphql.ts';

@@ -8,6 +8,15 @@ import { CairnError } from '../errors.ts';
 import { createLoaders, type GraphQLContext } from '../graphql/context.ts';
 import { servedSchema } from '../graphql/argument-hygiene.ts';
 import type { ServiceDeps } from '../write/services.ts';
+import { createAuthRuntime, type AuthRuntime } from '../auth/auth-runtime.ts';
+import { resolveWorkspace } from '../auth/authorize.ts';
+import {
+  actorOf,
+  anonymousPrincipal,
+  resolvePrincipal,
+  type CredentialSource,
+  type Principal,
+} from '../auth/principal.ts';
 
 export const DEFAULT_WORKSPACE = 'default';
 const WORKSPACE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
@@ -18,25 +27,95 @@ function header(headers: IncomingHttpHeaders | Headers, name: string): string | 
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** Builds the per-request context: workspace from `x-cairn-workspace`, fresh loaders. */
-export function buildContext(
-  deps: ServiceDeps,
-  headers: IncomingHttpHeaders | Headers,
-): GraphQLContext {
-  const workspaceId = header(headers, 'x-cairn-workspace') ?? DEFAULT_WORKSPACE;
-  if (!WORKSPACE_PATTERN.test(workspaceId)) {
+/** What the authentication step found for a request: its principal and the process runtime. */
+export interface RequestAuth {
+  principal: Principal;
+  runtime: AuthRuntime;
+}
+
+/** The runtime of callers that build a context without one (tests, tools): mode `off`. */
+const OFF_RUNTIME = createAuthRuntime({ mode: 'off' });
+
+/**
+ * HTTP routes other than /graphql get their principal from the dispatcher (authorizeHttp),
+ * attached to the request's header object; buildContext(deps, req.headers) finds it there.
+ */
+const attached = new WeakMap<object, RequestAuth>();
+
+export function attachRequestAuth(headers: object, auth: RequestAuth): void {
+  attached.set(headers, auth);
+}
+
+export function requestAuthOf(headers: object): RequestAuth | undefined {
+  return attached.get(headers);
+}
+
+/** The credential of a request: the Authorization header and the cookie. */
+export function credentialSource(headers: IncomingHttpHeaders | Headers): CredentialSource {
+  const authorization = header(headers, 'authorization');
+  const cookie = header(headers, 'cookie');
+  return {
+    ...(authorization !== undefined ? { authorization } : {}),
+    ...(cookie !== undefined ? { cookie } : {}),
+  };
+}
+
+/** Resolves the principal of a request's credential with the runtime's resolvers. */
+export async function authenticate(
+  runtime: AuthRuntime,
+  source: CredentialSource,
+): Promise<RequestAuth> {
+  return { principal: await resolvePrincipal(source, runtime.mode, runtime.resolvers), runtime };
+}
+
+/** The workspace a request names (header), validated; undefined when it names none. */
+export function requestedWorkspace(headers: IncomingHttpHeaders | Headers): string | undefined {
+  const workspaceId = header(headers, 'x-cairn-workspace');
+  if (workspaceId !== undefined && !WORKSPACE_PATTERN.test(workspaceId)) {
     throw new CairnError(
       'INVALID_ARGUMENT',
       'Invalid x-cairn-workspace header: use 1–63 letters, digits, "_" or "-"',
     );
   }
+  return workspaceId;
+}
+
+/**
+ * Builds the per-request context: the principal (from `auth`, or attached to the headers by the
+ * HTTP dispatcher, else anonymous in mode `off`), the workspace (the credential's; the
+ * `x-cairn-workspace` header may only narrow to a workspace the principal has a role in), fresh
+ * loaders, and the caller whose actor (`key:<id>`, `user:<id>`, `anonymous`) events record.
+ */
+export function buildContext(
+  deps: ServiceDeps,
+  headers: IncomingHttpHeaders | Headers,
+  auth?: RequestAuth,
+): GraphQLContext {
+  const requested = requestedWorkspace(headers);
+  const found = auth ??
+    requestAuthOf(headers) ?? {
+      principal: anonymousPrincipal('off', null),
+      runtime: OFF_RUNTIME,
+    };
+  const { runtime } = found;
+  let principal = found.principal;
+  const workspaceId = resolveWorkspace(principal, requested);
+  // Anonymous in mode `off` is the owner of whichever workspace it names (as before auth).
+  if (principal.kind === 'anonymous' && runtime.mode === 'off')
+    principal = anonymousPrincipal('off', workspaceId);
   const correlationId = header(headers, 'x-correlation-id') ?? randomUUID();
   return {
     workspaceId,
     correlationId,
     deps,
     loaders: createLoaders(deps, workspaceId),
-    caller: { workspaceId, metadata: { actor: 'anonymous', correlationId, causationId: null } },
+    caller: {
+      workspaceId,
+      metadata: { actor: actorOf(principal), correlationId, causationId: null },
+    },
+    principal,
+    authMode: runtime.mode,
+    auth: runtime,
   };
 }
 
@@ -101,6 +180,7 @@ const queryLimitsPlugin: Plugin = {
 export function createGraphQLHandler(
   deps: ServiceDeps,
   logger: Logger,
+  runtime: AuthRuntime = OFF_RUNTIME,
 ): YogaServerInstance<Record<string, unknown>, GraphQLContext> {
   return createYoga<Record<string, unknown>, GraphQLContext>({
     schema: servedSchema(),
@@ -112,7 +192,12 @@ export function createGraphQLHandler(
     cors: false,
     logging: false,
     maskedErrors: { maskError: maskError(logger) },
-    context: ({ request }) => buildContext(deps, request.headers),
+    context: async ({ request }) =>
+      buildContext(
+        deps,
+        request.headers,
+        await authenticate(runtime, credentialSource(request.headers)),
+      ),
     plugins: [queryLimitsPlugin],
   });
 }

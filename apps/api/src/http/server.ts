@@ -7,7 +7,14 @@ import type { Logger } from '@cairn/projector';
 import { servedSchema } from '../graphql/argument-hygiene.ts';
 import type { ServiceDeps } from '../write/services.ts';
 import { createArtifactRoutes, type ArtifactRoutesOptions } from '../artifacts/artifact-routes.ts';
-import { buildContext, createGraphQLHandler } from './graphql-handler.ts';
+import {
+  authenticate,
+  buildContext,
+  createGraphQLHandler,
+  type RequestAuth,
+} from './graphql-handler.ts';
+import { createAuthRuntime, type AuthRuntime } from '../auth/auth-runtime.ts';
+import type { AuthOptions } from '../auth/principal.ts';
 import { createOtlpRoute, type OtlpRouteOptions } from '../tracing/otlp-route.ts';
 import { createHttpGuard, refuseInvalidUtf8, type HttpSecurityOptions } from './request-guard.ts';
 import { createMlflowRouter } from '../mlflow/router.ts';
@@ -42,6 +49,10 @@ export interface ApiServerOptions {
   security?: HttpSecurityOptions;
   /** Dashboard sessions: `/auth/*` routes and the session cookie's CSRF check (docs/auth.md). */
   sessions?: SessionRoutesOptions;
+  /** Authentication mode (docs/auth.md); default `off`. */
+  auth?: AuthOptions;
+  /** Built by the caller when given (credential resolvers registered); else from `auth`. */
+  authRuntime?: AuthRuntime;
 }
 
 /** The API routes a request rate limit applies to (not health checks or the dashboard's files). */
@@ -71,7 +82,10 @@ export function createApiServer(opts: ApiServerOptions): {
   server: http.Server;
   close(): Promise<void>;
 } {
-  const yoga = createGraphQLHandler(opts.deps, opts.logger);
+  const authRuntime =
+    opts.authRuntime ??
+    createAuthRuntime({ mode: opts.auth?.mode ?? 'off', changes: opts.deps.changes });
+  const yoga = createGraphQLHandler(opts.deps, opts.logger, authRuntime);
   const limiter = new RateLimiter({ ...rateLimitsFromEnv(), ...opts.security?.rateLimits });
   const artifactRoutes = opts.artifacts
     ? createArtifactRoutes(opts.deps, opts.logger, opts.artifacts)
@@ -192,11 +206,21 @@ export function createApiServer(opts: ApiServerOptions): {
       schema: servedSchema(),
       // Browsers cannot set headers on a WebSocket: the workspace may also come in the
       // connection_init payload (`{ "x-cairn-workspace": "…" }`), which wins over the header.
-      context: (ctx) => {
-        const fromParams = ctx.connectionParams?.['x-cairn-workspace'];
+      context: async (ctx) => {
+        const params = ctx.connectionParams ?? {};
+        const fromParams = params['x-cairn-workspace'];
         const headers = { ...ctx.extra.request.headers };
         if (typeof fromParams === 'string') headers['x-cairn-workspace'] = fromParams;
-        return buildContext(opts.deps, headers);
+        // The credential: connectionParams `authorization` (or `Authorization`), else the
+        // upgrade request's header (non-browser clients), and the cookie of the upgrade.
+        const fromParamsAuth = params.authorization ?? params.Authorization;
+        const authorization =
+          typeof fromParamsAuth === 'string' ? fromParamsAuth : headers.authorization;
+        const auth: RequestAuth = await authenticate(authRuntime, {
+          ...(authorization !== undefined ? { authorization } : {}),
+          ...(headers.cookie !== undefined ? { cookie: headers.cookie } : {}),
+        });
+        return buildContext(opts.deps, headers, auth);
       },
       onSubscribe: (ctx, id, payload) => guard.onSubscribe(ctx, id, payload),
       validate: (schema, document) =>
