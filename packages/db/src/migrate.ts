@@ -17,6 +17,7 @@ import * as m0017 from './migrations/2026-12-07T0017-evaluation-rules.ts';
 import * as m0019 from './migrations/2026-12-07T0019-users.ts';
 import * as m0020 from './migrations/2026-12-07T0020-annotation-queues.ts';
 import * as m0021 from './migrations/2026-12-07T0021-webhook-delivery-retention.ts';
+import * as m0022 from './migrations/2026-12-07T0022-auth.ts';
 
 /** Migrations are listed statically so that they work the same from source and from a bundle. */
 const migrations: Record<string, Migration> = {
@@ -38,6 +39,7 @@ const migrations: Record<string, Migration> = {
   '2026-12-07T0019-users': m0019,
   '2026-12-07T0020-annotation-queues': m0020,
   '2026-12-07T0021-webhook-delivery-retention': m0021,
+  '2026-12-07T0022-auth': m0022,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };

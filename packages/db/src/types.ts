@@ -650,7 +650,50 @@ export interface SessionsTable {
   csrf_token_hash: string;
 }
 
+export interface WorkspacesTable {
+  workspace_id: string;
+  organization_id: string;
+  name: string;
+  created_by: string;
+  created_at: Timestamp;
+}
+
+export interface CustomRolesTable {
+  workspace_id: string;
+  name: string;
+  /** Scope strings (`<resource>:<action>`). */
+  scopes: Jsonb<string[]>;
+  updated_at: Timestamp;
+}
+
+export interface ApiKeysTable {
+  /** The key's workspace, or its organisation's id for an organisation-wide key. */
+  workspace_id: string;
+  key_id: string;
+  /** Null for an organisation-wide key. */
+  scope_workspace_id: string | null;
+  organization_id: string;
+  name: string;
+  role: string;
+  secret_hash: string;
+  expires_at: Timestamp | null;
+  created_by: string;
+  created_at: Timestamp;
+  revoked_at: Timestamp | null;
+  revoked_by: string | null;
+}
+
+/** Last use of an API key: operational state written by the API, not a read model. */
+export interface ApiKeyUsageTable {
+  key_id: string;
+  last_used_at: Timestamp;
+}
+
 export interface DB {
+  workspaces: WorkspacesTable;
+  custom_roles: CustomRolesTable;
+  api_keys: ApiKeysTable;
+  api_key_usage: ApiKeyUsageTable;
   users: UsersTable;
   workspace_members: WorkspaceMembersTable;
   workspace_invitations: WorkspaceInvitationsTable;

@@ -104,6 +104,14 @@ import {
   userCreatedV1,
   userPasswordChangedV1,
 } from './auth/user.events.ts';
+import {
+  accessDeniedV1,
+  apiKeyCreatedV1,
+  apiKeyRevokedV1,
+  customRoleDefinedV1,
+  customRoleDeletedV1,
+  workspaceCreatedV1,
+} from './auth/auth.events.ts';
 
 /** Domains name Kafka topics (`<domain>.events.v1`), tables and GraphQL folders alike. */
 export type Domain =
@@ -234,6 +242,12 @@ export const currentSchemas = {
   MemberRemoved: { version: 1, domain: 'auth', schema: memberRemovedV1 },
   LoginSucceeded: { version: 1, domain: 'auth', schema: loginSucceededV1 },
   LoginFailed: { version: 1, domain: 'auth', schema: loginFailedV1 },
+  WorkspaceCreated: { version: 1, domain: 'auth', schema: workspaceCreatedV1 },
+  CustomRoleDefined: { version: 1, domain: 'auth', schema: customRoleDefinedV1 },
+  CustomRoleDeleted: { version: 1, domain: 'auth', schema: customRoleDeletedV1 },
+  ApiKeyCreated: { version: 1, domain: 'auth', schema: apiKeyCreatedV1 },
+  ApiKeyRevoked: { version: 1, domain: 'auth', schema: apiKeyRevokedV1 },
+  AccessDenied: { version: 1, domain: 'auth', schema: accessDeniedV1 },
 } as const satisfies Record<string, { version: number; domain: Domain; schema: z.ZodType }>;
 
 export type EventType = keyof typeof currentSchemas;

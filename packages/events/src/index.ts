@@ -15,3 +15,4 @@ export * from './evaluation/evaluation.events.ts';
 export * from './evaluation/rule.events.ts';
 export * from './evaluation/annotation.events.ts';
 export * from './auth/user.events.ts';
+export * from './auth/auth.events.ts';

@@ -15,6 +15,8 @@ export type StreamType =
   | 'annotation-queue'
   | 'user'
   | 'workspace'
+  | 'api-key'
+  | 'access-denied'
   | 'login-failures';
 
 export function experimentStreamId(experimentId: string): string {
@@ -77,6 +79,14 @@ export function workspaceStreamId(workspaceId: string): string {
   return `workspace-${workspaceId}`;
 }
 
+/** An API key (`ApiKeyCreated`, `ApiKeyRevoked`). */
+export function apiKeyStreamId(keyId: string): string {
+  return `api-key-${keyId}`;
+}
+
+/** Denied operations of a workspace (`AccessDenied`, appended without a version check). */
+export const ACCESS_DENIED_STREAM_ID = 'access-denied';
+
 /** Failed logins of an organisation (`LoginFailed`, appended without a version check). */
 export const LOGIN_FAILURES_STREAM_ID = 'login-failures';
 
@@ -109,7 +119,8 @@ export function domainOfStream(streamId: string): Domain | null {
     streamId.startsWith('workspace-') ||
     streamId.startsWith('organization-') ||
     streamId.startsWith('api-key-') ||
-    streamId === LOGIN_FAILURES_STREAM_ID
+    streamId === LOGIN_FAILURES_STREAM_ID ||
+    streamId === ACCESS_DENIED_STREAM_ID
   )
     return 'auth';
   return null;

@@ -96,6 +96,9 @@ export const DUMP_QUERIES: Readonly<Record<string, { query: string; workspaceCol
     query: 'SELECT * FROM workspace_invitations',
     workspaceColumn: 'workspace_id',
   },
+  workspaces: { query: 'SELECT * FROM workspaces', workspaceColumn: 'workspace_id' },
+  custom_roles: { query: 'SELECT * FROM custom_roles', workspaceColumn: 'workspace_id' },
+  api_keys: { query: 'SELECT * FROM api_keys', workspaceColumn: 'workspace_id' },
   projection_stream_positions: {
     query: 'SELECT * FROM projection_stream_positions',
     workspaceColumn: 'workspace_id',

@@ -25,7 +25,8 @@ import { readStream } from '@cairn/db';
 import { decodeEvent, runStreamId } from '@cairn/events';
 import type { Logger } from '@cairn/projector';
 import { CairnError, type ErrorCode } from '../errors.ts';
-import { buildContext } from '../http/graphql-handler.ts';
+import { buildContext, requestAuthOf } from '../http/graphql-handler.ts';
+import { artifactRule, authorizeRequest } from '../auth/http-rules.ts';
 import { logArtifact } from '../runs/run.commands.ts';
 import { RUN_STATE_IGNORED_EVENTS, runDecider } from '../runs/run.decider.ts';
 import { getRunsByIds } from '../runs/runs.queries.ts';
@@ -451,7 +452,9 @@ export function createArtifactRoutes(
       readable && wsParam !== null && req.headers['x-cairn-workspace'] === undefined
         ? { ...req.headers, 'x-cairn-workspace': wsParam }
         : req.headers,
+      requestAuthOf(req),
     );
+    authorizeRequest(ctx, artifactRule(method), `${method} /api/runs/{run_id}/${route.kind}`);
     if (!RUN_ID.test(route.runId))
       throw new HttpError(404, 'NOT_FOUND', `Run ${route.runId} not found`);
     const scope: ArtifactScope = { workspaceId: ctx.workspaceId, runId: route.runId };

@@ -1,7 +1,13 @@
 import type { ChangeNotice } from '@cairn/projector';
+import { CairnError } from '../errors.ts';
 import type { GraphQLContext } from '../graphql/context.ts';
 import type { ChangeListener } from '../write/projection-waiter.ts';
+import type { ServiceDeps } from '../write/services.ts';
+import { recordAccessDenied } from './access.commands.ts';
+import { createApiKeyResolver } from './api-keys.ts';
+import { createSessionResolver, type SessionStore } from './sessions.ts';
 import {
+  actorOf,
   CredentialResolvers,
   type AuthMode,
   type CredentialResolver,
@@ -69,4 +75,57 @@ export function createAuthRuntime(opts: AuthRuntimeOptions): AuthRuntime {
     },
     denied: opts.denied ?? (() => undefined),
   };
+}
+
+/** At most one AccessDenied event per principal and operation in this window. */
+const DENIED_EVENT_INTERVAL_MS = 10_000;
+
+export interface ServerAuthOptions {
+  mode: AuthMode;
+  /** Dashboard sessions: the session-cookie resolver is registered when given. */
+  sessions?: SessionStore;
+  /** Key cache lifetime (≤ 2 s). */
+  keyCacheMs?: number;
+}
+
+/**
+ * The auth runtime of one API process: the API-key resolver, then the session-cookie resolver,
+ * and denied mutations recorded as AccessDenied events (rate-limited so a flood of refused
+ * calls cannot flood the log). `close()` stops listening for key changes.
+ */
+export function createServerAuthRuntime(
+  deps: ServiceDeps,
+  opts: ServerAuthOptions,
+): AuthRuntime & { close(): void } {
+  const keys = createApiKeyResolver(deps.db, {
+    changes: deps.changes,
+    ...(opts.keyCacheMs !== undefined ? { cacheMs: opts.keyCacheMs } : {}),
+  });
+  const resolvers: CredentialResolver[] = [keys];
+  if (opts.sessions) resolvers.push(createSessionResolver({ sessions: opts.sessions }));
+  const lastDenied = new Map<string, number>();
+  const runtime = createAuthRuntime({
+    mode: opts.mode,
+    changes: deps.changes,
+    resolvers,
+    denied(ctx, operation, error) {
+      if (!(error instanceof CairnError)) return;
+      if (error.code !== 'UNAUTHENTICATED' && error.code !== 'PERMISSION_DENIED') return;
+      const actor = actorOf(ctx.principal);
+      const key = `${ctx.workspaceId}\0${actor}\0${operation}`;
+      const now = Date.now();
+      if (now - (lastDenied.get(key) ?? 0) < DENIED_EVENT_INTERVAL_MS) return;
+      if (lastDenied.size > 10_000) lastDenied.clear();
+      lastDenied.set(key, now);
+      const scope = (error.details as { scope?: unknown } | undefined)?.scope;
+      void recordAccessDenied(deps, ctx.caller, {
+        principal: actor,
+        operation,
+        scope: typeof scope === 'string' ? scope : null,
+        code: error.code,
+        message: error.message.slice(0, 500),
+      }).catch(() => undefined);
+    },
+  });
+  return { ...runtime, close: () => keys.close() };
 }

@@ -21,6 +21,9 @@ type RootType = 'Query' | 'Mutation' | 'Subscription';
 export const GRAPHQL_RULES: Readonly<Record<RootType, Readonly<Record<string, Rule>>>> = {
   Query: {
     me: { public: true },
+    workspaces: { authenticated: true },
+    apiKeys: { scope: 'workspace:admin' },
+    customRoles: { scope: 'tracking:read' },
     annotationQueue: { scope: 'evaluation:read' },
     annotationQueues: { scope: 'evaluation:read' },
     assessments: { scope: 'evaluation:read' },
@@ -35,7 +38,7 @@ export const GRAPHQL_RULES: Readonly<Record<RootType, Readonly<Record<string, Ru
     experiment: { scope: 'tracking:read' },
     experimentByName: { scope: 'tracking:read' },
     experiments: { scope: 'tracking:read' },
-    members: { scope: 'workspace:admin' },
+    members: { scope: 'tracking:read' },
     metricHistories: { scope: 'tracking:read' },
     modelPrices: { scope: 'tracing:read' },
     modelVersion: { scope: 'registry:read' },
@@ -59,6 +62,11 @@ export const GRAPHQL_RULES: Readonly<Record<RootType, Readonly<Record<string, Ru
     webhooks: { scope: 'webhooks:read' },
   },
   Mutation: {
+    createWorkspace: { scope: 'workspace:admin' },
+    createApiKey: { scope: 'workspace:admin' },
+    revokeApiKey: { scope: 'workspace:admin' },
+    defineCustomRole: { scope: 'workspace:admin' },
+    deleteCustomRole: { scope: 'workspace:admin' },
     addTracesToAnnotationQueue: { scope: 'tracing:write' },
     appendDatasetRecords: { scope: 'evaluation:write' },
     appendDatasetRecordsFromTraces: { scope: 'evaluation:write' },
@@ -136,6 +144,7 @@ export const GRAPHQL_RULES: Readonly<Record<RootType, Readonly<Record<string, Ru
     updateWebhook: { scope: 'webhooks:write' },
   },
   Subscription: {
+    accessChanged: { scope: 'tracking:read' },
     annotationQueueChanged: { scope: 'evaluation:read' },
     assessmentsChanged: { scope: 'evaluation:read' },
     evaluationRunChanged: { scope: 'evaluation:read' },

@@ -22,6 +22,7 @@ import '../auth/auth.graphql.ts';
 import '../evaluation/annotation-queue.graphql.ts';
 import '../governance/audit.graphql.ts';
 import '../auth/members.graphql.ts';
+import '../auth/access.graphql.ts';
 
 let schema: GraphQLSchema | null = null;
 

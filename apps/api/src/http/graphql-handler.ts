@@ -37,17 +37,19 @@ export interface RequestAuth {
 const OFF_RUNTIME = createAuthRuntime({ mode: 'off' });
 
 /**
- * HTTP routes other than /graphql get their principal from the dispatcher (authorizeHttp),
- * attached to the request's header object; buildContext(deps, req.headers) finds it there.
+ * HTTP routes other than /graphql get their principal from the dispatcher, which authenticates
+ * every API request before routing it and attaches the result to the request (and its header
+ * object): `buildContext(deps, req.headers, requestAuthOf(req))`.
  */
 const attached = new WeakMap<object, RequestAuth>();
 
-export function attachRequestAuth(headers: object, auth: RequestAuth): void {
-  attached.set(headers, auth);
+export function attachRequestAuth(req: { headers: object }, auth: RequestAuth): void {
+  attached.set(req, auth);
+  attached.set(req.headers, auth);
 }
 
-export function requestAuthOf(headers: object): RequestAuth | undefined {
-  return attached.get(headers);
+export function requestAuthOf(reqOrHeaders: object): RequestAuth | undefined {
+  return attached.get(reqOrHeaders);
 }
 
 /** The credential of a request: the Authorization header and the cookie. */
@@ -192,11 +194,13 @@ export function createGraphQLHandler(
     cors: false,
     logging: false,
     maskedErrors: { maskError: maskError(logger) },
-    context: async ({ request }) =>
+    // The HTTP server authenticates before routing and hands the result in (serverContext);
+    // a direct yoga.fetch (tests) authenticates here.
+    context: async ({ request, requestAuth }: { request: Request; requestAuth?: RequestAuth }) =>
       buildContext(
         deps,
         request.headers,
-        await authenticate(runtime, credentialSource(request.headers)),
+        requestAuth ?? (await authenticate(runtime, credentialSource(request.headers))),
       ),
     plugins: [queryLimitsPlugin],
   });

@@ -8,13 +8,17 @@ import { servedSchema } from '../graphql/argument-hygiene.ts';
 import type { ServiceDeps } from '../write/services.ts';
 import { createArtifactRoutes, type ArtifactRoutesOptions } from '../artifacts/artifact-routes.ts';
 import {
+  attachRequestAuth,
   authenticate,
   buildContext,
   createGraphQLHandler,
+  credentialSource,
   type RequestAuth,
 } from './graphql-handler.ts';
-import { createAuthRuntime, type AuthRuntime } from '../auth/auth-runtime.ts';
-import type { AuthOptions } from '../auth/principal.ts';
+import { createServerAuthRuntime, type AuthRuntime } from '../auth/auth-runtime.ts';
+import { httpRouteTable } from '../auth/http-rules.ts';
+import type { AuthOptions, CredentialSource } from '../auth/principal.ts';
+import { CairnError } from '../errors.ts';
 import { createOtlpRoute, type OtlpRouteOptions } from '../tracing/otlp-route.ts';
 import { createHttpGuard, refuseInvalidUtf8, type HttpSecurityOptions } from './request-guard.ts';
 import { createMlflowRouter } from '../mlflow/router.ts';
@@ -82,9 +86,15 @@ export function createApiServer(opts: ApiServerOptions): {
   server: http.Server;
   close(): Promise<void>;
 } {
-  const authRuntime =
-    opts.authRuntime ??
-    createAuthRuntime({ mode: opts.auth?.mode ?? 'off', changes: opts.deps.changes });
+  // Every MLflow route has a rule (throws at start otherwise, like GraphQL's rules).
+  httpRouteTable(mlflowRoutes);
+  const ownRuntime = opts.authRuntime
+    ? null
+    : createServerAuthRuntime(opts.deps, {
+        mode: opts.auth?.mode ?? 'off',
+        ...(opts.sessions ? { sessions: opts.sessions.sessions } : {}),
+      });
+  const authRuntime: AuthRuntime = opts.authRuntime ?? ownRuntime!;
   const yoga = createGraphQLHandler(opts.deps, opts.logger, authRuntime);
   const limiter = new RateLimiter({ ...rateLimitsFromEnv(), ...opts.security?.rateLimits });
   const artifactRoutes = opts.artifacts
@@ -116,6 +126,7 @@ export function createApiServer(opts: ApiServerOptions): {
     req: http.IncomingMessage,
     res: http.ServerResponse,
     url: URL,
+    requestAuth: RequestAuth,
   ): Promise<void> {
     if (Number(req.headers['content-length'] ?? 0) > maxBody) {
       tooLarge(res);
@@ -142,7 +153,11 @@ export function createApiServer(opts: ApiServerOptions): {
     for (const [name, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
     }
-    const response = await yoga.fetch(url.toString(), { method: req.method, headers, body });
+    const response = await yoga.fetch(
+      url.toString(),
+      { method: req.method, headers, body },
+      { requestAuth },
+    );
     res.writeHead(response.status, Object.fromEntries(response.headers));
     if (!response.body) {
       res.end();
@@ -151,6 +166,39 @@ export function createApiServer(opts: ApiServerOptions): {
     for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>)
       res.write(chunk);
     res.end();
+  }
+
+  /**
+   * The session cookie's CSRF check (a state-changing request made with the cookie needs the
+   * header), then the principal of the request's credential; answers 401/403 itself and
+   * resolves null when the credential is refused.
+   */
+  async function authenticateRequest(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+  ): Promise<RequestAuth | null> {
+    if (opts.sessions && !(await checkSessionRequest(opts.sessions.sessions, req, res)))
+      return null;
+    try {
+      return await authenticate(authRuntime, credentialSource(req.headers));
+    } catch (error) {
+      if (!(error instanceof CairnError) || error.code !== 'UNAUTHENTICATED') throw error;
+      req.resume();
+      res.writeHead(401, {
+        'content-type': 'application/json; charset=utf-8',
+        'cache-control': 'no-store',
+        'www-authenticate': 'Bearer realm="cairn"',
+      });
+      // Both shapes: GraphQL clients read `errors`, MLflow clients `error_code`.
+      res.end(
+        JSON.stringify({
+          errors: [{ message: error.message, extensions: { code: 'UNAUTHENTICATED' } }],
+          error_code: 'UNAUTHENTICATED',
+          message: error.message,
+        }),
+      );
+      return null;
+    }
   }
 
   const server = http.createServer((req, res) => {
@@ -173,16 +221,24 @@ export function createApiServer(opts: ApiServerOptions): {
       const decision = limiter.request(rateLimitSubject(req, url));
       if (!decision.ok) return tooManyRequests(res, decision.retryAfterSeconds);
     }
-    if (url.pathname === '/graphql') {
-      // A session cookie must name a live session, and a state-changing request made with it
-      // must carry the CSRF header (API keys need none: a browser never adds them on its own).
-      const checked = opts.sessions
-        ? checkSessionRequest(opts.sessions.sessions, req, res)
-        : Promise.resolve(true);
-      void checked
-        .then((ok) => (ok ? serveGraphQL(req, res, url) : undefined))
+    if (sessionRoutes?.(req, res)) return;
+    if (isRateLimitedPath(url.pathname)) {
+      // Every API request is authenticated before it is routed: the credential it carries (an
+      // API key, a session cookie) is checked in every auth mode, and each route family then
+      // calls `authorize` with its rule (auth/http-rules.ts, auth/graphql-rules.ts).
+      void authenticateRequest(req, res)
+        .then((auth) => {
+          if (!auth) return;
+          attachRequestAuth(req, auth);
+          if (url.pathname === '/graphql') return serveGraphQL(req, res, url, auth);
+          if (otlpRoute(req, res)) return;
+          if (mlflowRouter(req, res)) return;
+          if (artifactRoutes?.(req, res)) return;
+          req.resume();
+          json(res, 404, { error: 'not found' });
+        })
         .catch((error: unknown) => {
-          opts.logger.error('graphql transport error', error);
+          opts.logger.error('api transport error', error);
           if (!res.headersSent)
             json(res, 500, {
               errors: [{ message: 'Internal error', extensions: { code: 'INTERNAL' } }],
@@ -191,13 +247,28 @@ export function createApiServer(opts: ApiServerOptions): {
         });
       return;
     }
-    if (sessionRoutes?.(req, res)) return;
-    if (otlpRoute(req, res)) return;
     if (mlflowRouter(req, res)) return;
-    if (artifactRoutes?.(req, res)) return;
     if (opts.fallback) return opts.fallback(req, res);
     json(res, 404, { error: 'not found' });
   });
+
+  /**
+   * A graphql-ws connection's credential: connectionParams `authorization` (or `Authorization`),
+   * else the upgrade request's header (non-browser clients); the upgrade's cookie.
+   */
+  function wsCredential(ctx: {
+    connectionParams?: Readonly<Record<string, unknown>> | undefined;
+    extra: { request: http.IncomingMessage };
+  }): CredentialSource {
+    const params = ctx.connectionParams ?? {};
+    const fromParams = params.authorization ?? params.Authorization;
+    const { headers } = ctx.extra.request;
+    const authorization = typeof fromParams === 'string' ? fromParams : headers.authorization;
+    return {
+      ...(authorization !== undefined ? { authorization } : {}),
+      ...(headers.cookie !== undefined ? { cookie: headers.cookie } : {}),
+    };
+  }
 
   const wss = new WebSocketServer({ server, path: '/graphql', ...guard.wsServerOptions });
   guard.attach(wss);
@@ -206,20 +277,21 @@ export function createApiServer(opts: ApiServerOptions): {
       schema: servedSchema(),
       // Browsers cannot set headers on a WebSocket: the workspace may also come in the
       // connection_init payload (`{ "x-cairn-workspace": "…" }`), which wins over the header.
+      // A connection whose credential is refused is closed at once (4403).
+      onConnect: async (ctx) => {
+        try {
+          await authenticate(authRuntime, wsCredential(ctx));
+          return true;
+        } catch {
+          return false;
+        }
+      },
       context: async (ctx) => {
         const params = ctx.connectionParams ?? {};
         const fromParams = params['x-cairn-workspace'];
         const headers = { ...ctx.extra.request.headers };
         if (typeof fromParams === 'string') headers['x-cairn-workspace'] = fromParams;
-        // The credential: connectionParams `authorization` (or `Authorization`), else the
-        // upgrade request's header (non-browser clients), and the cookie of the upgrade.
-        const fromParamsAuth = params.authorization ?? params.Authorization;
-        const authorization =
-          typeof fromParamsAuth === 'string' ? fromParamsAuth : headers.authorization;
-        const auth: RequestAuth = await authenticate(authRuntime, {
-          ...(authorization !== undefined ? { authorization } : {}),
-          ...(headers.cookie !== undefined ? { cookie: headers.cookie } : {}),
-        });
+        const auth: RequestAuth = await authenticate(authRuntime, wsCredential(ctx));
         return buildContext(opts.deps, headers, auth);
       },
       onSubscribe: (ctx, id, payload) => guard.onSubscribe(ctx, id, payload),
@@ -232,6 +304,7 @@ export function createApiServer(opts: ApiServerOptions): {
   return {
     server,
     close: async () => {
+      ownRuntime?.close();
       await wsServer.dispose();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
       server.closeAllConnections();

@@ -3,7 +3,8 @@ import { isUtf8 } from 'node:buffer';
 import type http from 'node:http';
 import type { Logger } from '@cairn/projector';
 import type { ArtifactRoutesOptions } from '../artifacts/artifact-routes.ts';
-import { buildContext } from '../http/graphql-handler.ts';
+import { buildContext, requestAuthOf } from '../http/graphql-handler.ts';
+import { authorizeRequest, mlflowRouteScope } from '../auth/http-rules.ts';
 import { assertCleanStrings, textProblem } from '../input-hygiene.ts';
 import type { ServiceDeps } from '../write/services.ts';
 import { MlflowError, toMlflowError } from './mlflow.errors.ts';
@@ -191,7 +192,9 @@ export function createMlflowRouter(
     }
     let caller;
     try {
-      caller = buildContext(deps, req.headers).caller;
+      const context = buildContext(deps, req.headers, requestAuthOf(req));
+      authorizeRequest(context, { scope: mlflowRouteScope(hit.c.route) }, `${method} ${path}`);
+      caller = context.caller;
     } catch (error) {
       req.resume();
       throw error;

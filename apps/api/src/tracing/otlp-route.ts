@@ -4,7 +4,8 @@ import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import type { Logger } from '@cairn/projector';
 import { CairnError } from '../errors.ts';
-import { buildContext } from '../http/graphql-handler.ts';
+import { buildContext, requestAuthOf } from '../http/graphql-handler.ts';
+import { authorizeRequest, OTLP_RULE } from '../auth/http-rules.ts';
 import type { ServiceDeps } from '../write/services.ts';
 import { ingestSpans } from './ingest.ts';
 import { maskRules, type MaskRule } from './masking.ts';
@@ -150,8 +151,14 @@ export function createOtlpRoute(
   ): Promise<void> {
     let caller;
     try {
-      caller = buildContext(deps, req.headers).caller;
+      const context = buildContext(deps, req.headers, requestAuthOf(req));
+      authorizeRequest(context, OTLP_RULE, 'POST /v1/traces');
+      caller = context.caller;
     } catch (error) {
+      if (error instanceof CairnError && error.code === 'UNAUTHENTICATED')
+        throw new OtlpHttpError(401, RPC_CODE.UNAUTHENTICATED, error.message);
+      if (error instanceof CairnError && error.code === 'PERMISSION_DENIED')
+        throw new OtlpHttpError(403, RPC_CODE.PERMISSION_DENIED, error.message);
       if (error instanceof CairnError)
         throw new OtlpHttpError(400, RPC_CODE.INVALID_ARGUMENT, error.message);
       throw error;

@@ -9,6 +9,7 @@ import { registryProjection } from './registry.projection.ts';
 import { runsProjection } from './runs.projection.ts';
 import { tracesProjection } from './traces.projection.ts';
 import { usersProjection } from './users.projection.ts';
+import { authProjection } from './auth.projection.ts';
 import { webhooksProjection } from './webhooks.projection.ts';
 
 export const allProjections: readonly Projection[] = [
@@ -23,6 +24,7 @@ export const allProjections: readonly Projection[] = [
   evaluationRulesProjection,
   annotationQueuesProjection,
   usersProjection,
+  authProjection,
 ];
 
 export function findProjection(name: string): Projection | undefined {

@@ -13,9 +13,11 @@ export interface PartialSuccess {
 /** gRPC status codes used in error bodies. */
 export const RPC_CODE = {
   INVALID_ARGUMENT: 3,
+  PERMISSION_DENIED: 7,
   RESOURCE_EXHAUSTED: 8,
   INTERNAL: 13,
   UNAVAILABLE: 14,
+  UNAUTHENTICATED: 16,
 } as const;
 
 function varint(out: number[], value: number): void {
