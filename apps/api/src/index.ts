@@ -23,3 +23,10 @@ export {
   type SessionStore,
 } from './auth/sessions.ts';
 export { hashPassword, verifyPassword } from './auth/passwords.ts';
+export {
+  createApiKey,
+  createWorkspace,
+  revokeApiKey,
+  type CreateApiKeyInput,
+} from './auth/access.commands.ts';
+export { API_KEY_PATTERN } from './auth/api-keys.ts';

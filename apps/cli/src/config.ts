@@ -17,6 +17,7 @@ import {
   securityConfig,
   type AuthConfig,
 } from './security-flags.ts';
+import { ACCESS_OPTIONS, ACCESS_USAGE, accessFlags, type AccessFlags } from './access.ts';
 
 export interface CliConfig {
   command: string[];
@@ -39,6 +40,8 @@ export interface CliConfig {
   security: HttpSecurityOptions;
   /** --auth (CAIRN_AUTH) and --insecure-no-auth (security-flags.ts, docs/auth.md). */
   auth: AuthConfig;
+  /** Flags of `cairn keys|users|workspaces …` (access.ts). */
+  access: AccessFlags;
   verbose: boolean;
 }
 
@@ -58,6 +61,7 @@ Commands:
   migrate                      Apply database migrations and exit
   projections rebuild [name]   Rebuild read models from the event log (all, or one projection)
   projections status           Show each projection's lag and dead letters
+${ACCESS_USAGE}
 
 Options:
   --port <n>             HTTP port (default 4680, env CAIRN_PORT)
@@ -118,6 +122,7 @@ export function parseConfig(
       'max-otlp-body-bytes': { type: 'string' },
       'trace-mask-rules': { type: 'string' },
       ...SECURITY_OPTIONS,
+      ...ACCESS_OPTIONS,
       verbose: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -158,6 +163,7 @@ export function parseConfig(
   const auth = authConfig(values, env, { host, serves }, (message) => new UsageError(message));
   return {
     command: positionals,
+    access: accessFlags(values),
     port,
     host,
     home,

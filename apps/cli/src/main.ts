@@ -18,6 +18,7 @@ import { openDatabase, type OpenedDatabase } from './database.ts';
 import { landingPage } from './landing-page.ts';
 import { createStaticHandler } from './web-static.ts';
 import { webhookOptions } from './webhooks.ts';
+import { accessCommand } from './access.ts';
 import { createArtifactStore } from '@cairn/artifacts';
 
 type Cleanup = () => Promise<void>;
@@ -76,16 +77,10 @@ function kafkaFor(cfg: CliConfig, cleanups: Cleanup[]): KafkaTransport | null {
 
 /**
  * `--auth` (docs/auth.md, "Running a server"). parseConfig already refused auth off on a
- * non-loopback host without --insecure-no-auth; here the warning for that case, and
- * `--auth required` refused while the API server has no key enforcement to hand it to (a server
- * that says it requires keys but serves everyone would be worse than one that refuses to start).
+ * non-loopback host without --insecure-no-auth; here the warning for that case.
  */
 function authPreflight(cfg: CliConfig): void {
-  if (cfg.auth.mode === 'required')
-    throw new UsageError(
-      '--auth required: this build of the API server cannot enforce API keys yet (issue 20); bind a loopback --host with --auth off',
-    );
-  if (!isLoopbackHost(cfg.host))
+  if (cfg.auth.mode === 'off' && !isLoopbackHost(cfg.host))
     console.error(
       `WARNING: serving ${cfg.host} WITHOUT AUTHENTICATION (--insecure-no-auth): anyone who can reach this address can read and change every workspace. Use --auth required unless a proxy in front authenticates every request.`,
     );
@@ -123,6 +118,7 @@ async function startApp(
     },
     otlp: { maxBodyBytes: cfg.maxOtlpBodyBytes, maskRules: maskRules(cfg.traceMaskRules) },
     security: cfg.security,
+    auth: { mode: cfg.auth.mode },
   });
   cleanups.push(() => app.stop());
   logger.info(`artifacts: ${store.description}`);
@@ -206,7 +202,11 @@ export async function main(argv: string[]): Promise<void> {
     console.log(USAGE);
     return;
   }
-  const logger = consoleLogger('cairn');
+  const base = consoleLogger('cairn');
+  // Commands whose stdout is their answer (a new key, a user id) log on stderr only.
+  const logger: Logger = ['keys', 'users', 'workspaces'].includes(cfg.command[0] ?? '')
+    ? { info: (message) => console.error(`[cairn] ${message}`), error: base.error }
+    : base;
   const cleanups: Cleanup[] = [];
   const finish = async () => {
     for (const cleanup of [...cleanups].reverse()) await cleanup().catch(() => undefined);
@@ -275,6 +275,19 @@ export async function main(argv: string[]): Promise<void> {
         await projectionsCommand(cfg, logger, cleanups);
         await finish();
         return;
+      case 'keys':
+      case 'users':
+      case 'workspaces': {
+        const { database, handle } = await connect(cfg, logger, cleanups);
+        await accessCommand(
+          cfg.command,
+          cfg.access,
+          { handle, url: database.url, owns: cfg.databaseUrl === null },
+          logger,
+        );
+        await finish();
+        return;
+      }
       default:
         throw new UsageError(`Unknown command "${cfg.command.join(' ')}"`);
     }
