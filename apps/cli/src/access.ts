@@ -51,7 +51,10 @@ export const ACCESS_USAGE = `  keys create --workspace W --role R [--name N] [--
                                Create a workspace`;
 
 export function accessFlags(values: Record<string, unknown>): AccessFlags {
-  const str = (k: string) => (typeof values[k] === 'string' ? (values[k] as string) : null);
+  const str = (k: string): string | null => {
+    const v = values[k];
+    return typeof v === 'string' ? v : null;
+  };
   return {
     workspace: str('workspace'),
     role: str('role'),

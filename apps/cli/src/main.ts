@@ -205,7 +205,10 @@ export async function main(argv: string[]): Promise<void> {
   const base = consoleLogger('cairn');
   // Commands whose stdout is their answer (a new key, a user id) log on stderr only.
   const logger: Logger = ['keys', 'users', 'workspaces'].includes(cfg.command[0] ?? '')
-    ? { info: (message) => console.error(`[cairn] ${message}`), error: base.error }
+    ? {
+        info: (message) => console.error(`[cairn] ${message}`),
+        error: (message, error) => base.error(message, error),
+      }
     : base;
   const cleanups: Cleanup[] = [];
   const finish = async () => {

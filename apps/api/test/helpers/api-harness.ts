@@ -59,6 +59,8 @@ export interface ApiHarnessOptions {
   security?: HttpSecurityOptions;
   /** Session lifetimes and failed-login backoff (docs/auth.md). */
   sessions?: CairnSessionOptions;
+  /** Authentication mode (docs/auth.md); default off. */
+  auth?: { mode: 'off' | 'required' };
 }
 
 export interface ApiHarness {
@@ -145,6 +147,7 @@ export async function startApiHarness(opts: ApiHarnessOptions): Promise<ApiHarne
       webhooks: opts.webhooks,
       security: opts.security,
       sessions: opts.sessions,
+      ...(opts.auth ? { auth: opts.auth } : {}),
     });
     cleanups.push(() => app.stop());
     const { url, relay } = app;
