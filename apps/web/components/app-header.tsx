@@ -4,6 +4,7 @@ import Link from 'next/link';
 import { usePathname } from 'next/navigation';
 import { useId, useState, type FormEvent } from 'react';
 import { API_STORAGE_KEY } from '../lib/api-config.ts';
+import { isLoginPath, loginHref, principalLabel } from '../lib/auth.ts';
 import { useLiveStatus } from '../lib/hooks.ts';
 import {
   DEFAULT_WORKSPACE,
@@ -14,6 +15,7 @@ import {
 import {
   readStorage,
   switchWorkspace,
+  useAuth,
   useDashboard,
   useTheme,
   type ThemeChoice,
@@ -46,6 +48,7 @@ export function AppHeader() {
   const pathname = usePathname();
   const { choice, setChoice } = useTheme();
   const { endpoints } = useDashboard();
+  const { me } = useAuth();
   return (
     <>
       <header className="app-header">
@@ -76,8 +79,15 @@ export function AppHeader() {
           >
             Evaluations
           </Link>
+          <Link
+            href="/settings"
+            aria-current={pathname.startsWith('/settings') ? 'page' : undefined}
+          >
+            Settings
+          </Link>
         </nav>
         <WorkspacePicker />
+        <SignedIn />
         <LiveIndicator />
         <button
           type="button"
@@ -88,6 +98,14 @@ export function AppHeader() {
           {choice === 'system' ? '◐ System' : choice === 'light' ? '☀ Light' : '☾ Dark'}
         </button>
       </header>
+      {me?.authMode === 'OFF' && (
+        <div className="api-banner" role="note" data-testid="no-auth-banner">
+          <span>
+            This server runs without authentication: anyone who can reach it can read and change
+            every workspace. Local (loopback) use only; see docs/auth.md.
+          </span>
+        </div>
+      )}
       {endpoints.custom && (
         <div className="api-banner" role="note">
           <span>
@@ -112,6 +130,51 @@ export function AppHeader() {
         </div>
       )}
     </>
+  );
+}
+
+/** Who the API says the caller is (user, key or anonymous), and sign in / sign out. */
+function SignedIn() {
+  const { me, session, signOut } = useAuth();
+  const pathname = usePathname();
+  const [busy, setBusy] = useState(false);
+  if (!me) return null;
+  return (
+    <span
+      className="signed-in"
+      data-testid="signed-in"
+      style={{ display: 'inline-flex', gap: 6, alignItems: 'center', fontSize: 13 }}
+    >
+      <span title={me.role ? `Role here: ${me.role}` : undefined}>
+        {principalLabel(me)}
+        {me.role && me.kind !== 'ANONYMOUS' && <span className="muted"> · {me.role}</span>}
+      </span>
+      {session ? (
+        <button
+          type="button"
+          disabled={busy}
+          onClick={() => {
+            setBusy(true);
+            void signOut();
+          }}
+        >
+          Sign out
+        </button>
+      ) : (
+        !isLoginPath(pathname) &&
+        me.kind === 'ANONYMOUS' && (
+          <a
+            href={loginHref(
+              typeof window === 'undefined'
+                ? pathname
+                : `${window.location.pathname}${window.location.search}`,
+            )}
+          >
+            Sign in
+          </a>
+        )
+      )}
+    </span>
   );
 }
 

@@ -12,6 +12,9 @@ import {
 } from 'react';
 import { Provider as UrqlProvider } from 'urql';
 import { API_STORAGE_KEY, resolveApi } from '../lib/api-config.ts';
+import { isLoginPath, loginHref, type MeInfo } from '../lib/auth.ts';
+import { fetchSession, logout, type SessionInfo } from '../lib/auth-client.ts';
+import { ACCESS_CHANGED, ME_QUERY } from '../lib/auth-documents.ts';
 import { createDashboardClient, type DashboardClient } from '../lib/graphql/client.ts';
 import {
   DEFAULT_WORKSPACE,
@@ -98,11 +101,43 @@ function useThemeState(): ThemeState {
   );
 }
 
+/** Who is signed in (docs/auth.md, "Dashboard"). */
+export interface AuthState {
+  /** The caller as the API sees it (`me`); null until read, or when it could not be read. */
+  me: MeInfo | null;
+  /** The dashboard session (GET /auth/session), null without one. */
+  session: SessionInfo | null;
+  /** Reads `me` again (after a role change, say). */
+  refreshMe(): void;
+  /** POST /auth/logout with the CSRF header, then the login page. */
+  signOut(): Promise<void>;
+}
+
+const AuthContext = createContext<AuthState>({
+  me: null,
+  session: null,
+  refreshMe: () => undefined,
+  signOut: () => Promise.resolve(),
+});
+
+export const useAuth = () => useContext(AuthContext);
+
+/** Sends the browser to the login page, coming back to the current page (once). */
+let redirecting = false;
+export function goToLogin(): void {
+  if (redirecting || isLoginPath(window.location.pathname)) return;
+  redirecting = true;
+  window.location.assign(loginHref(`${window.location.pathname}${window.location.search}`));
+}
+
 /** Builds the API client in the browser (never during the static export) and provides it. */
 export function Providers({ children }: { children: ReactNode }) {
   const theme = useThemeState();
   const [client, setClient] = useState<DashboardClient | null>(null);
+  const [session, setSession] = useState<SessionInfo | null>(null);
   useEffect(() => {
+    let created: DashboardClient | null = null;
+    let cancelled = false;
     const params = new URLSearchParams(window.location.search);
     const { endpoints, remember } = resolveApi({
       queryParam: params.get('api'),
@@ -121,9 +156,20 @@ export function Providers({ children }: { children: ReactNode }) {
         RECENT_WORKSPACES_KEY,
         JSON.stringify(addRecent(parseRecent(readStorage(RECENT_WORKSPACES_KEY)), ws.workspace)),
       );
-    const created = createDashboardClient(endpoints, ws.workspace);
-    setClient(created);
-    return () => created.dispose();
+    // The session's CSRF token first: every cookie-authenticated POST needs it.
+    void fetchSession(endpoints).then((found) => {
+      if (cancelled) return;
+      created = createDashboardClient(endpoints, ws.workspace, {
+        csrfToken: found?.csrfToken ?? null,
+        onUnauthenticated: goToLogin,
+      });
+      setSession(found);
+      setClient(created);
+    });
+    return () => {
+      cancelled = true;
+      created?.dispose();
+    };
   }, []);
   return (
     <ThemeContext.Provider value={theme}>
@@ -132,7 +178,11 @@ export function Providers({ children }: { children: ReactNode }) {
           <Suspense fallback={null}>
             <WorkspaceInUrl workspace={client.workspace} />
           </Suspense>
-          <UrqlProvider value={client.urql}>{children}</UrqlProvider>
+          <UrqlProvider value={client.urql}>
+            <AuthProvider client={client} session={session}>
+              {children}
+            </AuthProvider>
+          </UrqlProvider>
         </DashboardContext.Provider>
       ) : (
         <p className="page-loading" role="status">
@@ -141,6 +191,60 @@ export function Providers({ children }: { children: ReactNode }) {
       )}
     </ThemeContext.Provider>
   );
+}
+
+/**
+ * Reads `me` once the client exists, again on each `accessChanged` push (a role or key change
+ * can change the caller's scopes), and sends a caller without a credential to the login page
+ * when the server requires one.
+ */
+function AuthProvider({
+  client,
+  session,
+  children,
+}: {
+  client: DashboardClient;
+  session: SessionInfo | null;
+  children: ReactNode;
+}) {
+  const [me, setMe] = useState<MeInfo | null>(null);
+  const [generation, setGeneration] = useState(0);
+  useEffect(() => {
+    let stale = false;
+    void client.urql
+      .query<{ me: MeInfo }>(ME_QUERY, {}, { requestPolicy: 'network-only' })
+      .toPromise()
+      .then((result) => {
+        if (stale || !result.data) return;
+        const next = result.data.me;
+        setMe(next);
+        if (next.authMode === 'REQUIRED' && !next.authenticated) goToLogin();
+      });
+    return () => {
+      stale = true;
+    };
+  }, [client, generation]);
+  const authenticated = me?.authenticated === true;
+  useEffect(() => {
+    if (!authenticated) return;
+    const { unsubscribe } = client.urql.subscription(ACCESS_CHANGED, {}).subscribe((result) => {
+      if (result.data) setGeneration((g) => g + 1);
+    });
+    return unsubscribe;
+  }, [client, authenticated]);
+  const value = useMemo<AuthState>(
+    () => ({
+      me,
+      session,
+      refreshMe: () => setGeneration((g) => g + 1),
+      signOut: async () => {
+        await logout(client.endpoints, session?.csrfToken ?? null);
+        window.location.assign('/login');
+      },
+    }),
+    [me, session, client],
+  );
+  return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
 }
 
 /**

@@ -2,12 +2,14 @@ import {
   Client,
   cacheExchange,
   fetchExchange,
+  mapExchange,
   subscriptionExchange,
   type AnyVariables,
   type OperationResult,
 } from '@urql/core';
 import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
 import type { ApiEndpoints } from '../api-config.ts';
+import { CSRF_HEADER, isUnauthenticated } from '../auth.ts';
 import { workspaceHeaders } from '../workspace.ts';
 
 /**
@@ -15,6 +17,10 @@ import { workspaceHeaders } from '../workspace.ts';
  * graphql-ws on the same /graphql path. Built once in the browser by <Providers>, never at module
  * level. The workspace goes in the `x-cairn-workspace` header over HTTP and in the graphql-ws
  * connectionParams (browsers cannot set headers on a WebSocket); none for the default workspace.
+ * With a dashboard session (docs/auth.md, "Dashboard") HTTP requests carry the session's CSRF
+ * token in `x-cairn-csrf` (the HttpOnly cookie goes by itself, same origin only; the WebSocket
+ * upgrade carries the cookie too), and an UNAUTHENTICATED answer calls `onUnauthenticated` (the
+ * providers send the browser to /login?next=…).
  */
 
 export type LiveStatus = 'connecting' | 'live' | 'reconnecting' | 'offline';
@@ -38,8 +44,28 @@ export interface DashboardClient {
   dispose(): void;
 }
 
-export function createDashboardClient(endpoints: ApiEndpoints, workspace: string): DashboardClient {
+export interface ClientAuth {
+  /** The session's CSRF token (GET /auth/session), null without a session. */
+  csrfToken: string | null;
+  /** Called once per UNAUTHENTICATED answer (no or an ended credential). */
+  onUnauthenticated?: () => void;
+}
+
+/** Headers of every HTTP request: the workspace, and the CSRF token of a session. */
+export function requestHeaders(
+  workspace: string,
+  csrfToken: string | null,
+): Record<string, string> {
+  return { ...workspaceHeaders(workspace), ...(csrfToken ? { [CSRF_HEADER]: csrfToken } : {}) };
+}
+
+export function createDashboardClient(
+  endpoints: ApiEndpoints,
+  workspace: string,
+  auth: ClientAuth = { csrfToken: null },
+): DashboardClient {
   const headers = workspaceHeaders(workspace);
+  const httpHeaders = () => requestHeaders(workspace, auth.csrfToken);
   let status: LiveStatus = 'connecting';
   const listeners = new Set<() => void>();
   const setStatus = (next: LiveStatus) => {
@@ -73,6 +99,11 @@ export function createDashboardClient(endpoints: ApiEndpoints, workspace: string
   const urql = new Client({
     url: endpoints.http,
     exchanges: [
+      mapExchange({
+        onError(error) {
+          if (isUnauthenticated(error)) auth.onUnauthenticated?.();
+        },
+      }),
       cacheExchange,
       fetchExchange,
       subscriptionExchange({
@@ -89,7 +120,7 @@ export function createDashboardClient(endpoints: ApiEndpoints, workspace: string
     ],
     requestPolicy: 'cache-and-network',
     preferGetMethod: false,
-    fetchOptions: { headers },
+    fetchOptions: () => ({ headers: httpHeaders(), credentials: 'same-origin' }),
   });
   const apiUrl = (path: string) => new URL(path, endpoints.http).toString();
   return {
@@ -100,8 +131,8 @@ export function createDashboardClient(endpoints: ApiEndpoints, workspace: string
     apiUrl,
     apiFetch: (path, init = {}) => {
       const merged = new Headers(init.headers);
-      for (const [name, value] of Object.entries(headers)) merged.set(name, value);
-      return fetch(apiUrl(path), { ...init, headers: merged });
+      for (const [name, value] of Object.entries(httpHeaders())) merged.set(name, value);
+      return fetch(apiUrl(path), { credentials: 'same-origin', ...init, headers: merged });
     },
     live: { get: () => status, subscribe: (l) => (listeners.add(l), () => listeners.delete(l)) },
     dispose: () => void ws.dispose(),

@@ -1,0 +1,93 @@
+/**
+ * The dashboard's calls to the API's `/auth/*` routes (docs/auth.md, "Users and sessions"):
+ * `GET /auth/session` (who is signed in, and the CSRF token that every cookie-authenticated
+ * POST must carry in `x-cairn-csrf`), `POST /auth/login`, `POST /auth/logout`. Same-origin
+ * credentials: the session cookie is HttpOnly, so the page never sees it.
+ */
+import type { ApiEndpoints } from './api-config.ts';
+import { CSRF_HEADER, loginFailure, type LoginFailure } from './auth.ts';
+
+export interface SessionInfo {
+  user: { id: string; email: string; displayName: string };
+  csrfToken: string;
+  expiresAt: string | null;
+}
+
+/** The `/auth/...` route on the API's origin. */
+export function authUrl(endpoints: ApiEndpoints, route: string): string {
+  return new URL(route, endpoints.http).toString();
+}
+
+/** The current session, or null (none, ended, or a server without sessions). */
+export async function fetchSession(endpoints: ApiEndpoints): Promise<SessionInfo | null> {
+  try {
+    const res = await fetch(authUrl(endpoints, '/auth/session'), {
+      credentials: 'same-origin',
+      headers: { accept: 'application/json' },
+      cache: 'no-store',
+    });
+    if (!res.ok) return null;
+    const body = (await res.json()) as Partial<SessionInfo>;
+    if (typeof body.csrfToken !== 'string' || !body.user) return null;
+    return {
+      user: body.user,
+      csrfToken: body.csrfToken,
+      expiresAt: typeof body.expiresAt === 'string' ? body.expiresAt : null,
+    };
+  } catch {
+    return null;
+  }
+}
+
+export type LoginResult = { ok: true; csrfToken: string } | ({ ok: false } & LoginFailure);
+
+export async function login(
+  endpoints: ApiEndpoints,
+  email: string,
+  password: string,
+): Promise<LoginResult> {
+  let res: Response;
+  try {
+    res = await fetch(authUrl(endpoints, '/auth/login'), {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({ email, password }),
+    });
+  } catch (error) {
+    return {
+      ok: false,
+      message: `Cannot reach the server: ${error instanceof Error ? error.message : String(error)}`,
+      retryAfterSeconds: null,
+    };
+  }
+  let body: unknown = null;
+  try {
+    body = await res.json();
+  } catch {
+    body = null;
+  }
+  if (res.ok) {
+    const token = (body as { csrfToken?: unknown } | null)?.csrfToken;
+    return { ok: true, csrfToken: typeof token === 'string' ? token : '' };
+  }
+  return { ok: false, ...loginFailure(res.status, body, res.headers.get('retry-after')) };
+}
+
+/** Ends the session (the server clears the cookie); true when it answered 2xx. */
+export async function logout(endpoints: ApiEndpoints, csrfToken: string | null): Promise<boolean> {
+  try {
+    const res = await fetch(authUrl(endpoints, '/auth/logout'), {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: {
+        'content-type': 'application/json',
+        ...(csrfToken ? { [CSRF_HEADER]: csrfToken } : {}),
+      },
+      body: '{}',
+    });
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
