@@ -58,7 +58,7 @@ export interface ProcessorOptions {
   logger?: CairnLogger;
 }
 
-function env(name: string): string | undefined {
+export function env(name: string): string | undefined {
   const value = process.env[name];
   return value === undefined || value.trim() === '' ? undefined : value.trim();
 }
@@ -72,14 +72,14 @@ export function envBool(name: string, fallback: boolean): boolean {
 }
 
 /** A number of seconds from the environment, in ms. */
-function envSeconds(name: string, fallbackMs: number): number {
+export function envSeconds(name: string, fallbackMs: number): number {
   const value = Number(env(name));
   return env(name) !== undefined && Number.isFinite(value) && value >= 0
     ? value * 1000
     : fallbackMs;
 }
 
-function envInt(name: string, fallback: number): number {
+export function envInt(name: string, fallback: number): number {
   const value = Number(env(name));
   return env(name) !== undefined && Number.isInteger(value) && value > 0 ? value : fallback;
 }

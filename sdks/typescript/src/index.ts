@@ -1,5 +1,6 @@
 /**
- * @cairn/sdk: Cairn tracing for Node.js. See docs/typescript-sdk.md.
+ * @cairn/sdk: Cairn tracking (CairnClient), model registry, prompts and tracing for Node.js.
+ * See docs/typescript-sdk.md.
  */
 export { VERSION } from './version.ts';
 export {
@@ -65,3 +66,53 @@ export {
   type PromptMessage,
   type PromptVersionData,
 } from './prompts.ts';
+export {
+  CairnClient,
+  type CairnClientOptions,
+  type CreateModelVersionOptions,
+  type CreatePromptVersionOptions,
+  type CreateRunOptions,
+  type LogBatchInput,
+  type LogMetricOptions,
+  type MetricHistoryOptions,
+  type UpdateRunOptions,
+} from './client.ts';
+export {
+  AlreadyExistsError,
+  BatchLoggingError,
+  CairnError,
+  ConflictError,
+  DataLossError,
+  FailedPreconditionError,
+  InvalidArgumentError,
+  NotFoundError,
+  PermissionDeniedError,
+  ResourceExhaustedError,
+  UnauthenticatedError,
+  UnavailableError,
+  errorFor,
+} from './errors.ts';
+export {
+  MetricBatcher,
+  type BatcherSettings,
+  type BatcherStats,
+  type QueuedPoint,
+} from './batcher.ts';
+export { validateArtifactPath, type ArtifactSource, type LoggedArtifact } from './artifacts.ts';
+export {
+  parseModelUri,
+  type ModelVersion,
+  type ParsedModelUri,
+  type RegisteredModel,
+} from './registry.ts';
+export {
+  LIMITS,
+  type Experiment,
+  type LifecycleStage,
+  type Metric,
+  type MetricPoint,
+  type Run,
+  type RunStatus,
+  type SearchRunsOptions,
+  type SearchRunsResult,
+} from './tracking.ts';

@@ -7,6 +7,7 @@
  */
 import { TRACE_PROMPT_VERSIONS } from './attributes.ts';
 import { consoleLogger, resolveTrackingUri, type CairnLogger } from './config.ts';
+import { CairnError } from './errors.ts';
 import { getCurrentSpan, updateCurrentTrace } from './tracing.ts';
 
 export const DEFAULT_PROMPT_CACHE_TTL_MS = 60_000;
@@ -21,15 +22,8 @@ export interface PromptMessage {
 
 /** A failure of the prompt API: `code` is the server's `extensions.code` (`NOT_FOUND`,
  * `INVALID_ARGUMENT`, …) or `UNAVAILABLE` when the server could not be reached. */
-export class PromptError extends Error {
-  override readonly name = 'PromptError';
-  constructor(
-    message: string,
-    readonly code: string,
-    readonly details: Record<string, unknown> = {},
-  ) {
-    super(`${code}: ${message}`);
-  }
+export class PromptError extends CairnError {
+  override readonly name: string = 'PromptError';
 }
 
 /** `format` was not given every variable; `missing` names them. */
@@ -448,3 +442,11 @@ export async function loadPrompt(
     return serveStale(entry, uri, logger);
   }
 }
+
+/** Creates a prompt version (the tracking client's `createPromptVersion`). */
+export const CREATE_PROMPT_VERSION = `mutation CairnCreatePromptVersion($name: String!, $template: String,
+    $messages: [PromptMessageInput!], $commitMessage: String, $modelConfig: JSON, $tags: [KeyValueInput!],
+    $createPromptIfMissing: Boolean) {
+  createPromptVersion(name: $name, template: $template, messages: $messages, commitMessage: $commitMessage,
+    modelConfig: $modelConfig, tags: $tags, createPromptIfMissing: $createPromptIfMissing) {
+    name version template } }`;

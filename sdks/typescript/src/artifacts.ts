@@ -1,0 +1,228 @@
+/**
+ * Artifact transfer over Cairn's HTTP artifact routes (`/api/runs/<runId>/artifacts/<path>`,
+ * docs/artifacts.md), streamed both ways (docs/typescript-sdk.md, "Artifacts").
+ *
+ * - Upload of a local file: its sha256 is computed in a first pass, then the file is streamed
+ *   as the request body with its length and `x-cairn-sha256`; the server refuses (and records
+ *   nothing) when the bytes it received differ. Retried on network errors, 429 and 5xx (the
+ *   file is read again from the start).
+ * - Upload of a stream (Node Readable, web ReadableStream or async iterable of bytes): sent
+ *   once, chunked, hashed on the way; the server's sha256 must match the one computed. Not
+ *   retried (a stream cannot be read twice).
+ * - Download: streamed to a temporary file next to the destination, checked against the
+ *   server's `x-cairn-sha256` and `content-length`, then renamed; a mismatch raises DATA_LOSS and
+ *   leaves nothing behind.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
+import { DataLossError, errorFor, invalidArgument, type CairnError } from './errors.ts';
+import { GraphQLTransport } from './transport.ts';
+
+export type ArtifactSource =
+  string | Uint8Array | Readable | ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>;
+
+export interface LoggedArtifact {
+  path: string;
+  size: number;
+  sha256: string;
+}
+
+/** A relative POSIX artifact path as the server accepts it (checked before any upload). */
+export function validateArtifactPath(p: unknown): string {
+  let problem: string | null = null;
+  if (typeof p !== 'string' || !p) problem = 'is empty';
+  else if (p.startsWith('/')) problem = "must be relative (no leading '/')";
+  else if (p.includes('\\')) problem = "must use '/' as separator (no '\\')";
+  // eslint-disable-next-line no-control-regex -- control characters are what is refused
+  else if (/[\u0000-\u001f\u007f]/u.test(p)) problem = 'contains a control character';
+  else if (p.split('/').some((seg) => seg === '' || seg === '.' || seg === '..'))
+    problem = "has an empty, '.' or '..' segment";
+  else if (Buffer.byteLength(p) > 1024) problem = 'is longer than 1024 bytes';
+  if (problem) throw invalidArgument(`Artifact path "${String(p)}" ${problem}`, { path: p });
+  return p as string;
+}
+
+function quotePath(p: string): string {
+  return p.split('/').map(encodeURIComponent).join('/');
+}
+
+async function fileSha256(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+async function httpError(response: Response, what: string): Promise<CairnError> {
+  const text = await response.text().catch(() => '');
+  let code: string | undefined;
+  let message = text.slice(0, 300);
+  try {
+    const body = JSON.parse(text) as { error?: { code?: unknown; message?: unknown } };
+    if (typeof body.error?.code === 'string') code = body.error.code;
+    if (typeof body.error?.message === 'string') message = body.error.message;
+  } catch {
+    // not the JSON error shape
+  }
+  code ??=
+    { 400: 'INVALID_ARGUMENT', 401: 'UNAUTHENTICATED', 403: 'PERMISSION_DENIED', 404: 'NOT_FOUND' }[
+      response.status
+    ] ?? 'BAD_RESPONSE';
+  return errorFor(`${what}: ${message}`, code, {}, response.status);
+}
+
+function hashingStream(source: Exclude<ArtifactSource, string | Uint8Array>): {
+  body: Readable;
+  digest: () => string;
+  size: () => number;
+} {
+  const hash = createHash('sha256');
+  let size = 0;
+  const readable =
+    source instanceof Readable
+      ? source
+      : typeof (source as ReadableStream).getReader === 'function'
+        ? Readable.fromWeb(source as NodeReadableStream<Uint8Array>)
+        : Readable.from(source as AsyncIterable<Uint8Array>);
+  const tap = new Transform({
+    transform(chunk: Buffer, _enc, callback) {
+      hash.update(chunk);
+      size += chunk.length;
+      callback(null, chunk);
+    },
+  });
+  readable.on('error', (error) => tap.destroy(error));
+  return { body: readable.pipe(tap), digest: () => hash.digest('hex'), size: () => size };
+}
+
+export class ArtifactClient {
+  constructor(private readonly transport: GraphQLTransport) {}
+
+  private url(runId: string, artifactPath: string): string {
+    return `${this.transport.settings.trackingUri}/api/runs/${encodeURIComponent(runId)}/artifacts/${quotePath(artifactPath)}`;
+  }
+
+  /** Uploads `source` (a local file path, bytes or a stream) to `artifactPath` of the run. */
+  async upload(
+    runId: string,
+    artifactPath: string,
+    source: ArtifactSource,
+  ): Promise<LoggedArtifact> {
+    validateArtifactPath(artifactPath);
+    const url = this.url(runId, artifactPath);
+    const what = `uploading ${artifactPath}`;
+    const headers = { ...this.transport.baseHeaders(), 'content-type': 'application/octet-stream' };
+    if (typeof source === 'string' || source instanceof Uint8Array) {
+      const isFile = typeof source === 'string';
+      const size = isFile ? (await stat(source)).size : source.byteLength;
+      const sha = isFile
+        ? await fileSha256(source)
+        : createHash('sha256').update(source).digest('hex');
+      const result = await this.transport.withRetries(async () => {
+        const body: BodyInit = isFile
+          ? size === 0
+            ? new Uint8Array(0)
+            : (Readable.toWeb(createReadStream(source)) as ReadableStream<Uint8Array>)
+          : (source as Uint8Array<ArrayBuffer>);
+        const response = await this.transport.send(url, {
+          method: 'PUT',
+          headers: { ...headers, 'content-length': String(size), 'x-cairn-sha256': sha },
+          body,
+          duplex: 'half',
+        });
+        return this.answer(response, what);
+      });
+      return checkSha(result, sha, artifactPath);
+    }
+    const stream = hashingStream(source);
+    const response = await fetch(url, {
+      method: 'PUT',
+      headers,
+      body: Readable.toWeb(stream.body) as ReadableStream<Uint8Array>,
+      duplex: 'half',
+      signal: AbortSignal.timeout(Math.max(this.transport.settings.requestTimeoutMs, 300_000)),
+    } as RequestInit);
+    const result = await this.answer(response, what);
+    return checkSha(result, stream.digest(), artifactPath);
+  }
+
+  private async answer(response: Response, what: string): Promise<LoggedArtifact> {
+    if (response.status === 200 || response.status === 201)
+      return (await response.json()) as LoggedArtifact;
+    const error = await httpError(response, what);
+    GraphQLTransport.retryableStatus(response, error.code === 'CONFLICT' ? null : error);
+    throw error;
+  }
+
+  /** Downloads one artifact file to `localPath` (sha256 checked); returns `localPath`. */
+  async download(runId: string, artifactPath: string, localPath: string): Promise<string> {
+    validateArtifactPath(artifactPath);
+    const url = this.url(runId, artifactPath);
+    const what = `downloading ${artifactPath}`;
+    const response = await this.transport.withRetries(async () => {
+      const r = await this.transport.send(url, {
+        method: 'GET',
+        headers: this.transport.baseHeaders(),
+      });
+      if (r.status === 200) return r;
+      const error = await httpError(r, what);
+      GraphQLTransport.retryableStatus(r, error);
+      throw error;
+    });
+    const target = path.resolve(localPath);
+    await mkdir(path.dirname(target), { recursive: true });
+    const tmp = path.join(
+      path.dirname(target),
+      `.cairn-download-${process.pid}-${Math.random().toString(36).slice(2)}`,
+    );
+    const hash = createHash('sha256');
+    let size = 0;
+    try {
+      if (!response.body) throw new DataLossError(`${what}: the answer has no body`, 'DATA_LOSS');
+      const tap = new Transform({
+        transform(chunk: Buffer, _enc, callback) {
+          hash.update(chunk);
+          size += chunk.length;
+          callback(null, chunk);
+        },
+      });
+      await pipeline(
+        Readable.fromWeb(response.body as NodeReadableStream<Uint8Array>),
+        tap,
+        createWriteStream(tmp),
+      );
+      const length = response.headers.get('content-length');
+      if (length !== null && Number(length) !== size)
+        throw new DataLossError(`${what} was cut short (${size} of ${length} bytes)`, 'DATA_LOSS', {
+          path: artifactPath,
+        });
+      const expected = response.headers.get('x-cairn-sha256');
+      const got = hash.digest('hex');
+      if (expected && expected.toLowerCase() !== got)
+        throw new DataLossError(
+          `${what}: sha256 ${got} differs from the server's ${expected}`,
+          'DATA_LOSS',
+          { path: artifactPath },
+        );
+      await rename(tmp, target);
+      return target;
+    } catch (error) {
+      await rm(tmp, { force: true });
+      throw error;
+    }
+  }
+}
+
+function checkSha(result: LoggedArtifact, sha: string, artifactPath: string): LoggedArtifact {
+  if (result.sha256 && result.sha256 !== sha)
+    throw new DataLossError(
+      `The server stored ${artifactPath} with sha256 ${result.sha256}, not ${sha}`,
+      'DATA_LOSS',
+      { path: artifactPath },
+    );
+  return result;
+}
