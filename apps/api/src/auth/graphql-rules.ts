@@ -1,10 +1,12 @@
 import {
+  GraphQLError,
   defaultFieldResolver,
   type GraphQLFieldConfig,
   type GraphQLFieldResolver,
   type GraphQLObjectType,
   type GraphQLSchema,
 } from 'graphql';
+import { CairnError } from '../errors.ts';
 import type { GraphQLContext } from '../graphql/context.ts';
 import { authorize, type Rule } from './authorize.ts';
 import { guardSubscription, REVOKED } from './subscription-guard.ts';
@@ -200,6 +202,14 @@ export function checkGraphQLRules(
 
 const guarded = new WeakSet<GraphQLSchema>();
 
+/** graphql-ws does not run the HTTP error mapper: the code travels in the error itself. */
+function wsError(error: unknown): unknown {
+  if (!(error instanceof CairnError)) return error;
+  return new GraphQLError(error.message, {
+    extensions: { code: error.code, ...error.details },
+  });
+}
+
 /**
  * Checks the rules against the schema, then wraps every root field once, in place, so that its
  * resolver (and a subscription's subscribe) first calls `authorize` — before argument checks and
@@ -236,7 +246,8 @@ export function withGraphQLRules(
         defaultFieldResolver;
       if (rootName === 'Subscription') {
         field.resolve = (source: unknown, args, ctx: GraphQLContext, info) => {
-          if (source === REVOKED) throw unauthenticated('The credential was revoked or expired');
+          if (source === REVOKED)
+            throw wsError(unauthenticated('The credential was revoked or expired'));
           return inner(source, args, ctx, info);
         };
         const subscribe = field.subscribe as GraphQLFieldConfig<
@@ -245,7 +256,11 @@ export function withGraphQLRules(
         >['subscribe'];
         if (subscribe) {
           field.subscribe = async (source: unknown, args, ctx: GraphQLContext, info) => {
-            check(ctx);
+            try {
+              check(ctx);
+            } catch (error) {
+              throw wsError(error);
+            }
             const result: unknown = await subscribe(source, args, ctx, info);
             if (result && typeof result === 'object' && Symbol.asyncIterator in result)
               return guardSubscription(ctx, result as AsyncIterable<unknown>);
