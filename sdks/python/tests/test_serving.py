@@ -575,3 +575,75 @@ def test_alias_move_during_load_switches_with_zero_failures(
     history = client.get_registered_model_history(name)
     assert [(h.version, h.previous_version) for h in history if h.kind == "ALIAS_SET"][0] == (2, 1)
     assert "switching from version 1 to version 2" in srv.tail()
+
+
+def _read_responses(sock: socket.socket, n: int) -> List[bytes]:
+    """``n`` HTTP responses (head + Content-Length body) read off a raw socket."""
+    buf = b""
+    out: List[bytes] = []
+    while len(out) < n:
+        while b"\r\n\r\n" not in buf:
+            chunk = sock.recv(65536)
+            assert chunk, (out, buf)
+            buf += chunk
+        head, _, rest = buf.partition(b"\r\n\r\n")
+        length = int(
+            next(
+                line.split(b":", 1)[1]
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            )
+        )
+        while len(rest) < length:
+            chunk = sock.recv(65536)
+            assert chunk
+            rest += chunk
+        out.append(head + b"\r\n\r\n" + rest[:length])
+        buf = rest[length:]
+    return out
+
+
+def test_http_pipelining_chunked_bodies_and_continue(server: Any, scaled_model_dir: str) -> None:
+    srv = Served(_serve_cmd(scaled_model_dir), _env(server))
+    try:
+        one = json.dumps({"inputs": {"x": [1, 2]}, "params": {"scale": 2}}).encode()
+        two = json.dumps({"dataframe_records": [{"x": 5}]}).encode()
+
+        def req(body: bytes) -> bytes:
+            return (
+                b"POST /invocations HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+            )
+
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as sock:
+            # two requests in one write, and a /ping: answered in order
+            sock.sendall(req(one) + req(two) + b"GET /ping HTTP/1.1\r\nHost: t\r\n\r\n")
+            a, b, c = _read_responses(sock, 3)
+            assert a.startswith(b"HTTP/1.1 200 ") and a.endswith(b'{"predictions": [2.0,4.0]}')
+            assert b.endswith(b'{"predictions": [5.0]}')
+            assert c.startswith(b"HTTP/1.1 200 ")
+            # a chunked body sent in pieces after 100-continue
+            sock.sendall(
+                b"POST /invocations HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                b"Transfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n"
+            )
+            assert sock.recv(4096) == b"HTTP/1.1 100 Continue\r\n\r\n"
+            half = len(two) // 2
+            sock.sendall(b"%x\r\n" % half + two[:half] + b"\r\n")
+            time.sleep(0.1)
+            sock.sendall(b"%x\r\n" % (len(two) - half) + two[half:] + b"\r\n0\r\n\r\n")
+            [d] = _read_responses(sock, 1)
+            assert d.startswith(b"HTTP/1.1 200 ") and d.endswith(b'{"predictions": [5.0]}')
+            # a malformed request line: 400 and the connection is closed
+            sock.sendall(b"NONSENSE\r\n\r\n")
+            [e] = _read_responses(sock, 1)
+            assert e.startswith(b"HTTP/1.1 400 ") and b"Connection: close" in e
+            assert sock.recv(4096) == b""
+        # HTTP/1.0 without keep-alive: closed after the answer
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as sock:
+            sock.sendall(b"GET /ping HTTP/1.0\r\n\r\n")
+            [f] = _read_responses(sock, 1)
+            assert f.startswith(b"HTTP/1.1 200 ")
+            assert sock.recv(4096) == b""
+    finally:
+        assert srv.stop() == 0, srv.tail()
