@@ -15,7 +15,11 @@ import { API_STORAGE_KEY, resolveApi } from '../lib/api-config.ts';
 import { isLoginPath, loginHref, type MeInfo } from '../lib/auth.ts';
 import { fetchSession, logout, type SessionInfo } from '../lib/auth-client.ts';
 import { ACCESS_CHANGED, ME_QUERY } from '../lib/auth-documents.ts';
-import { createDashboardClient, type DashboardClient } from '../lib/graphql/client.ts';
+import {
+  createDashboardClient,
+  type ClientAuth,
+  type DashboardClient,
+} from '../lib/graphql/client.ts';
 import {
   DEFAULT_WORKSPACE,
   RECENT_WORKSPACES_KEY,
@@ -136,7 +140,6 @@ export function Providers({ children }: { children: ReactNode }) {
   const [client, setClient] = useState<DashboardClient | null>(null);
   const [session, setSession] = useState<SessionInfo | null>(null);
   useEffect(() => {
-    let created: DashboardClient | null = null;
     let cancelled = false;
     const params = new URLSearchParams(window.location.search);
     const { endpoints, remember } = resolveApi({
@@ -156,19 +159,18 @@ export function Providers({ children }: { children: ReactNode }) {
         RECENT_WORKSPACES_KEY,
         JSON.stringify(addRecent(parseRecent(readStorage(RECENT_WORKSPACES_KEY)), ws.workspace)),
       );
-    // The session's CSRF token first: every cookie-authenticated POST needs it.
-    void fetchSession(endpoints).then((found) => {
-      if (cancelled) return;
-      created = createDashboardClient(endpoints, ws.workspace, {
-        csrfToken: found?.csrfToken ?? null,
-        onUnauthenticated: goToLogin,
-      });
-      setSession(found);
-      setClient(created);
+    // The session (and its CSRF token, which every cookie-authenticated POST needs) is read
+    // while the page renders; the client's HTTP requests wait for it.
+    const auth: ClientAuth = { csrfToken: null, onUnauthenticated: goToLogin };
+    auth.ready = fetchSession(endpoints).then((found) => {
+      auth.csrfToken = found?.csrfToken ?? null;
+      if (!cancelled) setSession(found);
     });
+    const created = createDashboardClient(endpoints, ws.workspace, auth);
+    setClient(created);
     return () => {
       cancelled = true;
-      created?.dispose();
+      created.dispose();
     };
   }, []);
   return (

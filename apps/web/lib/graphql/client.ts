@@ -47,6 +47,11 @@ export interface DashboardClient {
 export interface ClientAuth {
   /** The session's CSRF token (GET /auth/session), null without a session. */
   csrfToken: string | null;
+  /**
+   * Settles once `csrfToken` is known: HTTP requests wait for it (the session is read while the
+   * first page renders, not before).
+   */
+  ready?: Promise<unknown>;
   /** Called once per UNAUTHENTICATED answer (no or an ended credential). */
   onUnauthenticated?: () => void;
 }
@@ -66,6 +71,14 @@ export function createDashboardClient(
 ): DashboardClient {
   const headers = workspaceHeaders(workspace);
   const httpHeaders = () => requestHeaders(workspace, auth.csrfToken);
+  const ready = () => auth.ready?.catch(() => undefined) ?? Promise.resolve();
+  /** fetch() once the session is known, with its CSRF token (set after `ready`). */
+  const sessionFetch: typeof fetch = async (input, init) => {
+    await ready();
+    const merged = new Headers(init?.headers);
+    for (const [name, value] of Object.entries(httpHeaders())) merged.set(name, value);
+    return fetch(input, { credentials: 'same-origin', ...init, headers: merged });
+  };
   let status: LiveStatus = 'connecting';
   const listeners = new Set<() => void>();
   const setStatus = (next: LiveStatus) => {
@@ -120,7 +133,8 @@ export function createDashboardClient(
     ],
     requestPolicy: 'cache-and-network',
     preferGetMethod: false,
-    fetchOptions: () => ({ headers: httpHeaders(), credentials: 'same-origin' }),
+    fetchOptions: () => ({ credentials: 'same-origin' }),
+    fetch: sessionFetch,
   });
   const apiUrl = (path: string) => new URL(path, endpoints.http).toString();
   return {
@@ -129,11 +143,7 @@ export function createDashboardClient(
     endpoints,
     workspace,
     apiUrl,
-    apiFetch: (path, init = {}) => {
-      const merged = new Headers(init.headers);
-      for (const [name, value] of Object.entries(httpHeaders())) merged.set(name, value);
-      return fetch(apiUrl(path), { credentials: 'same-origin', ...init, headers: merged });
-    },
+    apiFetch: (path, init = {}) => sessionFetch(apiUrl(path), init),
     live: { get: () => status, subscribe: (l) => (listeners.add(l), () => listeners.delete(l)) },
     dispose: () => void ws.dispose(),
   };
