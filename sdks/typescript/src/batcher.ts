@@ -125,7 +125,7 @@ export class MetricBatcher {
     }
     this.queue.push(point);
     this.accepted += 1;
-    exitHook.watch(this);
+    if (this.accepted - this.done === 1) exitHook.watch(this);
     if (this.draining) return;
     if (this.queue.length - this.head >= this.settings.flushSize) this.soon();
     else if (this.timer === null && this.immediate === null) {

@@ -118,6 +118,14 @@ export class GraphQLTransport {
     opts: ExecuteOptions = {},
   ): Promise<T> {
     const body = JSON.stringify({ query, variables });
+    return this.executeBody<T>(body, opts);
+  }
+
+  /** `execute` with a request body serialised by the caller (`{"query": …, "variables": …}`). */
+  executeBody<T = Record<string, unknown>>(
+    body: string | Uint8Array<ArrayBuffer>,
+    opts: ExecuteOptions = {},
+  ): Promise<T> {
     return this.withRetries(() => this.attempt<T>(body), opts);
   }
 
@@ -186,7 +194,7 @@ export class GraphQLTransport {
       );
   }
 
-  private async attempt<T>(body: string): Promise<T> {
+  private async attempt<T>(body: string | Uint8Array<ArrayBuffer>): Promise<T> {
     const response = await this.send(this.endpoint, {
       method: 'POST',
       headers: {
