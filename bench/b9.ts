@@ -153,6 +153,39 @@ async function stopServer(s: Server): Promise<void> {
   await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
 }
 
+/** CPU time (ms, user + system) of a process and all its descendants, from /proc. */
+async function treeCpuMs(rootPid: number): Promise<number> {
+  const { readdir, readFile } = await import('node:fs/promises');
+  const stats = new Map<number, { ppid: number; ticks: number }>();
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const text = await readFile(`/proc/${entry}/stat`, 'utf8');
+      // fields after the parenthesised command: state ppid … utime(14) stime(15)
+      const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+      stats.set(Number(entry), {
+        ppid: Number(rest[1]),
+        ticks: Number(rest[11]) + Number(rest[12]),
+      });
+    } catch {
+      // exited meanwhile
+    }
+  }
+  let ticks = 0;
+  const stack = [rootPid];
+  const seen = new Set<number>();
+  while (stack.length > 0) {
+    const pid = stack.pop()!;
+    if (seen.has(pid)) continue;
+    seen.add(pid);
+    ticks += stats.get(pid)?.ticks ?? 0;
+    for (const [child, st] of stats) if (st.ppid === pid) stack.push(child);
+  }
+  return (ticks * 1000) / CLOCK_TICKS;
+}
+
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+
 async function predictions(s: Server, payload: string): Promise<unknown> {
   const res = await request(s.base, 'POST', '/invocations', payload);
   if (res.status !== 200)
@@ -166,12 +199,15 @@ interface Cell {
   rps: Record<Server['name'], number[]>;
   latencies: Record<Server['name'], number[]>;
   errors: Record<Server['name'], number>;
+  /** server CPU ms (all its processes) per request, one value per rep */
+  cpuPerRequest: Record<Server['name'], number[]>;
 }
 
 async function measure(
   s: Server,
   payloads: string[],
-): Promise<{ rps: number; lat: number[]; errors: number }> {
+): Promise<{ rps: number; lat: number[]; errors: number; cpuMs: number }> {
+  const cpu0 = await treeCpuMs(s.child.pid!);
   const result = await closedLoop({
     clients,
     warmupMs,
@@ -187,7 +223,14 @@ async function measure(
       return 1;
     },
   });
-  return { rps: result.ops / result.seconds, lat: result.latencies, errors: result.errors };
+  const cpuMs = (await treeCpuMs(s.child.pid!)) - cpu0;
+  const done = result.totalItems;
+  return {
+    rps: result.ops / result.seconds,
+    lat: result.latencies,
+    errors: result.errors,
+    cpuMs: done > 0 ? cpuMs / done : NaN,
+  };
 }
 
 async function main(): Promise<void> {
@@ -234,6 +277,7 @@ async function main(): Promise<void> {
             rps: { Cairn: [], MLflow: [] },
             latencies: { Cairn: [], MLflow: [] },
             errors: { Cairn: 0, MLflow: 0 },
+            cpuPerRequest: { Cairn: [], MLflow: [] },
           };
           for (let rep = 0; rep < reps; rep++) {
             const order = (rep + rowsPerRequest) % 2 === 0 ? servers : [...servers].reverse();
@@ -242,8 +286,9 @@ async function main(): Promise<void> {
               cell.rps[s.name].push(r.rps);
               cell.latencies[s.name].push(...r.lat);
               cell.errors[s.name] += r.errors;
+              cell.cpuPerRequest[s.name].push(r.cpuMs);
               log(
-                `${workers}w ${rowsPerRequest} row(s) rep ${rep + 1} ${s.name}: ${r.rps.toFixed(0)} req/s, p99 ${fmtMs(summarize(r.lat).p99)}`,
+                `${workers}w ${rowsPerRequest} row(s) rep ${rep + 1} ${s.name}: ${r.rps.toFixed(0)} req/s, p99 ${fmtMs(summarize(r.lat).p99)}, server CPU ${r.cpuMs.toFixed(2)} ms/request`,
               );
             }
           }
@@ -265,16 +310,20 @@ async function main(): Promise<void> {
     `Cairn: \`python -m cairn.models serve --workers N\`; MLflow: \`mlflow models serve --env-manager local --workers N\` (uvicorn + FastAPI; its default is 1 worker).`,
     `Load: ${clients} closed-loop clients (one Node process, keep-alive), \`dataframe_split\` bodies, ${warmupMs / 1000} s warm-up + ${durationMs / 1000} s window, ${reps} rep(s) interleaved ABBA; req/s = median over reps, latency percentiles over all samples.`,
     '',
-    '| workers | rows/request | Cairn req/s | MLflow req/s | ratio | Cairn p50 / p99 | MLflow p50 / p99 | errors (Cairn / MLflow) |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    "Server CPU/request: user + system CPU of all the server's processes (from /proc) over warm-up and window, divided by the requests answered: the figure least moved by other load on the box (median over reps).",
+    '',
+    '| workers | rows/request | Cairn req/s | MLflow req/s | ratio | Cairn p50 / p99 | MLflow p50 / p99 | server CPU/request Cairn / MLflow | CPU ratio | errors (Cairn / MLflow) |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const c of cells) {
     const a = median(c.rps.Cairn);
     const b = median(c.rps.MLflow);
     const la = summarize(c.latencies.Cairn);
     const lb = summarize(c.latencies.MLflow);
+    const ca = median(c.cpuPerRequest.Cairn);
+    const cb = median(c.cpuPerRequest.MLflow);
     lines.push(
-      `| ${c.workers} | ${c.rowsPerRequest} | ${a.toFixed(0)} | ${b.toFixed(0)} | ${fmtRatio(a / b)} | ${fmtMs(la.p50)} / ${fmtMs(la.p99)} | ${fmtMs(lb.p50)} / ${fmtMs(lb.p99)} | ${c.errors.Cairn} / ${c.errors.MLflow} |`,
+      `| ${c.workers} | ${c.rowsPerRequest} | ${a.toFixed(0)} | ${b.toFixed(0)} | ${fmtRatio(a / b)} | ${fmtMs(la.p50)} / ${fmtMs(la.p99)} | ${fmtMs(lb.p50)} / ${fmtMs(lb.p99)} | ${fmtMs(ca)} / ${fmtMs(cb)} | ${fmtRatio(cb / ca)} | ${c.errors.Cairn} / ${c.errors.MLflow} |`,
     );
   }
   lines.push('');

@@ -374,6 +374,15 @@ def _enforced_frame(columns: Any, schema: Schema) -> Any:
             arr = np.empty(len(checked), dtype=object)
             arr[:] = checked
             data[col] = arr
+    dtypes = {arr.dtype for arr in data.values()}
+    if len(dtypes) == 1 and next(iter(dtypes)).kind in "fiub" and data:
+        # one numeric dtype: one 2-D block (cheaper to build, and to_numpy() in the model is a
+        # view instead of a copy per column)
+        first = next(iter(data.values()))
+        matrix = np.empty((len(first), len(data)), dtype=first.dtype)
+        for j, arr in enumerate(data.values()):
+            matrix[:, j] = arr
+        return pd.DataFrame(matrix, columns=list(data), copy=False)
     return pd.DataFrame(data, copy=False)
 
 
