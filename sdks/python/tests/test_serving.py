@@ -647,3 +647,23 @@ def test_http_pipelining_chunked_bodies_and_continue(server: Any, scaled_model_d
             assert sock.recv(4096) == b""
     finally:
         assert srv.stop() == 0, srv.tail()
+
+
+def test_a_killed_worker_is_replaced(server: Any, scaled_model_dir: str) -> None:
+    srv = Served(_serve_cmd(scaled_model_dir, "--workers", "1"), _env(server))
+    try:
+        before = requests.get(srv.url + "/version", timeout=5).json()["worker_pid"]
+        assert before != srv.proc.pid
+        os.kill(before, signal.SIGKILL)
+        deadline = time.monotonic() + 20
+        after = before
+        while time.monotonic() < deadline and after == before:
+            try:
+                after = requests.get(srv.url + "/version", timeout=2).json()["worker_pid"]
+            except requests.RequestException:
+                time.sleep(0.1)
+        assert after != before, srv.tail()
+        assert srv.post({"inputs": {"x": [3]}}).json() == {"predictions": [3.0]}
+        assert f"worker {before} exited (signal 9); starting another" in srv.tail()
+    finally:
+        assert srv.stop() == 0, srv.tail()
