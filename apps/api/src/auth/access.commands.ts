@@ -86,6 +86,18 @@ export async function createWorkspace(
       { field: 'id' },
     );
   const workspaceId = parsed.data;
+  // A workspace in use without a WorkspaceCreated event (named by a key, a header in auth mode
+  // off, or `default`) is not free: creating it would hand its data to the creator.
+  const used = await deps.db
+    .selectFrom('events')
+    .select('stream_id')
+    .where('workspace_id', '=', workspaceId)
+    .limit(1)
+    .executeTakeFirst();
+  if (used || workspaceId === 'default')
+    throw new CairnError('ALREADY_EXISTS', `Workspace "${workspaceId}" exists already`, {
+      workspaceId,
+    });
   const result = await handleCommand(
     deps,
     { workspaceId, metadata: caller.metadata },

@@ -15,6 +15,7 @@ import {
   isScalarType,
   type GraphQLField,
   type GraphQLInputType,
+  type GraphQLOutputType,
 } from 'graphql';
 
 /** Literal values of the custom scalars (epoch ms, 64-bit ints, JSON, …). */
@@ -47,16 +48,32 @@ function literal(type: GraphQLInputType, fill: string, depth = 0): string {
   return JSON.stringify(fill);
 }
 
+/**
+ * A selection of every scalar field (without required arguments) down to `depth` levels, so
+ * that a response shows what a caller could read; `__typename` alone at depth 0.
+ */
+function selectionOf(type: GraphQLOutputType, depth: number): string {
+  const named = getNamedType(type);
+  if (!(isObjectType(named) || isInterfaceType(named) || isUnionType(named))) return '';
+  if (depth <= 0 || isUnionType(named)) return ' { __typename }';
+  const parts = ['__typename'];
+  for (const f of Object.values(named.getFields())) {
+    if (f.args.some((a) => isNonNullType(a.type))) continue;
+    const inner = getNamedType(f.type);
+    if (isScalarType(inner) || isEnumType(inner)) parts.push(f.name);
+    else parts.push(`${f.name}${selectionOf(f.type, depth - 1)}`);
+  }
+  return ` { ${parts.join(' ')} }`;
+}
+
 export function operationFor(
   kind: 'query' | 'mutation' | 'subscription',
   field: GraphQLField<unknown, unknown>,
   fill = 'x',
+  depth = 0,
 ): string {
   const args = field.args
     .filter((a) => isNonNullType(a.type) && a.defaultValue === undefined)
     .map((a) => `${a.name}: ${literal(a.type, fill)}`);
-  const named = getNamedType(field.type);
-  const selection =
-    isObjectType(named) || isInterfaceType(named) || isUnionType(named) ? ' { __typename }' : '';
-  return `${kind} { ${field.name}${args.length ? `(${args.join(', ')})` : ''}${selection} }`;
+  return `${kind} { ${field.name}${args.length ? `(${args.join(', ')})` : ''}${selectionOf(field.type, depth)} }`;
 }
