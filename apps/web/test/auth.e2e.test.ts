@@ -198,6 +198,41 @@ describe('sign-in', () => {
     expect(await page.getByTestId('no-auth-banner').count()).toBe(0);
   });
 
+  it('says how long to wait when failed sign-ins back off (429 + Retry-After)', async () => {
+    const email = `nobody-${suffix}@example.com`;
+    const attempt = () =>
+      fetch(`${cairn.url}/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email, password: 'wrong password' }),
+      });
+    // Five free failures, then the delay doubles with each failure: wait each one out until
+    // the next wait is 8 s, long enough for the browser to see it.
+    let failures = 0;
+    while (failures < 8) {
+      const res = await attempt();
+      if (res.status === 429) {
+        const wait = Number(res.headers.get('retry-after'));
+        expect(wait).toBeGreaterThan(0);
+        await new Promise((resolve) => setTimeout(resolve, wait * 1000));
+      } else {
+        expect(res.status).toBe(401);
+        failures += 1;
+      }
+    }
+    const { context: ctx, page: p } = await newPage();
+    await p.goto(`${cairn.url}/login`);
+    await signIn(p, { email, password: 'wrong password' });
+    const error = p.getByTestId('login-error');
+    await error.waitFor({ timeout: 15_000 });
+    expect(await error.textContent()).toMatch(
+      /Too many failed sign-ins\. Try again in \d+ seconds?\./u,
+    );
+    expect(await p.getByRole('button', { name: 'Sign in', exact: true }).isDisabled()).toBe(true);
+    await shot(p, 'auth-login-backoff');
+    await ctx.close();
+  });
+
   it('ignores a next that leaves the dashboard', async () => {
     const { context: ctx, page: p } = await newPage();
     await p.goto(`${cairn.url}/login?next=${encodeURIComponent('//evil.example/x')}`);
