@@ -97,6 +97,7 @@ export {
   type BatcherSettings,
   type BatcherStats,
   type QueuedPoint,
+  type SendMetrics,
 } from './batcher.ts';
 export { validateArtifactPath, type ArtifactSource, type LoggedArtifact } from './artifacts.ts';
 export {
