@@ -19,13 +19,15 @@ beforeAll(async () => {
   perKey = await startApiHarness({
     databaseUrl: database.url,
     security: {
-      rateLimits: { keyRequestsPerSecond: 4, workspaceRequestsPerSecond: 0, burstSeconds: 1 },
+      // 4 requests of burst, refilled at one per 2 s: a loaded machine cannot refill the bucket
+      // between the requests of one test.
+      rateLimits: { keyRequestsPerSecond: 0.5, workspaceRequestsPerSecond: 0, burstSeconds: 8 },
     },
   });
   perWorkspace = await startApiHarness({
     databaseUrl: database.url,
     security: {
-      rateLimits: { keyRequestsPerSecond: 0, workspaceRequestsPerSecond: 3, burstSeconds: 1 },
+      rateLimits: { keyRequestsPerSecond: 0, workspaceRequestsPerSecond: 0.5, burstSeconds: 6 },
     },
   });
 });
