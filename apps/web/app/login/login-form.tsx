@@ -26,13 +26,18 @@ export function LoginForm() {
   const [busy, setBusy] = useState(false);
   const errorId = useId();
   const emailRef = useRef<HTMLInputElement>(null);
-  const now = useNow(1000, retryAt !== null);
+  // Ticks each second while a backoff runs; the wait itself is read from the clock.
+  const tick = useNow(1000, retryAt !== null);
+  const now = Math.max(tick, Date.now());
   const waiting = retryAt !== null && retryAt > now;
   useEffect(() => {
     emailRef.current?.focus();
   }, []);
   useEffect(() => {
-    if (retryAt !== null && retryAt <= now) setRetryAt(null);
+    if (retryAt !== null && retryAt <= now) {
+      setRetryAt(null);
+      setError('Too many failed sign-ins. You can try again now.');
+    }
   }, [retryAt, now]);
 
   const submit = async (e: FormEvent) => {
@@ -107,13 +112,13 @@ export function LoginForm() {
         </button>
         {error && (
           <div className="error-box" role="alert" id={errorId} data-testid="login-error">
-            <span>{error}</span>
-            {waiting && retryAt !== null && (
-              <span className="muted">
-                {' '}
-                (you can try again in {formatWait(Math.ceil((retryAt - now) / 1000))})
-              </span>
-            )}
+            <span>
+              {retryAt === null
+                ? error
+                : waiting
+                  ? `Too many failed sign-ins. Try again in ${formatWait(Math.ceil((retryAt - now) / 1000))}.`
+                  : 'Too many failed sign-ins. You can try again now.'}
+            </span>
           </div>
         )}
       </form>
