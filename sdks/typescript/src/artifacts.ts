@@ -6,6 +6,10 @@
  *   as the request body with its length and `x-cairn-sha256`; the server refuses (and records
  *   nothing) when the bytes it received differ. Retried on network errors, 429 and 5xx (the
  *   file is read again from the start).
+ * - A local file of `multipartThresholdBytes` or more (default 64 MiB) goes through the multipart
+ *   routes (`/artifact-uploads`) in parts of `partSizeBytes` (default 32 MiB, at least 5 MiB):
+ *   each part is streamed from its slice of the file and retried on its own; the whole file's
+ *   sha256 is checked on completion; a failed upload is aborted (DELETE) on the server.
  * - Upload of a stream (Node Readable, web ReadableStream or async iterable of bytes): sent
  *   once, chunked, hashed on the way; the server's sha256 must match the one computed. Not
  *   retried (a stream cannot be read twice).
@@ -99,8 +103,112 @@ function hashingStream(source: Exclude<ArtifactSource, string | Uint8Array>): {
   return { body: readable.pipe(tap), digest: () => hash.digest('hex'), size: () => size };
 }
 
+export const MIB = 1024 * 1024;
+/** The server's smallest part (all but the last). */
+export const MIN_PART_BYTES = 5 * MIB;
+
+export interface ArtifactSettings {
+  /** Files of this size or more use the multipart routes (default 64 MiB). */
+  multipartThresholdBytes: number;
+  /** Part size of multipart uploads (default 32 MiB, at least 5 MiB). */
+  partSizeBytes: number;
+}
+
 export class ArtifactClient {
-  constructor(private readonly transport: GraphQLTransport) {}
+  private readonly settings: ArtifactSettings;
+
+  constructor(
+    private readonly transport: GraphQLTransport,
+    settings: Partial<ArtifactSettings> = {},
+  ) {
+    this.settings = {
+      multipartThresholdBytes: Math.max(1, settings.multipartThresholdBytes ?? 64 * MIB),
+      partSizeBytes: Math.max(MIN_PART_BYTES, settings.partSizeBytes ?? 32 * MIB),
+    };
+  }
+
+  private base(runId: string): string {
+    return `${this.transport.settings.trackingUri}/api/runs/${encodeURIComponent(runId)}`;
+  }
+
+  /** One JSON request of the multipart routes, retried like any call. */
+  private async json<T>(
+    url: string,
+    init: RequestInit & { duplex?: 'half' },
+    what: string,
+    bodyOf?: () => BodyInit,
+  ): Promise<T> {
+    return this.transport.withRetries(async () => {
+      const response = await this.transport.send(url, {
+        ...init,
+        ...(bodyOf ? { body: bodyOf() } : {}),
+      });
+      if (response.status === 200 || response.status === 201) return (await response.json()) as T;
+      const error = await httpError(response, what);
+      GraphQLTransport.retryableStatus(response, error.code === 'CONFLICT' ? null : error);
+      throw error;
+    });
+  }
+
+  private async uploadMultipart(
+    runId: string,
+    artifactPath: string,
+    file: string,
+    size: number,
+    sha: string,
+  ): Promise<LoggedArtifact> {
+    const headers = this.transport.baseHeaders();
+    const started = await this.json<{ uploadId: string }>(
+      `${this.base(runId)}/artifact-uploads`,
+      {
+        method: 'POST',
+        headers: { ...headers, 'content-type': 'application/json' },
+        body: JSON.stringify({ path: artifactPath }),
+      },
+      `starting the upload of ${artifactPath}`,
+    );
+    const upload = `${this.base(runId)}/artifact-uploads/${encodeURIComponent(started.uploadId)}`;
+    const step = this.settings.partSizeBytes;
+    try {
+      for (let n = 1, offset = 0; offset < size || n === 1; n++, offset += step) {
+        const length = Math.min(step, size - offset);
+        const part = await this.json<{ size: number }>(
+          `${upload}/parts/${n}`,
+          {
+            method: 'PUT',
+            headers: {
+              ...headers,
+              'content-type': 'application/octet-stream',
+              'content-length': String(length),
+            },
+            duplex: 'half',
+          },
+          `uploading part ${n} of ${artifactPath}`,
+          () =>
+            length === 0
+              ? new Uint8Array(0)
+              : (Readable.toWeb(
+                  createReadStream(file, { start: offset, end: offset + length - 1 }),
+                ) as ReadableStream<Uint8Array>),
+        );
+        if (part.size !== length)
+          throw new DataLossError(
+            `Part ${n} of ${artifactPath} arrived with ${part.size} of ${length} bytes`,
+            'DATA_LOSS',
+            { path: artifactPath, part: n },
+          );
+        if (length === 0) break;
+      }
+      return await this.json<LoggedArtifact>(
+        `${upload}/complete`,
+        { method: 'POST', headers: { ...headers, 'x-cairn-sha256': sha } },
+        `completing the upload of ${artifactPath}`,
+      );
+    } catch (error) {
+      await fetch(upload, { method: 'DELETE', headers }).catch(() => undefined);
+      throw error;
+    }
+  }
 
   private url(runId: string, artifactPath: string): string {
     return `${this.transport.settings.trackingUri}/api/runs/${encodeURIComponent(runId)}/artifacts/${quotePath(artifactPath)}`;
@@ -122,6 +230,12 @@ export class ArtifactClient {
       const sha = isFile
         ? await fileSha256(source)
         : createHash('sha256').update(source).digest('hex');
+      if (isFile && size >= this.settings.multipartThresholdBytes)
+        return checkSha(
+          await this.uploadMultipart(runId, artifactPath, source, size, sha),
+          sha,
+          artifactPath,
+        );
       const result = await this.transport.withRetries(async () => {
         const body: BodyInit = isFile
           ? size === 0

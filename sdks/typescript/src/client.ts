@@ -114,6 +114,12 @@ export interface CairnClientOptions {
   /** How long the `beforeExit` flush may retry (env `CAIRN_BATCH_EXIT_TIMEOUT`, seconds;
    * default 10 s). */
   exitTimeoutMs?: number;
+  /** Local files of this many bytes or more are uploaded in parts (env
+   * `CAIRN_ARTIFACT_MULTIPART_THRESHOLD`, default 64 MiB). */
+  multipartThresholdBytes?: number;
+  /** Part size of those uploads (env `CAIRN_ARTIFACT_PART_SIZE`, default 32 MiB, at least
+   * 5 MiB). */
+  partSizeBytes?: number;
   /** Retry notices and batch failures (default: console, prefixed `cairn:`). */
   logger?: CairnLogger;
 }
@@ -269,7 +275,12 @@ export class CairnClient {
         logger,
       },
     );
-    this.artifacts = new ArtifactClient(this.transport);
+    this.artifacts = new ArtifactClient(this.transport, {
+      multipartThresholdBytes:
+        opts.multipartThresholdBytes ??
+        envInt('CAIRN_ARTIFACT_MULTIPART_THRESHOLD', 64 * 1024 * 1024),
+      partSizeBytes: opts.partSizeBytes ?? envInt('CAIRN_ARTIFACT_PART_SIZE', 32 * 1024 * 1024),
+    });
   }
 
   private gql<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {

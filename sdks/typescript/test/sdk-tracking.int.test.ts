@@ -51,6 +51,33 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
+/** A real HTTP proxy in front of the API; `intercept` may answer a request itself. */
+async function startProxy(
+  intercept: (req: http.IncomingMessage, res: http.ServerResponse) => boolean,
+): Promise<{ url: string; close: () => Promise<void> }> {
+  const proxy = http.createServer((req, res) => {
+    if (intercept(req, res)) return;
+    const headers = { ...req.headers };
+    delete headers.authorization; // the harness serves without auth: the proxy terminates it
+    headers.host = new URL(api.url).host;
+    const upstream = http.request(
+      `${api.url}${req.url ?? '/'}`,
+      { method: req.method, headers },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  const { port } = proxy.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise((resolve) => proxy.close(() => resolve())),
+  };
+}
+
 describe('tracking', () => {
   it('logs a run with params, 10,000 metric points and a tag, and reads it back', async () => {
     const c = client();
@@ -192,40 +219,25 @@ describe('retries and headers', () => {
   it('retries a 429 after its Retry-After and sends the API key and workspace headers', async () => {
     const seen: { auth?: string; workspace?: string }[] = [];
     let refuse = 1;
-    const proxy = http.createServer((req, res) => {
+    const proxy = await startProxy((req, res) => {
       seen.push({
         auth: req.headers.authorization,
         workspace: req.headers['x-cairn-workspace'] as string,
       });
-      if (refuse > 0) {
-        refuse -= 1;
-        req.resume();
-        res.writeHead(429, { 'retry-after': '1', 'content-type': 'application/json' });
-        res.end(
-          JSON.stringify({
-            errors: [{ message: 'slow down', extensions: { code: 'RESOURCE_EXHAUSTED' } }],
-          }),
-        );
-        return;
-      }
-      const headers = { ...req.headers };
-      delete headers.authorization; // the harness serves without auth: the proxy terminates it
-      headers.host = new URL(api.url).host;
-      const upstream = http.request(
-        `${api.url}${req.url ?? '/'}`,
-        { method: req.method, headers },
-        (answer) => {
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(res);
-        },
+      if (refuse <= 0) return false;
+      refuse -= 1;
+      req.resume();
+      res.writeHead(429, { 'retry-after': '1', 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          errors: [{ message: 'slow down', extensions: { code: 'RESOURCE_EXHAUSTED' } }],
+        }),
       );
-      req.pipe(upstream);
+      return true;
     });
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
     try {
-      const { port } = proxy.address() as AddressInfo;
       const c = new CairnClient({
-        trackingUri: `http://127.0.0.1:${port}`,
+        trackingUri: proxy.url,
         workspace,
         apiKey: 'ck_test_key',
         logger: quiet,
@@ -238,7 +250,7 @@ describe('retries and headers', () => {
       expect(seen[0]).toEqual({ auth: 'Bearer ck_test_key', workspace });
       expect(seen[1]).toEqual({ auth: 'Bearer ck_test_key', workspace });
     } finally {
-      await new Promise((resolve) => proxy.close(resolve));
+      await proxy.close();
     }
   });
 
@@ -283,6 +295,49 @@ describe('artifacts and the model registry', () => {
     await expect(
       c.downloadArtifact(run.id, 'model/missing.bin', path.join(dir, 'dl/m.bin')),
     ).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it('uploads a large file in parts (multipart routes), each part retried on its own', async () => {
+    const paths: string[] = [];
+    let failPart2 = 1;
+    const proxy = await startProxy((req, res) => {
+      paths.push(`${req.method} ${(req.url ?? '').replace(/^\/api\/runs\/[^/]+/u, '')}`);
+      if (req.method === 'PUT' && /\/parts\/2$/u.test(req.url ?? '') && failPart2 > 0) {
+        failPart2 -= 1;
+        req.resume();
+        res.writeHead(503).end();
+        return true;
+      }
+      return false;
+    });
+    try {
+      const c = client({
+        trackingUri: proxy.url,
+        multipartThresholdBytes: 1024 * 1024,
+        partSizeBytes: 5 * 1024 * 1024,
+        backoffInitialMs: 20,
+      });
+      const exp = await c.createExperiment(`mp-${uniq()}`);
+      const run = await c.createRun({ experimentId: exp.id });
+      const bytes = randomBytes(11 * 1024 * 1024 + 3);
+      const file = path.join(dir, 'big.bin');
+      await writeFile(file, bytes);
+      const logged = await c.logArtifact(run.id, 'model/big.bin', file);
+      expect(logged).toMatchObject({ path: 'model/big.bin', size: bytes.length });
+      const uploads = paths.filter((p) => p.includes('artifact-uploads'));
+      expect(uploads[0]).toBe('POST /artifact-uploads');
+      expect(uploads.slice(1).map((p) => p.replace(/uploads\/[^/]+/u, 'uploads/ID'))).toEqual([
+        'PUT /artifact-uploads/ID/parts/1',
+        'PUT /artifact-uploads/ID/parts/2', // refused with 503
+        'PUT /artifact-uploads/ID/parts/2',
+        'PUT /artifact-uploads/ID/parts/3',
+        'POST /artifact-uploads/ID/complete',
+      ]);
+      const out = await c.downloadArtifact(run.id, 'model/big.bin', path.join(dir, 'dl/big.bin'));
+      expect((await readFile(out)).equals(bytes)).toBe(true);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('registers a model version from a run artifact and moves an alias', async () => {
