@@ -213,6 +213,22 @@ describe('tracking', () => {
     expect(history).toHaveLength(2500);
     expect(history.at(-1)).toMatchObject({ step: 2499, value: 2499 / 2500 });
   });
+  it('does not hang at exit when the server cannot be reached: the loss is logged', async () => {
+    const fixture = fileURLToPath(new URL('./fixtures/exit-log-metrics.ts', import.meta.url));
+    const tsx = fileURLToPath(new URL('../../../node_modules/tsx/dist/cli.mjs', import.meta.url));
+    const started = Date.now();
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [tsx, fixture], {
+      env: {
+        ...process.env,
+        CAIRN_TEST_URI: 'http://127.0.0.1:9',
+        CAIRN_TEST_RUN: '0123456789abcdef0123456789abcdef',
+      },
+      timeout: 30_000,
+    });
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(stdout.trim()).toBe('2500');
+    expect(stderr).toMatch(/cairn: 2500 metric point\(s\) not sent before the process exited/u);
+  });
 });
 
 describe('retries and headers', () => {
