@@ -281,8 +281,21 @@ def _mismatch(col: str, expected: str, value: Any, row: int) -> ScoringError:
     )
 
 
+_ALLOWED_TYPES = {
+    "double": frozenset({float, int, type(None)}),
+    "float": frozenset({float, int, type(None)}),
+    "long": frozenset({int}),
+    "integer": frozenset({int}),
+    "boolean": frozenset({bool}),
+    "string": frozenset({str, type(None)}),
+}
+
+
 def _check_values(col: str, expected: str, values: List[Any]) -> List[Any]:
     """The column's values, checked (and decoded for binary / datetime) against its type."""
+    allowed = _ALLOWED_TYPES.get(expected)
+    if allowed is not None and allowed.issuperset(map(type, values)):
+        return values  # the common case, checked in C; the loops below find the culprit
     if expected in ("double", "float"):
         for i, v in enumerate(values):
             t = type(v)
