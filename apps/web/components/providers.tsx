@@ -12,7 +12,7 @@ import {
 } from 'react';
 import { Provider as UrqlProvider } from 'urql';
 import { API_STORAGE_KEY, resolveApi } from '../lib/api-config.ts';
-import { isLoginPath, loginHref, type MeInfo } from '../lib/auth.ts';
+import { SESSION_HINT_KEY, isLoginPath, loginHref, type MeInfo } from '../lib/auth.ts';
 import { fetchSession, logout, type SessionInfo } from '../lib/auth-client.ts';
 import { ACCESS_CHANGED, ME_QUERY } from '../lib/auth-documents.ts';
 import {
@@ -162,10 +162,13 @@ export function Providers({ children }: { children: ReactNode }) {
     // The session (and its CSRF token, which every cookie-authenticated POST needs) is read
     // while the page renders; the client's HTTP requests wait for it.
     const auth: ClientAuth = { csrfToken: null, onUnauthenticated: goToLogin };
-    auth.ready = fetchSession(endpoints).then((found) => {
+    const reading = fetchSession(endpoints).then((found) => {
       auth.csrfToken = found?.csrfToken ?? null;
+      writeStorage(SESSION_HINT_KEY, found ? '1' : null);
       if (!cancelled) setSession(found);
     });
+    // Only a browser that signed in waits for the token (lib/auth.ts, SESSION_HINT_KEY).
+    if (readStorage(SESSION_HINT_KEY) === '1') auth.ready = reading;
     const created = createDashboardClient(endpoints, ws.workspace, auth);
     setClient(created);
     return () => {
@@ -241,6 +244,7 @@ function AuthProvider({
       refreshMe: () => setGeneration((g) => g + 1),
       signOut: async () => {
         await logout(client.endpoints, session?.csrfToken ?? null);
+        writeStorage(SESSION_HINT_KEY, null);
         window.location.assign('/login');
       },
     }),

@@ -9,6 +9,13 @@ export const LOGIN_PATH = '/login';
 export const ADMIN_SCOPE = 'workspace:admin';
 export const BUILT_IN_ROLES = ['owner', 'admin', 'member', 'viewer'] as const;
 export const CSRF_HEADER = 'x-cairn-csrf';
+/**
+ * localStorage flag "this browser signed in": only then do requests wait for GET /auth/session
+ * (the CSRF token) before they go; without it the page loads at once and the session is read
+ * alongside. Not a credential (the cookie is HttpOnly); set at sign-in, cleared at sign-out and
+ * whenever /auth/session finds no session.
+ */
+export const SESSION_HINT_KEY = 'cairn.signedIn';
 
 /**
  * A `next` target that is safe to follow after signing in: a path of this origin. It must start

@@ -2,8 +2,8 @@
 
 import { useSearchParams } from 'next/navigation';
 import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
-import { useAuth, useDashboard } from '../../components/providers.tsx';
-import { formatWait, safeNext } from '../../lib/auth.ts';
+import { useAuth, useDashboard, writeStorage } from '../../components/providers.tsx';
+import { SESSION_HINT_KEY, formatWait, safeNext } from '../../lib/auth.ts';
 import { login } from '../../lib/auth-client.ts';
 import { useNow } from '../../lib/hooks.ts';
 import './login.css';
@@ -49,6 +49,7 @@ export function LoginForm() {
     setBusy(true);
     const result = await login(endpoints, email.trim(), password);
     if (result.ok) {
+      writeStorage(SESSION_HINT_KEY, '1');
       window.location.assign(next);
       return;
     }
