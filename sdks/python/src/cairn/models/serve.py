@@ -308,8 +308,6 @@ def _dechunk(buf: bytearray, start: int, limit: int) -> Optional[Tuple[bytes, in
             # trailers (ignored) end with an empty line
             end = buf.find(b"\r\n\r\n", eol)
             if end < 0:
-                if buf.endswith(b"\r\n") and eol + 2 == len(buf):
-                    return None
                 return None
             return bytes(out), end + 4
         if len(out) + size > limit:
