@@ -31,6 +31,7 @@ final class Batcher implements AutoCloseable {
   private record Marker(CompletableFuture<Void> done) {}
 
   private static final Object STOP = new Object();
+
   static final int MAX_METRICS_PER_REQUEST = 50_000;
 
   private final Transport transport;
@@ -41,6 +42,7 @@ final class Batcher implements AutoCloseable {
   private final Thread worker;
   private final List<CairnException> errors = new ArrayList<>();
   private long dropped;
+  private final java.util.Set<String> unsynced = new java.util.HashSet<>();
   private volatile boolean closed;
 
   Batcher(
@@ -193,25 +195,40 @@ final class Batcher implements AutoCloseable {
       if (o instanceof Point p) {
         byRun.computeIfAbsent(p.runId(), k -> new ArrayList<>()).add(p);
       } else if (o instanceof Marker m) {
-        send(byRun);
+        send(byRun, true);
+        // runs sent in bulk mode earlier and not since: wait for their read model too
+        for (String runId : new ArrayList<>(unsynced)) {
+          sendChunk(runId, List.of(), true);
+        }
         byRun.clear();
         m.done().complete(null);
       }
     }
-    send(byRun);
+    Object next = queue.peek();
+    send(byRun, next == null || next instanceof Marker || next == STOP);
   }
 
-  private void send(Map<String, List<Point>> byRun) {
+  /**
+   * While a backlog remains, batches are durable-on-return ({@code sync: false}, the server's
+   * bulk mode); the last batch of each run before a flush marker (or when the queue is empty)
+   * waits for the read model, so everything sent before it is queryable when flush() returns.
+   */
+  private void send(Map<String, List<Point>> byRun, boolean syncLast) {
     for (Map.Entry<String, List<Point>> e : byRun.entrySet()) {
       List<Point> points = e.getValue();
       for (int i = 0; i < points.size(); i += MAX_METRICS_PER_REQUEST) {
-        List<Point> chunk = points.subList(i, Math.min(points.size(), i + MAX_METRICS_PER_REQUEST));
-        sendChunk(e.getKey(), chunk);
+        int end = Math.min(points.size(), i + MAX_METRICS_PER_REQUEST);
+        sendChunk(e.getKey(), points.subList(i, end), syncLast && end == points.size());
       }
     }
   }
 
-  private void sendChunk(String runId, List<Point> chunk) {
+  private void sendChunk(String runId, List<Point> chunk, boolean sync) {
+    if (sync) {
+      unsynced.remove(runId);
+    } else {
+      unsynced.add(runId);
+    }
     List<Map<String, Object>> metrics = new ArrayList<>(chunk.size());
     for (Point p : chunk) {
       Map<String, Object> m = new HashMap<>(6);
@@ -224,7 +241,7 @@ final class Batcher implements AutoCloseable {
     Map<String, Object> vars = new HashMap<>();
     vars.put("runId", runId);
     vars.put("metrics", metrics);
-    vars.put("sync", false);
+    vars.put("sync", sync);
     // The same key on every retry of this request: the server stores it once.
     vars.put("idempotencyKey", UUID.randomUUID().toString().replace("-", ""));
     try {

@@ -58,6 +58,9 @@ final class Transport {
     this.backoffMax = backoffMax;
     this.http =
         HttpClient.newBuilder()
+            // HTTP/1.1: the JDK's default h2c upgrade request is taken for a WebSocket
+            // upgrade by the server and refused.
+            .version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(requestTimeout)
             .followRedirects(HttpClient.Redirect.NEVER)
             .build();
