@@ -24,6 +24,7 @@ import {
   CairnClient,
   InvalidArgumentError,
   NotFoundError,
+  UnauthenticatedError,
   type CairnClientOptions,
 } from '../src/index.ts';
 
@@ -167,6 +168,11 @@ describe('tracking', () => {
     await expect(c.setTag('some-run', '../x', 'v')).rejects.toMatchObject({
       code: 'INVALID_ARGUMENT',
     });
+
+    const stranger = client({ apiKey: 'ck_not_a_key_of_this_server' });
+    const refused = await stranger.getExperiment(exp.id).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(UnauthenticatedError);
+    expect(refused).toMatchObject({ code: 'UNAUTHENTICATED' });
 
     const run = await c.createRun({ experimentId: exp.id });
     c.logMetric(run.id, 'ok', 1);
