@@ -6,7 +6,7 @@
 #   3. format          prettier --check .
 #   4. schema drift    npm run --if-present schema:check
 #   5. set-up          Kafka jars, SeaweedFS (S3 test server), Chromium (as root, when missing), the dashboard's static build
-#   6. SDK tests       sdks/python/scripts/test.sh (pytest against a real `cairn server`)
+#   6. SDK tests       sdks/python/scripts/test.sh (pytest), sdks/java/scripts/test.sh (JUnit 5), against a real `cairn server`
 #   7. tests           vitest run: unit, int (real PostgreSQL), e2e (real PostgreSQL, Kafka, Chromium)
 #
 # Vitest's summary is the last thing printed; the exit code is vitest's (or the first failed
@@ -102,6 +102,10 @@ fi
 if [[ -f sdks/python/scripts/test.sh && $# -eq 0 ]]; then
   step "Python SDK tests (sdks/python/scripts/test.sh)"
   bash sdks/python/scripts/test.sh -q
+fi
+if [[ -f sdks/java/scripts/test.sh && $# -eq 0 ]]; then
+  step "Java SDK tests (sdks/java/scripts/test.sh)"
+  bash sdks/java/scripts/test.sh
 fi
 
 step "tests (vitest run: unit, int, e2e), $((SECONDS - started)) s after the start"

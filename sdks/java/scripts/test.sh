@@ -25,4 +25,15 @@ if [ ! -d "$REPO_ROOT/node_modules" ]; then
 fi
 
 cd "$REPO_ROOT"
-exec mvn -B -q -f sdks/java/pom.xml test "$@"
+rm -rf sdks/java/target/surefire-reports
+set +e
+mvn -B -q -f sdks/java/pom.xml test "$@"
+status=$?
+set -e
+# Maven is quiet (-q): print Surefire's totals from its reports.
+if compgen -G "sdks/java/target/surefire-reports/TEST-*.xml" >/dev/null; then
+  cat sdks/java/target/surefire-reports/TEST-*.xml | grep -o '<testsuite [^>]*>' |
+    sed -E 's/.* tests="([0-9]+)".* errors="([0-9]+)".* skipped="([0-9]+)".* failures="([0-9]+)".*/\1 \2 \3 \4/' |
+    awk '{t+=$1; e+=$2; s+=$3; f+=$4} END {printf "Java: %d passed, %d failed, %d skipped\n", t-e-s-f, e+f, s}'
+fi
+exit $status
