@@ -136,7 +136,7 @@ export class ArtifactClient {
     url: string,
     init: RequestInit & { duplex?: 'half' },
     what: string,
-    bodyOf?: () => BodyInit,
+    bodyOf?: () => NonNullable<RequestInit['body']>,
   ): Promise<T> {
     return this.transport.withRetries(async () => {
       const response = await this.transport.send(url, {
@@ -237,7 +237,7 @@ export class ArtifactClient {
           artifactPath,
         );
       const result = await this.transport.withRetries(async () => {
-        const body: BodyInit = isFile
+        const body: NonNullable<RequestInit['body']> = isFile
           ? size === 0
             ? new Uint8Array(0)
             : (Readable.toWeb(createReadStream(source)) as ReadableStream<Uint8Array>)
