@@ -13,7 +13,12 @@
  * ```
  */
 import { randomUUID } from 'node:crypto';
-import { ArtifactClient, type ArtifactSource, type LoggedArtifact } from './artifacts.ts';
+import {
+  ArtifactClient,
+  validateArtifactPath,
+  type ArtifactSource,
+  type LoggedArtifact,
+} from './artifacts.ts';
 import { MetricBatcher, type BatcherStats, type QueuedPoint } from './batcher.ts';
 import {
   consoleLogger,
@@ -55,6 +60,7 @@ import {
   EXPERIMENT_BY_NAME,
   GET_RUN,
   LOG_BATCH,
+  LIST_ARTIFACTS,
   LOG_PARAM,
   METRIC_HISTORY,
   SEARCH_RUNS,
@@ -70,6 +76,7 @@ import {
   validateKey,
   validateValue,
   LIMITS,
+  type ArtifactEntry,
   type Experiment,
   type MetricPoint,
   type RawExperiment,
@@ -515,6 +522,18 @@ export class CairnClient {
   /** Uploads a local file (by path), bytes or a stream to `path` under the run's artifacts. */
   logArtifact(runId: string, path: string, source: ArtifactSource): Promise<LoggedArtifact> {
     return this.artifacts.upload(checkId('runId', runId), path, source);
+  }
+
+  /** The direct children of `path` ("" = the root) of a run's artifacts: directories first,
+   * then files, each by name. */
+  async listArtifacts(runId: string, path = ''): Promise<ArtifactEntry[]> {
+    if (path !== '') validateArtifactPath(path);
+    const data = await this.gql<{ run: { artifacts: ArtifactEntry[] } | null }>(LIST_ARTIFACTS, {
+      id: checkId('runId', runId),
+      path,
+    });
+    if (!data.run) throw new NotFoundError(`Run ${runId} not found`, 'NOT_FOUND', { runId });
+    return data.run.artifacts;
   }
 
   /** Downloads one artifact file to `localPath` (sha256 checked); resolves to its path. */

@@ -108,6 +108,7 @@ export {
 } from './registry.ts';
 export {
   LIMITS,
+  type ArtifactEntry,
   type Experiment,
   type LifecycleStage,
   type Metric,

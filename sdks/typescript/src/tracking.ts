@@ -273,3 +273,16 @@ export const SEARCH_RUNS = `query CairnSearchRuns($experimentIds: [String!]!, $f
     nodes { ${RUN_FIELDS} } pageInfo { hasNextPage endCursor } totalCount } }`;
 
 export const DELETE_RUN = `mutation CairnDeleteRun($runId: String!) { deleteRun(runId: $runId) { id } }`;
+
+export const LIST_ARTIFACTS = `query CairnListArtifacts($id: String!, $path: String) {
+  run(id: $id) { id artifacts(path: $path) { path name isDir size sha256 loggedAt } } }`;
+
+export interface ArtifactEntry {
+  /** Relative to the run's artifact root. */
+  path: string;
+  name: string;
+  isDir: boolean;
+  size: number | null;
+  sha256: string | null;
+  loggedAt: number | null;
+}

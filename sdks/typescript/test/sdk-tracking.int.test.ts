@@ -303,6 +303,14 @@ describe('artifacts and the model registry', () => {
       'notes/streamed.txt',
       Readable.from([Buffer.from('part one, '), Buffer.from('part two')]),
     );
+    expect((await c.listArtifacts(run.id)).map((e) => [e.path, e.isDir])).toEqual([
+      ['model', true],
+      ['notes', true],
+    ]);
+    expect(await c.listArtifacts(run.id, 'notes')).toMatchObject([
+      { path: 'notes/readme.txt', name: 'readme.txt', isDir: false, size: 5 },
+      { path: 'notes/streamed.txt', isDir: false, size: 18 },
+    ]);
     const out = await c.downloadArtifact(run.id, 'model/weights.bin', path.join(dir, 'dl/w.bin'));
     expect((await readFile(out)).equals(bytes)).toBe(true);
     const streamed = await c.downloadArtifact(
