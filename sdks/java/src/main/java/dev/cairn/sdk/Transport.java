@@ -12,7 +12,6 @@ import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
 import java.time.Duration;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
@@ -171,8 +170,7 @@ final class Transport {
     JsonNode ext = first.path("extensions");
     String code = ext.path("code").isTextual() ? ext.get("code").asText() : "INTERNAL";
     Map<String, Object> details = new HashMap<>();
-    for (Iterator<Map.Entry<String, JsonNode>> it = ext.fields(); it.hasNext(); ) {
-      Map.Entry<String, JsonNode> e = it.next();
+    for (Map.Entry<String, JsonNode> e : ext.properties()) {
       if (!e.getKey().equals("code")) {
         details.put(e.getKey(), JSON.convertValue(e.getValue(), Object.class));
       }

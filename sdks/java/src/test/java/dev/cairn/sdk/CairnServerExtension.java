@@ -55,8 +55,8 @@ public final class CairnServerExtension implements BeforeAllCallback, ParameterR
     }
   }
 
-  /** Closed by JUnit when the root context closes: at the end of the run. */
-  static final class Running implements ExtensionContext.Store.CloseableResource, AutoCloseable {
+  /** Closed by JUnit (an AutoCloseable in the root store) at the end of the run. */
+  static final class Running implements AutoCloseable {
     final Server server;
     final Process process;
     final Path home;

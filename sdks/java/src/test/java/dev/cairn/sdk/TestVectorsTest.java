@@ -15,7 +15,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -102,8 +101,7 @@ class TestVectorsTest {
         return c.createExperiment(a.path("name").asText());
       case "createRun":
         Map<String, String> tags = new LinkedHashMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = a.path("tags").fields(); it.hasNext(); ) {
-          Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : a.path("tags").properties()) {
           tags.put(e.getKey(), e.getValue().asText());
         }
         return c.createRun(a.path("experimentId").asText(), text(a, "name"), tags);
@@ -201,8 +199,7 @@ class TestVectorsTest {
   private static void match(JsonNode expect, JsonNode actual, String where) {
     if (expect.isObject()) {
       assertTrue(actual != null && actual.isObject(), where + ": expected an object, got " + actual);
-      for (Iterator<Map.Entry<String, JsonNode>> it = expect.fields(); it.hasNext(); ) {
-        Map.Entry<String, JsonNode> e = it.next();
+      for (Map.Entry<String, JsonNode> e : expect.properties()) {
         assertTrue(actual.has(e.getKey()), where + ": no '" + e.getKey() + "' in " + actual);
         match(e.getValue(), actual.get(e.getKey()), where + "." + e.getKey());
       }

@@ -20,7 +20,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @ExtendWith(CairnServerExtension.class)
 class CairnTracingTest {
   @Test
-  void spansAreExportedToTheServer(CairnServerExtension.Server server) {
+  @SuppressWarnings("try") // the scope is only made current
+  void spansAreExportedToTheServer(CairnServerExtension.Server server) throws InterruptedException {
     try (CairnClient cairn = CairnClient.builder().trackingUri(server.url()).build()) {
       SdkTracerProvider provider = CairnTracing.tracerProvider(cairn, "java-sdk-test");
       Tracer tracer = provider.get("dev.cairn.sdk.test");
@@ -35,12 +36,22 @@ class CairnTracingTest {
       assertTrue(flushed.isSuccess(), "the exporter failed to send the spans");
       provider.shutdown().join(10, TimeUnit.SECONDS);
 
-      JsonNode trace =
-          cairn
-              .execute(
-                  "query T($id: ID!) { trace(id: $id) { id name spanCount spans { name } } }",
-                  Map.of("id", traceId))
-              .get("trace");
+      // OTLP ingest answers once the spans are durable, not projected (docs/tracing.md): read
+      // the committed trace until the projection has it, within a deadline.
+      JsonNode trace = null;
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      while (System.nanoTime() < deadline) {
+        trace =
+            cairn
+                .execute(
+                    "query T($id: ID!) { trace(id: $id) { id name spanCount spans { name } } }",
+                    Map.of("id", traceId))
+                .get("trace");
+        if (trace != null && !trace.isNull() && trace.path("spanCount").asInt() == 2) {
+          break;
+        }
+        Thread.sleep(100);
+      }
       assertEquals(traceId, trace.path("id").asText(), "trace " + traceId + ": " + trace);
       assertEquals("java-root", trace.path("name").asText());
       assertEquals(2, trace.path("spanCount").asInt());
