@@ -159,4 +159,19 @@ class AcceptanceTest {
   private static String sha256(byte[] bytes) throws Exception {
     return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
   }
+
+  @Test
+  void aFullQueueBlocksTheCallerInsteadOfDroppingPoints(CairnServerExtension.Server server) {
+    try (CairnClient cairn =
+        CairnClient.builder().trackingUri(server.url()).maxQueue(16).batchSize(100).build()) {
+      Run run = cairn.createRun(cairn.createExperiment("java-backpressure-" + uniq()), "r");
+      for (int step = 0; step < 3_000; step++) {
+        cairn.logMetric(run.id(), "acc", step / 3_000.0, step);
+      }
+      cairn.flush();
+      List<Metric> history = cairn.getMetricHistory(run.id(), "acc");
+      assertEquals(3_000, history.size());
+      assertEquals(2_999, history.get(2_999).step());
+    }
+  }
 }

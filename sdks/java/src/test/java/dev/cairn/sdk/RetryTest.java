@@ -33,6 +33,7 @@ class RetryTest {
   private HttpServer proxy;
   private final Deque<Integer> failures = new ArrayDeque<>();
   private final AtomicInteger requests = new AtomicInteger();
+  private final java.util.List<String> seenHeaders = new java.util.ArrayList<>();
   private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
   @BeforeEach
@@ -49,6 +50,11 @@ class RetryTest {
 
   private void handle(HttpExchange ex, String target) throws IOException {
     requests.incrementAndGet();
+    synchronized (seenHeaders) {
+      seenHeaders.add(
+          ex.getRequestHeaders().getFirst("authorization") + "|" + ex.getRequestHeaders().getFirst("x-cairn-workspace")
+              + "|" + ex.getProtocol());
+    }
     byte[] body = ex.getRequestBody().readAllBytes();
     Integer failure;
     synchronized (failures) {
@@ -56,6 +62,10 @@ class RetryTest {
     }
     if (failure != null && failure == 429) {
       reply(ex, 429, "{\"errors\":[{\"message\":\"slow down\",\"extensions\":{\"code\":\"RESOURCE_EXHAUSTED\"}}]}", true);
+      return;
+    }
+    if (failure != null && failure == 200) {
+      reply(ex, 200, "{\"data\":{\"createExperiment\":{\"id\":\"exp-canned\"}}}", false);
       return;
     }
     if (failure != null && failure == 503) {
@@ -134,6 +144,28 @@ class RetryTest {
       assertTrue(requests.get() >= 2, "retried: " + requests.get() + " request(s)");
       synchronized (failures) {
         failures.clear();
+      }
+    }
+  }
+
+  @Test
+  void theApiKeyAndWorkspaceAreSentOnEveryRequest() {
+    try (CairnClient cairn =
+        CairnClient.builder()
+            .trackingUri("http://127.0.0.1:" + proxy.getAddress().getPort() + "/")
+            .apiKey("cairn_test_key")
+            .workspace("ws-java")
+            .backoff(Duration.ofMillis(20), Duration.ofMillis(200))
+            .build()) {
+      synchronized (failures) {
+        failures.add(503);
+        failures.add(200); // a canned answer: the real server would check the key
+      }
+      assertEquals("exp-canned", cairn.createExperiment("x"));
+      synchronized (seenHeaders) {
+        assertEquals(
+            java.util.List.of("Bearer cairn_test_key|ws-java|HTTP/1.1", "Bearer cairn_test_key|ws-java|HTTP/1.1"),
+            seenHeaders);
       }
     }
   }
