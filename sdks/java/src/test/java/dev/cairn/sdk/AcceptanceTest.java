@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -172,6 +173,31 @@ class AcceptanceTest {
       List<Metric> history = cairn.getMetricHistory(run.id(), "acc");
       assertEquals(3_000, history.size());
       assertEquals(2_999, history.get(2_999).step());
+    }
+  }
+
+  @Test
+  void largeFilesGoThroughTheMultipartRoutes(CairnServerExtension.Server server, @TempDir Path dir)
+      throws Exception {
+    try (CairnClient cairn =
+        CairnClient.builder().trackingUri(server.url()).multipartThreshold(1 << 20).build()) {
+      Run run = cairn.createRun(cairn.createExperiment("java-multipart-" + uniq()), "r");
+      byte[] bytes = new byte[6 << 20];
+      new java.util.Random(11).nextBytes(bytes);
+      Path file = Files.write(dir.resolve("big.bin"), bytes);
+      ArtifactInfo stored = cairn.logArtifact(run.id(), file, "data/big.bin");
+      assertEquals("data/big.bin", stored.path());
+      assertEquals(bytes.length, stored.size());
+      assertEquals(sha256(bytes), stored.sha256());
+      JsonNode entries =
+          cairn
+              .execute(
+                  "query A($id: String!) { run(id: $id) { artifacts(path: \"data\") { path size sha256 } } }",
+                  Map.of("id", run.id()))
+              .path("run")
+              .path("artifacts");
+      assertEquals(1, entries.size(), entries.toString());
+      assertEquals(sha256(bytes), entries.get(0).path("sha256").asText());
     }
   }
 }
