@@ -667,3 +667,133 @@ def test_a_killed_worker_is_replaced(server: Any, scaled_model_dir: str) -> None
         assert f"worker {before} exited (signal 9); starting another" in srv.tail()
     finally:
         assert srv.stop() == 0, srv.tail()
+
+
+@pytest.fixture(scope="module")
+def auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dict[str, str]]:
+    """A second ``cairn server`` with ``--auth required`` and an owner key made by
+    ``cairn keys create``."""
+    from conftest import CLI, REPO_ROOT
+
+    node = shutil.which("node")
+    assert node is not None
+    home = str(tmp_path_factory.mktemp("auth-home"))
+    made = subprocess.run(
+        [
+            node,
+            str(CLI),
+            "keys",
+            "create",
+            "--home",
+            home,
+            "--workspace",
+            "default",
+            "--role",
+            "owner",
+            "--name",
+            "serve-test",
+        ],
+        cwd=str(REPO_ROOT),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert made.returncode == 0, made.stderr
+    key = made.stdout.strip()
+    port = free_port()
+    log = open(os.path.join(home, "server.log"), "wb")
+    proc = subprocess.Popen(
+        [node, str(CLI), "server", "--home", home, "--port", str(port), "--auth", "required"],
+        cwd=str(REPO_ROOT),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, Path(home, "server.log").read_text(errors="replace")[-3000:]
+        try:
+            if requests.get(url + "/healthz", timeout=2).status_code == 200:
+                break
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    try:
+        yield {"url": url, "key": key}
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+        log.close()
+
+
+def test_following_an_alias_on_a_server_with_auth_required(
+    auth_server: Dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The key travels on every call the server makes: resolving, downloading, and the
+    graphql-ws subscription (the poll interval is 10 minutes: only the push can switch)."""
+    import cairn
+
+    url, key = auth_server["url"], auth_server["key"]
+    previous = cairn.get_tracking_uri()
+    try:
+        _follow_with_auth(url, key, monkeypatch)
+    finally:
+        cairn.set_tracking_uri(previous)  # the other tests' server
+
+
+def _follow_with_auth(url: str, key: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import cairn
+    from sklearn.dummy import DummyClassifier
+    from sklearn.linear_model import LogisticRegression
+
+    monkeypatch.setenv("CAIRN_TRACKING_URI", url)
+    monkeypatch.setenv("CAIRN_API_KEY", key)
+    cairn.set_tracking_uri(url)
+    cairn.set_experiment(f"serve-auth-{uuid.uuid4().hex[:8]}")
+    x, y = _iris()
+    name = f"serve-auth-{uuid.uuid4().hex[:8]}"
+    for model in (
+        LogisticRegression(max_iter=500).fit(x, y),
+        DummyClassifier(strategy="constant", constant=2).fit(x, [2] * len(x)),
+    ):
+        with cairn.start_run():
+            cairn.sklearn.log_model(
+                model, "model", registered_model_name=name, input_example=x.iloc[:5]
+            )
+    client = cairn.CairnClient(url)
+    client.set_registered_model_alias(name, "champion", 1)
+    uri = f"models:/{name}@champion"
+    env = {k: v for k, v in os.environ.items()}
+    env["PYTHONPATH"] = str(TESTS_DIR)
+
+    # without the key: refused at start, with the server's code
+    no_key = {k: v for k, v in env.items() if k not in ("CAIRN_API_KEY", "MLFLOW_TRACKING_TOKEN")}
+    proc = subprocess.run(
+        _serve_cmd(uri, "--port", str(free_port())),
+        env=no_key,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2 and "UNAUTHENTICATED" in proc.stderr, proc.stderr
+
+    srv = Served(_serve_cmd(uri, "--poll-interval", "600"), env)
+    body = {"dataframe_split": {"columns": COLUMNS, "data": x.iloc[[0, 1]].values.tolist()}}
+    try:
+        assert srv.post(body).json() == {"predictions": [0, 0]}
+        client.set_registered_model_alias(name, "champion", 2)
+        deadline = time.monotonic() + 30
+        version = 1
+        while time.monotonic() < deadline and version != 2:
+            version = requests.get(srv.url + "/version", timeout=5).json()["model_version"]
+            time.sleep(0.1)
+        assert version == 2, srv.tail()
+        assert srv.post(body).json() == {"predictions": [2, 2]}
+        assert "subscription unavailable" not in srv.tail()
+    finally:
+        assert srv.stop() == 0, srv.tail()
