@@ -25,6 +25,7 @@ import { createReadiness } from './http/readiness.ts';
 import type { HttpSecurityOptions } from './http/request-guard.ts';
 import { createApiServer } from './http/server.ts';
 import type { AuthOptions } from './auth/principal.ts';
+import { quotasFromEnv, VolumeQuotas, type QuotaConfig } from './auth/quotas.ts';
 import type { BackoffPolicy } from './auth/session-routes.ts';
 import { createSessionStore, DEFAULT_SESSION_POLICY, type SessionPolicy } from './auth/sessions.ts';
 import type { OtlpRouteOptions } from './tracing/otlp-route.ts';
@@ -65,6 +66,8 @@ export interface CairnAppOptions {
   sessions?: CairnSessionOptions;
   /** Authentication (docs/auth.md): `{ mode: 'off' | 'required' }`, default off. */
   auth?: AuthOptions;
+  /** Volume quotas over CAIRN_QUOTA_* (docs/auth.md, "Rate limits and quotas"). */
+  quotas?: Partial<QuotaConfig>;
 }
 
 export interface CairnSessionOptions {
@@ -193,6 +196,7 @@ export async function startCairnApp(opts: CairnAppOptions): Promise<CairnApp> {
       },
       readYourWritesTimeoutMs: opts.readYourWritesTimeoutMs ?? 5000,
       webhooks: { secrets: new SecretBox(secretKey), hostPolicy },
+      quotas: new VolumeQuotas({ ...quotasFromEnv(), ...opts.quotas }),
     };
     if (
       opts.evaluation?.online ??

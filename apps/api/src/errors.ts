@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'FAILED_PRECONDITION'
   | 'UNAUTHENTICATED'
   | 'PERMISSION_DENIED'
+  | 'RESOURCE_EXHAUSTED'
   | 'UNAVAILABLE';
 
 /** An expected error: shown to the client with its code and message, never masked. */

@@ -124,7 +124,10 @@ export const logBatch = (
   runId: string,
   batch: { metrics: MetricInput[]; params: KeyValue[]; tags: KeyValue[] },
   opts: { wait?: boolean; idempotencyKey?: string | null } = {},
-) => run(deps, caller, runId, { type: 'LogRunBatch', ...batch }, opts);
+) => {
+  deps.quotas?.charge('points', caller, batch.metrics.length);
+  return run(deps, caller, runId, { type: 'LogRunBatch', ...batch }, opts);
+};
 
 export const updateRun = (
   deps: ServiceDeps,

@@ -95,6 +95,7 @@ export async function ingestSpans(
 ): Promise<IngestResult> {
   const batchId = newEntityId(deps.decideContext.newId);
   if (clean.spans.length === 0) return { batchId, events: 0, spans: 0 };
+  deps.quotas?.charge('spans', caller, clean.spans.length);
   const occurredAt = deps.decideContext.now().toISOString();
   const version = currentSchemas.SpansIngested.version;
   const events: NewEvent[] = packSpanBatches(batchId, clean).map((data) => ({

@@ -43,6 +43,8 @@ class OtlpHttpError extends Error {
     readonly status: number,
     readonly rpcCode: number,
     message: string,
+    /** Seconds for `Retry-After` (429, 503). */
+    readonly retryAfterSeconds: number | null = null,
   ) {
     super(message);
   }
@@ -179,6 +181,13 @@ export function createOtlpRoute(
     try {
       await ingestSpans(deps, caller, clean);
     } catch (error) {
+      if (error instanceof CairnError && error.code === 'RESOURCE_EXHAUSTED')
+        throw new OtlpHttpError(
+          429,
+          RPC_CODE.RESOURCE_EXHAUSTED,
+          error.message,
+          Number(error.details.retryAfterSeconds ?? 1),
+        );
       // The log could not take the spans: the exporter should retry (OTLP retries 503).
       const correlationId = randomUUID();
       logger.error(`span ingest failed (correlation id ${correlationId})`, error);
@@ -219,7 +228,9 @@ export function createOtlpRoute(
     drainBody(req, (complete) => {
       if (res.destroyed) return;
       const headers: http.OutgoingHttpHeaders = {};
-      if (error.status === 503) headers['retry-after'] = '1';
+      if (error.retryAfterSeconds !== null)
+        headers['retry-after'] = String(error.retryAfterSeconds);
+      else if (error.status === 503) headers['retry-after'] = '1';
       // The body was not read to its end: the connection cannot carry another request.
       if (!complete) headers.connection = 'close';
       if (encoding === 'protobuf') {

@@ -14,6 +14,7 @@ import {
   type NewEvent,
   type StoredEventEnvelope,
 } from '@cairn/events';
+import type { VolumeQuotas } from '../auth/quotas.ts';
 import { toCairnError } from '../errors.ts';
 import { assertCleanStrings } from '../input-hygiene.ts';
 import type { DecideContext, Decider } from './decider.ts';
@@ -26,6 +27,8 @@ export interface WriteDeps {
    * in-process projector; metricsLogged subscribers may push from the log at once).
    */
   onAppended?: (events: readonly StoredEventEnvelope[]) => void;
+  /** Points and spans per second per credential and workspace (auth/quotas.ts); absent: none. */
+  quotas?: VolumeQuotas;
 }
 
 export interface Caller {

@@ -61,6 +61,8 @@ export interface ApiHarnessOptions {
   sessions?: CairnSessionOptions;
   /** Authentication mode (docs/auth.md); default off. */
   auth?: { mode: 'off' | 'required' };
+  /** Points / spans per second quotas (docs/auth.md); default as in `cairn server`. */
+  quotas?: { pointsPerSecond?: number; spansPerSecond?: number; burstSeconds?: number };
 }
 
 export interface ApiHarness {
@@ -148,6 +150,7 @@ export async function startApiHarness(opts: ApiHarnessOptions): Promise<ApiHarne
       security: opts.security,
       sessions: opts.sessions,
       ...(opts.auth ? { auth: opts.auth } : {}),
+      ...(opts.quotas ? { quotas: opts.quotas } : {}),
     });
     cleanups.push(() => app.stop());
     const { url, relay } = app;
