@@ -321,12 +321,12 @@ def test_predict_cli_json_and_csv(server: Any, iris_model: Any, tmp_path: Path) 
         )
         assert proc.returncode == 0, proc.stderr
         assert json.loads(out.read_text()) == {"predictions": expected}
-    # stdout, explicit content type
+    # stdout, explicit content type, through the cairn-models console script
+    script = os.path.join(os.path.dirname(sys.executable), "cairn-models")
+    assert os.access(script, os.X_OK), "pip install -e installs the cairn-models script"
     proc = subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "cairn.models",
+            script,
             "predict",
             "-m",
             f"models:/{iris_model['name']}/1",
