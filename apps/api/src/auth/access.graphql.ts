@@ -139,8 +139,9 @@ function visibleWorkspaces(ctx: GraphQLContext): string[] | 'all' {
   return [...ctx.principal.workspaces.keys()];
 }
 
-async function apiKeyRow(ctx: GraphQLContext, keyId: string): Promise<ApiKeyRow> {
-  const row = await ctx.deps.db
+/** The columns an ApiKey shows, with its last use, for one workspace's keys. */
+function keysOf(ctx: GraphQLContext) {
+  return ctx.deps.db
     .selectFrom('api_keys as k')
     .leftJoin('api_key_usage as u', 'u.key_id', 'k.key_id')
     .select([
@@ -154,9 +155,11 @@ async function apiKeyRow(ctx: GraphQLContext, keyId: string): Promise<ApiKeyRow>
       'k.revoked_at',
       'u.last_used_at',
     ])
-    .where('k.workspace_id', '=', ctx.workspaceId)
-    .where('k.key_id', '=', keyId)
-    .executeTakeFirst();
+    .where('k.workspace_id', '=', ctx.workspaceId);
+}
+
+async function apiKeyRow(ctx: GraphQLContext, keyId: string): Promise<ApiKeyRow> {
+  const row = await keysOf(ctx).where('k.key_id', '=', keyId).executeTakeFirst();
   if (!row) throw new CairnError('NOT_FOUND', `API key ${keyId} not found`, { keyId });
   return row;
 }
@@ -207,21 +210,7 @@ builder.queryFields((t) => ({
     resolve: async (_r, args, ctx): Promise<Connection<ApiKeyRow>> => {
       const first = pageSize(args.first);
       const after = decodeCursor(args.after, isKeyCursor);
-      let q = ctx.deps.db
-        .selectFrom('api_keys as k')
-        .leftJoin('api_key_usage as u', 'u.key_id', 'k.key_id')
-        .select([
-          'k.key_id',
-          'k.name',
-          'k.role',
-          'k.scope_workspace_id',
-          'k.created_at',
-          'k.created_by',
-          'k.expires_at',
-          'k.revoked_at',
-          'u.last_used_at',
-        ])
-        .where('k.workspace_id', '=', ctx.workspaceId)
+      let q = keysOf(ctx)
         .orderBy('k.created_at', 'desc')
         .orderBy('k.key_id', 'desc')
         .limit(first + 1);

@@ -1,6 +1,6 @@
 import { CairnError } from '../errors.ts';
 import type { Caller } from '../write/command-handler.ts';
-import { RateLimiter, RateLimitConfigError } from './rate-limits.ts';
+import { numbersFromEnv, RateLimiter } from './rate-limits.ts';
 
 /**
  * Volume quotas (docs/auth.md, "Rate limits and quotas"): metric points and spans per second,
@@ -30,16 +30,7 @@ const ENV: Record<keyof QuotaConfig, string> = {
 };
 
 export function quotasFromEnv(env: NodeJS.ProcessEnv = process.env): QuotaConfig {
-  const config = { ...DEFAULT_QUOTAS };
-  for (const [field, name] of Object.entries(ENV) as [keyof QuotaConfig, string][]) {
-    const text = env[name]?.trim();
-    if (!text) continue;
-    const n = Number(text);
-    if (!Number.isFinite(n) || n < 0 || (field === 'burstSeconds' && n <= 0))
-      throw new RateLimitConfigError(`${name} must be a number ≥ 0 (burst: > 0), not "${text}"`);
-    config[field] = n;
-  }
-  return config;
+  return numbersFromEnv({ ...DEFAULT_QUOTAS }, ENV, env);
 }
 
 export type QuotaKind = 'points' | 'spans';

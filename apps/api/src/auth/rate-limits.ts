@@ -37,18 +37,30 @@ export class RateLimitConfigError extends Error {
   override readonly name = 'RateLimitConfigError';
 }
 
-/** The limits from the environment over the defaults; a bad value throws. */
-export function rateLimitsFromEnv(env: NodeJS.ProcessEnv = process.env): RateLimitConfig {
-  const config = { ...DEFAULT_RATE_LIMITS };
-  for (const [field, name] of Object.entries(ENV_NAMES) as [keyof RateLimitConfig, string][]) {
+/**
+ * Numbers from the environment over defaults (rate limits, quotas): `names` maps each field to
+ * its variable; a value that is not a number ≥ 0 (`burstSeconds`: > 0) throws.
+ */
+export function numbersFromEnv<T extends Record<string, number>>(
+  defaults: T,
+  names: Record<keyof T, string>,
+  env: NodeJS.ProcessEnv,
+): T {
+  const config = { ...defaults };
+  for (const [field, name] of Object.entries(names) as [keyof T & string, string][]) {
     const text = env[name]?.trim();
     if (!text) continue;
     const n = Number(text);
     if (!Number.isFinite(n) || n < 0 || (field === 'burstSeconds' && n <= 0))
       throw new RateLimitConfigError(`${name} must be a number ≥ 0 (burst: > 0), not "${text}"`);
-    config[field] = n;
+    (config as Record<string, number>)[field] = n;
   }
   return config;
+}
+
+/** The limits from the environment over the defaults; a bad value throws. */
+export function rateLimitsFromEnv(env: NodeJS.ProcessEnv = process.env): RateLimitConfig {
+  return numbersFromEnv({ ...DEFAULT_RATE_LIMITS }, ENV_NAMES, env);
 }
 
 /** A token bucket: `rate` tokens per second, at most `capacity`, full at first. */
