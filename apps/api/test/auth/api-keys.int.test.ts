@@ -8,7 +8,8 @@
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, randomWorkspaceId } from '@cairn/testing';
+import { allProjections, rebuildProjection } from '@cairn/projector';
+import { createTestDatabase, diffDumps, dumpReadModels, randomWorkspaceId } from '@cairn/testing';
 import { getSchema } from '../../src/index.ts';
 import { createApiKey } from '../../src/auth/access.commands.ts';
 import { startApiHarness, type ApiHarness } from '../helpers/api-harness.ts';
@@ -223,5 +224,28 @@ describe('auth required', () => {
       bearer(owner),
     );
     expect(past.errors?.[0]?.extensions?.code).toBe('INVALID_ARGUMENT');
+  });
+
+  it('keys, revocations and workspaces rebuild from the log identical to the live read model', async () => {
+    const created = await one.gql(
+      'mutation { createWorkspace(input: { name: "' + ws + '-second" }) { id } }',
+      {},
+      bearer(owner),
+    );
+    expect(created.errors).toBeUndefined();
+    const taken = await one.gql(
+      `mutation { createWorkspace(input: { name: "${ws}" }) { id } }`,
+      {},
+      bearer(owner),
+    );
+    expect(taken.errors?.[0]?.extensions?.code).toBe('ALREADY_EXISTS');
+    const before = await dumpReadModels(one.db);
+    await rebuildProjection(
+      one.db,
+      allProjections.find((p) => p.name === 'auth')!,
+    );
+    const after = await dumpReadModels(one.db);
+    expect(diffDumps(before, after, ['live', 'rebuilt'])).toEqual([]);
+    expect(before.api_keys!.length).toBeGreaterThan(5);
   });
 });
