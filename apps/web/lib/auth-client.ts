@@ -26,7 +26,12 @@ export async function fetchSession(endpoints: ApiEndpoints): Promise<SessionInfo
       headers: { accept: 'application/json' },
       cache: 'no-store',
     });
-    if (!res.ok) return null;
+    if (!res.ok) {
+      // Read the answer to its end: an unread body keeps the request open in the browser (the
+      // page never reaches network idle).
+      await res.text().catch(() => '');
+      return null;
+    }
     const body = (await res.json()) as Partial<SessionInfo>;
     if (typeof body.csrfToken !== 'string' || !body.user) return null;
     return {
@@ -86,6 +91,7 @@ export async function logout(endpoints: ApiEndpoints, csrfToken: string | null):
       },
       body: '{}',
     });
+    await res.text().catch(() => '');
     return res.ok;
   } catch {
     return false;
