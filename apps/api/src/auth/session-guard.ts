@@ -1,11 +1,5 @@
 import type http from 'node:http';
-import {
-  CSRF_HEADER,
-  SESSION_COOKIE,
-  csrfMatches,
-  readCookie,
-  type SessionStore,
-} from './sessions.ts';
+import { CSRF_HEADER, SESSION_COOKIE, csrfMatches, readCookie } from './sessions.ts';
 
 function refuse(res: http.ServerResponse, status: number, code: string, message: string): false {
   res.writeHead(status, {
@@ -17,18 +11,14 @@ function refuse(res: http.ServerResponse, status: number, code: string, message:
 }
 
 /**
- * The session check of a `/graphql` request (docs/auth.md, "Users and sessions"): without a
- * session cookie, or with an `Authorization` header (API keys), nothing to do. A cookie that
- * names no live session answers 401, in every auth mode (a credential that is sent is checked).
+ * The CSRF check of an API request made with the session cookie (docs/auth.md, "Users and
+ * sessions"): without the cookie, or with an `Authorization` header (API keys), nothing to do.
  * Any method but GET/HEAD/OPTIONS made with the cookie needs `x-cairn-csrf`, else 403 — a
- * cross-site page can make the browser send the cookie, never the header. Resolves false when
- * it answered the request itself.
+ * cross-site page can make the browser send the cookie, never the header. Whether the session
+ * is live is the session resolver's check (a cookie naming no live session: 401), made once per
+ * request when the principal is resolved. Returns false when it answered the request itself.
  */
-export async function checkSessionRequest(
-  sessions: SessionStore,
-  req: http.IncomingMessage,
-  res: http.ServerResponse,
-): Promise<boolean> {
+export function checkSessionRequest(req: http.IncomingMessage, res: http.ServerResponse): boolean {
   if (req.headers.authorization) return true;
   const token = readCookie(req.headers.cookie, SESSION_COOKIE);
   if (token === null) return true;
@@ -39,11 +29,6 @@ export async function checkSessionRequest(
       req.resume();
       return refuse(res, 403, 'PERMISSION_DENIED', `Missing or wrong ${CSRF_HEADER} header`);
     }
-  }
-  const session = await sessions.lookup(token);
-  if (!session) {
-    req.resume();
-    return refuse(res, 401, 'UNAUTHENTICATED', 'The session has ended; log in again');
   }
   return true;
 }

@@ -177,8 +177,7 @@ export function createApiServer(opts: ApiServerOptions): {
     req: http.IncomingMessage,
     res: http.ServerResponse,
   ): Promise<RequestAuth | null> {
-    if (opts.sessions && !(await checkSessionRequest(opts.sessions.sessions, req, res)))
-      return null;
+    if (opts.sessions && !checkSessionRequest(req, res)) return null;
     try {
       return await authenticate(authRuntime, credentialSource(req.headers));
     } catch (error) {
