@@ -11,6 +11,7 @@ export const RESOURCES = [
   'tracing',
   'prompts',
   'evaluation',
+  'deployments',
 ] as const;
 export type Resource = (typeof RESOURCES)[number];
 
