@@ -102,14 +102,18 @@ import {
   memberRemovedV1,
   memberRoleSetV1,
   userCreatedV1,
+  userIdentityLinkedV1,
   userPasswordChangedV1,
 } from './auth/user.events.ts';
 import {
   accessDeniedV1,
   apiKeyCreatedV1,
+  apiKeyCreatedV2,
   apiKeyRevokedV1,
   customRoleDefinedV1,
   customRoleDeletedV1,
+  serviceAccountCreatedV1,
+  serviceAccountDeletedV1,
   workspaceCreatedV1,
 } from './auth/auth.events.ts';
 
@@ -237,6 +241,7 @@ export const currentSchemas = {
   AnnotationQueueDeleted: { version: 1, domain: 'evaluation', schema: annotationQueueDeletedV1 },
   UserCreated: { version: 1, domain: 'auth', schema: userCreatedV1 },
   UserPasswordChanged: { version: 1, domain: 'auth', schema: userPasswordChangedV1 },
+  UserIdentityLinked: { version: 1, domain: 'auth', schema: userIdentityLinkedV1 },
   MemberInvited: { version: 1, domain: 'auth', schema: memberInvitedV1 },
   MemberRoleSet: { version: 1, domain: 'auth', schema: memberRoleSetV1 },
   MemberRemoved: { version: 1, domain: 'auth', schema: memberRemovedV1 },
@@ -245,9 +250,11 @@ export const currentSchemas = {
   WorkspaceCreated: { version: 1, domain: 'auth', schema: workspaceCreatedV1 },
   CustomRoleDefined: { version: 1, domain: 'auth', schema: customRoleDefinedV1 },
   CustomRoleDeleted: { version: 1, domain: 'auth', schema: customRoleDeletedV1 },
-  ApiKeyCreated: { version: 1, domain: 'auth', schema: apiKeyCreatedV1 },
+  ApiKeyCreated: { version: 2, domain: 'auth', schema: apiKeyCreatedV2 },
   ApiKeyRevoked: { version: 1, domain: 'auth', schema: apiKeyRevokedV1 },
   AccessDenied: { version: 1, domain: 'auth', schema: accessDeniedV1 },
+  ServiceAccountCreated: { version: 1, domain: 'auth', schema: serviceAccountCreatedV1 },
+  ServiceAccountDeleted: { version: 1, domain: 'auth', schema: serviceAccountDeletedV1 },
 } as const satisfies Record<string, { version: number; domain: Domain; schema: z.ZodType }>;
 
 export type EventType = keyof typeof currentSchemas;
@@ -279,6 +286,15 @@ export const upcasters: Partial<Record<EventType, Record<number, Upcaster>>> = {
     1: {
       from: webhookCreatedV1,
       to: (data: z.infer<typeof webhookCreatedV1>): z.infer<typeof webhookCreatedV2> => data,
+    },
+  },
+  ApiKeyCreated: {
+    1: {
+      from: apiKeyCreatedV1,
+      to: (data: z.infer<typeof apiKeyCreatedV1>): z.infer<typeof apiKeyCreatedV2> => ({
+        ...data,
+        serviceAccountId: null,
+      }),
     },
   },
   WebhookEventsChanged: {

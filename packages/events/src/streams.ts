@@ -17,7 +17,8 @@ export type StreamType =
   | 'workspace'
   | 'api-key'
   | 'access-denied'
-  | 'login-failures';
+  | 'login-failures'
+  | 'service-account';
 
 export function experimentStreamId(experimentId: string): string {
   return `experiment-${experimentId}`;
@@ -84,6 +85,11 @@ export function apiKeyStreamId(keyId: string): string {
   return `api-key-${keyId}`;
 }
 
+/** A service account (`ServiceAccountCreated`, `ServiceAccountDeleted`). */
+export function serviceAccountStreamId(serviceAccountId: string): string {
+  return `service-account-${serviceAccountId}`;
+}
+
 /** Denied operations of a workspace (`AccessDenied`, appended without a version check). */
 export const ACCESS_DENIED_STREAM_ID = 'access-denied';
 
@@ -119,6 +125,7 @@ export function domainOfStream(streamId: string): Domain | null {
     streamId.startsWith('workspace-') ||
     streamId.startsWith('organization-') ||
     streamId.startsWith('api-key-') ||
+    streamId.startsWith('service-account-') ||
     streamId === LOGIN_FAILURES_STREAM_ID ||
     streamId === ACCESS_DENIED_STREAM_ID
   )

@@ -194,6 +194,7 @@ export async function createApiKey(
     secretHash: hashSecret(key.secret),
     expiresAt,
     createdBy: caller.metadata.actor,
+    serviceAccountId: null,
   };
   const result = await handleCommand(
     deps,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isoTimestamp } from '../common.ts';
+import { entityId, isoTimestamp } from '../common.ts';
 
 /**
  * Workspaces, custom roles, API keys and denied access (docs/auth.md).
@@ -8,6 +8,9 @@ import { isoTimestamp } from '../common.ts';
  *   WorkspaceCreated, CustomRoleDefined, CustomRoleDeleted (members are user.events.ts').
  * - `api-key-<keyId>` streams: ApiKeyCreated, ApiKeyRevoked. A workspace key's events are in its
  *   workspace; an organisation-wide key's (workspaceId null) in the organisation's id.
+ * - `service-account-<id>` streams (in their workspace): ServiceAccountCreated,
+ *   ServiceAccountDeleted. A service account is a principal of its own (no password, no
+ *   session); it acts through the API keys issued to it (ApiKeyCreated v2 `serviceAccountId`).
  * - `access-denied` (one stream per workspace, appended without a version check, at most one
  *   event per principal and operation every 10 s): AccessDenied.
  *
@@ -46,6 +49,10 @@ export const apiKeyCreatedV1 = z.object({
   expiresAt: isoTimestamp.nullable(),
   createdBy: z.string(),
 });
+/** v2: `serviceAccountId`, the service account the key acts as (null: a plain key). */
+export const apiKeyCreatedV2 = apiKeyCreatedV1.extend({
+  serviceAccountId: z.string().min(1).max(64).nullable(),
+});
 export const apiKeyRevokedV1 = z.object({
   keyId: apiKeyIdSchema,
   revokedBy: z.string(),
@@ -60,4 +67,23 @@ export const accessDeniedV1 = z.object({
   scope: z.string().nullable(),
   code: z.enum(['UNAUTHENTICATED', 'PERMISSION_DENIED']),
   message: z.string().max(500),
+});
+
+/** Service account ids: what `newEntityId` makes (32 lowercase hex characters). */
+export const serviceAccountIdSchema = entityId;
+/** Service account names: unique per workspace; `sa:<name>` is the actor of their events. */
+export const serviceAccountNameSchema = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/);
+
+export const serviceAccountCreatedV1 = z.object({
+  serviceAccountId: serviceAccountIdSchema,
+  name: serviceAccountNameSchema,
+  description: z.string().max(1000),
+  /** The strongest role a key of this service account may have. */
+  role: roleName,
+  createdBy: z.string(),
+});
+export const serviceAccountDeletedV1 = z.object({
+  serviceAccountId: serviceAccountIdSchema,
+  name: serviceAccountNameSchema,
+  deletedBy: z.string(),
 });

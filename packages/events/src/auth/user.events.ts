@@ -6,7 +6,7 @@ import { entityId } from '../common.ts';
  *
  * - `user-<userId>` streams (appended in the user's organisation: the event's workspace id is
  *   the organisation id, `default` in local mode): UserCreated, UserPasswordChanged,
- *   LoginSucceeded.
+ *   UserIdentityLinked, LoginSucceeded.
  * - `workspace-<workspaceId>` streams: MemberInvited, MemberRoleSet, MemberRemoved.
  * - `login-failures` (one stream per organisation, appended without a version check and rate
  *   limited): LoginFailed.
@@ -29,6 +29,12 @@ export const userCreatedV1 = z.object({
   passwordHash: z.string().nullable(),
   /** `<issuer> <sub>` of the OIDC identity that created the user, or null. */
   oidcSubject: z.string().nullable(),
+});
+/** An existing user (matched by a verified email) linked to an OIDC identity at its first login. */
+export const userIdentityLinkedV1 = z.object({
+  userId: entityId,
+  /** `<issuer> <sub>`, as in UserCreated. */
+  oidcSubject: z.string().min(3).max(600),
 });
 export const userPasswordChangedV1 = z.object({
   userId: entityId,
