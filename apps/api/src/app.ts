@@ -25,7 +25,14 @@ import { createReadiness } from './http/readiness.ts';
 import type { HttpSecurityOptions } from './http/request-guard.ts';
 import { createApiServer } from './http/server.ts';
 import type { AuthOptions } from './auth/principal.ts';
-import { quotasFromEnv, VolumeQuotas, type QuotaConfig } from './auth/quotas.ts';
+import {
+  quotasFromEnv,
+  StorageQuota,
+  storageQuotaFromEnv,
+  VolumeQuotas,
+  type QuotaConfig,
+} from './auth/quotas.ts';
+import { workspaceArtifactBytes } from './artifacts/artifacts.queries.ts';
 import type { BackoffPolicy } from './auth/session-routes.ts';
 import { createSessionStore, DEFAULT_SESSION_POLICY, type SessionPolicy } from './auth/sessions.ts';
 import type { OtlpRouteOptions } from './tracing/otlp-route.ts';
@@ -68,6 +75,8 @@ export interface CairnAppOptions {
   auth?: AuthOptions;
   /** Volume quotas over CAIRN_QUOTA_* (docs/auth.md, "Rate limits and quotas"). */
   quotas?: Partial<QuotaConfig>;
+  /** Artifact bytes per workspace over CAIRN_QUOTA_STORAGE_BYTES (0: none). */
+  storageQuotaBytes?: number;
 }
 
 export interface CairnSessionOptions {
@@ -197,6 +206,9 @@ export async function startCairnApp(opts: CairnAppOptions): Promise<CairnApp> {
       readYourWritesTimeoutMs: opts.readYourWritesTimeoutMs ?? 5000,
       webhooks: { secrets: new SecretBox(secretKey), hostPolicy },
       quotas: new VolumeQuotas({ ...quotasFromEnv(), ...opts.quotas }),
+      storage: new StorageQuota(opts.storageQuotaBytes ?? storageQuotaFromEnv(), (ws) =>
+        workspaceArtifactBytes(handle.db, ws),
+      ),
     };
     if (
       opts.evaluation?.online ??

@@ -27,6 +27,7 @@ import type { Logger } from '@cairn/projector';
 import { CairnError, type ErrorCode } from '../errors.ts';
 import { buildContext, requestAuthOf } from '../http/graphql-handler.ts';
 import { artifactRule, authorizeRequest } from '../auth/http-rules.ts';
+import { admitStorage, isStorageQuotaError, STORAGE_QUOTA_STATUS } from '../auth/quotas.ts';
 import { logArtifact } from '../runs/run.commands.ts';
 import { RUN_STATE_IGNORED_EVENTS, runDecider } from '../runs/run.decider.ts';
 import { getRunsByIds } from '../runs/runs.queries.ts';
@@ -82,6 +83,8 @@ const STATUS_OF: Record<string, number> = {
 
 function toHttpError(error: unknown): HttpError | null {
   if (error instanceof HttpError) return error;
+  if (isStorageQuotaError(error))
+    return new HttpError(STORAGE_QUOTA_STATUS, error.code, error.message);
   if (error instanceof CairnError)
     return new HttpError(STATUS_OF[error.code] ?? 400, error.code, error.message);
   if (error instanceof ArtifactPathError || error instanceof InvalidUploadError)
@@ -293,9 +296,9 @@ export function createArtifactRoutes(
     }
   }
 
-  async function isNewPath(scope: ArtifactScope, path: string): Promise<boolean> {
-    return (await getArtifact(deps.db, scope.workspaceId, scope.runId, path)) === null;
-  }
+  /** The workspace's storage quota (auth/quotas.ts): room for a write, or RESOURCE_EXHAUSTED. */
+  const admit = (scope: ArtifactScope, declared: number | null, replacing = 0) =>
+    admitStorage(deps.storage, scope.workspaceId, declared, replacing);
 
   async function putArtifact(
     req: http.IncomingMessage,
@@ -312,13 +315,24 @@ export function createArtifactRoutes(
     await checkWritable(caller, scope.runId);
     await checkClash(scope.workspaceId, scope.runId, path);
     const stored = await oneWriterPerPath(scope, path, async () => {
-      const fresh = await isNewPath(scope, path);
-      const result = await store.put(scope, path, req, {
-        maxBytes: maxUpload,
-        expectedSha256: expected?.toLowerCase(),
-      });
-      await record(caller, scope, { path, ...result }, fresh);
-      return result;
+      const previous = await getArtifact(deps.db, scope.workspaceId, scope.runId, path);
+      const grant = await admit(scope, length, previous?.size ?? 0);
+      try {
+        const result = await store
+          .put(scope, path, req, {
+            maxBytes: Math.min(maxUpload, grant.maxBytes),
+            expectedSha256: expected?.toLowerCase(),
+          })
+          .catch((error: unknown) => {
+            throw error instanceof ArtifactTooLargeError && error.maxBytes < maxUpload
+              ? grant.exceeded()
+              : error;
+          });
+        await record(caller, scope, { path, ...result }, previous === null);
+        return result;
+      } finally {
+        grant.release();
+      }
     });
     sendJson(res, 201, { path, size: stored.size, sha256: stored.sha256 });
   }
@@ -496,6 +510,8 @@ export function createArtifactRoutes(
           const limit = Math.min(maxUpload, MAX_PART_BYTES);
           if (length > limit) throw new ArtifactTooLargeError(limit);
           await checkReadable(scope.workspaceId, scope.runId);
+          // An early refusal of a part that cannot fit; the whole upload is admitted on complete.
+          (await admit(scope, length)).release();
           const stored = await store.putPart(scope, route.uploadId ?? '', n, req, length);
           return sendJson(res, 200, { part: n, size: stored.size, sha256: stored.sha256 });
         }
@@ -524,12 +540,24 @@ export function createArtifactRoutes(
           const info = await store.getUpload(scope, route.uploadId ?? '');
           await checkClash(scope.workspaceId, scope.runId, info.path);
           const stored = await oneWriterPerPath(scope, info.path, async () => {
-            const fresh = await isNewPath(scope, info.path);
-            const result = await store.completeUpload(scope, route.uploadId ?? '', {
-              expectedSha256: expected?.toLowerCase(),
-            });
-            await record(caller, scope, result, fresh);
-            return result;
+            const previous = await getArtifact(deps.db, scope.workspaceId, scope.runId, info.path);
+            const total = info.parts.reduce((sum, p) => sum + p.size, 0);
+            const grant = await admit(scope, total, previous?.size ?? 0).catch(
+              async (error: unknown) => {
+                // Over the quota: the parts would only hold bytes nobody can list.
+                await store.abortUpload(scope, route.uploadId ?? '').catch(() => undefined);
+                throw error;
+              },
+            );
+            try {
+              const result = await store.completeUpload(scope, route.uploadId ?? '', {
+                expectedSha256: expected?.toLowerCase(),
+              });
+              await record(caller, scope, result, previous === null);
+              return result;
+            } finally {
+              grant.release();
+            }
           });
           return sendJson(res, 201, {
             path: stored.path,

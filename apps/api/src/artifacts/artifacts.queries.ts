@@ -22,6 +22,16 @@ function subtree(dir: string): { lower: string; upper: string } | null {
   return dir === '' ? null : { lower: `${dir}/`, upper: `${dir}0` }; // '0' sorts right after '/'
 }
 
+/** Bytes of every artifact file recorded in a workspace (the storage quota's usage). */
+export async function workspaceArtifactBytes(db: Kysely<DB>, workspaceId: string): Promise<number> {
+  const row = await db
+    .selectFrom('run_artifacts')
+    .select(sql<string>`coalesce(sum(size), 0)`.as('bytes'))
+    .where('workspace_id', '=', workspaceId)
+    .executeTakeFirst();
+  return Number(row?.bytes ?? 0);
+}
+
 export async function getArtifact(
   db: Kysely<DB>,
   workspaceId: string,

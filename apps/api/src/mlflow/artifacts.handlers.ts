@@ -21,6 +21,7 @@ import {
   listArtifactChildren,
 } from '../artifacts/artifacts.queries.ts';
 import { contentTypeFor } from '../artifacts/content-types.ts';
+import { admitStorage } from '../auth/quotas.ts';
 import { logArtifact } from '../runs/run.commands.ts';
 import { getRunsByIds } from '../runs/runs.queries.ts';
 import type { MlflowContext, MlflowRoute } from './mlflow-route.ts';
@@ -104,22 +105,40 @@ async function upload(
     const clash = await findPathClash(ctx.deps.db, ctx.workspaceId, target.runId, path);
     if (clash) throw new MlflowError('RESOURCE_ALREADY_EXISTS', clash);
     const scope: ArtifactScope = { workspaceId: ctx.workspaceId, runId: target.runId };
-    const fresh = (await getArtifact(ctx.deps.db, ctx.workspaceId, target.runId, path)) === null;
-    const stored = await store.put(scope, path, req, { maxBytes: max });
+    const previous = await getArtifact(ctx.deps.db, ctx.workspaceId, target.runId, path);
+    const fresh = previous === null;
+    const declared = length !== undefined && /^\d+$/.test(length) ? Number(length) : null;
+    const grant = await admitStorage(
+      ctx.deps.storage,
+      ctx.workspaceId,
+      declared,
+      previous?.size ?? 0,
+    );
     try {
-      await logArtifact(ctx.deps, ctx.caller, target.runId, {
-        path,
-        size: stored.size,
-        sha256: stored.sha256,
-        contentType: contentTypeFor(path),
-      });
-    } catch (error) {
-      // Not recorded (the run was deleted meanwhile): no unlisted bytes stay behind.
-      if (fresh)
-        await store
-          .delete(scope, path)
-          .catch((cause: unknown) => ctx.logger.error('mlflow artifact clean-up failed', cause));
-      throw error;
+      const stored = await store
+        .put(scope, path, req, { maxBytes: Math.min(max, grant.maxBytes) })
+        .catch((error: unknown) => {
+          throw error instanceof ArtifactTooLargeError && error.maxBytes < max
+            ? grant.exceeded()
+            : error;
+        });
+      try {
+        await logArtifact(ctx.deps, ctx.caller, target.runId, {
+          path,
+          size: stored.size,
+          sha256: stored.sha256,
+          contentType: contentTypeFor(path),
+        });
+      } catch (error) {
+        // Not recorded (the run was deleted meanwhile): no unlisted bytes stay behind.
+        if (fresh)
+          await store
+            .delete(scope, path)
+            .catch((cause: unknown) => ctx.logger.error('mlflow artifact clean-up failed', cause));
+        throw error;
+      }
+    } finally {
+      grant.release();
     }
   } catch (error) {
     req.resume();

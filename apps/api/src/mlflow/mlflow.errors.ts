@@ -1,3 +1,4 @@
+import { isStorageQuotaError } from '../auth/quotas.ts';
 import { CairnError, toCairnError, type ErrorCode } from '../errors.ts';
 
 /**
@@ -18,6 +19,8 @@ export const MLFLOW_STATUS = {
   UNAUTHENTICATED: 401,
   PERMISSION_DENIED: 403,
   REQUEST_LIMIT_EXCEEDED: 429,
+  // A storage quota (auth/quotas.ts): 507, which clients do not retry, unlike 429.
+  RESOURCE_EXHAUSTED: 507,
   NOT_IMPLEMENTED: 501,
 } as const;
 
@@ -59,6 +62,7 @@ const FROM_CAIRN: Record<ErrorCode, MlflowErrorCode> = {
 export function toMlflowError(error: unknown): MlflowError | null {
   if (error instanceof MlflowError) return error;
   const mapped = toCairnError(error);
+  if (isStorageQuotaError(mapped)) return new MlflowError('RESOURCE_EXHAUSTED', mapped.message);
   if (mapped instanceof CairnError) return new MlflowError(FROM_CAIRN[mapped.code], mapped.message);
   return null;
 }

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '@cairn/db';
 import type { SecretBox, WebhookHostPolicy } from '@cairn/projector';
+import type { StorageQuota } from '../auth/quotas.ts';
 import type { WriteDeps } from './command-handler.ts';
 import type { ChangeListener } from './projection-waiter.ts';
 
@@ -12,6 +13,8 @@ export interface ServiceDeps extends WriteDeps {
   readYourWritesTimeoutMs: number;
   /** Webhook secrets and target policy; absent, the webhook mutations answer UNAVAILABLE. */
   webhooks?: WebhookDeps;
+  /** Artifact bytes per workspace (auth/quotas.ts); absent: no quota. */
+  storage?: StorageQuota;
 }
 
 export interface WebhookDeps {

@@ -63,6 +63,8 @@ export interface ApiHarnessOptions {
   auth?: { mode: 'off' | 'required' };
   /** Points / spans per second quotas (docs/auth.md); default as in `cairn server`. */
   quotas?: { pointsPerSecond?: number; spansPerSecond?: number; burstSeconds?: number };
+  /** Artifact bytes per workspace (CAIRN_QUOTA_STORAGE_BYTES); default none. */
+  storageQuotaBytes?: number;
 }
 
 export interface ApiHarness {
@@ -151,6 +153,9 @@ export async function startApiHarness(opts: ApiHarnessOptions): Promise<ApiHarne
       sessions: opts.sessions,
       ...(opts.auth ? { auth: opts.auth } : {}),
       ...(opts.quotas ? { quotas: opts.quotas } : {}),
+      ...(opts.storageQuotaBytes !== undefined
+        ? { storageQuotaBytes: opts.storageQuotaBytes }
+        : {}),
     });
     cleanups.push(() => app.stop());
     const { url, relay } = app;
