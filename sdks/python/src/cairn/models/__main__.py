@@ -2,6 +2,7 @@
 MLflow's scoring protocol, score a file in batch, or write a container recipe.
 
     python -m cairn.models serve -m models:/churn@champion --port 5001 [--workers 2]
+    python -m cairn.models serve --deployment churn-api --port 5001 [--log-traces]
     python -m cairn.models predict -m models:/churn/3 -i in.csv -o out.json
     python -m cairn.models build-docker -m models:/churn@champion -d ./image [--build]
 
@@ -42,11 +43,16 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("serve", help="serve a model over MLflow's scoring protocol")
-    s.add_argument(
+    what = s.add_mutually_exclusive_group(required=True)
+    what.add_argument(
         "-m",
         "--model-uri",
-        required=True,
         help="models:/name@alias, models:/name/<version|stage|latest>, runs:/… or a path",
+    )
+    what.add_argument(
+        "--deployment",
+        help="serve this deployment: every variant, routed by weight, following "
+        "deploymentChanged, reporting per-variant metrics",
     )
     s.add_argument("-p", "--port", type=int, default=int(os.environ.get("PORT", "5000")))
     s.add_argument(
@@ -98,6 +104,18 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="follow the alias by polling only (no graphql-ws subscription)",
     )
+    s.add_argument(
+        "--report-interval",
+        type=_positive_float,
+        default=2.0,
+        help="seconds between two metrics reports of a deployment (default 2)",
+    )
+    s.add_argument(
+        "--log-traces",
+        action="store_true",
+        help="log every request as a trace (inputs/outputs cut to 2 KiB, variant, model "
+        "version, latency), exported in the background",
+    )
     s.add_argument("--served-uri", help=argparse.SUPPRESS)
     s.add_argument("--served-name", help=argparse.SUPPRESS)
     s.add_argument("--served-version", type=int, help=argparse.SUPPRESS)
@@ -129,6 +147,14 @@ def main(argv: Optional[List[str]] = None) -> int:
         if args.command == "serve":
             from .serve import ServeOptions, serve
 
+            if args.deployment and args.no_follow:
+                print(
+                    "cairn-models: --no-follow does not apply to --deployment (a deployment "
+                    "follows its variants' URIs)",
+                    file=sys.stderr,
+                )
+                return 2
+
             return serve(
                 ServeOptions(
                     model_uri=args.model_uri,
@@ -144,6 +170,9 @@ def main(argv: Optional[List[str]] = None) -> int:
                     served_uri=args.served_uri,
                     name=args.served_name,
                     version=args.served_version,
+                    deployment=args.deployment,
+                    report_interval=max(0.1, args.report_interval),
+                    log_traces=args.log_traces,
                 )
             )
         if args.command == "predict":

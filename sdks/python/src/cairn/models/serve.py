@@ -58,6 +58,8 @@ DEFAULT_TIMEOUT = 60.0
 DEFAULT_MAX_BODY = 64 * 1024 * 1024
 DEFAULT_GRACE = 30.0
 DEFAULT_POLL_INTERVAL = 30.0
+#: how often a worker hands its request stats to the reporter (a deployment's)
+STATS_FLUSH_INTERVAL = 0.5
 MAX_HEADER_BYTES = 64 * 1024
 KEEPALIVE_IDLE = 75.0
 
@@ -168,10 +170,47 @@ class ScoringApp:
     """The routes: ``GET /ping``, ``/health``, ``/version``; ``POST /invocations``.
     ``handle`` never raises; it answers ``(status, content type, body)``."""
 
-    def __init__(self, model: ServedModel, timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(
+        self, model: ServedModel, timeout: float = DEFAULT_TIMEOUT, log_traces: bool = False
+    ) -> None:
         self.model = model
         self.timeout = timeout
         self._armed = False
+        self.traces: Any = None
+        if log_traces:
+            from .deployment import TraceLogger
+
+            self.traces = TraceLogger(None)
+
+    def respond(
+        self, method: str, path: str, headers: Dict[str, str], body: bytes
+    ) -> Tuple[int, str, bytes, str]:
+        """``handle`` plus extra response header lines (none here; a deployment's variant
+        and version in ``DeploymentApp``)."""
+        if self.traces is None or method != "POST" or path.split("?", 1)[0] != "/invocations":
+            status, ctype, payload = self.handle(method, path, headers, body)
+            return status, ctype, payload, ""
+        start_ns = time.time_ns()
+        started = time.perf_counter()
+        model = self.model
+        status, ctype, payload = self.invocations(headers.get("content-type"), body, model)
+        latency_ms = (time.perf_counter() - started) * 1000.0
+        self.traces.log(None, model, body, payload, status, start_ns, latency_ms)
+        return status, ctype, payload, ""
+
+    # control messages from the master (a deployment's app routes between several)
+    def install(self, variant: Optional[str], model: ServedModel) -> None:
+        self.model = model  # atomic: the next request scores with it
+
+    def set_routing(self, routing: List[Dict[str, Any]]) -> None:
+        pass
+
+    def flush_stats(self) -> None:
+        pass
+
+    def close(self) -> None:
+        if self.traces is not None:
+            self.traces.flush(5.0)
 
     def handle(
         self, method: str, path: str, headers: Dict[str, str], body: bytes
@@ -197,8 +236,11 @@ class ScoringApp:
             )
         )
 
-    def invocations(self, content_type: Optional[str], body: bytes) -> Tuple[int, str, bytes]:
-        model = self.model  # one version per request, whatever swaps meanwhile
+    def invocations(
+        self, content_type: Optional[str], body: bytes, model: Optional[ServedModel] = None
+    ) -> Tuple[int, str, bytes]:
+        if model is None:
+            model = self.model  # one version per request, whatever swaps meanwhile
         timeout = self.timeout
         try:
             mime = parse_content_type(content_type)
@@ -361,7 +403,7 @@ class _Connection(asyncio.Protocol):
             if request is None:
                 return
             method, target, headers, body, keep_alive = request
-            status, ctype, payload = self.worker.app.handle(method, target, headers, body)
+            status, ctype, payload, extra = self.worker.app.respond(method, target, headers, body)
             if method == "HEAD":
                 payload_out = b""
                 length = len(payload)
@@ -373,6 +415,7 @@ class _Connection(asyncio.Protocol):
                 payload_out,
                 keep_alive=keep_alive and not self.worker.draining,
                 length=length,
+                extra=extra,
             )
 
     @property
@@ -437,6 +480,7 @@ class _Connection(asyncio.Protocol):
         payload: bytes,
         keep_alive: bool,
         length: Optional[int] = None,
+        extra: str = "",
     ) -> None:
         transport = self.transport
         if transport is None or transport.is_closing():
@@ -447,7 +491,10 @@ class _Connection(asyncio.Protocol):
             f"Content-Type: {ctype}\r\n"
             f"Content-Length: {len(payload) if length is None else length}\r\n"
             f"Date: {self.worker.date}\r\n"
-            "Server: cairn-models\r\n" + ("" if keep_alive else "Connection: close\r\n") + "\r\n"
+            "Server: cairn-models\r\n"
+            + extra
+            + ("" if keep_alive else "Connection: close\r\n")
+            + "\r\n"
         ).encode("latin-1")
         transport.write(head + payload)
         if not keep_alive:
@@ -470,15 +517,14 @@ class _Worker:
     def __init__(
         self,
         sock: socket.socket,
-        model: ServedModel,
+        app: ScoringApp,
         control_fd: int,
-        timeout: float,
         max_body: int,
         grace: float,
         master_pid: int,
     ) -> None:
         self.sock = sock
-        self.app = ScoringApp(model, timeout)
+        self.app = app
         self.control_fd = control_fd
         self.max_body = max_body
         self.grace = grace
@@ -502,6 +548,7 @@ class _Worker:
         loop.add_signal_handler(signal.SIGTERM, self.drain)
         loop.add_reader(self.control_fd, self._on_control)
         loop.call_later(1.0, self._tick)
+        loop.call_later(STATS_FLUSH_INTERVAL, self._flush_stats)
         try:
             loop.run_forever()
         finally:
@@ -524,6 +571,10 @@ class _Worker:
             for conn in list(self.connections):
                 if conn.transport is not None:
                     conn.transport.abort()
+            try:
+                self.app.close()  # the last stats and request traces
+            except Exception:  # noqa: BLE001
+                _log(f"while draining: {traceback.format_exc()}")
             self.loop.stop()
             return
         self.loop.call_later(0.05, self._check_drained)
@@ -538,6 +589,12 @@ class _Worker:
             for conn in list(self.connections):
                 conn.close_if_idle(KEEPALIVE_IDLE)
             self.loop.call_later(1.0, self._tick)
+
+    def _flush_stats(self) -> None:
+        assert self.loop is not None
+        self.app.flush_stats()
+        if not self.draining:
+            self.loop.call_later(STATS_FLUSH_INTERVAL, self._flush_stats)
 
     def _on_control(self) -> None:
         try:
@@ -555,7 +612,10 @@ class _Worker:
                 message = json.loads(line)
             except ValueError:
                 continue
-            self._swap_in_background(message)
+            if message.get("kind") == "routing":
+                self.app.set_routing(message["variants"])
+            else:
+                self._swap_in_background(message)
 
     def _swap_in_background(self, message: Dict[str, Any]) -> None:
         assert self.loop is not None
@@ -577,7 +637,7 @@ class _Worker:
             if exc is not None:
                 _log(f"could not load version {message.get('version')}: {exc}")
                 return
-            self.app.model = f.result()  # atomic: the next request scores with it
+            self.app.install(message.get("variant"), f.result())
 
         future.add_done_callback(done)
 
@@ -587,7 +647,7 @@ class _Worker:
 
 @dataclass
 class ServeOptions:
-    model_uri: str
+    model_uri: Optional[str] = None
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
     workers: int = 1
@@ -602,24 +662,85 @@ class ServeOptions:
     served_uri: Optional[str] = None
     name: Optional[str] = None
     version: Optional[int] = None
+    #: serve the deployment of this name (its variants, weights, metrics) instead of one URI
+    deployment: Optional[str] = None
+    #: seconds between two ``recordDeploymentMetrics`` reports (deployment mode)
+    report_interval: float = 2.0
+    #: one trace per request (inputs/outputs cut, version, latency) through the span exporter
+    log_traces: bool = False
+
+
+#: the variant name of a plain (non-deployment) server's one model
+PRIMARY = "primary"
+
+
+@dataclass
+class _Child:
+    """A helper process: a registry watcher (one per variant), the deployment watcher or the
+    metrics reporter. ``retired``: replaced or no longer needed; reaped without a restart and
+    its reports ignored."""
+
+    role: str
+    variant: Optional[str] = None
+    uri: Optional[str] = None
+    fd: Optional[int] = None
+    buf: bytes = b""
+    retired: bool = False
 
 
 class _Master:
-    def __init__(self, options: ServeOptions, model: ServedModel, workdir: str) -> None:
+    def __init__(
+        self,
+        options: ServeOptions,
+        models: Dict[str, ServedModel],
+        workdir: str,
+        spec: Any = None,
+    ) -> None:
         self.options = options
-        self.model = model
-        self.previous_path: Optional[str] = None
+        self.spec = spec  # a deployment.DeploymentSpec, or None for a plain server
+        self.models = dict(models)  # variant -> loaded model
+        if spec is not None:
+            self.routing: List[Dict[str, Any]] = spec.routing()
+            self.uris = {v.name: v.model_uri for v in spec.variants}
+        else:
+            self.routing = [{"name": PRIMARY, "weight": 100}]
+            self.uris = {PRIMARY: str(options.model_uri)}
+        #: the URI each variant's loaded model was resolved from
+        self.loaded_uris = dict(self.uris)
+        self.previous_paths: Dict[str, str] = {}
         self.workdir = workdir
         self.sock: Optional[socket.socket] = None
         self.workers: Dict[int, int] = {}  # pid -> control pipe write fd
-        self.watcher_pid: Optional[int] = None
-        self.watcher_fd: Optional[int] = None
-        self.watcher_buf = b""
+        self.children: Dict[int, _Child] = {}  # pid -> helper process
+        self.generation = 0
+        self.stats_r: Optional[int] = None
+        self.stats_w: Optional[int] = None
+        self.reporter_signalled = False
         self.stopping = False
         self.deaths: List[float] = []
         self.exit_code = 0
 
+    @property
+    def model(self) -> ServedModel:
+        first = self.routing[0]["name"] if self.routing else PRIMARY
+        return self.models.get(first) or next(iter(self.models.values()))
+
     # process management
+    def _fds_to_close_in_child(self) -> List[int]:
+        fds = list(self.workers.values())
+        fds += [c.fd for c in self.children.values() if c.fd is not None]
+        return fds
+
+    def _make_app(self) -> ScoringApp:
+        o = self.options
+        if self.spec is None:
+            return ScoringApp(self.model, o.timeout, log_traces=o.log_traces)
+        from .deployment import DeploymentApp
+
+        return DeploymentApp(
+            self.spec.name, self.models, self.routing, o.timeout, self.stats_w, o.log_traces
+        )
+
     def _spawn_worker(self) -> None:
         assert self.sock is not None
         r, w = os.pipe()
@@ -629,15 +750,14 @@ class _Master:
             try:
                 os.close(w)
                 self._child_reset()
-                for fd in self.workers.values():
+                for fd in self._fds_to_close_in_child():
                     os.close(fd)
-                if self.watcher_fd is not None:
-                    os.close(self.watcher_fd)
+                if self.stats_r is not None:
+                    os.close(self.stats_r)
                 _Worker(
                     self.sock,
-                    self.model,
+                    self._make_app(),
                     r,
-                    self.options.timeout,
                     self.options.max_body,
                     self.options.grace,
                     os.getppid(),
@@ -651,39 +771,96 @@ class _Master:
         os.close(r)
         self.workers[pid] = w
 
-    def _spawn_watcher(self) -> None:
-        from .serve_watch import run_watcher
-
-        r, w = os.pipe()
+    def _fork_child(self, child: _Child, run: Callable[[int], None], pipe: bool = True) -> None:
+        """Forks a helper that runs ``run(write fd)`` (-1 without a pipe)."""
+        r, w = os.pipe() if pipe else (-1, -1)
         pid = os.fork()
         if pid == 0:
             code = 0
             try:
-                os.close(r)
+                if r >= 0:
+                    os.close(r)
                 self._child_reset()
-                for fd in self.workers.values():
+                for fd in self._fds_to_close_in_child():
                     os.close(fd)
                 if self.sock is not None:
                     self.sock.close()
-                run_watcher(
-                    self.options.model_uri,
-                    self.model.version,
-                    w,
-                    self.workdir,
-                    self.options.poll_interval,
-                    self.options.subscribe,
-                    os.getppid(),
-                )
+                if self.stats_w is not None:
+                    os.close(self.stats_w)
+                if self.stats_r is not None and child.role != "reporter":
+                    os.close(self.stats_r)
+                run(w)
             except BaseException:  # noqa: BLE001
                 traceback.print_exc()
                 code = 1
             finally:
                 sys.stderr.flush()
                 os._exit(code)
-        os.close(w)
-        if self.watcher_fd is not None:
-            os.close(self.watcher_fd)
-        self.watcher_pid, self.watcher_fd, self.watcher_buf = pid, r, b""
+        if w >= 0:
+            os.close(w)
+            child.fd = r
+        self.children[pid] = child
+
+    def _spawn_registry_watcher(self, variant: str, version: Optional[int]) -> None:
+        """Follows the variant's URI: an alias through the registry subscription (and the
+        poll); a fixed version is resolved once (and hourly), which downloads it when
+        ``version`` is None (a new variant or URI)."""
+        from .serve_watch import follows, run_watcher
+
+        o = self.options
+        uri = self.uris[variant]
+        moves = follows(uri)
+        self.generation += 1
+        workdir = os.path.join(self.workdir, f"{variant}-w{self.generation}")
+        os.makedirs(workdir, exist_ok=True)
+        poll = o.poll_interval if moves else 3600.0
+        subscribe = o.subscribe and moves
+        master = os.getpid()
+        self._fork_child(
+            _Child("registry", variant, uri),
+            lambda w: run_watcher(uri, version, w, workdir, poll, subscribe, master),
+        )
+
+    def _spawn_deployment_watcher(self) -> None:
+        from .deployment import run_deployment_watcher
+
+        o, spec, master = self.options, self.spec, os.getpid()
+        self._fork_child(
+            _Child("deployment"),
+            lambda w: run_deployment_watcher(spec, w, o.poll_interval, o.subscribe, master),
+        )
+
+    def _spawn_reporter(self) -> None:
+        from .deployment import run_reporter
+
+        assert self.stats_r is not None and self.spec is not None
+        name, fd, master = self.spec.name, self.stats_r, os.getpid()
+        interval = self.options.report_interval
+        self._fork_child(
+            _Child("reporter"), lambda _w: run_reporter(name, fd, interval, master), pipe=False
+        )
+
+    def _respawn(self, child: _Child) -> None:
+        if child.role == "registry":
+            variant = child.variant
+            assert variant is not None
+            if variant not in self.uris:
+                return
+            same = self.loaded_uris.get(variant) == self.uris[variant]
+            model = self.models.get(variant)
+            self._spawn_registry_watcher(variant, model.version if same and model else None)
+        elif child.role == "deployment":
+            self._spawn_deployment_watcher()
+        elif child.role == "reporter":
+            self._spawn_reporter()
+
+    def _retire(self, pid: int) -> None:
+        child = self.children[pid]
+        child.retired = True
+        if child.fd is not None:
+            os.close(child.fd)
+            child.fd = None
+        _kill(pid, signal.SIGTERM)
 
     @staticmethod
     def _child_reset() -> None:
@@ -693,12 +870,26 @@ class _Master:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
+    def _start_helpers(self) -> None:
+        o = self.options
+        if self.spec is None:
+            if o.follow and _follows(self.uris[PRIMARY]):
+                self._spawn_registry_watcher(PRIMARY, self.model.version)
+            return
+        for variant in self.uris:
+            self._spawn_registry_watcher(variant, self.models[variant].version)
+        self._spawn_deployment_watcher()
+        self._spawn_reporter()
+
     # the loop
     def run(self, on_ready: Optional[Callable[[str], None]] = None) -> int:
         o = self.options
         family = socket.AF_INET6 if ":" in o.host else socket.AF_INET
         self.sock = socket.create_server((o.host, o.port), family=family, backlog=2048)
         self.sock.set_inheritable(True)
+        if self.spec is not None:
+            self.stats_r, self.stats_w = os.pipe()
+            os.set_blocking(self.stats_w, False)  # a worker never waits for the reporter
         wake_r, wake_w = os.pipe()
         os.set_blocking(wake_r, False)
         os.set_blocking(wake_w, False)
@@ -708,14 +899,27 @@ class _Master:
         signal.signal(signal.SIGCHLD, lambda *_: None)
         for _ in range(max(1, o.workers)):
             self._spawn_worker()
-        if o.follow and _follows(o.model_uri):
-            self._spawn_watcher()
+        self._start_helpers()
         host, port = self.sock.getsockname()[:2]
         url = f"http://{host if ':' not in host else '[' + host + ']'}:{port}"
-        what = f"{o.model_uri}" + (f" (version {self.model.version})" if self.model.version else "")
+        if self.spec is not None:
+            what = (
+                f"deployment {self.spec.name} ("
+                + ", ".join(
+                    f"{r['name']} {r['weight']}% {self.uris[r['name']]} version "
+                    f"{self.models[r['name']].version}"
+                    for r in self.routing
+                )
+                + ")"
+            )
+        else:
+            what = f"{o.model_uri}" + (
+                f" (version {self.model.version})" if self.model.version else ""
+            )
+        following = any(c.role == "registry" for c in self.children.values())
         _log(
             f"serving {what} on {url} with {len(self.workers)} worker(s), timeout "
-            f"{o.timeout:g} s" + (", following the registry" if self.watcher_pid else "")
+            f"{o.timeout:g} s" + (", following the registry" if following else "")
         )
         if on_ready is not None:
             on_ready(url)
@@ -724,21 +928,27 @@ class _Master:
             self._reap()
             if self.stopping:
                 if stop_deadline is None:
-                    stop_deadline = time.monotonic() + o.grace + 2.0
+                    extra = 8.0 if self.spec is not None else 2.0  # the last metrics report
+                    stop_deadline = time.monotonic() + o.grace + extra
                     _log("draining: no new connections, answering requests in flight")
                     self.sock.close()
                     for pid in list(self.workers):
                         _kill(pid, signal.SIGTERM)
-                    if self.watcher_pid:
-                        _kill(self.watcher_pid, signal.SIGTERM)
-                if not self.workers and not self.watcher_pid:
+                    for pid, child in list(self.children.items()):
+                        if child.role != "reporter":
+                            _kill(pid, signal.SIGTERM)
+                if not self.workers and not self.reporter_signalled:
+                    # the workers have handed over their last stats: the final report
+                    self.reporter_signalled = True
+                    for pid, child in list(self.children.items()):
+                        if child.role == "reporter":
+                            _kill(pid, signal.SIGTERM)
+                if not self.workers and not self.children:
                     break
                 if time.monotonic() > stop_deadline:
-                    for pid in list(self.workers) + (
-                        [self.watcher_pid] if self.watcher_pid else []
-                    ):
+                    for pid in list(self.workers) + list(self.children):
                         _kill(pid, signal.SIGKILL)
-            fds = [wake_r] + ([self.watcher_fd] if self.watcher_fd is not None else [])
+            fds = [wake_r] + [c.fd for c in self.children.values() if c.fd is not None]
             try:
                 ready, _, _ = select.select(fds, [], [], 0.5)
             except InterruptedError:  # pragma: no cover - PEP 475 retries select
@@ -749,11 +959,15 @@ class _Master:
                         pass
                 except BlockingIOError:
                     pass
-            if self.watcher_fd is not None and self.watcher_fd in ready:
-                self._on_watcher()
+            for child in list(self.children.values()):
+                if child.fd is not None and child.fd in ready:
+                    self._on_child(child)
         signal.set_wakeup_fd(-1)
         os.close(wake_r)
         os.close(wake_w)
+        for fd in (self.stats_r, self.stats_w):
+            if fd is not None:
+                os.close(fd)
         _log("stopped")
         return self.exit_code
 
@@ -780,67 +994,130 @@ class _Master:
                         self.stopping = True
                     else:
                         self._spawn_worker()
-            elif pid == self.watcher_pid:
-                self.watcher_pid = None
-                if self.watcher_fd is not None:
-                    os.close(self.watcher_fd)
-                    self.watcher_fd = None
-                if not self.stopping:
-                    _log(f"registry watcher exited ({_status_text(status)}); restarting it")
+            elif pid in self.children:
+                child = self.children.pop(pid)
+                if child.fd is not None:
+                    os.close(child.fd)
+                    child.fd = None
+                if not self.stopping and not child.retired:
+                    what = {
+                        "registry": "registry watcher",
+                        "deployment": "deployment watcher",
+                        "reporter": "metrics reporter",
+                    }[child.role]
+                    _log(f"{what} exited ({_status_text(status)}); restarting it")
                     time.sleep(1.0)
-                    self._spawn_watcher()
+                    self._respawn(child)
 
-    def _on_watcher(self) -> None:
-        assert self.watcher_fd is not None
+    def _on_child(self, child: _Child) -> None:
+        assert child.fd is not None
         try:
-            chunk = os.read(self.watcher_fd, 65536)
+            chunk = os.read(child.fd, 65536)
         except OSError:
             chunk = b""
         if not chunk:
-            os.close(self.watcher_fd)
-            self.watcher_fd = None
+            os.close(child.fd)
+            child.fd = None
             return
-        self.watcher_buf += chunk
-        while b"\n" in self.watcher_buf:
-            line, self.watcher_buf = self.watcher_buf.split(b"\n", 1)
+        child.buf += chunk
+        while b"\n" in child.buf and not child.retired:
+            line, child.buf = child.buf.split(b"\n", 1)
             try:
                 message = json.loads(line)
             except ValueError:
                 continue
-            self._swap(message)
+            if child.role == "registry":
+                self._swap(child, message)
+            elif child.role == "deployment":
+                self._on_deployment(message)
 
-    def _swap(self, message: Dict[str, Any]) -> None:
+    def _swap(self, child: _Child, message: Dict[str, Any]) -> None:
         """Loads the new version here (so it is known to load, and respawned workers fork
         with it), then has every worker load it in the background."""
+        variant = child.variant or PRIMARY
+        if variant not in self.uris or child.uri != self.uris[variant]:
+            shutil.rmtree(message["path"], ignore_errors=True)
+            return
+        served_uri = self.options.model_uri if self.spec is None else self.uris[variant]
         try:
             new = load_local_model(
                 message["path"],
-                self.options.model_uri,
+                str(served_uri),
                 message.get("name"),
                 message.get("version"),
                 message.get("run_id"),
             )
         except Exception as exc:  # noqa: BLE001 - keep serving the current version
+            current = self.models.get(variant)
             _log(
                 f"version {message.get('version')} does not load ({exc}); still serving "
-                f"version {self.model.version}"
+                f"version {current.version if current else None}"
             )
             shutil.rmtree(message["path"], ignore_errors=True)
             return
-        old = self.model
-        self.model = new
-        line = (json.dumps({**message, "uri": self.options.model_uri}) + "\n").encode()
+        old = self.models.get(variant)
+        self.models[variant] = new
+        self.loaded_uris[variant] = self.uris[variant]
+        line = (
+            json.dumps({**message, "uri": served_uri, "variant": variant, "kind": "model"}) + "\n"
+        ).encode()
+        self._tell_workers(line)
+        where = "" if self.spec is None else f"{variant}: "
+        _log(
+            f"{where}switching from version {old.version if old else None} to version {new.version}"
+        )
+        # workers have loaded the previous version long ago: its files can go
+        previous = self.previous_paths.get(variant)
+        if previous and previous.startswith(self.workdir):
+            shutil.rmtree(previous, ignore_errors=True)
+        if old is not None:
+            self.previous_paths[variant] = old.path
+
+    def _tell_workers(self, line: bytes) -> None:
         for fd in list(self.workers.values()):
             try:
                 os.write(fd, line)
             except OSError as exc:
                 if exc.errno != errno.EPIPE:
                     raise
-        _log(f"switching from version {old.version} to version {new.version}")
-        # workers have loaded the previous version long ago: its files can go
-        if self.previous_path and self.previous_path.startswith(self.workdir):
-            shutil.rmtree(self.previous_path, ignore_errors=True)
-        self.previous_path = old.path
+
+    def _on_deployment(self, message: Dict[str, Any]) -> None:
+        """The deployment changed: new weights apply at once; a new variant or URI gets its
+        own registry watcher, whose download is swapped in when loaded (the old model serves
+        the variant until then); a removed variant stops getting traffic; a deleted
+        deployment drains the server (exit code 0)."""
+        from .deployment import DeploymentSpec
+
+        if message.get("kind") == "deleted":
+            _log(f"deployment {message.get('name')} was deleted: draining")
+            self.stopping = True
+            return
+        if message.get("kind") != "deployment":
+            return
+        spec = DeploymentSpec.from_graphql(message)
+        wanted = {v.name: v.model_uri for v in spec.variants}
+        for pid, child in list(self.children.items()):
+            if child.role != "registry" or child.retired:
+                continue
+            if wanted.get(child.variant or "") != child.uri:
+                self._retire(pid)
+        for name in [n for n in self.uris if n not in wanted]:
+            del self.uris[name]
+        for name, uri in wanted.items():
+            if self.uris.get(name) != uri:
+                self.uris[name] = uri
+                self._spawn_registry_watcher(name, None)
+        self.spec = spec
+        self.routing = spec.routing()
+        for name in [n for n in self.models if n not in wanted]:
+            del self.models[name]
+        self._tell_workers(
+            (json.dumps({"kind": "routing", "variants": self.routing}) + "\n").encode()
+        )
+        _log(
+            "deployment changed: "
+            + ", ".join(f"{r['name']} {r['weight']}% {self.uris[r['name']]}" for r in self.routing)
+        )
 
 
 def _status_text(status: int) -> str:
@@ -863,10 +1140,13 @@ def _follows(uri: str) -> bool:
 
 
 def serve(options: ServeOptions, on_ready: Optional[Callable[[str], None]] = None) -> int:
-    """Loads the model and serves it until SIGTERM/SIGINT; returns the exit code."""
+    """Loads the model (or every variant of the deployment) and serves until SIGTERM/SIGINT
+    (or the deployment's deletion); returns the exit code."""
     workdir = tempfile.mkdtemp(prefix="cairn-serve-")
     try:
-        uri = options.model_uri
+        if options.deployment:
+            return _serve_deployment(options, workdir, on_ready)
+        uri = str(options.model_uri)
         if os.path.isdir(uri) or uri.startswith("file://"):
             local = uri[len("file://") :] if uri.startswith("file://") else uri
             meta: Dict[str, Any] = {"name": options.name, "version": options.version}
@@ -886,6 +1166,24 @@ def serve(options: ServeOptions, on_ready: Optional[Callable[[str], None]] = Non
             meta.get("version"),
             meta.get("run_id"),
         )
-        return _Master(options, model, workdir).run(on_ready)
+        return _Master(options, {PRIMARY: model}, workdir).run(on_ready)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _serve_deployment(
+    options: ServeOptions, workdir: str, on_ready: Optional[Callable[[str], None]]
+) -> int:
+    from ..fluent import get_client
+    from .deployment import load_deployment
+
+    client = get_client()
+    spec, downloads = load_deployment(str(options.deployment), client, workdir)
+    client._transport.close()  # no pooled sockets inherited by the workers
+    models = {}
+    for variant in spec.variants:
+        local, meta = downloads[variant.name]
+        models[variant.name] = load_local_model(
+            local, variant.model_uri, meta.get("name"), meta.get("version"), meta.get("run_id")
+        )
+    return _Master(options, models, workdir, spec).run(on_ready)

@@ -208,6 +208,17 @@ class WebSocket:
 # ---------------------------------------------------------------------- the watcher
 
 
+def ws_headers(client: Any) -> Dict[str, str]:
+    """The WebSocket upgrade's headers: the client's API key and workspace."""
+    settings = client._transport.settings
+    headers = {"User-Agent": "cairn-models"}
+    if settings.api_key:
+        headers["Authorization"] = f"Bearer {settings.api_key}"
+    if settings.workspace:
+        headers["x-cairn-workspace"] = settings.workspace
+    return headers
+
+
 class RegistryWatcher:
     def __init__(
         self,
@@ -253,13 +264,7 @@ class RegistryWatcher:
                 backoff = min(backoff * 2, 30.0)
 
     def _headers(self) -> Dict[str, str]:
-        settings = self.client._transport.settings
-        headers = {"User-Agent": "cairn-models"}
-        if settings.api_key:
-            headers["Authorization"] = f"Bearer {settings.api_key}"
-        if settings.workspace:
-            headers["x-cairn-workspace"] = settings.workspace
-        return headers
+        return ws_headers(self.client)
 
     def _follow_subscription(self) -> None:
         url = self.client.tracking_uri + "/graphql"
@@ -317,7 +322,13 @@ class RegistryWatcher:
         except Exception as exc:  # noqa: BLE001
             _log(f"cannot download version {mv.version} ({exc}); keeping {self.version}")
             return
-        message = {"path": local, "name": mv.name, "version": mv.version, "run_id": mv.run_id}
+        message = {
+            "path": local,
+            "name": mv.name,
+            "version": mv.version,
+            "run_id": mv.run_id,
+            "followed_uri": self.uri,
+        }
         os.write(self.out_fd, (json.dumps(message) + "\n").encode())
         _log(f"{self.uri} now resolves to version {mv.version}")
         self.version = mv.version
