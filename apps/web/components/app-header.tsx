@@ -74,6 +74,12 @@ export function AppHeader() {
             Traces
           </Link>
           <Link
+            href="/deployments"
+            aria-current={pathname.startsWith('/deployments') ? 'page' : undefined}
+          >
+            Deployments
+          </Link>
+          <Link
             href="/evaluations"
             aria-current={pathname.startsWith('/evaluations') ? 'page' : undefined}
           >

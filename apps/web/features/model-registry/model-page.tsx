@@ -3,6 +3,7 @@
 import Link from 'next/link';
 import { useCallback, useEffect, useId, useMemo, useState, type FormEvent } from 'react';
 import { useQuery } from 'urql';
+import { DeploymentDeployForm } from '../../components/deployment-deploy-form.tsx';
 import { ErrorMessage } from '../../components/error-message.tsx';
 import { formatRelative, formatTimestamp } from '../../lib/format.ts';
 import { describeError } from '../../lib/graphql/errors.ts';
@@ -513,6 +514,13 @@ function VersionPanel({
           </dd>
         </div>
       </dl>
+
+      <DeploymentDeployForm
+        modelName={model.name}
+        version={version.version}
+        aliases={model.aliases}
+        versions={model.versions.edges.map((e) => e.node.version)}
+      />
 
       <form
         className="toolbar"
