@@ -6,6 +6,7 @@ export * from './postgres-source.ts';
 export * from './kafka-relay.ts';
 export * from './kafka-source.ts';
 export * from './rebuild.ts';
+export * from './audit/audit-chain.ts';
 export * from './projector.ts';
 export { startProjectorThread, type ProjectorThread } from './projector-thread.ts';
 export * from './projections/index.ts';

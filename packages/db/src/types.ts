@@ -20,6 +20,26 @@ export interface EventsTable {
   causation_id: string | null;
   occurred_at: Timestamp;
   recorded_at: GeneratedTimestamp;
+  // `origin jsonb` (migration 0024: client, address, user agent; null before) is read with
+  // raw SQL where needed and left out here, so that `SELECT *`-shaped row types stay as they are.
+}
+
+/** The hash chain over the log, per workspace in log order (migration 0024, docs/governance.md). */
+export interface AuditChainTable {
+  workspace_id: string;
+  seq: number;
+  global_position: number;
+  stream_id: string;
+  type: string;
+  hash: Buffer;
+}
+
+export interface AuditChainHeadsTable {
+  workspace_id: string;
+  seq: number;
+  global_position: number;
+  hash: Buffer;
+  sealed_at: GeneratedTimestamp;
 }
 
 export interface StreamsTable {
@@ -723,6 +743,8 @@ export interface DB {
   webhook_delivery_attempts: WebhookDeliveryAttemptsTable;
   webhook_delivery_horizons: WebhookDeliveryHorizonsTable;
   events: EventsTable;
+  audit_chain: AuditChainTable;
+  audit_chain_heads: AuditChainHeadsTable;
   streams: StreamsTable;
   unique_keys: UniqueKeysTable;
   log_checkpoints: LogCheckpointsTable;
