@@ -61,6 +61,8 @@ Commands:
   migrate                      Apply database migrations and exit
   projections rebuild [name]   Rebuild read models from the event log (all, or one projection)
   projections status           Show each projection's lag and dead letters
+  models serve -m <uri>        Serve an ONNX model over MLflow's scoring protocol, no Python
+                               (cairn models serve --help; docs/deployment.md, "ONNX")
 ${ACCESS_USAGE}
 
 Options:

@@ -190,6 +190,11 @@ async function projectionsCommand(
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // `cairn models serve`: the ONNX scoring server, with its own flags (models-serve.ts)
+  if (argv[0] === 'models') {
+    const { modelsCommand } = await import('./models-serve.ts');
+    process.exit(await modelsCommand(argv.slice(1)));
+  }
   let cfg: CliConfig | 'help';
   try {
     cfg = parseConfig(argv);
