@@ -25,10 +25,12 @@ VENV="$SDK_DIR/.venv"
 PYTHON_BIN="${PYTHON:-python3}"
 # Tracing tests: the real LLM client libraries and frameworks (against a local fake LLM server or
 # their shipped mocks, no network), and the OpenTelemetry SDK/exporter and an OpenInference
-# instrumentation (interop with /v1/traces).
+# instrumentation (interop with /v1/traces). ONNX: onnx, onnxruntime and skl2onnx (tests/test_onnx.py
+# converts a scikit-learn model and compares the TypeScript server with onnxruntime in Python).
 TEST_DEPS=(scikit-learn lightgbm pandas pytest psutil
   openai anthropic langchain-core langchain-openai llama-index-core
-  opentelemetry-sdk opentelemetry-exporter-otlp-proto-http openinference-instrumentation-openai)
+  opentelemetry-sdk opentelemetry-exporter-otlp-proto-http openinference-instrumentation-openai
+  onnx onnxruntime skl2onnx)
 
 if ! command -v "$PYTHON_BIN" >/dev/null 2>&1; then
   echo "test.sh: $PYTHON_BIN not found (Python >= 3.9 is needed)" >&2
