@@ -63,7 +63,7 @@ cairn_set_tracking_uri <- function(uri, api_key = NULL, workspace = NULL, retry_
                                   is.na(retry_timeout) || retry_timeout < 0)) {
     invalid_argument("retry_timeout must be a number of seconds >= 0")
   }
-  if (.cairn$n > 0 || length(.cairn$unsynced) > 0) cairn_flush()
+  if (.cairn$buffer$count() > 0 || length(.cairn$unsynced) > 0) cairn_flush()
   .cairn$tracking_uri <- sub("/+$", "", uri)
   if (!is.null(api_key)) .cairn$api_key <- if (identical(api_key, "")) NULL else api_key
   if (!is.null(workspace)) .cairn$workspace <- if (identical(workspace, "")) NULL else workspace
@@ -89,7 +89,7 @@ cairn_get_tracking_uri <- function() {
   state_init()
   # Points still buffered when R exits are sent (errors are reported as warnings).
   reg.finalizer(.cairn, function(e) {
-    if (!is.null(e$n) && (e$n > 0 || length(e$unsynced) > 0)) {
+    if (!is.null(e$buffer) && (e$buffer$count() > 0 || length(e$unsynced) > 0)) {
       tryCatch(cairn_flush(), error = function(err) {
         warning("cairn: buffered metric points were not sent at exit: ", conditionMessage(err))
       })

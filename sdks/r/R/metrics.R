@@ -8,14 +8,54 @@
 # sync batch), so everything logged before it is queryable when it returns.
 
 buffer_reset <- function() {
-  size <- .cairn$batch_size %||% 10000L
-  .cairn$run_id <- character(size)
-  .cairn$key <- character(size)
-  .cairn$value <- numeric(size)
-  .cairn$step <- numeric(size)
-  .cairn$timestamp <- numeric(size)
-  .cairn$n <- 0L
+  .cairn$buffer <- new_buffer(.cairn$batch_size %||% 10000L)
   invisible()
+}
+
+# The buffer's vectors live in a closure and are updated with `<<-`, which R does in place; an
+# `.cairn$value[i] <- v` would copy the whole vector on every point.
+new_buffer <- function(size) {
+  run_id <- character(size)
+  key <- character(size)
+  value <- numeric(size)
+  step <- numeric(size)
+  timestamp <- numeric(size)
+  n <- 0L
+  list(
+    count = function() n,
+    # One point; TRUE when the buffer is full.
+    add1 = function(r, k, v, s, t) {
+      n <<- n + 1L
+      run_id[n] <<- r
+      key[n] <<- k
+      value[n] <<- v
+      step[n] <<- s
+      timestamp[n] <<- t
+      n >= size
+    },
+    # Up to `size - count()` points (vectors of one length); the number taken.
+    add = function(r, k, v, s, t) {
+      take <- min(size - n, length(v))
+      if (take == 0) return(0L)
+      to <- n + seq_len(take)
+      idx <- seq_len(take)
+      run_id[to] <<- r[idx]
+      key[to] <<- k[idx]
+      value[to] <<- v[idx]
+      step[to] <<- s[idx]
+      timestamp[to] <<- t[idx]
+      n <<- n + take
+      take
+    },
+    # Everything buffered, as a data frame; the buffer is empty afterwards.
+    take = function() {
+      i <- seq_len(n)
+      out <- data.frame(run_id = run_id[i], key = key[i], value = value[i], step = step[i],
+                        timestamp = timestamp[i], stringsAsFactors = FALSE)
+      n <<- 0L
+      out
+    }
+  )
 }
 
 #' Log a metric point (buffered)
@@ -99,34 +139,20 @@ check_integers <- function(what, x, n) {
 }
 
 buffer_add1 <- function(run_id, key, value, step, timestamp) {
-  i <- .cairn$n + 1L
-  .cairn$run_id[i] <- run_id
-  .cairn$key[i] <- key
-  .cairn$value[i] <- value
-  .cairn$step[i] <- step
-  .cairn$timestamp[i] <- timestamp
-  .cairn$n <- i
-  if (i >= .cairn$batch_size) send_buffer(sync = FALSE)
+  if (.cairn$buffer$add1(run_id, key, value, step, timestamp)) send_buffer(sync = FALSE)
   invisible()
 }
 
 buffer_add <- function(run_id, key, value, step, timestamp) {
-  start <- 1L
   total <- length(value)
+  run_id <- rep_len(run_id, total)
+  key <- rep_len(key, total)
+  start <- 1L
   while (start <= total) {
-    room <- .cairn$batch_size - .cairn$n
-    take <- min(room, total - start + 1L)
-    from <- .cairn$n + 1L
-    to <- .cairn$n + take
-    idx <- start:(start + take - 1L)
-    .cairn$run_id[from:to] <- rep_len(run_id, total)[idx]
-    .cairn$key[from:to] <- rep_len(key, total)[idx]
-    .cairn$value[from:to] <- value[idx]
-    .cairn$step[from:to] <- step[idx]
-    .cairn$timestamp[from:to] <- timestamp[idx]
-    .cairn$n <- to
-    start <- start + take
-    if (.cairn$n >= .cairn$batch_size) send_buffer(sync = FALSE)
+    idx <- start:total
+    taken <- .cairn$buffer$add(run_id[idx], key[idx], value[idx], step[idx], timestamp[idx])
+    start <- start + taken
+    if (.cairn$buffer$count() >= .cairn$batch_size) send_buffer(sync = FALSE)
   }
   invisible()
 }
@@ -145,7 +171,7 @@ buffer_add <- function(run_id, key, value, step, timestamp) {
 #' }
 #' @export
 cairn_flush <- function() {
-  n <- .cairn$n
+  n <- .cairn$buffer$count()
   send_buffer(sync = TRUE)
   # Runs last sent in bulk mode: wait for their read model too.
   for (run_id in .cairn$unsynced) send_chunk(run_id, NULL, sync = TRUE)
@@ -153,14 +179,8 @@ cairn_flush <- function() {
 }
 
 send_buffer <- function(sync) {
-  n <- .cairn$n
-  if (n == 0) return(invisible())
-  i <- seq_len(n)
-  points <- data.frame(
-    run_id = .cairn$run_id[i], key = .cairn$key[i], value = .cairn$value[i],
-    step = .cairn$step[i], timestamp = .cairn$timestamp[i], stringsAsFactors = FALSE
-  )
-  .cairn$n <- 0L
+  if (.cairn$buffer$count() == 0) return(invisible())
+  points <- .cairn$buffer$take()
   first_error <- NULL
   lost <- 0L
   for (run_id in unique(points$run_id)) {
@@ -195,19 +215,31 @@ send_chunk <- function(run_id, rows, sync) {
   invisible()
 }
 
+# The metrics array as JSON text, built vectorised. Values are written with the fewest digits
+# that read back as the same double (jsonlite stops at 15 significant digits); JSON has no
+# NaN/Infinity, so the MetricValue scalar takes them (and NA, sent as NaN) as strings.
 metrics_json <- function(rows) {
-  v <- rows$value
-  special <- !is.finite(v)
-  if (!any(special)) {
-    return(jsonlite::toJSON(rows, dataframe = "rows", digits = NA))
-  }
-  # JSON has no NaN/Infinity: the MetricValue scalar takes them as strings.
-  value <- as.list(v)
-  value[special] <- ifelse(is.nan(v[special]), "NaN", ifelse(v[special] > 0, "Infinity", "-Infinity"))
-  items <- lapply(seq_len(nrow(rows)), function(i) {
-    list(key = rows$key[[i]], value = value[[i]], step = rows$step[[i]], timestamp = rows$timestamp[[i]])
-  })
-  jsonlite::toJSON(items, auto_unbox = TRUE, digits = NA)
+  keys <- unique(rows$key)
+  key_json <- vapply(keys, function(k) as.character(jsonlite::toJSON(k, auto_unbox = TRUE)), "")
+  paste0("[", paste0(
+    '{"key":', key_json[match(rows$key, keys)],
+    ',"value":', format_doubles(rows$value),
+    ',"step":', sprintf("%.0f", rows$step),
+    ',"timestamp":', sprintf("%.0f", rows$timestamp), "}",
+    collapse = ","
+  ), "]")
+}
+
+format_doubles <- function(v) {
+  out <- sprintf("%.15g", v)
+  finite <- is.finite(v)
+  redo <- finite & suppressWarnings(as.numeric(out)) != v
+  redo[is.na(redo)] <- FALSE
+  out[redo] <- sprintf("%.17g", v[redo])
+  out[is.na(v)] <- '"NaN"'
+  out[!is.na(v) & v == Inf] <- '"Infinity"'
+  out[!is.na(v) & v == -Inf] <- '"-Infinity"'
+  out
 }
 
 # From openssl's generator, not R's: logging must not move the caller's .Random.seed.

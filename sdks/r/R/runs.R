@@ -254,7 +254,7 @@ runs_data_frame <- function(runs) {
     stringsAsFactors = FALSE
   )
   for (field in c("params", "metrics", "tags")) {
-    keys <- sort(unique(unlist(lapply(runs, function(r) names(r[[field]])))), method = "radix")
+    keys <- sort(unique(as.character(unlist(lapply(runs, function(r) names(r[[field]]))))), method = "radix")
     for (key in keys) {
       column <- if (field == "metrics") {
         vapply(runs, function(r) if (key %in% names(r$metrics)) r$metrics[[key]] else NA_real_, 0)

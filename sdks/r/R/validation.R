@@ -15,7 +15,12 @@ format_arg <- function(x) {
   paste(utils::capture.output(utils::str(x, give.head = FALSE, vec.len = 2)), collapse = " ")
 }
 
+# Keys already found valid, per kind: cairn_log_metric() in a loop checks the same few keys
+# thousands of times.
+.valid_keys <- new.env(parent = emptyenv())
+
 check_key <- function(kind, key) {
+  if (is_string(key) && nzchar(key) && isTRUE(.valid_keys[[paste0(kind, ":", key)]])) return(key)
   if (!is_string(key)) invalid_argument(paste0(kind, " key must be a string, got ", format_arg(key)))
   if (nchar(key) == 0) invalid_argument(paste0(kind, " key must not be empty"))
   if (nchar(key) > KEY_MAX) {
@@ -27,6 +32,7 @@ check_key <- function(kind, key) {
       'Invalid %s key "%s": use letters, digits, "_", "-", ".", " ", ":" and "/" (no "..", no leading "/")',
       kind, key))
   }
+  if (length(.valid_keys) < 10000L) .valid_keys[[paste0(kind, ":", key)]] <- TRUE
   key
 }
 
