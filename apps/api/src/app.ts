@@ -33,6 +33,7 @@ import {
   type QuotaConfig,
 } from './auth/quotas.ts';
 import { workspaceArtifactBytes } from './artifacts/artifacts.queries.ts';
+import type { OidcConfig } from './auth/oidc.ts';
 import type { BackoffPolicy } from './auth/session-routes.ts';
 import { createSessionStore, DEFAULT_SESSION_POLICY, type SessionPolicy } from './auth/sessions.ts';
 import type { OtlpRouteOptions } from './tracing/otlp-route.ts';
@@ -86,6 +87,8 @@ export interface CairnSessionOptions {
   policy?: Partial<SessionPolicy>;
   /** Failed-login backoff (tests shorten it). */
   backoff?: Partial<BackoffPolicy>;
+  /** OIDC login (`--oidc-issuer …`; docs/auth.md, "OIDC login"); absent: password only. */
+  oidc?: OidcConfig | null;
 }
 
 export interface CairnEvaluationOptions {
@@ -249,6 +252,7 @@ export async function startCairnApp(opts: CairnAppOptions): Promise<CairnApp> {
         }),
         publicUrl: opts.sessions?.publicUrl ?? null,
         ...(opts.sessions?.backoff ? { backoff: opts.sessions.backoff } : {}),
+        ...(opts.sessions?.oidc ? { oidc: opts.sessions.oidc } : {}),
       },
     });
     await new Promise<void>((resolve, reject) => {

@@ -25,6 +25,8 @@ export const PUBLIC_HTTP_ROUTES: readonly HttpRoute[] = [
   { method: 'POST', path: '/auth/logout', rule: { public: true } },
   { method: 'GET', path: '/auth/session', rule: { public: true } },
   { method: 'POST', path: '/auth/password', rule: { public: true } },
+  { method: 'GET', path: '/auth/oidc/login', rule: { public: true } },
+  { method: 'GET', path: '/auth/oidc/callback', rule: { public: true } },
 ];
 
 export const OTLP_RULE: Rule = { scope: 'tracing:write' };

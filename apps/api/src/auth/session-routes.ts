@@ -5,6 +5,7 @@ import type { Logger } from '@cairn/projector';
 import { CairnError } from '../errors.ts';
 import type { Caller } from '../write/command-handler.ts';
 import type { ServiceDeps } from '../write/services.ts';
+import { createOidcLogin, type OidcConfig, type OidcStatus } from './oidc.ts';
 import { dummyPasswordHash, verifyPassword } from './passwords.ts';
 import {
   CSRF_HEADER,
@@ -30,8 +31,8 @@ export interface SessionRoutesOptions {
   publicUrl?: string | null;
   /** Failed-login backoff (tests shorten it). */
   backoff?: Partial<BackoffPolicy>;
-  /** Extra routes (OIDC) tried after the built-in ones. */
-  extra?: (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => boolean;
+  /** OIDC login (`cairn server --oidc-issuer …`; docs/auth.md, "OIDC login"). */
+  oidc?: OidcConfig | null;
 }
 
 export interface BackoffPolicy {
@@ -258,6 +259,7 @@ export function createSessionRoutes(
     organizationId: string,
     method: 'password' | 'oidc',
     redirectTo?: string,
+    extraCookies: string[] = [],
   ): Promise<void> {
     const { token, expiresAt } = await opts.sessions.create(userId, organizationId);
     await recordLoginSucceeded(
@@ -277,7 +279,7 @@ export function createSessionRoutes(
     if (redirectTo) {
       res.writeHead(303, {
         location: redirectTo,
-        'set-cookie': cookie,
+        'set-cookie': [cookie, ...extraCookies],
         'cache-control': 'no-store',
       });
       res.end();
@@ -302,11 +304,23 @@ export function createSessionRoutes(
     send(res, 200, { ok: true }, { 'set-cookie': clear });
   }
 
+  const oidc = opts.oidc
+    ? createOidcLogin(deps, logger, opts.oidc, startSession, opts.publicUrl)
+    : null;
+  const oidcStatus = (): OidcStatus =>
+    oidc?.status() ?? { enabled: false, loginUrl: null, providerName: null };
+
   async function session(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const token = readCookie(req.headers.cookie, SESSION_COOKIE);
     const found = token ? await opts.sessions.lookup(token) : null;
-    if (!found) return sendError(res, 401, 'UNAUTHENTICATED', 'No session');
+    // The login page reads `oidc` from the 401 too ("Sign in with <provider>").
+    if (!found)
+      return send(res, 401, {
+        error: { code: 'UNAUTHENTICATED', message: 'No session' },
+        oidc: oidcStatus(),
+      });
     send(res, 200, {
+      oidc: oidcStatus(),
       user: { id: found.userId, email: found.email, displayName: found.displayName },
       organizationId: found.organizationId,
       workspaces: [...found.workspaces].map(([workspaceId, role]) => ({
@@ -363,7 +377,7 @@ export function createSessionRoutes(
   return (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const route = Object.hasOwn(routes, url.pathname) ? routes[url.pathname] : undefined;
-    if (!route) return opts.extra?.(req, res, url) ?? false;
+    if (!route) return oidc?.route(req, res, url) ?? false;
     if (req.method !== route.method) {
       sendError(res, 405, 'METHOD_NOT_ALLOWED', `Use ${route.method}`, { allow: route.method });
       req.resume();
@@ -383,12 +397,3 @@ export function createSessionRoutes(
     return true;
   };
 }
-
-export type StartSession = (
-  req: http.IncomingMessage,
-  res: http.ServerResponse,
-  userId: string,
-  organizationId: string,
-  method: 'password' | 'oidc',
-  redirectTo?: string,
-) => Promise<void>;

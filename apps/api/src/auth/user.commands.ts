@@ -19,6 +19,8 @@ import { userDecider, type UserCommand, type UserState } from './user.decider.ts
 
 /** Unique-key scope of user emails (per organisation) in the event store. */
 export const USER_EMAIL_SCOPE = 'user-email';
+/** Unique-key scope of OIDC identities (`<issuer> <sub>`, per organisation): one user each. */
+export const USER_OIDC_SCOPE = 'user-oidc';
 /** The projection user and member mutations wait for (read-your-writes). */
 export const USERS_PROJECTION = 'users';
 export const DEFAULT_ORGANIZATION_ID = 'default';
@@ -70,9 +72,14 @@ async function executeUser(
     command,
     ignoredEvents: ['LoginSucceeded'],
     uniqueKeys: (_state, events) => {
-      const created = events.find((e) => e.type === 'UserCreated');
-      const email = (created?.data as { email?: string } | undefined)?.email;
-      return email ? { claim: [{ scope: USER_EMAIL_SCOPE, key: email }] } : {};
+      const claim: { scope: string; key: string }[] = [];
+      for (const e of events) {
+        if (e.type !== 'UserCreated' && e.type !== 'UserIdentityLinked') continue;
+        const data = e.data as { email?: string; oidcSubject?: string | null };
+        if (data.email) claim.push({ scope: USER_EMAIL_SCOPE, key: data.email });
+        if (data.oidcSubject) claim.push({ scope: USER_OIDC_SCOPE, key: data.oidcSubject });
+      }
+      return claim.length ? { claim } : {};
     },
   });
 }
@@ -91,6 +98,48 @@ export async function findUserIdByEmail(
     .where('key', '=', email)
     .executeTakeFirst();
   return row ? row.stream_id.slice('user-'.length) : null;
+}
+
+/** The user an OIDC identity (`<issuer> <sub>`) belongs to, from the event store (consistent). */
+export async function findUserIdByOidcSubject(
+  db: Kysely<DB>,
+  organizationId: string,
+  oidcSubject: string,
+): Promise<string | null> {
+  const row = await db
+    .selectFrom('unique_keys')
+    .select('stream_id')
+    .where('workspace_id', '=', organizationId)
+    .where('scope', '=', USER_OIDC_SCOPE)
+    .where('key', '=', oidcSubject)
+    .executeTakeFirst();
+  return row ? row.stream_id.slice('user-'.length) : null;
+}
+
+/**
+ * Links an existing user to an OIDC identity (its first OIDC login, matched by a verified
+ * email): `UserIdentityLinked`, the identity claimed in the event store so that it names one
+ * user only.
+ */
+export async function linkOidcIdentity(
+  deps: ServiceDeps,
+  caller: Caller,
+  organizationId: string,
+  userId: string,
+  oidcSubject: string,
+): Promise<void> {
+  const result = await executeUser(deps, caller, organizationId, {
+    type: 'LinkOidcIdentity',
+    userId,
+    oidcSubject,
+  }).catch((error: unknown) => {
+    if (error instanceof CairnError && error.code === 'ALREADY_EXISTS')
+      throw new CairnError('ALREADY_EXISTS', 'This identity belongs to another user', {
+        field: 'oidcSubject',
+      });
+    throw error;
+  });
+  await waitForUsers(deps, result.events);
 }
 
 /** A user's decision state, read from its stream (consistent; no projection lag). */

@@ -23,6 +23,7 @@ export type UserCommand =
       oidcSubject: string | null;
     }
   | { type: 'ChangePassword'; userId: string; passwordHash: string }
+  | { type: 'LinkOidcIdentity'; userId: string; oidcSubject: string }
   | {
       type: 'RecordLogin';
       userId: string;
@@ -49,6 +50,8 @@ export const userDecider: Decider<UserCommand, UserState> = {
         return { ...event.data, exists: true };
       case 'UserPasswordChanged':
         return { ...state, passwordHash: event.data.passwordHash };
+      case 'UserIdentityLinked':
+        return { ...state, oidcSubject: event.data.oidcSubject };
       default:
         return state;
     }
@@ -74,6 +77,21 @@ export const userDecider: Decider<UserCommand, UserState> = {
           newEvent(ctx, 'UserPasswordChanged', {
             userId: command.userId,
             passwordHash: command.passwordHash,
+          }),
+        ];
+      case 'LinkOidcIdentity':
+        if (!state.exists) throw new CairnError('NOT_FOUND', `User ${command.userId} not found`);
+        if (state.oidcSubject === command.oidcSubject) return [];
+        if (state.oidcSubject !== null)
+          throw new CairnError(
+            'FAILED_PRECONDITION',
+            'This user signs in with another identity of the provider already',
+            { userId: command.userId },
+          );
+        return [
+          newEvent(ctx, 'UserIdentityLinked', {
+            userId: command.userId,
+            oidcSubject: command.oidcSubject,
           }),
         ];
       case 'RecordLogin':

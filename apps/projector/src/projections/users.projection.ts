@@ -6,6 +6,7 @@ import type { Projection } from '../projection.ts';
 const handles = [
   'UserCreated',
   'UserPasswordChanged',
+  'UserIdentityLinked',
   'MemberInvited',
   'MemberRoleSet',
   'MemberRemoved',
@@ -52,6 +53,14 @@ async function applyOne(trx: Transaction<DB>, event: Handled): Promise<void> {
       await trx
         .updateTable('users')
         .set({ password_hash: event.data.passwordHash, updated_at: at })
+        .where('workspace_id', '=', ws)
+        .where('user_id', '=', event.data.userId)
+        .execute();
+      return;
+    case 'UserIdentityLinked':
+      await trx
+        .updateTable('users')
+        .set({ oidc_subject: event.data.oidcSubject, updated_at: at })
         .where('workspace_id', '=', ws)
         .where('user_id', '=', event.data.userId)
         .execute();
