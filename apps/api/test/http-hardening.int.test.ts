@@ -6,6 +6,7 @@
  * argument of every mutation (enumerated from the schema, so new fields are covered).
  */
 import http from 'node:http';
+import net from 'node:net';
 import { sql } from 'kysely';
 import {
   getNamedType,
@@ -308,6 +309,64 @@ describe('security headers', () => {
       expect(r.headers['referrer-policy']).toBe('no-referrer');
       expect(r.headers['x-frame-options']).toBe('DENY');
     }
+  });
+});
+
+describe('Upgrade offers other than WebSocket', () => {
+  const H2C = {
+    upgrade: 'h2c',
+    connection: 'Upgrade, HTTP2-Settings',
+    'http2-settings': 'AAMAAABkAARAAAAAAAIAAAAA',
+  };
+
+  it('an h2c offer (Java HttpClient, curl --http2) is ignored: answered over HTTP/1.1', async () => {
+    const r = await raw(
+      api.url,
+      'POST',
+      '/graphql',
+      { ...H2C, 'content-type': 'application/json' },
+      QUERY,
+    );
+    expect(r.status).toBe(200);
+    const answer = JSON.parse(r.body) as GqlResponse<{ experiments: { totalCount: number } }>;
+    expect(answer.errors).toBeUndefined();
+    expect(typeof answer.data?.experiments.totalCount).toBe('number');
+    const health = await raw(api.url, 'GET', '/healthz', H2C);
+    expect(health.status).toBe(200);
+    // The checks still apply to a replayed request.
+    expect((await raw(api.url, 'GET', '/healthz', { ...H2C, host: 'evil.example' })).status).toBe(
+      403,
+    );
+  });
+
+  it('the connection keeps serving after it; a body sent after the headers is read whole', async () => {
+    const socket = net.connect(port, '127.0.0.1');
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    let received = '';
+    socket.on('data', (c: Buffer) => (received += c.toString('latin1')));
+    const body = Buffer.from(QUERY);
+    socket.write(
+      `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: h2c\r\n` +
+        'Connection: Upgrade, HTTP2-Settings\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n' +
+        `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`,
+    );
+    await new Promise((r) => setTimeout(r, 50));
+    socket.write(body);
+    await expect.poll(() => received, { timeout: 5000 }).toMatch(/"totalCount":\d+\}\}\}/u);
+    socket.write(`GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
+    await expect.poll(() => received.match(/HTTP\/1\.1 200/gu)?.length, { timeout: 5000 }).toBe(2);
+    expect(received).not.toMatch(/101 Switching/u);
+    socket.destroy();
+  });
+
+  it('a WebSocket upgrade anywhere but /graphql is still refused', async () => {
+    const r = await raw(api.url, 'GET', '/healthz', {
+      upgrade: 'websocket',
+      connection: 'Upgrade',
+      'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+      'sec-websocket-version': '13',
+    }).catch((error: unknown) => ({ status: -1, error }));
+    expect(r.status === 400 || r.status === -1).toBe(true);
   });
 });
 

@@ -3,6 +3,7 @@ import { specifiedRules, validate } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { queryLimitsRule } from '../graphql/limits.ts';
 import { WebSocketServer } from 'ws';
+import { attachUpgrades } from './upgrade.ts';
 import type { Logger } from '@cairn/projector';
 import { servedSchema } from '../graphql/argument-hygiene.ts';
 import type { ServiceDeps } from '../write/services.ts';
@@ -269,8 +270,9 @@ export function createApiServer(opts: ApiServerOptions): {
     };
   }
 
-  const wss = new WebSocketServer({ server, path: '/graphql', ...guard.wsServerOptions });
+  const wss = new WebSocketServer({ noServer: true, path: '/graphql', ...guard.wsServerOptions });
   guard.attach(wss);
+  attachUpgrades(server, wss);
   const wsServer = useServer(
     {
       schema: servedSchema(),

@@ -57,8 +57,8 @@ final class Transport {
     this.backoffMax = backoffMax;
     this.http =
         HttpClient.newBuilder()
-            // HTTP/1.1: the JDK's default h2c upgrade request is taken for a WebSocket
-            // upgrade by the server and refused.
+            // HTTP/1.1: the server speaks no HTTP/2 (it ignores the JDK's default h2c
+            // upgrade offer), so the offer would only add headers to the first request.
             .version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(requestTimeout)
             .followRedirects(HttpClient.Redirect.NEVER)

@@ -17,9 +17,9 @@ import java.time.Duration;
  *
  * <p>OpenTelemetry is an optional dependency of the SDK ({@code provided} scope): add {@code
  * io.opentelemetry:opentelemetry-sdk} and {@code io.opentelemetry:opentelemetry-exporter-otlp}
- * (with its default OkHttp sender: the JDK sender upgrades to h2c, which the server refuses) to your
- * application to use this class. Without this class, point any OTLP exporter at {@code
- * <trackingUri>/v1/traces} (protobuf or JSON) with {@code Authorization: Bearer <key>}.
+ * (either sender: the server ignores the JDK sender's h2c upgrade offer) to your application to
+ * use this class. Without this class, point any OTLP exporter at {@code <trackingUri>/v1/traces}
+ * (protobuf or JSON) with {@code Authorization: Bearer <key>}.
  *
  * <pre>{@code
  * SdkTracerProvider provider = CairnTracing.tracerProvider(cairn, "checkout-service");
