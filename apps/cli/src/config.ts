@@ -18,6 +18,8 @@ import {
   type AuthConfig,
 } from './security-flags.ts';
 import { ACCESS_OPTIONS, ACCESS_USAGE, accessFlags, type AccessFlags } from './access.ts';
+import { OIDC_OPTIONS, OIDC_USAGE, oidcConfig } from './oidc-flags.ts';
+import type { OidcConfig } from '@cairn/api';
 
 export interface CliConfig {
   command: string[];
@@ -40,6 +42,8 @@ export interface CliConfig {
   security: HttpSecurityOptions;
   /** --auth (CAIRN_AUTH) and --insecure-no-auth (security-flags.ts, docs/auth.md). */
   auth: AuthConfig;
+  /** --oidc-* (oidc-flags.ts, docs/auth.md "OIDC login"); null: password login only. */
+  oidc: OidcConfig | null;
   /** Flags of `cairn keys|users|workspaces …` (access.ts). */
   access: AccessFlags;
   verbose: boolean;
@@ -63,6 +67,7 @@ Commands:
   projections status           Show each projection's lag and dead letters
   models serve -m <uri>        Serve an ONNX model over MLflow's scoring protocol, no Python
                                (cairn models serve --help; docs/deployment.md, "ONNX")
+  audit verify | audit export  Check the log's hash chain; export the audit log (cairn audit -h)
 ${ACCESS_USAGE}
 
 Options:
@@ -90,6 +95,7 @@ Options:
                          attributes before storage, after the defaults (API keys, Bearer tokens,
                          AWS key ids) (env CAIRN_TRACE_MASK_RULES)
 ${SECURITY_USAGE}
+${OIDC_USAGE}
   --verbose              More logs
   -h, --help             This help
 
@@ -124,6 +130,7 @@ export function parseConfig(
       'max-otlp-body-bytes': { type: 'string' },
       'trace-mask-rules': { type: 'string' },
       ...SECURITY_OPTIONS,
+      ...OIDC_OPTIONS,
       ...ACCESS_OPTIONS,
       verbose: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -183,6 +190,7 @@ export function parseConfig(
     traceMaskRules,
     security: securityConfig(values, env, (message) => new UsageError(message)),
     auth,
+    oidc: serves ? oidcConfig(values, env, (message) => new UsageError(message)) : null,
     verbose: values.verbose ?? false,
   };
 }

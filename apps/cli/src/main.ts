@@ -19,6 +19,7 @@ import { landingPage } from './landing-page.ts';
 import { createStaticHandler } from './web-static.ts';
 import { webhookOptions } from './webhooks.ts';
 import { accessCommand } from './access.ts';
+import { auditCommand } from './audit.ts';
 import { createArtifactStore } from '@cairn/artifacts';
 
 type Cleanup = () => Promise<void>;
@@ -119,7 +120,12 @@ async function startApp(
     otlp: { maxBodyBytes: cfg.maxOtlpBodyBytes, maskRules: maskRules(cfg.traceMaskRules) },
     security: cfg.security,
     auth: { mode: cfg.auth.mode },
+    ...(cfg.oidc ? { sessions: { oidc: cfg.oidc } } : {}),
   });
+  if (cfg.oidc)
+    logger.info(
+      `OIDC login: issuer ${cfg.oidc.issuer}, client ${cfg.oidc.clientId}${cfg.oidc.clientSecret ? ' (with a client secret)' : ' (public client)'}`,
+    );
   cleanups.push(() => app.stop());
   logger.info(`artifacts: ${store.description}`);
   return app.url;
@@ -195,6 +201,7 @@ export async function main(argv: string[]): Promise<void> {
     const { modelsCommand } = await import('./models-serve.ts');
     process.exit(await modelsCommand(argv.slice(1)));
   }
+  if (argv[0] === 'audit') process.exit(await auditCommand(argv));
   let cfg: CliConfig | 'help';
   try {
     cfg = parseConfig(argv);

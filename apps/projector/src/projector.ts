@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { loadLogCheckpoint, logLag, type DB } from '@cairn/db';
+import { createDb, loadLogCheckpoint, logLag, type DB } from '@cairn/db';
 import type { ConsumerHandle, KafkaTransport } from '@cairn/kafka';
 import { startKafkaProjection } from './kafka-source.ts';
 import type { Logger } from './logger.ts';
@@ -8,6 +8,7 @@ import { checkpointName, type Projection } from './projection.ts';
 import { allProjections, findProjection } from './projections/index.ts';
 import { startProjectorThread } from './projector-thread.ts';
 import { WebhookSender, type WebhookSenderOptions } from './webhooks/webhook-sender.ts';
+import { AuditSealer } from './audit/audit-chain.ts';
 
 export type ProjectorTransport = { kind: 'postgres' } | { kind: 'kafka'; kafka: KafkaTransport };
 
@@ -25,6 +26,8 @@ export interface ProjectorOptions {
    * `allProjections`. Absent: the tailers run on the caller's thread and `db`.
    */
   threadDatabaseUrl?: string;
+  /** Seal the log's hash chain next to the projections (default true; docs/governance.md). */
+  auditChain?: boolean;
 }
 
 export interface ProjectionLag {
@@ -44,11 +47,25 @@ export async function startProjector(opts: ProjectorOptions): Promise<RunningPro
   const sender = opts.webhooks
     ? new WebhookSender(opts.db, { ...opts.webhooks, logger: opts.logger })
     : null;
+  // With a projector thread (local mode) the sealer takes a connection of its own too, off the
+  // API's pool.
+  const sealerDb =
+    opts.auditChain !== false && opts.transport.kind === 'postgres' && opts.threadDatabaseUrl
+      ? createDb(opts.threadDatabaseUrl, { maxConnections: 1, applicationName: 'cairn-audit' })
+      : null;
+  const sealer =
+    opts.auditChain === false
+      ? null
+      : new AuditSealer(sealerDb?.db ?? opts.db, { logger: opts.logger });
   const running = await startProjections(opts);
   sender?.start();
+  sealer?.start();
   return {
+    // The sealer is not woken per append: it polls, sealing whatever a burst appended at once.
     wake: () => running.wake(),
     stop: async () => {
+      await sealer?.stop();
+      await sealerDb?.destroy();
       await sender?.stop();
       await running.stop();
     },
