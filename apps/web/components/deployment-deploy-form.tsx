@@ -111,6 +111,7 @@ function DeployForm({
       candidate: withCandidate ? { name: candidateName, uri: candidateUri, weight } : null,
     });
     if ('error' in built) {
+      create.setError(null);
       setProblem(built.error);
       return;
     }
