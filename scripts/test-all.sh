@@ -6,12 +6,14 @@
 #   3. format          prettier --check .
 #   4. schema drift    npm run --if-present schema:check
 #   5. set-up          Kafka jars, SeaweedFS (S3 test server), Chromium (as root, when missing), the dashboard's static build
-#   6. SDK tests       sdks/python/scripts/test.sh (pytest), sdks/java/scripts/test.sh (JUnit 5), against a real `cairn server`
+#   6. SDK tests       sdks/python/scripts/test.sh (pytest), sdks/java/scripts/test.sh (JUnit 5),
+#                      sdks/r/scripts/test.sh (testthat), against a real `cairn server`
 #   7. tests           vitest run: unit, int (real PostgreSQL), e2e (real PostgreSQL, Kafka, Chromium)
 #
 # Vitest's summary is the last thing printed; the exit code is vitest's (or the first failed
 # check's). Works on a fresh clone: installs npm packages when node_modules is missing, the
-# Kafka jars when infra/kafka/lib is missing, and (as root on Debian) Chromium when missing.
+# Kafka jars when infra/kafka/lib is missing, and (as root on Debian) Chromium and R (for the R
+# SDK's tests) when missing.
 # Runs as root too (see "PostgreSQL as root" below).
 #
 # Environment: CAIRN_TEST_SKIP_CHECKS=1 skips steps 1-4. Extra arguments go to vitest and skip
@@ -106,6 +108,12 @@ fi
 if [[ -f sdks/java/scripts/test.sh && $# -eq 0 ]]; then
   step "Java SDK tests (sdks/java/scripts/test.sh)"
   bash sdks/java/scripts/test.sh
+fi
+# The R package's testthat suite; as root on Debian, R and its r-cran-* packages are installed
+# with apt-get when missing (sdks/r/scripts/test.sh).
+if [[ -f sdks/r/scripts/test.sh && $# -eq 0 ]]; then
+  step "R SDK tests (sdks/r/scripts/test.sh)"
+  bash sdks/r/scripts/test.sh
 fi
 
 step "tests (vitest run: unit, int, e2e), $((SECONDS - started)) s after the start"

@@ -210,3 +210,18 @@ test_that("the API key (CAIRN_API_KEY) and workspace go with every request", {
   expect_equal(code(cairn_search_runs("0")), "UNAUTHENTICATED")
   fresh_state()
 })
+
+test_that("points still buffered when R exits are sent", {
+  fresh_state()
+  run <- cairn_start_run(experiment_id = cairn_create_experiment(paste0("r-exit-", uniq())))
+  script <- sprintf(
+    'library(cairn); cairn_set_tracking_uri("%s"); cairn_log_metric("loss", 0.25, step = 3, run_id = "%s")',
+    cairn_test_server$url, run$id
+  )
+  status <- system2(file.path(R.home("bin"), "Rscript"), c("-e", shQuote(script)),
+                    env = paste0("R_LIBS=", paste(.libPaths(), collapse = ":")))
+  expect_equal(status, 0L)
+  history <- cairn_get_metric_history("loss", run_id = run$id)
+  expect_equal(history$step, 3)
+  expect_equal(history$value, 0.25)
+})
