@@ -30,3 +30,4 @@ export {
   type CreateApiKeyInput,
 } from './auth/access.commands.ts';
 export { API_KEY_PATTERN } from './auth/api-keys.ts';
+export { validateOidcConfig, type OidcConfig } from './auth/oidc.ts';
