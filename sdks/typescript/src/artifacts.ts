@@ -24,59 +24,26 @@ import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
-import { DataLossError, errorFor, invalidArgument, type CairnError } from './errors.ts';
+import {
+  checkSha,
+  httpError,
+  quotePath,
+  uploadAnswer,
+  validateArtifactPath,
+  type LoggedArtifact,
+} from './artifacts-web.ts';
+import { DataLossError } from './errors.ts';
 import { GraphQLTransport } from './transport.ts';
+
+export { validateArtifactPath, type LoggedArtifact } from './artifacts-web.ts';
 
 export type ArtifactSource =
   string | Uint8Array | Readable | ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>;
-
-export interface LoggedArtifact {
-  path: string;
-  size: number;
-  sha256: string;
-}
-
-/** A relative POSIX artifact path as the server accepts it (checked before any upload). */
-export function validateArtifactPath(p: unknown): string {
-  let problem: string | null = null;
-  if (typeof p !== 'string' || !p) problem = 'is empty';
-  else if (p.startsWith('/')) problem = "must be relative (no leading '/')";
-  else if (p.includes('\\')) problem = "must use '/' as separator (no '\\')";
-  // eslint-disable-next-line no-control-regex -- control characters are what is refused
-  else if (/[\u0000-\u001f\u007f]/u.test(p)) problem = 'contains a control character';
-  else if (p.split('/').some((seg) => seg === '' || seg === '.' || seg === '..'))
-    problem = "has an empty, '.' or '..' segment";
-  else if (Buffer.byteLength(p) > 1024) problem = 'is longer than 1024 bytes';
-  if (problem) throw invalidArgument(`Artifact path "${String(p)}" ${problem}`, { path: p });
-  return p as string;
-}
-
-function quotePath(p: string): string {
-  return p.split('/').map(encodeURIComponent).join('/');
-}
 
 async function fileSha256(file: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
   return hash.digest('hex');
-}
-
-async function httpError(response: Response, what: string): Promise<CairnError> {
-  const text = await response.text().catch(() => '');
-  let code: string | undefined;
-  let message = text.slice(0, 300);
-  try {
-    const body = JSON.parse(text) as { error?: { code?: unknown; message?: unknown } };
-    if (typeof body.error?.code === 'string') code = body.error.code;
-    if (typeof body.error?.message === 'string') message = body.error.message;
-  } catch {
-    // not the JSON error shape
-  }
-  code ??=
-    { 400: 'INVALID_ARGUMENT', 401: 'UNAUTHENTICATED', 403: 'PERMISSION_DENIED', 404: 'NOT_FOUND' }[
-      response.status
-    ] ?? 'BAD_RESPONSE';
-  return errorFor(`${what}: ${message}`, code, {}, response.status);
 }
 
 function hashingStream(source: Exclude<ArtifactSource, string | Uint8Array>): {
@@ -264,12 +231,8 @@ export class ArtifactClient {
     return checkSha(result, stream.digest(), artifactPath);
   }
 
-  private async answer(response: Response, what: string): Promise<LoggedArtifact> {
-    if (response.status === 200 || response.status === 201)
-      return (await response.json()) as LoggedArtifact;
-    const error = await httpError(response, what);
-    GraphQLTransport.retryableStatus(response, error.code === 'CONFLICT' ? null : error);
-    throw error;
+  private answer(response: Response, what: string): Promise<LoggedArtifact> {
+    return uploadAnswer(response, what);
   }
 
   /** Downloads one artifact file to `localPath` (sha256 checked); returns `localPath`. */
@@ -329,14 +292,4 @@ export class ArtifactClient {
       throw error;
     }
   }
-}
-
-function checkSha(result: LoggedArtifact, sha: string, artifactPath: string): LoggedArtifact {
-  if (result.sha256 && result.sha256 !== sha)
-    throw new DataLossError(
-      `The server stored ${artifactPath} with sha256 ${result.sha256}, not ${sha}`,
-      'DATA_LOSS',
-      { path: artifactPath },
-    );
-  return result;
 }

@@ -13,8 +13,9 @@
  * Failures: the transport retries (server down, 5xx, 429) for `retryTimeoutMs`; points the server
  * refuses or that could not be sent are counted and reported by the next `flush()` as a
  * BatchLoggingError. Memory is bounded: beyond `maxQueue` waiting points new points are dropped,
- * counted, reported by `flush()` and warned about once per flush. `beforeExit` flushes what is
- * left (bounded by `exitTimeoutMs`).
+ * counted, reported by `flush()` and warned about once per flush. In Node, `beforeExit` flushes
+ * what is left (bounded by `exitTimeoutMs`); in browsers the client calls `sendWaitingNow()` on
+ * `pagehide` / `visibilitychange` (client-browser.ts).
  */
 import type { CairnLogger } from './config.ts';
 import { BatchLoggingError, CairnError } from './errors.ts';
@@ -41,13 +42,26 @@ export interface BatcherSettings {
   logger: CairnLogger;
 }
 
-/** Sends one run's points; `sync` waits for the read model. `shouldStop` ends retries. */
+/** Sends one run's points; `sync` waits for the read model. `shouldStop` ends retries.
+ * `urgent` (a browser page being hidden): start the request(s) before returning, no yielding. */
 export type SendMetrics = (
   runId: string,
   points: QueuedPoint[],
   sync: boolean,
   shouldStop: () => boolean,
+  urgent?: boolean,
 ) => Promise<void>;
+
+/** The next turn of the event loop: setImmediate in Node, a 0 ms timer elsewhere. */
+export const nextTurn: (fn: () => void) => void =
+  typeof setImmediate === 'function'
+    ? (fn) => void setImmediate(fn)
+    : (fn) => void setTimeout(fn, 0);
+
+/** Lets a timer not keep a Node process alive (browsers' timers are numbers: nothing to do). */
+export function unrefTimer(timer: ReturnType<typeof setTimeout>): void {
+  if (typeof timer === 'object' && timer !== null && 'unref' in timer) timer.unref();
+}
 
 export interface BatcherStats {
   /** Points accepted by `add` since the start. */
@@ -82,7 +96,7 @@ export class MetricBatcher {
   private waiters: Waiter[] = [];
   private draining = false;
   private timer: ReturnType<typeof setTimeout> | null = null;
-  private immediate: ReturnType<typeof setImmediate> | null = null;
+  private immediate = false;
   private abandoned = false;
   private exiting = false;
   private closed = false;
@@ -128,12 +142,12 @@ export class MetricBatcher {
     if (this.accepted - this.done === 1) exitHook.watch(this);
     if (this.draining) return;
     if (this.queue.length - this.head >= this.settings.flushSize) this.soon();
-    else if (this.timer === null && this.immediate === null) {
+    else if (this.timer === null && !this.immediate) {
       this.timer = setTimeout(() => {
         this.timer = null;
         void this.drain();
       }, this.settings.intervalMs);
-      this.timer.unref();
+      unrefTimer(this.timer);
     }
   }
 
@@ -180,15 +194,71 @@ export class MetricBatcher {
 
   /** Starts a drain on the next turn of the event loop (never on the caller's line). */
   private soon(): void {
-    if (this.draining || this.immediate !== null) return;
+    if (this.draining || this.immediate) return;
     if (this.timer !== null) {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    this.immediate = setImmediate(() => {
-      this.immediate = null;
+    this.immediate = true;
+    nextTurn(() => {
+      this.immediate = false;
       void this.drain();
     });
+  }
+
+  /**
+   * A browser page is being hidden or unloaded: every waiting point (not those already in
+   * flight) is handed to `send` as urgent, per run, whose requests start before this returns
+   * (the page may not get another turn). Results are counted as usual and reported by the next
+   * `flush()` if the page lives on.
+   */
+  sendWaitingNow(): void {
+    if (this.head >= this.queue.length) return;
+    const batch = this.queue.slice(this.head);
+    this.queue = [];
+    this.head = 0;
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    const perRun = new Map<string, QueuedPoint[]>();
+    for (const point of batch) {
+      const list = perRun.get(point.runId);
+      if (list) list.push(point);
+      else perRun.set(point.runId, [point]);
+    }
+    for (const [runId, points] of perRun) {
+      this.requests += 1;
+      let sending: Promise<void>;
+      try {
+        sending = this.send(runId, points, true, () => false, true);
+      } catch (error) {
+        sending = Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      }
+      void sending
+        .then(
+          () => {
+            this.sent += points.length;
+          },
+          (error: unknown) => this.recordFailure(runId, points.length, error),
+        )
+        .finally(() => {
+          this.done += points.length;
+          this.wake();
+          if (this.pending === 0) exitHook.forget(this);
+        });
+    }
+  }
+
+  private recordFailure(runId: string, count: number, error: unknown): void {
+    const failure =
+      error instanceof CairnError
+        ? error
+        : new CairnError(error instanceof Error ? error.message : String(error), 'INTERNAL');
+    this.recordDropped(count, failure);
+    this.settings.logger.error(
+      `${count} metric point(s) of run ${runId} were not recorded: ${failure.message}`,
+    );
   }
 
   private async drain(): Promise<void> {
@@ -220,17 +290,7 @@ export class MetricBatcher {
             await this.send(runId, points, sync, () => this.abandoned);
             this.sent += points.length;
           } catch (error) {
-            const failure =
-              error instanceof CairnError
-                ? error
-                : new CairnError(
-                    error instanceof Error ? error.message : String(error),
-                    'INTERNAL',
-                  );
-            this.recordDropped(points.length, failure);
-            this.settings.logger.error(
-              `${points.length} metric point(s) of run ${runId} were not recorded: ${failure.message}`,
-            );
+            this.recordFailure(runId, points.length, error);
           }
         }
         this.done += batch.length;
@@ -265,7 +325,7 @@ export class MetricBatcher {
     const deadline = setTimeout(() => {
       this.abandoned = true;
     }, this.settings.exitTimeoutMs);
-    deadline.unref();
+    unrefTimer(deadline);
     this.flush().then(
       () => {
         clearTimeout(deadline);

@@ -1,8 +1,9 @@
 /**
- * `CairnClient`: experiments, runs, params, metrics (batched in the background), tags,
- * search, artifacts, the model registry and prompts, over the public GraphQL API and the HTTP
- * artifact routes (docs/typescript-sdk.md, "Tracking"). One client per server; methods are
- * safe to call concurrently.
+ * What the Node and the browser `CairnClient` share: experiments, runs, params, metrics (batched
+ * in the background), tags, search, artifact listing and in-memory downloads, the model registry
+ * and prompts, over the public GraphQL API and the HTTP artifact routes (docs/typescript-sdk.md,
+ * "Tracking"). Web APIs only (fetch, WebCrypto, TextEncoder): no `node:` import is reachable from
+ * here. One client per server; methods are safe to call concurrently.
  *
  * ```ts
  * const client = new CairnClient({ trackingUri: 'http://127.0.0.1:4680' });
@@ -12,14 +13,8 @@
  * await client.flush();
  * ```
  */
-import { randomUUID } from 'node:crypto';
-import {
-  ArtifactClient,
-  validateArtifactPath,
-  type ArtifactSource,
-  type LoggedArtifact,
-} from './artifacts.ts';
-import { MetricBatcher, type BatcherStats, type QueuedPoint } from './batcher.ts';
+import { WebArtifactClient, validateArtifactPath } from './artifacts-web.ts';
+import { MetricBatcher, nextTurn, type BatcherStats, type QueuedPoint } from './batcher.ts';
 import {
   consoleLogger,
   env,
@@ -88,7 +83,21 @@ import {
 } from './tracking.ts';
 import { GraphQLTransport } from './transport.ts';
 
-export interface CairnClientOptions {
+/** A random UUID (v4): `crypto.randomUUID` where it exists (Node, secure browser contexts), else
+ * from `crypto.getRandomValues`. */
+export function uuid(): string {
+  const c = globalThis.crypto as Crypto | undefined;
+  if (typeof c?.randomUUID === 'function') return c.randomUUID();
+  const b = new Uint8Array(16);
+  c!.getRandomValues(b);
+  b[6] = (b[6]! & 0x0f) | 0x40;
+  b[8] = (b[8]! & 0x3f) | 0x80;
+  const h = [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/** The options both clients take (the Node client adds exit and multipart settings). */
+export interface CairnClientBaseOptions {
   /** Cairn server (env `CAIRN_TRACKING_URI`, default http://127.0.0.1:4680). */
   trackingUri?: string;
   /** Sent as `Authorization: Bearer …` (env `CAIRN_API_KEY`). */
@@ -118,15 +127,6 @@ export interface CairnClientOptions {
   /** Waiting points beyond this are dropped and reported by flush() (env
    * `CAIRN_BATCH_MAX_QUEUE`, default 1,000,000). */
   maxQueue?: number;
-  /** How long the `beforeExit` flush may retry (env `CAIRN_BATCH_EXIT_TIMEOUT`, seconds;
-   * default 10 s). */
-  exitTimeoutMs?: number;
-  /** Local files of this many bytes or more are uploaded in parts (env
-   * `CAIRN_ARTIFACT_MULTIPART_THRESHOLD`, default 64 MiB). */
-  multipartThresholdBytes?: number;
-  /** Part size of those uploads (env `CAIRN_ARTIFACT_PART_SIZE`, default 32 MiB, at least
-   * 5 MiB). */
-  partSizeBytes?: number;
   /** Retry notices and batch failures (default: console, prefixed `cairn:`). */
   logger?: CairnLogger;
 }
@@ -190,7 +190,41 @@ export interface CreatePromptVersionOptions {
 /** Points serialised per turn of the event loop while a batch's body is built. */
 const SERIALISE_CHUNK = 5000;
 
-const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+const yieldToLoop = () => new Promise<void>((resolve) => nextTurn(resolve));
+
+const encoder = new TextEncoder();
+
+/** The start of a logBatch request body, up to the metrics list. */
+export function metricsHead(runId: string, sync: boolean): string {
+  const variables = `{"runId":${JSON.stringify(runId)},"sync":${sync},"idempotencyKey":"${uuid()}","metrics":[`;
+  return `{"query":${JSON.stringify(LOG_BATCH)},"variables":${variables}`;
+}
+
+export const METRICS_TAIL = ']}}';
+
+/** One point of a logBatch body (`keys` caches the JSON of each key). */
+export function metricJson(p: QueuedPoint, keys: Map<string, string>): string {
+  let key = keys.get(p.key);
+  if (key === undefined) {
+    key = JSON.stringify(p.key);
+    keys.set(p.key, key);
+  }
+  const value = Number.isFinite(p.value) ? String(p.value) : `"${encodeMetricValue(p.value)}"`;
+  return `{"key":${key},"value":${value},"step":${p.step},"timestamp":${p.timestamp}}`;
+}
+
+/** Buffers in one. */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
+  let size = 0;
+  for (const part of parts) size += part.byteLength;
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.byteLength;
+  }
+  return out;
+}
 
 /**
  * The logBatch request body of one run's points, built in slices of SERIALISE_CHUNK points
@@ -203,44 +237,41 @@ async function metricsBody(
   sync: boolean,
 ): Promise<Uint8Array<ArrayBuffer>> {
   const keys = new Map<string, string>();
-  const variables = `{"runId":${JSON.stringify(runId)},"sync":${sync},"idempotencyKey":"${randomUUID()}","metrics":[`;
   // Each slice is flattened into its own buffer: one string of the whole body would be a rope of
   // 50,000 pieces whose flattening alone holds the loop for 50–90 ms.
-  const parts: Buffer[] = [
-    Buffer.from(`{"query":${JSON.stringify(LOG_BATCH)},"variables":${variables}`),
-  ];
+  const parts: Uint8Array[] = [encoder.encode(metricsHead(runId, sync))];
   for (let start = 0; start < points.length; start += SERIALISE_CHUNK) {
     if (start > 0) await yieldToLoop();
     const end = Math.min(points.length, start + SERIALISE_CHUNK);
     let chunk = '';
-    for (let i = start; i < end; i++) {
-      const p = points[i]!;
-      let key = keys.get(p.key);
-      if (key === undefined) {
-        key = JSON.stringify(p.key);
-        keys.set(p.key, key);
-      }
-      const value = Number.isFinite(p.value) ? String(p.value) : `"${encodeMetricValue(p.value)}"`;
-      chunk += `${i > 0 ? ',' : ''}{"key":${key},"value":${value},"step":${p.step},"timestamp":${p.timestamp}}`;
-    }
-    parts.push(Buffer.from(chunk));
+    for (let i = start; i < end; i++) chunk += `${i > 0 ? ',' : ''}${metricJson(points[i]!, keys)}`;
+    parts.push(encoder.encode(chunk));
   }
-  parts.push(Buffer.from(']}}'));
-  return new Uint8Array(Buffer.concat(parts));
+  parts.push(encoder.encode(METRICS_TAIL));
+  return concatBytes(parts);
 }
 
-export class CairnClient {
+/** Settings the subclasses decide (not options of the user). */
+export interface ClientPlatform {
+  /** `exitTimeoutMs` of the batcher (Node's beforeExit flush). */
+  exitTimeoutMs: number;
+  /** The transport's `user-agent` (null in browsers). */
+  userAgent?: string | null;
+}
+
+/** The shared client; use `CairnClient` of `@cairn/sdk` (Node) or `@cairn/sdk/browser`. */
+export class CairnClientBase {
   readonly trackingUri: string;
   readonly workspace: string | undefined;
   private readonly apiKey: string | undefined;
-  private readonly transport: GraphQLTransport;
-  private readonly batcher: MetricBatcher;
-  private readonly artifacts: ArtifactClient;
-  private readonly batchRetryTimeoutMs: number;
+  protected readonly transport: GraphQLTransport;
+  protected readonly batcher: MetricBatcher;
+  protected readonly webArtifacts: WebArtifactClient;
+  protected readonly batchRetryTimeoutMs: number;
   /** Metric keys already checked (the hot path checks a key once). */
   private readonly validMetricKeys = new Set<string>();
 
-  constructor(opts: CairnClientOptions = {}) {
+  constructor(opts: CairnClientBaseOptions, platform: ClientPlatform) {
     this.trackingUri = resolveTrackingUri(opts.trackingUri);
     this.workspace = opts.workspace ?? env('CAIRN_WORKSPACE');
     this.apiKey = opts.apiKey ?? env('CAIRN_API_KEY');
@@ -258,11 +289,15 @@ export class CairnClient {
       backoffInitialMs: opts.backoffInitialMs ?? envSeconds('CAIRN_HTTP_BACKOFF_INITIAL', 250),
       backoffMaxMs: opts.backoffMaxMs ?? envSeconds('CAIRN_HTTP_BACKOFF_MAX', 10_000),
       logger,
+      ...(platform.userAgent === undefined ? {} : { userAgent: platform.userAgent }),
     });
     this.batchRetryTimeoutMs =
       opts.batchRetryTimeoutMs ?? envSeconds('CAIRN_BATCH_RETRY_TIMEOUT', 600_000);
     this.batcher = new MetricBatcher(
-      (runId, points, sync, shouldStop) => this.sendMetrics(runId, points, sync, shouldStop),
+      (runId, points, sync, shouldStop, urgent) =>
+        urgent === true
+          ? this.sendMetricsNow(runId, points)
+          : this.sendMetrics(runId, points, sync, shouldStop),
       {
         flushSize: Math.max(1, opts.flushSize ?? envInt('CAIRN_BATCH_FLUSH_SIZE', 10_000)),
         intervalMs: Math.max(
@@ -278,16 +313,11 @@ export class CairnClient {
           ),
         ),
         maxQueue: Math.max(1, opts.maxQueue ?? envInt('CAIRN_BATCH_MAX_QUEUE', 1_000_000)),
-        exitTimeoutMs: opts.exitTimeoutMs ?? envSeconds('CAIRN_BATCH_EXIT_TIMEOUT', 10_000),
+        exitTimeoutMs: platform.exitTimeoutMs,
         logger,
       },
     );
-    this.artifacts = new ArtifactClient(this.transport, {
-      multipartThresholdBytes:
-        opts.multipartThresholdBytes ??
-        envInt('CAIRN_ARTIFACT_MULTIPART_THRESHOLD', 64 * 1024 * 1024),
-      partSizeBytes: opts.partSizeBytes ?? envInt('CAIRN_ARTIFACT_PART_SIZE', 32 * 1024 * 1024),
-    });
+    this.webArtifacts = new WebArtifactClient(this.transport);
   }
 
   private gql<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
@@ -429,7 +459,7 @@ export class CairnClient {
       params: toKeyValues(batch.params, 'param'),
       tags: toKeyValues(batch.tags, 'tag'),
       sync: true,
-      idempotencyKey: randomUUID(),
+      idempotencyKey: uuid(),
     });
   }
 
@@ -450,6 +480,19 @@ export class CairnClient {
   /** Counters of the metric batcher. */
   batchStats(): BatcherStats {
     return this.batcher.stats();
+  }
+
+  /** Sends queued points at once, the request started before returning (the browser client's
+   * page-hide flush overrides it with keepalive requests); here: a plain synchronous batch. */
+  protected sendMetricsNow(runId: string, points: QueuedPoint[]): Promise<void> {
+    const keys = new Map<string, string>();
+    let body = metricsHead(runId, true);
+    for (let i = 0; i < points.length; i++)
+      body += `${i > 0 ? ',' : ''}${metricJson(points[i]!, keys)}`;
+    return this.transport.executeBody(encoder.encode(body + METRICS_TAIL), {
+      retryTimeoutMs: this.batchRetryTimeoutMs,
+      background: true,
+    });
   }
 
   private async sendMetrics(
@@ -519,11 +562,6 @@ export class CairnClient {
 
   // --------------------------------------------------------------------------- artifacts
 
-  /** Uploads a local file (by path), bytes or a stream to `path` under the run's artifacts. */
-  logArtifact(runId: string, path: string, source: ArtifactSource): Promise<LoggedArtifact> {
-    return this.artifacts.upload(checkId('runId', runId), path, source);
-  }
-
   /** The direct children of `path` ("" = the root) of a run's artifacts: directories first,
    * then files, each by name. */
   async listArtifacts(runId: string, path = ''): Promise<ArtifactEntry[]> {
@@ -536,9 +574,14 @@ export class CairnClient {
     return data.run.artifacts;
   }
 
-  /** Downloads one artifact file to `localPath` (sha256 checked); resolves to its path. */
-  downloadArtifact(runId: string, path: string, localPath: string): Promise<string> {
-    return this.artifacts.download(checkId('runId', runId), path, localPath);
+  /** One artifact file's bytes, in memory (checked against the server's length and sha256). */
+  downloadArtifactBytes(runId: string, path: string): Promise<Uint8Array<ArrayBuffer>> {
+    return this.webArtifacts.downloadBytes(checkId('runId', runId), path);
+  }
+
+  /** The same as a Blob (typed with the server's `content-type`). */
+  downloadArtifactBlob(runId: string, path: string): Promise<Blob> {
+    return this.webArtifacts.downloadBlob(checkId('runId', runId), path);
   }
 
   // ---------------------------------------------------------------------- model registry

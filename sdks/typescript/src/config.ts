@@ -58,8 +58,10 @@ export interface ProcessorOptions {
   logger?: CairnLogger;
 }
 
+/** An environment variable (trimmed; empty counts as unset). Outside Node (browsers), none is
+ * set: `process` is looked up only when it exists. */
 export function env(name: string): string | undefined {
-  const value = process.env[name];
+  const value = typeof process === 'undefined' ? undefined : process.env?.[name];
   return value === undefined || value.trim() === '' ? undefined : value.trim();
 }
 

@@ -5,10 +5,8 @@
  * again in the background (stale-while-revalidate); while the server cannot be reached the last
  * good copy keeps being answered, with a warning.
  */
-import { TRACE_PROMPT_VERSIONS } from './attributes.ts';
-import { consoleLogger, resolveTrackingUri, type CairnLogger } from './config.ts';
+import { consoleLogger, env, resolveTrackingUri, type CairnLogger } from './config.ts';
 import { CairnError } from './errors.ts';
-import { getCurrentSpan, updateCurrentTrace } from './tracing.ts';
 
 export const DEFAULT_PROMPT_CACHE_TTL_MS = 60_000;
 const SCHEME = 'prompts:/';
@@ -242,23 +240,22 @@ export class PromptVersion {
   }
 }
 
+/**
+ * Links a formatted prompt version to the current trace. Tracing lives in tracing.ts (Node only:
+ * AsyncLocalStorage); it installs the linker when it is loaded, so the browser entry, which never
+ * loads it, formats prompts without a trace to link to.
+ */
+let traceLinker: ((uri: string) => boolean) | null = null;
+
+/** Installed by tracing.ts. */
+export function setPromptTraceLinker(linker: (uri: string) => boolean): void {
+  traceLinker = linker;
+}
+
 /** Adds `uri` to the prompt versions of the current trace (`cairn.trace.prompt_versions`);
- * false outside a trace. */
+ * false outside a trace (and where tracing is not loaded). */
 export function linkToCurrentTrace(uri: string): boolean {
-  const span = getCurrentSpan();
-  if (!span) return false;
-  let current: string[] = [];
-  const raw = span.trace.fields[TRACE_PROMPT_VERSIONS];
-  if (raw !== undefined) {
-    try {
-      const parsed: unknown = JSON.parse(raw);
-      if (Array.isArray(parsed)) current = parsed.map(String);
-    } catch {
-      current = [];
-    }
-  }
-  if (!current.includes(uri)) updateCurrentTrace({ promptVersions: [...current, uri] });
-  return true;
+  return traceLinker?.(uri) ?? false;
 }
 
 // ---------------------------------------------------------------------------------- loading
@@ -300,13 +297,8 @@ export function clearPromptCache(): void {
   cache.clear();
 }
 
-function envValue(name: string): string | undefined {
-  const value = process.env[name];
-  return value === undefined || value.trim() === '' ? undefined : value.trim();
-}
-
 function defaultTtlMs(): number {
-  const raw = envValue('CAIRN_PROMPT_CACHE_TTL_SECONDS');
+  const raw = env('CAIRN_PROMPT_CACHE_TTL_SECONDS');
   const seconds = Number(raw);
   return raw !== undefined && Number.isFinite(seconds) && seconds >= 0
     ? seconds * 1000
@@ -391,8 +383,8 @@ export async function loadPrompt(
   const ttl = Math.max(0, opts.cacheTtlMs ?? defaultTtlMs());
   const logger = opts.logger ?? consoleLogger;
   const base = resolveTrackingUri(opts.trackingUri);
-  const workspace = opts.workspace ?? envValue('CAIRN_WORKSPACE');
-  const apiKey = opts.apiKey ?? envValue('CAIRN_API_KEY');
+  const workspace = opts.workspace ?? env('CAIRN_WORKSPACE');
+  const apiKey = opts.apiKey ?? env('CAIRN_API_KEY');
   const headers: Record<string, string> = {
     'content-type': 'application/json',
     accept: 'application/json',

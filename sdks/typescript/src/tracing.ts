@@ -44,6 +44,7 @@ import { bindInputs, parameters } from './inputs.ts';
 import { dumps } from './json.ts';
 import { MAX_ATTRIBUTE_CHARS } from './otlp.ts';
 import { CairnSpanProcessor } from './processor.ts';
+import { setPromptTraceLinker } from './prompts.ts';
 import { LiveSpan, TraceState } from './span.ts';
 import { VERSION } from './version.ts';
 
@@ -554,6 +555,26 @@ export function updateCurrentTrace(update: TraceUpdate): void {
   // The root is not in this process or already ended: carry them on this span.
   if (!state.root || state.root.isEnded) span.setAttributes(state.attributes());
 }
+
+/** Adds a formatted prompt version to the current trace's `cairn.trace.prompt_versions`
+ * (`PromptVersion.format` calls it through prompts.ts); false outside a trace. */
+function linkPromptVersion(uri: string): boolean {
+  const span = current.getStore();
+  if (!span) return false;
+  let linked: string[] = [];
+  const raw = span.trace.fields[TRACE_PROMPT_VERSIONS];
+  if (raw !== undefined) {
+    try {
+      const parsed: unknown = JSON.parse(raw);
+      if (Array.isArray(parsed)) linked = parsed.map(String);
+    } catch {
+      linked = [];
+    }
+  }
+  if (!linked.includes(uri)) updateCurrentTrace({ promptVersions: [...linked, uri] });
+  return true;
+}
+setPromptTraceLinker(linkPromptVersion);
 
 /** Waits until every span that ended before the call was exported (or given up on); false when
  * `timeoutMs` (default 30 s) passed first. Call it before reading traces back. */

@@ -28,6 +28,9 @@ export interface TransportSettings {
   backoffInitialMs: number;
   backoffMaxMs: number;
   logger: CairnLogger;
+  /** Sent as `user-agent` (default `cairn-typescript/<version>`); null sends none (browsers
+   * set their own). */
+  userAgent?: string | null;
 }
 
 export interface ExecuteOptions {
@@ -37,13 +40,16 @@ export interface ExecuteOptions {
   background?: boolean;
   /** Checked before each retry: true gives up (raises the last failure). */
   shouldStop?: () => boolean;
+  /** fetch's `keepalive`: the request outlives the page that made it (browsers; at most 64 KiB
+   * of such bodies in flight per page). */
+  keepalive?: boolean;
 }
 
 /** Waits `ms`; an unref'd timer for background work. */
 export function sleep(ms: number, unref = false): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, ms);
-    if (unref && typeof timer === 'object' && 'unref' in timer) timer.unref();
+    if (unref && typeof timer === 'object' && timer !== null && 'unref' in timer) timer.unref();
   });
 }
 
@@ -108,7 +114,11 @@ export class GraphQLTransport {
 
   /** Request headers for the artifact routes too (auth, workspace, user agent). */
   baseHeaders(): Record<string, string> {
-    return { 'user-agent': `cairn-typescript/${VERSION}`, ...this.settings.headers };
+    const userAgent =
+      this.settings.userAgent === undefined
+        ? `cairn-typescript/${VERSION}`
+        : this.settings.userAgent;
+    return { ...(userAgent === null ? {} : { 'user-agent': userAgent }), ...this.settings.headers };
   }
 
   /** Runs one operation and returns its `data`; raises a CairnError. */
@@ -126,7 +136,7 @@ export class GraphQLTransport {
     body: string | Uint8Array<ArrayBuffer>,
     opts: ExecuteOptions = {},
   ): Promise<T> {
-    return this.withRetries(() => this.attempt<T>(body), opts);
+    return this.withRetries(() => this.attempt<T>(body, opts.keepalive === true), opts);
   }
 
   /** Runs `attempt` until it succeeds, raises a non-retryable error or the window closes. */
@@ -194,9 +204,10 @@ export class GraphQLTransport {
       );
   }
 
-  private async attempt<T>(body: string | Uint8Array<ArrayBuffer>): Promise<T> {
+  private async attempt<T>(body: string | Uint8Array<ArrayBuffer>, keepalive: boolean): Promise<T> {
     const response = await this.send(this.endpoint, {
       method: 'POST',
+      ...(keepalive ? { keepalive: true } : {}),
       headers: {
         ...this.baseHeaders(),
         'content-type': 'application/json',
