@@ -112,6 +112,7 @@ _LAZY_SUBMODULES = (
     "lightgbm",
     "llama_index",
     "models",
+    "onnx",
     "openai",
     "pyfunc",
     "pytorch",
