@@ -1,6 +1,6 @@
 """Models: the directory format (``cairn-model.json``), signatures, model URIs and the shared
-``log_model`` flow the flavors (``cairn.sklearn``, ``cairn.xgboost``, ``cairn.pytorch``, ``cairn.onnx``,
-``cairn.pyfunc``) use. See docs/models.md."""
+``log_model`` flow the flavors (``cairn.sklearn``, ``cairn.xgboost``, ``cairn.pytorch``,
+``cairn.onnx``, ``cairn.pyfunc``) use. See docs/models.md."""
 
 from __future__ import annotations
 
