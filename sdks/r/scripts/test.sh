@@ -45,7 +45,8 @@ if [ ! -d "$REPO_ROOT/node_modules" ]; then
 fi
 
 LIB="$(mktemp -d "${TMPDIR:-/tmp}/cairn-r-lib-XXXXXX")"
-trap 'rm -rf "$LIB"' EXIT
+# testthat leaves an empty tests/testthat/_snaps behind.
+trap 'rm -rf "$LIB"; rmdir "$SDK_DIR/tests/testthat/_snaps" 2>/dev/null || true' EXIT
 R CMD INSTALL --no-multiarch --no-test-load --library="$LIB" "$SDK_DIR" >"$LIB/install.log" 2>&1 || {
   cat "$LIB/install.log" >&2
   echo "test.sh: R CMD INSTALL of sdks/r failed" >&2
