@@ -44,6 +44,36 @@ export async function fetchSession(endpoints: ApiEndpoints): Promise<SessionInfo
   }
 }
 
+export interface OidcInfo {
+  enabled: boolean;
+  loginUrl: string | null;
+  providerName: string | null;
+}
+
+/**
+ * Whether the server offers OIDC login ("Sign in with <provider>"): `oidc` of
+ * `GET /auth/session`, which answers it with or without a session.
+ */
+export async function fetchOidc(endpoints: ApiEndpoints): Promise<OidcInfo | null> {
+  try {
+    const res = await fetch(authUrl(endpoints, '/auth/session'), {
+      credentials: 'same-origin',
+      headers: { accept: 'application/json' },
+      cache: 'no-store',
+    });
+    const body = (await res.json().catch(() => null)) as { oidc?: Partial<OidcInfo> } | null;
+    const oidc = body?.oidc;
+    if (!oidc?.enabled || typeof oidc.loginUrl !== 'string') return null;
+    return {
+      enabled: true,
+      loginUrl: oidc.loginUrl,
+      providerName: typeof oidc.providerName === 'string' ? oidc.providerName : null,
+    };
+  } catch {
+    return null;
+  }
+}
+
 export type LoginResult = { ok: true; csrfToken: string } | ({ ok: false } & LoginFailure);
 
 export async function login(

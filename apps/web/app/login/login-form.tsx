@@ -4,7 +4,7 @@ import { useSearchParams } from 'next/navigation';
 import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import { useAuth, useDashboard, writeStorage } from '../../components/providers.tsx';
 import { SESSION_HINT_KEY, formatWait, safeNext } from '../../lib/auth.ts';
-import { login } from '../../lib/auth-client.ts';
+import { authUrl, fetchOidc, login, type OidcInfo } from '../../lib/auth-client.ts';
 import { useNow } from '../../lib/hooks.ts';
 import './login.css';
 
@@ -26,6 +26,16 @@ export function LoginForm() {
   const [busy, setBusy] = useState(false);
   const errorId = useId();
   const emailRef = useRef<HTMLInputElement>(null);
+  const [oidc, setOidc] = useState<OidcInfo | null>(null);
+  useEffect(() => {
+    let live = true;
+    void fetchOidc(endpoints).then((info) => {
+      if (live) setOidc(info);
+    });
+    return () => {
+      live = false;
+    };
+  }, [endpoints]);
   // Ticks each second while a backoff runs; the wait itself is read from the clock.
   const tick = useNow(1000, retryAt !== null);
   const now = Math.max(tick, Date.now());
@@ -76,6 +86,19 @@ export function LoginForm() {
       {me?.authMode === 'OFF' && !session && (
         <p className="muted">
           This server runs without authentication: signing in is optional. <a href={next}>Go on</a>
+        </p>
+      )}
+      {oidc?.loginUrl && (
+        <p>
+          <a
+            className="button primary oidc-login"
+            href={`${authUrl(endpoints, oidc.loginUrl)}?next=${encodeURIComponent(next)}`}
+            data-testid="oidc-login"
+            // Back from the provider, the first requests wait for the session's CSRF token.
+            onClick={() => writeStorage(SESSION_HINT_KEY, '1')}
+          >
+            Sign in with {oidc.providerName ?? 'your identity provider'}
+          </a>
         </p>
       )}
       <form className="login-form" onSubmit={(e) => void submit(e)} aria-label="Sign in" noValidate>
