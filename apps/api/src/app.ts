@@ -33,6 +33,10 @@ import {
   type QuotaConfig,
 } from './auth/quotas.ts';
 import { workspaceArtifactBytes } from './artifacts/artifacts.queries.ts';
+import {
+  configureDeploymentTargets,
+  stopDeploymentTargets,
+} from './deployments/targets/registry.ts';
 import type { OidcConfig } from './auth/oidc.ts';
 import type { BackoffPolicy } from './auth/session-routes.ts';
 import { createSessionStore, DEFAULT_SESSION_POLICY, type SessionPolicy } from './auth/sessions.ts';
@@ -269,6 +273,10 @@ export async function startCairnApp(opts: CairnAppOptions): Promise<CairnApp> {
     const address = api.server.address();
     const port = typeof address === 'object' && address ? address.port : opts.port;
     const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+    // Scoring servers of the `local` deployment target reach this server at its own address and
+    // are stopped with it (docs/deployment.md, "Targets").
+    await configureDeploymentTargets(deps, { trackingUri: `http://${host}:${port}` });
+    cleanups.push(() => stopDeploymentTargets(deps));
     return {
       url: `http://${host}:${port}`,
       server: api.server,

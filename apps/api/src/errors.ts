@@ -34,6 +34,7 @@ const UNIQUE_SCOPE_NAMES: Record<string, string> = {
   'registered-model-name': 'A registered model named',
   'prompt-name': 'A prompt named',
   'annotation-queue-name': 'An annotation queue named',
+  'deployment-name': 'A deployment named',
 };
 
 /** Maps event-store errors to API errors; anything else passes through untouched. */

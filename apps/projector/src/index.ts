@@ -14,6 +14,7 @@ export { experimentsProjection } from './projections/experiments.projection.ts';
 export { runsProjection } from './projections/runs.projection.ts';
 export * from './projections/registry.projection.ts';
 export * from './projections/prompts.projection.ts';
+export * from './projections/deployments.projection.ts';
 export * from './projections/webhooks.projection.ts';
 export * from './webhooks/secret-box.ts';
 export * from './webhooks/signature.ts';

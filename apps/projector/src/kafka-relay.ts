@@ -20,6 +20,7 @@ export const RELAY_TOPICS = [
   topicForDomain('prompts'),
   topicForDomain('evaluation'),
   topicForDomain('auth'),
+  topicForDomain('deployments'),
   UNROUTED_TOPIC,
 ];
 

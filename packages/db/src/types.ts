@@ -701,6 +701,19 @@ export interface ApiKeysTable {
   created_at: Timestamp;
   revoked_at: Timestamp | null;
   revoked_by: string | null;
+  /** The service account the key acts as (migration 0025); null for a plain key. */
+  service_account_id: string | null;
+}
+
+/** A service account of a workspace (migration 0025, the `auth` projection). */
+export interface ServiceAccountsTable {
+  workspace_id: string;
+  service_account_id: string;
+  name: string;
+  description: string;
+  role: string;
+  created_by: string;
+  created_at: Timestamp;
 }
 
 /** Last use of an API key: operational state written by the API, not a read model. */
@@ -709,10 +722,69 @@ export interface ApiKeyUsageTable {
   last_used_at: Timestamp;
 }
 
+/** Read models of the `deployments` projection (migration 0023, docs/deployment.md). */
+export interface DeploymentsTable {
+  workspace_id: string;
+  deployment_id: string;
+  name: string;
+  target: string;
+  model_uri: string;
+  config: ColumnType<Record<string, unknown>, string, string>;
+  status: string;
+  status_message: string | null;
+  endpoint: string | null;
+  manifests: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface DeploymentVariantsTable {
+  workspace_id: string;
+  deployment_id: string;
+  name: string;
+  ordinal: number;
+  model_uri: string;
+  model_id: string;
+  model_name: string;
+  alias: string | null;
+  served_version: number;
+  weight: number;
+}
+
+export interface DeploymentHistoryTable {
+  workspace_id: string;
+  deployment_id: string;
+  global_position: ColumnType<number, number, number>;
+  ordinal: number;
+  event_id: string;
+  kind: string;
+  variant: string | null;
+  from_version: number | null;
+  to_version: number | null;
+  actor: string;
+  summary: string;
+  at: Timestamp;
+}
+
+export interface DeploymentMetricsTable {
+  workspace_id: string;
+  deployment_id: string;
+  global_position: ColumnType<number, number, number>;
+  variant: string;
+  version: string | null;
+  window_start: Timestamp;
+  window_end: Timestamp;
+  requests: number;
+  errors: number;
+  latency_ms_sum: number;
+  latency_buckets: number[];
+}
+
 export interface DB {
   workspaces: WorkspacesTable;
   custom_roles: CustomRolesTable;
   api_keys: ApiKeysTable;
+  service_accounts: ServiceAccountsTable;
   api_key_usage: ApiKeyUsageTable;
   users: UsersTable;
   workspace_members: WorkspaceMembersTable;
@@ -732,6 +804,10 @@ export interface DB {
   prompt_version_tags: PromptVersionTagsTable;
   prompt_aliases: PromptAliasesTable;
   prompt_alias_history: PromptAliasHistoryTable;
+  deployments: DeploymentsTable;
+  deployment_variants: DeploymentVariantsTable;
+  deployment_history: DeploymentHistoryTable;
+  deployment_metrics: DeploymentMetricsTable;
   registered_models: RegisteredModelsTable;
   registered_model_tags: RegisteredModelTagsTable;
   model_versions: ModelVersionsTable;

@@ -116,10 +116,26 @@ import {
   serviceAccountDeletedV1,
   workspaceCreatedV1,
 } from './auth/auth.events.ts';
+import {
+  deploymentCreatedV1,
+  deploymentDeletedV1,
+  deploymentMetricsRecordedV1,
+  deploymentRolledBackV1,
+  deploymentStatusChangedV1,
+  deploymentUpdatedV1,
+} from './deployments/deployment.events.ts';
 
 /** Domains name Kafka topics (`<domain>.events.v1`), tables and GraphQL folders alike. */
 export type Domain =
-  'experiments' | 'runs' | 'registry' | 'webhooks' | 'tracing' | 'prompts' | 'evaluation' | 'auth';
+  | 'experiments'
+  | 'runs'
+  | 'registry'
+  | 'webhooks'
+  | 'tracing'
+  | 'prompts'
+  | 'evaluation'
+  | 'auth'
+  | 'deployments';
 
 /**
  * The current schema of every event type. Adding a type without a schema is a compile error
@@ -255,6 +271,20 @@ export const currentSchemas = {
   AccessDenied: { version: 1, domain: 'auth', schema: accessDeniedV1 },
   ServiceAccountCreated: { version: 1, domain: 'auth', schema: serviceAccountCreatedV1 },
   ServiceAccountDeleted: { version: 1, domain: 'auth', schema: serviceAccountDeletedV1 },
+  DeploymentCreated: { version: 1, domain: 'deployments', schema: deploymentCreatedV1 },
+  DeploymentUpdated: { version: 1, domain: 'deployments', schema: deploymentUpdatedV1 },
+  DeploymentRolledBack: { version: 1, domain: 'deployments', schema: deploymentRolledBackV1 },
+  DeploymentStatusChanged: {
+    version: 1,
+    domain: 'deployments',
+    schema: deploymentStatusChangedV1,
+  },
+  DeploymentDeleted: { version: 1, domain: 'deployments', schema: deploymentDeletedV1 },
+  DeploymentMetricsRecorded: {
+    version: 1,
+    domain: 'deployments',
+    schema: deploymentMetricsRecordedV1,
+  },
 } as const satisfies Record<string, { version: number; domain: Domain; schema: z.ZodType }>;
 
 export type EventType = keyof typeof currentSchemas;

@@ -16,3 +16,4 @@ export * from './evaluation/rule.events.ts';
 export * from './evaluation/annotation.events.ts';
 export * from './auth/user.events.ts';
 export * from './auth/auth.events.ts';
+export * from './deployments/deployment.events.ts';

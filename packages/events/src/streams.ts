@@ -18,7 +18,8 @@ export type StreamType =
   | 'api-key'
   | 'access-denied'
   | 'login-failures'
-  | 'service-account';
+  | 'service-account'
+  | 'deployment';
 
 export function experimentStreamId(experimentId: string): string {
   return `experiment-${experimentId}`;
@@ -90,6 +91,11 @@ export function serviceAccountStreamId(serviceAccountId: string): string {
   return `service-account-${serviceAccountId}`;
 }
 
+/** A deployment (docs/deployment.md, "Deployments"). */
+export function deploymentStreamId(deploymentId: string): string {
+  return `deployment-${deploymentId}`;
+}
+
 /** Denied operations of a workspace (`AccessDenied`, appended without a version check). */
 export const ACCESS_DENIED_STREAM_ID = 'access-denied';
 
@@ -108,6 +114,7 @@ export function domainOfStream(streamId: string): Domain | null {
   if (streamId.startsWith('registered-model-')) return 'registry';
   if (streamId.startsWith('webhook-')) return 'webhooks';
   if (streamId.startsWith('prompt-')) return 'prompts';
+  if (streamId.startsWith('deployment-')) return 'deployments';
   if (
     streamId.startsWith('assessment-') ||
     streamId.startsWith('evaluation-') ||

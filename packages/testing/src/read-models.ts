@@ -73,6 +73,19 @@ export const DUMP_QUERIES: Readonly<Record<string, { query: string; workspaceCol
     query: 'SELECT * FROM prompt_alias_history',
     workspaceColumn: 'workspace_id',
   },
+  deployments: { query: 'SELECT * FROM deployments', workspaceColumn: 'workspace_id' },
+  deployment_variants: {
+    query: 'SELECT * FROM deployment_variants',
+    workspaceColumn: 'workspace_id',
+  },
+  deployment_history: {
+    query: 'SELECT * FROM deployment_history',
+    workspaceColumn: 'workspace_id',
+  },
+  deployment_metrics: {
+    query: 'SELECT * FROM deployment_metrics',
+    workspaceColumn: 'workspace_id',
+  },
   assessments: { query: 'SELECT * FROM assessments', workspaceColumn: 'workspace_id' },
   evaluation_datasets: {
     query: 'SELECT * FROM evaluation_datasets',
@@ -99,6 +112,7 @@ export const DUMP_QUERIES: Readonly<Record<string, { query: string; workspaceCol
   workspaces: { query: 'SELECT * FROM workspaces', workspaceColumn: 'workspace_id' },
   custom_roles: { query: 'SELECT * FROM custom_roles', workspaceColumn: 'workspace_id' },
   api_keys: { query: 'SELECT * FROM api_keys', workspaceColumn: 'workspace_id' },
+  service_accounts: { query: 'SELECT * FROM service_accounts', workspaceColumn: 'workspace_id' },
   projection_stream_positions: {
     query: 'SELECT * FROM projection_stream_positions',
     workspaceColumn: 'workspace_id',

@@ -22,6 +22,8 @@ export const builder = new SchemaBuilder<{
     MetricValue: { Input: number; Output: number };
     /** Any JSON value. */
     JSON: { Input: unknown; Output: unknown };
+    /** An ISO-8601 date-time with offset (deployments). */
+    DateTime: { Input: string; Output: Date | string };
   };
   Objects: {
     Experiment: ExperimentRow;

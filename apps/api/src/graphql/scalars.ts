@@ -73,6 +73,22 @@ builder.scalarType('JSON', {
   parseLiteral: (ast) => valueFromASTUntyped(ast),
 });
 
+const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/u;
+
+function parseDateTime(value: unknown): string {
+  if (typeof value !== 'string' || !ISO_DATE_TIME.test(value) || Number.isNaN(Date.parse(value)))
+    throw invalid('DateTime must be an ISO-8601 date-time with an offset (2026-12-07T13:00:00Z)');
+  return value;
+}
+
+/** ISO-8601 date-times (the deployments API; older types answer epoch-millisecond Timestamps). */
+builder.scalarType('DateTime', {
+  description: 'An ISO-8601 date-time with an offset, e.g. 2026-12-07T13:00:00.000Z.',
+  serialize: (value) => (value instanceof Date ? value.toISOString() : value),
+  parseValue: parseDateTime,
+  parseLiteral: (ast) => parseDateTime(ast.kind === Kind.STRING ? ast.value : null),
+});
+
 export const KeyValueRef = builder.objectType('KeyValue', {
   fields: (t) => ({ key: t.exposeString('key'), value: t.exposeString('value') }),
 });

@@ -16,6 +16,7 @@ import '../tracing/session.graphql.ts';
 import '../tracing/model-price.graphql.ts';
 import '../tracing/trace.subscriptions.ts';
 import '../prompts/prompt.graphql.ts';
+import '../deployments/deployment.graphql.ts';
 import '../evaluation/evaluation.graphql.ts';
 import '../evaluation/rule.graphql.ts';
 import '../auth/auth.graphql.ts';

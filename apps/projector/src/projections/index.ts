@@ -1,5 +1,6 @@
 import type { Projection } from '../projection.ts';
 import { annotationQueuesProjection } from './annotation-queues.projection.ts';
+import { deploymentsProjection } from './deployments.projection.ts';
 import { artifactsProjection } from './artifacts.projection.ts';
 import { evaluationProjection } from './evaluation.projection.ts';
 import { evaluationRulesProjection } from './evaluation-rules.projection.ts';
@@ -25,6 +26,7 @@ export const allProjections: readonly Projection[] = [
   annotationQueuesProjection,
   usersProjection,
   authProjection,
+  deploymentsProjection,
 ];
 
 export function findProjection(name: string): Projection | undefined {
