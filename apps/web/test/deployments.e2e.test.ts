@@ -129,6 +129,7 @@ describe('deployments pages', () => {
       .selectOption(`models:/${modelName}/1`);
     await form.getByRole('spinbutton', { name: 'Candidate weight' }).fill('10');
 
+    await shot('59-deploy-form');
     // The kubernetes target needs an image: the server's INVALID_ARGUMENT, inline.
     await form.getByRole('button', { name: 'Deploy', exact: true }).click();
     const alert = form.getByRole('alert');
@@ -194,6 +195,13 @@ describe('deployments pages', () => {
       await table.locator('tbody tr').evaluateAll((rs) => rs.map((r) => r.dataset.deployment)),
     ).toEqual([deploymentName, other]);
     await shot('61-deployments-list');
+
+    // The target filter (in the URL): none on local.
+    await page.getByRole('combobox', { name: 'Target' }).selectOption('local');
+    await page.getByTestId('deployments-empty').waitFor({ timeout: 15_000 });
+    expect(new URL(page.url()).searchParams.get('target')).toBe('local');
+    await page.getByRole('combobox', { name: 'Target' }).selectOption('kubernetes');
+    await otherRow.waitFor({ timeout: 15_000 });
   });
 
   it('charts metrics windows recorded over GraphQL as they arrive', async () => {

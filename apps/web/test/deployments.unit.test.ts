@@ -6,6 +6,7 @@ import type {
 } from '../app/deployments/deployments.documents.ts';
 import {
   applyListPush,
+  byVariantOrder,
   chartColumns,
   deployInput,
   deploymentNameError,
@@ -166,6 +167,14 @@ describe('charts from metrics.series', () => {
       [null, 0],
     ]);
     expect(chartColumns([]).x).toEqual([]);
+  });
+
+  it('orders metrics as the variants (others last)', () => {
+    const names = byVariantOrder(
+      [{ variant: 'old' }, { variant: 'candidate' }, { variant: 'primary' }],
+      [{ name: 'primary' }, { name: 'candidate' }],
+    ).map((m) => m.variant);
+    expect(names).toEqual(['primary', 'candidate', 'old']);
   });
 
   it('formats rates and times', () => {

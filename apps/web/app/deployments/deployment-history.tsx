@@ -60,7 +60,7 @@ export function DeploymentHistory({
                         }`
                       : ''}
                   </td>
-                  <td>{e.summary}</td>
+                  <td className="wrap">{e.summary}</td>
                   <td className="muted">{e.actor}</td>
                 </tr>
               );

@@ -9,7 +9,13 @@ import {
 } from '../../features/charts/metric-chart.tsx';
 import { colorAt } from '../../features/charts/palette.ts';
 import type { DeploymentVariant, DeploymentVariantMetrics } from './deployments.documents.ts';
-import { chartColumns, formatMs, formatRate, versionLabel } from './deployments-logic.ts';
+import {
+  byVariantOrder,
+  chartColumns,
+  formatMs,
+  formatRate,
+  versionLabel,
+} from './deployments-logic.ts';
 
 export const RANGES = [
   { seconds: 900, label: '15 min' },
@@ -24,7 +30,7 @@ export const RANGES = [
  * `deploymentChanged` push (each metrics window is one), so the charts redraw in place.
  */
 export function DeploymentMetrics({
-  metrics,
+  metrics: unordered,
   variants,
   sinceSeconds,
   onRange,
@@ -37,6 +43,7 @@ export function DeploymentMetrics({
   useEffect(() => {
     void loadChartLibrary();
   }, []);
+  const metrics = useMemo(() => byVariantOrder(unordered, variants), [unordered, variants]);
   const columns = useMemo(() => chartColumns(metrics), [metrics]);
   const colorOf = (variant: string, i: number) => {
     const at = variants.findIndex((v) => v.name === variant);

@@ -182,6 +182,11 @@ export function DeploymentView() {
       <h1>
         {deployment.name} <DeploymentStatusBadge status={deployment.status} />
       </h1>
+      {deployment.statusMessage && (
+        <p className="muted status-message" data-testid="status-message">
+          {deployment.statusMessage}
+        </p>
+      )}
       {deleted && (
         <p className="error-box" role="status">
           This deployment was deleted.

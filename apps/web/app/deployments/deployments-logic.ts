@@ -138,6 +138,18 @@ export interface ChartColumns {
   errorRatePct: (number | null)[][];
 }
 
+/** Metrics in the order of the deployment's variants (variants no longer deployed last). */
+export function byVariantOrder<T extends { variant: string }>(
+  metrics: readonly T[],
+  variants: readonly { name: string }[],
+): T[] {
+  const rank = (name: string) => {
+    const i = variants.findIndex((v) => v.name === name);
+    return i < 0 ? variants.length : i;
+  };
+  return [...metrics].sort((a, b) => rank(a.variant) - rank(b.variant));
+}
+
 /** Aligns each variant's `series` on one time axis for the charts (gaps are null). */
 export function chartColumns(metrics: readonly DeploymentVariantMetrics[]): ChartColumns {
   const times = new Set<number>();

@@ -74,6 +74,8 @@ export interface HistoryPage {
 }
 
 export interface DeploymentDetail extends DeploymentSummary {
+  /** Why the status is what it is (a failed start, manifests not applied). */
+  statusMessage: string | null;
   config: Record<string, unknown> | null;
   manifests: string | null;
   createdAt: WireTime;
@@ -114,7 +116,7 @@ const VARIANT_FIELDS = `name modelUri modelName alias servedVersion weight`;
 const SUMMARY_FIELDS = `id name target modelUri status endpoint updatedAt variants { ${VARIANT_FIELDS} }`;
 const HISTORY_FIELDS = `edges { cursor node { at kind variant fromVersion toVersion actor summary } }
   pageInfo { endCursor hasNextPage }`;
-const DETAIL_FIELDS = `${SUMMARY_FIELDS} config manifests createdAt
+const DETAIL_FIELDS = `${SUMMARY_FIELDS} statusMessage config manifests createdAt
   history(first: $historyFirst) { ${HISTORY_FIELDS} }
   metrics(sinceSeconds: $sinceSeconds) {
     variant version requests errors errorRate latencyP50Ms latencyP95Ms latencyMeanMs
