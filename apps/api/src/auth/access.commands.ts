@@ -2,6 +2,7 @@ import { appendToStream, readStream } from '@cairn/db';
 import {
   ACCESS_DENIED_STREAM_ID,
   apiKeyStreamId,
+  serviceAccountStreamId,
   decodeEvent,
   workspaceIdSchema,
   workspaceStreamId,
@@ -13,6 +14,7 @@ import { handleCommand, type Caller } from '../write/command-handler.ts';
 import { newEvent } from '../write/decider.ts';
 import type { ServiceDeps } from '../write/services.ts';
 import { apiKeyDecider, workspaceDecider, type WorkspaceState } from './access.decider.ts';
+import { serviceAccountDecider } from './service-account.decider.ts';
 import { AUTH_PROJECTION, hashSecret, newApiKey } from './api-keys.ts';
 import { grants, isRole, isScope, type CustomRole, type Role } from './scopes.ts';
 import { DEFAULT_ORGANIZATION_ID, setMemberRole, validateRole } from './user.commands.ts';
@@ -134,6 +136,26 @@ export interface CreateApiKeyInput {
   /** Every workspace of the organisation instead of the caller's workspace (built-in roles). */
   organizationWide?: boolean;
   organizationId?: string;
+  /** Issue the key to this service account of the caller's workspace (docs/auth.md). */
+  serviceAccountId?: string | null;
+}
+
+/** The live service account a key is issued to (its stream; consistent), or NOT_FOUND. */
+async function serviceAccountRole(
+  deps: ServiceDeps,
+  workspaceId: string,
+  serviceAccountId: string,
+): Promise<Role | CustomRole> {
+  const stream = /^[0-9a-f]{32}$/.test(serviceAccountId)
+    ? await readStream(deps.db, workspaceId, serviceAccountStreamId(serviceAccountId))
+    : { events: [] };
+  let state = serviceAccountDecider.initialState();
+  for (const raw of stream.events) state = serviceAccountDecider.evolve(state, decodeEvent(raw));
+  if (!state.exists || state.deleted)
+    throw new CairnError('NOT_FOUND', `Service account ${serviceAccountId} not found`, {
+      serviceAccountId,
+    });
+  return roleIn(deps, workspaceId, state.role);
 }
 
 /**
@@ -165,6 +187,22 @@ export async function createApiKey(
       'A key may not grant more than its creator holds in this workspace',
       { field: 'role' },
     );
+  const serviceAccountId = input.serviceAccountId ?? null;
+  if (serviceAccountId !== null) {
+    if (input.organizationWide)
+      throw new CairnError(
+        'INVALID_ARGUMENT',
+        'A service account acts in its workspace: its keys are not organisation-wide',
+        { field: 'organizationWide' },
+      );
+    const accountRole = await serviceAccountRole(deps, caller.workspaceId, serviceAccountId);
+    if (!grants(accountRole, role as Role | CustomRole))
+      throw new CairnError(
+        'PERMISSION_DENIED',
+        "A service account's key may not grant more than the account's role",
+        { field: 'role' },
+      );
+  }
   let expiresAt: string | null = null;
   if (input.expiresAt !== undefined && input.expiresAt !== null) {
     const t =
@@ -194,7 +232,7 @@ export async function createApiKey(
     secretHash: hashSecret(key.secret),
     expiresAt,
     createdBy: caller.metadata.actor,
-    serviceAccountId: null,
+    serviceAccountId,
   };
   const result = await handleCommand(
     deps,

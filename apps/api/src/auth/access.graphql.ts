@@ -39,6 +39,7 @@ interface ApiKeyRow {
   expires_at: Date | null;
   revoked_at: Date | null;
   last_used_at: Date | null;
+  service_account_id: string | null;
 }
 
 const ms = (d: Date | null): number | null => (d === null ? null : new Date(d).getTime());
@@ -83,6 +84,11 @@ const ApiKeyRef = builder.objectRef<ApiKeyRow>('ApiKey').implement({
       resolve: (k) => ms(k.last_used_at),
     }),
     revokedAt: t.field({ type: 'Timestamp', nullable: true, resolve: (k) => ms(k.revoked_at) }),
+    serviceAccountId: t.id({
+      nullable: true,
+      description: 'The service account the key acts as; null for a plain key.',
+      resolve: (k) => k.service_account_id,
+    }),
   }),
 });
 
@@ -112,7 +118,7 @@ const AccessChange = builder
     description: 'Keys, members, workspaces or roles of the current workspace changed.',
     fields: (t) => ({
       kind: t.exposeString('kind', {
-        description: 'apiKeys, members, workspaces or roles.',
+        description: 'apiKeys, members, workspaces, roles or serviceAccounts.',
       }),
       id: t.exposeString('id', { nullable: true }),
     }),
@@ -154,6 +160,7 @@ function keysOf(ctx: GraphQLContext) {
       'k.expires_at',
       'k.revoked_at',
       'u.last_used_at',
+      'k.service_account_id',
     ])
     .where('k.workspace_id', '=', ctx.workspaceId);
 }
@@ -279,6 +286,10 @@ const CreateApiKeyInput = builder.inputType('CreateApiKeyInput', {
     organizationWide: t.boolean({
       description: 'Every workspace of the organisation (owners only; built-in roles).',
     }),
+    serviceAccountId: t.id({
+      description:
+        "Issue the key to this service account of the workspace: it acts as the account (actor sa:<name>), with a role no stronger than the account's.",
+    }),
   }),
 });
 
@@ -339,6 +350,10 @@ builder.mutationFields((t) => ({
               : new Date(input.expiresAt),
           organizationWide: input.organizationWide ?? false,
           organizationId: ctx.principal.organizationId,
+          serviceAccountId:
+            input.serviceAccountId === null || input.serviceAccountId === undefined
+              ? null
+              : String(input.serviceAccountId),
         },
         granter,
       );
@@ -386,6 +401,7 @@ builder.mutationFields((t) => ({
 const ACCESS_STREAMS: readonly [projection: string, prefix: string, kind: string][] = [
   [AUTH_PROJECTION, 'api-key-', 'apiKeys'],
   [AUTH_PROJECTION, 'workspace-', 'workspaces'],
+  [AUTH_PROJECTION, 'service-account-', 'serviceAccounts'],
   [USERS_PROJECTION, 'workspace-', 'members'],
   [USERS_PROJECTION, 'user-', 'members'],
 ];

@@ -68,6 +68,9 @@ interface KeyRow {
   secret_hash: string;
   expires_at: Date | null;
   revoked_at: Date | null;
+  service_account_id: string | null;
+  /** The live service account's name (null: a plain key, or the account is deleted). */
+  service_account_name: string | null;
 }
 
 interface Cached {
@@ -142,7 +145,9 @@ export function createApiKeyResolver(
     if (notice.p !== AUTH_PROJECTION) return;
     for (const [streamId] of notice.s)
       if (streamId.startsWith('api-key-')) cache.delete(streamId.slice('api-key-'.length));
-      else if (streamId.startsWith('workspace-')) cache.clear(); // custom roles, workspaces
+      // custom roles, workspaces, deleted service accounts
+      else if (streamId.startsWith('workspace-') || streamId.startsWith('service-account-'))
+        cache.clear();
   });
 
   async function load(keyId: string): Promise<Cached> {
@@ -151,19 +156,26 @@ export function createApiKeyResolver(
     if (hit && t - hit.at < cacheMs) return hit;
     const row =
       (await db
-        .selectFrom('api_keys')
+        .selectFrom('api_keys as k')
+        .leftJoin('service_accounts as sa', (j) =>
+          j
+            .onRef('sa.workspace_id', '=', 'k.workspace_id')
+            .onRef('sa.service_account_id', '=', 'k.service_account_id'),
+        )
         .select([
-          'key_id',
-          'workspace_id',
-          'scope_workspace_id',
-          'organization_id',
-          'name',
-          'role',
-          'secret_hash',
-          'expires_at',
-          'revoked_at',
+          'k.key_id',
+          'k.workspace_id',
+          'k.scope_workspace_id',
+          'k.organization_id',
+          'k.name',
+          'k.role',
+          'k.secret_hash',
+          'k.expires_at',
+          'k.revoked_at',
+          'k.service_account_id',
+          'sa.name as service_account_name',
         ])
-        .where('key_id', '=', keyId)
+        .where('k.key_id', '=', keyId)
         .executeTakeFirst()) ?? null;
     const entry: Cached = {
       at: t,
@@ -178,6 +190,8 @@ export function createApiKeyResolver(
 
   function live(row: KeyRow | null): row is KeyRow {
     if (!row || row.revoked_at) return false;
+    // A key of a deleted service account is refused before its revocation lands.
+    if (row.service_account_id !== null && row.service_account_name === null) return false;
     return !(row.expires_at && new Date(row.expires_at).getTime() <= now());
   }
 
@@ -208,11 +222,16 @@ export function createApiKeyResolver(
       if (stored.length !== presented.length || !timingSafeEqual(stored, presented))
         return 'invalid';
       touch(keyId);
+      const account =
+        row.service_account_id !== null && row.service_account_name !== null
+          ? { id: row.service_account_id, name: row.service_account_name }
+          : null;
       const principal: Principal = {
-        kind: 'api-key',
-        id: keyId,
+        kind: account ? 'service-account' : 'api-key',
+        id: account ? account.id : keyId,
         keyId,
-        name: row.name,
+        ...(account ? { serviceAccountId: account.id } : {}),
+        name: account ? account.name : row.name,
         organizationId: row.organization_id,
         workspaces,
         ...(row.scope_workspace_id !== null ? { defaultWorkspaceId: row.scope_workspace_id } : {}),
@@ -221,7 +240,11 @@ export function createApiKeyResolver(
       return principal;
     },
     async stillValid(principal) {
-      if (principal.kind !== 'api-key' || !principal.keyId) return true;
+      if (
+        (principal.kind !== 'api-key' && principal.kind !== 'service-account') ||
+        !principal.keyId
+      )
+        return true;
       return live((await load(principal.keyId)).row);
     },
     invalidate(keyId) {

@@ -19,6 +19,7 @@ export const PrincipalKindEnum = builder.enumType('PrincipalKind', {
   values: {
     ANONYMOUS: { value: 'anonymous' },
     API_KEY: { value: 'api-key' },
+    SERVICE_ACCOUNT: { value: 'service-account' },
     USER: { value: 'user' },
   } as const,
 });

@@ -11,10 +11,13 @@ export interface AuthOptions {
 
 export const DEFAULT_ORGANIZATION = 'default';
 
-/** Who is calling: an API key, a user (session), or nobody (anonymous). */
+/**
+ * Who is calling: an API key, a service account (through a key issued to it), a user
+ * (session), or nobody (anonymous).
+ */
 export interface Principal {
-  kind: 'anonymous' | 'api-key' | 'user';
-  /** Key id, user id or 'anonymous'. */
+  kind: 'anonymous' | 'api-key' | 'service-account' | 'user';
+  /** Key id, service account id, user id or 'anonymous'. */
   id: string;
   name: string;
   organizationId: string;
@@ -24,6 +27,7 @@ export interface Principal {
   defaultWorkspaceId?: string;
   keyId?: string;
   userId?: string;
+  serviceAccountId?: string;
   /** ISO time after which the credential is refused (keys with an expiry). */
   expiresAt?: string | null;
 }
@@ -103,11 +107,16 @@ export function unauthenticated(message = 'Authentication required'): CairnError
   return new CairnError('UNAUTHENTICATED', message);
 }
 
-/** `key:<keyId>`, `user:<userId>` or `anonymous`: the actor of the events a caller appends. */
+/**
+ * `key:<keyId>`, `sa:<name>` (a service account, whichever of its keys), `user:<userId>` or
+ * `anonymous`: the actor of the events a caller appends.
+ */
 export function actorOf(principal: Principal): string {
   switch (principal.kind) {
     case 'api-key':
       return `key:${principal.keyId ?? principal.id}`;
+    case 'service-account':
+      return `sa:${principal.name}`;
     case 'user':
       return `user:${principal.userId ?? principal.id}`;
     case 'anonymous':

@@ -9,6 +9,8 @@ const handles = [
   'CustomRoleDeleted',
   'ApiKeyCreated',
   'ApiKeyRevoked',
+  'ServiceAccountCreated',
+  'ServiceAccountDeleted',
 ] as const satisfies readonly EventType[];
 
 type Handled = Extract<CairnEvent, { type: (typeof handles)[number] }>;
@@ -72,6 +74,7 @@ async function applyOne(trx: Transaction<DB>, event: Handled): Promise<void> {
           created_at: at,
           revoked_at: null,
           revoked_by: null,
+          service_account_id: d.serviceAccountId,
         })
         .onConflict((oc) => oc.column('key_id').doNothing())
         .execute();
@@ -85,20 +88,44 @@ async function applyOne(trx: Transaction<DB>, event: Handled): Promise<void> {
         .where('revoked_at', 'is', null)
         .execute();
       return;
+    case 'ServiceAccountCreated': {
+      const d = event.data;
+      await trx
+        .insertInto('service_accounts')
+        .values({
+          workspace_id: ws,
+          service_account_id: d.serviceAccountId,
+          name: d.name,
+          description: d.description,
+          role: d.role,
+          created_by: d.createdBy,
+          created_at: at,
+        })
+        .onConflict((oc) => oc.columns(['workspace_id', 'service_account_id']).doNothing())
+        .execute();
+      return;
+    }
+    case 'ServiceAccountDeleted':
+      await trx
+        .deleteFrom('service_accounts')
+        .where('workspace_id', '=', ws)
+        .where('service_account_id', '=', event.data.serviceAccountId)
+        .execute();
+      return;
     default:
       assertNever(event);
   }
 }
 
 /**
- * `auth`: workspaces, custom roles and API keys (docs/auth.md). Its change notices also tell
+ * `auth`: workspaces, custom roles, API keys and service accounts (docs/auth.md). Its change notices also tell
  * every API process to drop a revoked key from its credential cache at once.
  */
 export const authProjection: Projection = {
   name: 'auth',
   version: 1,
   handles,
-  tables: ['workspaces', 'custom_roles', 'api_keys'],
+  tables: ['workspaces', 'custom_roles', 'api_keys', 'service_accounts'],
   async apply(trx, events) {
     for (const event of events) await applyOne(trx, event as Handled);
   },
