@@ -701,6 +701,19 @@ export interface ApiKeysTable {
   created_at: Timestamp;
   revoked_at: Timestamp | null;
   revoked_by: string | null;
+  /** The service account the key acts as (migration 0025); null for a plain key. */
+  service_account_id: string | null;
+}
+
+/** A service account of a workspace (migration 0025, the `auth` projection). */
+export interface ServiceAccountsTable {
+  workspace_id: string;
+  service_account_id: string;
+  name: string;
+  description: string;
+  role: string;
+  created_by: string;
+  created_at: Timestamp;
 }
 
 /** Last use of an API key: operational state written by the API, not a read model. */
@@ -771,6 +784,7 @@ export interface DB {
   workspaces: WorkspacesTable;
   custom_roles: CustomRolesTable;
   api_keys: ApiKeysTable;
+  service_accounts: ServiceAccountsTable;
   api_key_usage: ApiKeyUsageTable;
   users: UsersTable;
   workspace_members: WorkspaceMembersTable;
