@@ -110,6 +110,10 @@ beforeAll(async () => {
     keyA,
     `mutation { createAnnotationQueue(input: { name: "queue-a", description: "${MARKER}", labelSchema: [{ name: "ok", kind: BOOL }] }) { id } }`,
   );
+  const dep = await must<{ createDeployment: { id: string } }>(
+    keyA,
+    `mutation { createDeployment(input: { name: "dep-a", target: "kubernetes", modelUri: "models:/model-a@champion", config: { image: "img-a", env: { SECRET: "${MARKER}" } } }) { id } }`,
+  );
   const traceId = hex(32);
   const otlp = await fetch(`${api.url}/v1/traces`, {
     method: 'POST',
@@ -153,6 +157,8 @@ beforeAll(async () => {
     queue.createAnnotationQueue.id,
     traceId,
     keys.apiKeys.nodes[0]!.id,
+    'dep-a',
+    dep.createDeployment.id,
     A,
   ])
     ids.push({ real, twin: twinOf(real) });
