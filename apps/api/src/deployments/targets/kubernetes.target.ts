@@ -1,4 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
+import type { Deployment as K8sDeployment } from 'kubernetes-types/apps/v1.js';
+import type { HorizontalPodAutoscaler } from 'kubernetes-types/autoscaling/v2.js';
+import type { EnvVar, Probe, Service } from 'kubernetes-types/core/v1.js';
 import {
   TargetError,
   type DeploymentTarget,
@@ -155,19 +158,23 @@ export function kubernetesName(name: string): string {
   return label.length > 0 ? label : 'cairn-deployment';
 }
 
-/** The three objects, as plain JSON (what the YAML says). */
+/**
+ * The three objects, as plain JSON (what the YAML says). Typed with the Kubernetes API types
+ * (kubernetes-types), so a misspelt field is a compile error; the test validates them against
+ * the API's JSON schemas.
+ */
 export function kubernetesObjects(
   deployment: Pick<TargetDeployment, 'name' | 'workspaceId'>,
   config: KubernetesConfig,
   trackingUri: string | null,
-): Record<string, unknown>[] {
+): [K8sDeployment, Service, HorizontalPodAutoscaler] {
   const name = kubernetesName(deployment.name);
   const labels = {
     'app.kubernetes.io/name': name,
     'app.kubernetes.io/managed-by': 'cairn',
     'cairn.dev/deployment': name,
   };
-  const env = [
+  const env: EnvVar[] = [
     { name: 'CAIRN_DEPLOYMENT', value: deployment.name },
     { name: 'CAIRN_WORKSPACE', value: deployment.workspaceId },
     ...((config.trackingUri ?? trackingUri)
@@ -175,7 +182,7 @@ export function kubernetesObjects(
       : []),
     ...Object.entries(config.env).map(([k, v]) => ({ name: k, value: v })),
   ];
-  const probe = (initialDelaySeconds: number) => ({
+  const probe = (initialDelaySeconds: number): Probe => ({
     httpGet: { path: '/ping', port: 'http' },
     initialDelaySeconds,
     periodSeconds: 5,
