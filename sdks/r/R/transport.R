@@ -22,6 +22,9 @@ base_request <- function(path) {
   if (!is.null(.cairn$api_key)) headers$Authorization <- paste("Bearer", .cairn$api_key)
   if (!is.null(.cairn$workspace)) headers[["x-cairn-workspace"]] <- .cairn$workspace
   if (length(headers) > 0) req <- do.call(httr2::req_headers, c(list(req), headers))
+  # Retries are done here (with_retries), not by httr2: one try, and no pause after a network
+  # error (httr2 0.2.2 otherwise sleeps its default backoff, 2 s, even with one try).
+  req <- httr2::req_retry(req, max_tries = 1, is_transient = function(resp) FALSE, backoff = function(i) 0)
   # Answers are judged here, not by httr2 (which would raise on 4xx/5xx).
   httr2::req_error(req, is_error = function(resp) FALSE)
 }
