@@ -9,6 +9,7 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 512, maxFreeSockets:
 export interface HttpResponse {
   status: number;
   body: string;
+  headers?: http.IncomingHttpHeaders;
 }
 
 export class HttpError extends Error {
@@ -49,7 +50,11 @@ export function request(
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+          resolve({
+            status: res.statusCode ?? 0,
+            body: Buffer.concat(chunks).toString('utf8'),
+            headers: res.headers,
+          }),
         );
         res.on('error', reject);
       },
