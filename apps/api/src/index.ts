@@ -31,3 +31,4 @@ export {
 } from './auth/access.commands.ts';
 export { API_KEY_PATTERN } from './auth/api-keys.ts';
 export { validateOidcConfig, type OidcConfig } from './auth/oidc.ts';
+export { exportAuditLog, exportFilter, parseExportFormat } from './governance/audit-export.ts';

@@ -2,8 +2,13 @@
  * `cairn audit verify` and `cairn audit export` (docs/governance.md). Own flags, parsed here;
  * the database flags (--home, --database-url, --verbose) are the server's.
  */
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { createDb, migrateToLatest } from '@cairn/db';
+import type { Kysely } from 'kysely';
+import { CairnError, exportAuditLog, exportFilter, parseExportFormat } from '@cairn/api';
+import { createDb, migrateToLatest, type DB } from '@cairn/db';
 import { consoleLogger, verifyAuditChain, type Logger } from '@cairn/projector';
 import { parseConfig, UsageError } from './config.ts';
 import { openDatabase } from './database.ts';
@@ -130,11 +135,56 @@ const consoleOut: Out = {
   err: (line) => console.error(line),
 };
 
+/** `cairn audit export`: the workspace's audit log to stdout or --out, in keyset pages. */
 async function exportCommand(
-  _db: unknown,
-  _values: Record<string, unknown>,
+  db: Kysely<DB>,
+  values: {
+    workspace?: string;
+    format?: string;
+    out?: string;
+    actor?: string;
+    type?: string[];
+    domain?: string;
+    stream?: string;
+    since?: string;
+    until?: string;
+  },
   out: Out,
 ): Promise<number> {
-  out.err('cairn audit export: not available in this build');
-  return Promise.resolve(2);
+  if (!values.workspace) throw new UsageError('cairn audit export needs --workspace <id>');
+  let format;
+  let filter;
+  try {
+    format = parseExportFormat(values.format);
+    filter = exportFilter({
+      actor: values.actor,
+      types: values.type,
+      domain: values.domain,
+      streamId: values.stream,
+      from: values.since,
+      to: values.until,
+    });
+  } catch (error) {
+    if (error instanceof CairnError) throw new UsageError(error.message);
+    throw error;
+  }
+  const target: Writable = values.out ? createWriteStream(values.out) : process.stdout;
+  let entries = 0;
+  try {
+    const chunks = exportAuditLog(db, values.workspace, filter, format, {
+      onEntries: (n) => (entries += n),
+    });
+    for await (const chunk of chunks) {
+      if (!target.write(chunk)) await once(target, 'drain');
+    }
+  } catch (error) {
+    if (error instanceof CairnError) throw new UsageError(error.message);
+    throw error;
+  } finally {
+    if (values.out) await new Promise<void>((resolve) => target.end(resolve));
+  }
+  out.err(
+    `exported ${entries} entries of workspace ${values.workspace}${values.out ? ` to ${values.out}` : ''}`,
+  );
+  return 0;
 }

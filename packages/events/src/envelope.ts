@@ -9,6 +9,20 @@ export interface EventMetadata {
   correlationId: string;
   /** The event (or command) that directly caused this one, if any. */
   causationId: string | null;
+  /**
+   * Where the request came from (the `origin` column, docs/governance.md): recorded on append,
+   * not carried in envelopes read back from the log.
+   */
+  origin?: EventOrigin | null;
+}
+
+/** Where a change came from: the client's address, its user agent and its declared client. */
+export interface EventOrigin {
+  /** The peer address of the connection (no proxy header is trusted). */
+  address?: string | null;
+  userAgent?: string | null;
+  /** `x-cairn-client` when the client names itself, else the user agent's first product. */
+  client?: string | null;
 }
 
 export interface StoredEventEnvelope<

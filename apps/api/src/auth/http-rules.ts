@@ -31,6 +31,9 @@ export const PUBLIC_HTTP_ROUTES: readonly HttpRoute[] = [
 
 export const OTLP_RULE: Rule = { scope: 'tracing:write' };
 
+/** The audit log export (governance/audit-export.route.ts): admins only, as `auditLog`. */
+export const AUDIT_EXPORT_RULE: Rule = { scope: 'workspace:admin' };
+
 /** The artifact routes (artifact-routes.ts): reads need artifacts:read, the rest :write. */
 export const ARTIFACT_HTTP_ROUTES: readonly HttpRoute[] = [
   {
@@ -115,6 +118,7 @@ export function httpRouteTable(mlflow: readonly MlflowRoute[]): HttpRoute[] {
     { method: 'GET', path: '/graphql', rule: 'graphql' },
     { method: 'POST', path: '/v1/traces', rule: OTLP_RULE },
     ...ARTIFACT_HTTP_ROUTES,
+    { method: 'GET', path: '/api/audit/export', rule: AUDIT_EXPORT_RULE },
     ...mlflow.map((r) => ({
       method: r.method,
       path: `/api/2.0${r.path}`,

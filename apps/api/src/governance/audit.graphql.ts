@@ -1,14 +1,36 @@
 import { builder } from '../graphql/builder.ts';
 import { connectionType, type Connection } from '../graphql/connection.ts';
 import { decodeCursor, encodeCursor, pageSize } from '../graphql/scalars.ts';
+import type { EventOrigin } from '@cairn/events';
 import {
   AUDIT_LIMITS,
+  changeOf,
   countAuditLog,
+  keyIdOf,
   readAuditLog,
   summarize,
   type AuditFilter,
   type AuditRow,
 } from './audit.queries.ts';
+
+const AuditOriginRef = builder.objectRef<EventOrigin>('AuditOrigin').implement({
+  description:
+    'Where a change came from (recorded since migration 0024; docs/governance.md "Origin").',
+  fields: (t) => ({
+    client: t.string({
+      nullable: true,
+      description:
+        '`x-cairn-client` when the caller named itself, else the first product of its user agent.',
+      resolve: (o) => o.client ?? null,
+    }),
+    address: t.string({
+      nullable: true,
+      description: 'The peer address of the connection (proxy headers are not trusted).',
+      resolve: (o) => o.address ?? null,
+    }),
+    userAgent: t.string({ nullable: true, resolve: (o) => o.userAgent ?? null }),
+  }),
+});
 
 const AuditEntryRef = builder.objectRef<AuditRow>('AuditEntry').implement({
   description:
@@ -25,11 +47,35 @@ const AuditEntryRef = builder.objectRef<AuditRow>('AuditEntry').implement({
     streamId: t.exposeString('streamId'),
     streamPosition: t.exposeInt('streamPosition'),
     actor: t.exposeString('actor'),
+    keyId: t.string({
+      nullable: true,
+      description: 'The API key of the change (actor `key:<id>`), else null.',
+      resolve: (r) => keyIdOf(r.actor),
+    }),
+    origin: t.field({
+      type: AuditOriginRef,
+      nullable: true,
+      description: 'Client, address and user agent; null for events recorded before they were.',
+      resolve: (r) => r.origin,
+    }),
     correlationId: t.exposeString('correlationId'),
     causationId: t.exposeString('causationId', { nullable: true }),
     occurredAt: t.field({ type: 'Timestamp', resolve: (r) => r.occurredAt.getTime() }),
     recordedAt: t.field({ type: 'Timestamp', resolve: (r) => r.recordedAt.getTime() }),
     summary: t.string({ resolve: (r) => summarize(r) }),
+    before: t.field({
+      type: 'JSON',
+      nullable: true,
+      description:
+        'What the change replaced, where the event states it (previous alias version, stage, name, role); else null.',
+      resolve: (r) => changeOf(r.data)?.before ?? null,
+    }),
+    after: t.field({
+      type: 'JSON',
+      nullable: true,
+      description: 'The new values of the fields in `before`; null when `before` is.',
+      resolve: (r) => changeOf(r.data)?.after ?? null,
+    }),
     data: t.field({
       type: 'JSON',
       description: 'The event data as stored.',

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { DB } from '@cairn/db';
-import { currentSchemas, type Domain } from '@cairn/events';
+import { currentSchemas, type Domain, type EventOrigin } from '@cairn/events';
 import { invalidArgument } from '../errors.ts';
 
 /** The audit log's bounds (docs/governance.md). */
@@ -31,6 +31,8 @@ export interface AuditRow {
   occurredAt: Date;
   recordedAt: Date;
   data: unknown;
+  /** Where the change came from (migration 0024); null for events appended before it. */
+  origin: EventOrigin | null;
 }
 
 const DOMAIN_OF = new Map<string, Domain>(
@@ -127,6 +129,7 @@ export async function readAuditLog(
       'occurred_at',
       'recorded_at',
       'data',
+      sql<EventOrigin | null>`origin`.as('origin'),
     ])
     .orderBy(sql`global_position`, 'desc')
     .limit(first + 1)
@@ -147,6 +150,7 @@ export async function readAuditLog(
       occurredAt: r.occurred_at,
       recordedAt: r.recorded_at,
       data: r.data,
+      origin: r.origin,
     })),
   };
 }
@@ -179,4 +183,42 @@ export function summarize(row: Pick<AuditRow, 'type' | 'actor' | 'streamId' | 'd
     return [`${field}=${text.length > 60 ? `${text.slice(0, 57)}…` : text}`];
   });
   return `${row.actor}: ${what} (${row.streamId})${details.length ? ` ${details.join(', ')}` : ''}`;
+}
+
+/** The key id of an actor `key:<id>`, else null. */
+export function keyIdOf(actor: string): string | null {
+  return actor.startsWith('key:') ? actor.slice(4) : null;
+}
+
+const lowerFirst = (s: string) => s.slice(0, 1).toLowerCase() + s.slice(1);
+
+/**
+ * The before and after of a change, where the event states both: a `previousX` field gives
+ * `x` before (and the event's `x` after: ModelAliasSet's version, RegisteredModelRenamed's name,
+ * a member's role), a `fromX`/`toX` pair gives `x` (a stage transition, a deployment's version).
+ * Null when the event states only the new state (its data is the change).
+ */
+export function changeOf(
+  data: unknown,
+): { before: Record<string, unknown>; after: Record<string, unknown> } | null {
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) return null;
+  const d = data as Record<string, unknown>;
+  const before: Record<string, unknown> = {};
+  const after: Record<string, unknown> = {};
+  for (const key of Object.keys(d)) {
+    const previous = /^previous([A-Z]\w*)$/u.exec(key);
+    if (previous) {
+      const name = lowerFirst(previous[1]!);
+      before[name] = d[key];
+      after[name] = d[name] ?? null;
+      continue;
+    }
+    const from = /^from([A-Z]\w*)$/u.exec(key);
+    if (from && `to${from[1]!}` in d) {
+      const name = lowerFirst(from[1]!);
+      before[name] = d[key];
+      after[name] = d[`to${from[1]!}`];
+    }
+  }
+  return Object.keys(before).length > 0 ? { before, after } : null;
 }

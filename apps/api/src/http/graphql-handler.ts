@@ -4,6 +4,7 @@ import { GraphQLError } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { QUERY_LIMITS, queryLimitsRule } from '../graphql/limits.ts';
 import type { Logger } from '@cairn/projector';
+import type { EventOrigin } from '@cairn/events';
 import { CairnError } from '../errors.ts';
 import { createLoaders, type GraphQLContext } from '../graphql/context.ts';
 import { servedSchema } from '../graphql/argument-hygiene.ts';
@@ -42,10 +43,32 @@ const OFF_RUNTIME = createAuthRuntime({ mode: 'off' });
  * object): `buildContext(deps, req.headers, requestAuthOf(req))`.
  */
 const attached = new WeakMap<object, RequestAuth>();
+/** The peer address of the request an authentication result belongs to (event origins). */
+const addresses = new WeakMap<RequestAuth, string>();
 
-export function attachRequestAuth(req: { headers: object }, auth: RequestAuth): void {
+export function attachRequestAuth(
+  req: { headers: object; socket?: { remoteAddress?: string } },
+  auth: RequestAuth,
+): void {
   attached.set(req, auth);
   attached.set(req.headers, auth);
+  const address = req.socket?.remoteAddress;
+  if (address) addresses.set(auth, address);
+}
+
+/**
+ * Where a request came from, as its events record it (docs/governance.md): the connection's
+ * peer address (proxy headers are not trusted), the user agent, and the client: `x-cairn-client`
+ * when the caller names itself, else the user agent's first product token. Each cut to 200.
+ */
+export function originOf(
+  headers: IncomingHttpHeaders | Headers,
+  auth: RequestAuth | undefined,
+): EventOrigin {
+  const cut = (v: string | undefined) => (v === undefined ? null : v.slice(0, 200));
+  const userAgent = cut(header(headers, 'user-agent'));
+  const client = cut(header(headers, 'x-cairn-client')) ?? userAgent?.split(/\s/u)[0] ?? null;
+  return { address: (auth && addresses.get(auth)) ?? null, userAgent, client };
 }
 
 export function requestAuthOf(reqOrHeaders: object): RequestAuth | undefined {
@@ -113,7 +136,12 @@ export function buildContext(
     loaders: createLoaders(deps, workspaceId),
     caller: {
       workspaceId,
-      metadata: { actor: actorOf(principal), correlationId, causationId: null },
+      metadata: {
+        actor: actorOf(principal),
+        correlationId,
+        causationId: null,
+        origin: originOf(headers, found),
+      },
     },
     principal,
     authMode: runtime.mode,

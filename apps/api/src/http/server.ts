@@ -21,6 +21,7 @@ import { httpRouteTable } from '../auth/http-rules.ts';
 import type { AuthOptions, CredentialSource } from '../auth/principal.ts';
 import { CairnError } from '../errors.ts';
 import { createOtlpRoute, type OtlpRouteOptions } from '../tracing/otlp-route.ts';
+import { createAuditExportRoute } from '../governance/audit-export.route.ts';
 import { createHttpGuard, refuseInvalidUtf8, type HttpSecurityOptions } from './request-guard.ts';
 import { createMlflowRouter } from '../mlflow/router.ts';
 import { mlflowRoutes } from '../mlflow/routes.ts';
@@ -102,6 +103,7 @@ export function createApiServer(opts: ApiServerOptions): {
     ? createArtifactRoutes(opts.deps, opts.logger, opts.artifacts)
     : null;
   const otlpRoute = createOtlpRoute(opts.deps, opts.logger, opts.otlp);
+  const auditExportRoute = createAuditExportRoute(opts.deps, opts.logger);
   // MLflow's REST API (docs/mlflow-compatibility.md): /api/{2.0,3.0}/mlflow…, /ajax-api/….
   const mlflowRouter = createMlflowRouter(opts.deps, opts.logger, {
     routes: mlflowRoutes,
@@ -232,6 +234,7 @@ export function createApiServer(opts: ApiServerOptions): {
           attachRequestAuth(req, auth);
           if (url.pathname === '/graphql') return serveGraphQL(req, res, url, auth);
           if (otlpRoute(req, res)) return;
+          if (auditExportRoute(req, res)) return;
           if (mlflowRouter(req, res)) return;
           if (artifactRoutes?.(req, res)) return;
           req.resume();

@@ -80,10 +80,11 @@ async function insertEvents(db: Kysely<DB>, request: AppendRequest): Promise<App
   }>`
     WITH s AS (${stream})
     INSERT INTO events (event_id, workspace_id, stream_id, stream_position, type, schema_version,
-                        data, actor, correlation_id, causation_id, occurred_at)
+                        data, actor, correlation_id, causation_id, occurred_at, origin)
     SELECT v.event_id, ${workspaceId}, ${streamId}, s.version - ${count}::int + v.ord, v.type,
            v.schema_version, v.data, ${metadata.actor}, ${metadata.correlationId},
-           ${metadata.causationId}, v.occurred_at
+           ${metadata.causationId}, v.occurred_at,
+           ${metadata.origin ? JSON.stringify(metadata.origin) : null}::jsonb
     FROM s CROSS JOIN (VALUES ${values}) AS v(event_id, type, schema_version, data, occurred_at, ord)
     -- Global positions are drawn in this order: the log keeps the stream's order.
     ORDER BY v.ord
@@ -122,7 +123,9 @@ function toResult(
         occurredAt: event.occurredAt,
         recordedAt: row.recorded_at.toISOString(),
         data: event.data,
-        ...request.metadata,
+        actor: request.metadata.actor,
+        correlationId: request.metadata.correlationId,
+        causationId: request.metadata.causationId,
       };
     }),
   };
