@@ -10,14 +10,9 @@
  * and `x-cairn-sha256` (DATA_LOSS on a mismatch). Node's file paths, Node streams and the
  * multipart routes are in artifacts.ts.
  */
-import {
-  DataLossError,
-  FailedPreconditionError,
-  errorFor,
-  invalidArgument,
-  type CairnError,
-} from './errors.ts';
+import { DataLossError, errorFor, invalidArgument, type CairnError } from './errors.ts';
 import { GraphQLTransport } from './transport.ts';
+import { sha256Hex } from './web-crypto.ts';
 
 /** What the browser client uploads: bytes, a Blob (a File too) or a stream of bytes. */
 export type WebArtifactSource = Uint8Array | ArrayBuffer | Blob | ReadableStream<Uint8Array>;
@@ -94,24 +89,6 @@ export function checkSha(
       { path: artifactPath },
     );
   return result;
-}
-
-function subtle(): SubtleCrypto {
-  const crypto = globalThis.crypto as Crypto | undefined;
-  if (!crypto?.subtle)
-    throw new FailedPreconditionError(
-      'WebCrypto (crypto.subtle) is not available: browsers offer it only in secure contexts (https:// or http://localhost)',
-      'FAILED_PRECONDITION',
-    );
-  return crypto.subtle;
-}
-
-/** The lower-case hex sha256 of `bytes` (WebCrypto). */
-export async function sha256Hex(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
-  const digest = new Uint8Array(await subtle().digest('SHA-256', bytes));
-  let hex = '';
-  for (const b of digest) hex += b.toString(16).padStart(2, '0');
-  return hex;
 }
 
 /** Every chunk of a stream in one buffer. */

@@ -82,19 +82,7 @@ import {
   type SearchRunsResult,
 } from './tracking.ts';
 import { GraphQLTransport } from './transport.ts';
-
-/** A random UUID (v4): `crypto.randomUUID` where it exists (Node, secure browser contexts), else
- * from `crypto.getRandomValues`. */
-export function uuid(): string {
-  const c = globalThis.crypto as Crypto | undefined;
-  if (typeof c?.randomUUID === 'function') return c.randomUUID();
-  const b = new Uint8Array(16);
-  c!.getRandomValues(b);
-  b[6] = (b[6]! & 0x0f) | 0x40;
-  b[8] = (b[8]! & 0x3f) | 0x80;
-  const h = [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-}
+import { uuid } from './web-crypto.ts';
 
 /** The options both clients take (the Node client adds exit and multipart settings). */
 export interface CairnClientBaseOptions {
