@@ -237,8 +237,28 @@ async function resolveVariants(
   return out;
 }
 
+const TARGET_CODES = new Set([
+  'INVALID_ARGUMENT',
+  'FAILED_PRECONDITION',
+  'NOT_FOUND',
+  'UNAVAILABLE',
+]);
+
+/**
+ * A target's typed error (ours, or a plugin's own class with the same `code` / `details`
+ * shape) becomes a CairnError; anything else stays an internal error (masked, logged).
+ */
 function toCairn(error: unknown): unknown {
+  if (error instanceof CairnError) return error;
   if (error instanceof TargetError) return new CairnError(error.code, error.message, error.details);
+  const e = error as { code?: unknown; message?: unknown; details?: unknown } | null;
+  if (error instanceof Error && typeof e?.code === 'string' && TARGET_CODES.has(e.code)) {
+    const details =
+      typeof e.details === 'object' && e.details !== null
+        ? (e.details as Record<string, unknown>)
+        : {};
+    return new CairnError(e.code as 'INVALID_ARGUMENT', error.message, details);
+  }
   return error;
 }
 
@@ -588,6 +608,28 @@ export async function recordDeploymentMetrics(
 ): Promise<DeploymentWriteResult> {
   const id = await requireDeploymentId(deps, caller, input.name);
   return execute(deps, caller, id, { type: 'RecordDeploymentMetrics', ...input });
+}
+
+/** Scores `input` on the deployment through its target (`predict`) or explains it (`explain`). */
+export async function callDeployment(
+  deps: ServiceDeps,
+  caller: Caller,
+  name: string,
+  op: 'predict' | 'explain',
+  input: unknown,
+): Promise<unknown> {
+  const current = await requireDeployment(deps, caller, name);
+  const registry = await targets(deps);
+  const target = registry.require(current.target);
+  try {
+    return await target[op](
+      targetDeployment(caller.workspaceId, current),
+      input,
+      targetContext(deps, registry, caller.workspaceId),
+    );
+  } catch (error) {
+    throw toCairn(error);
+  }
 }
 
 export type { DeploymentStatusValue };

@@ -16,6 +16,7 @@ import { CairnError, invalidArgument } from '../errors.ts';
 import { mapNotices } from '../runs/run.subscriptions.ts';
 import { deploymentDecider } from './deployment.decider.ts';
 import {
+  callDeployment,
   createDeployment,
   deleteDeployment,
   DEPLOYMENTS_PROJECTION,
@@ -375,6 +376,28 @@ builder.mutationFields((t) => ({
           () => authorize(ctx.principal, ctx.workspaceId, { scope: 'registry:write' }),
         ),
       ),
+  }),
+  predictDeployment: t.field({
+    type: 'JSON',
+    description:
+      "Scores input (an MLflow scoring-protocol body: { inputs }, { dataframe_split }, ...) on the deployment through its target's predict; the answer is the target's (e.g. { predictions }).",
+    args: {
+      name: t.arg.string({ required: true }),
+      input: t.arg({ type: 'JSON', required: true }),
+    },
+    resolve: (_r, { name, input }, ctx) =>
+      callDeployment(ctx.deps, ctx.caller, name, 'predict', input),
+  }),
+  explainDeployment: t.field({
+    type: 'JSON',
+    description:
+      "Explains predictions for input through the target's explain (FAILED_PRECONDITION where the target cannot).",
+    args: {
+      name: t.arg.string({ required: true }),
+      input: t.arg({ type: 'JSON', required: true }),
+    },
+    resolve: (_r, { name, input }, ctx) =>
+      callDeployment(ctx.deps, ctx.caller, name, 'explain', input),
   }),
   recordDeploymentMetrics: t.boolean({
     description:

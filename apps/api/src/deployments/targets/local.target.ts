@@ -27,6 +27,7 @@ export interface LocalConfig {
   start: boolean;
 }
 
+const BIND_HOSTS = new Set(['127.0.0.1', '::1', '0.0.0.0', '::']);
 const KEYS = new Set(['host', 'port', 'workers', 'timeoutSeconds', 'start']);
 
 function invalid(message: string, field: string): TargetError {
@@ -47,9 +48,11 @@ export function validateLocalConfig(config: Record<string, unknown>): LocalConfi
       throw invalid(`config.${key} must be an integer from ${min} to ${max}`, key);
     return v;
   };
+  // The address the server binds on this machine: loopback, or every interface. Predictions
+  // through the API always go to loopback (the API never calls an address a client chose).
   const host = config.host ?? '127.0.0.1';
-  if (typeof host !== 'string' || !/^[A-Za-z0-9.:-]{1,253}$/u.test(host))
-    throw invalid('config.host must be a host name or address', 'host');
+  if (typeof host !== 'string' || !BIND_HOSTS.has(host))
+    throw invalid(`config.host must be one of ${[...BIND_HOSTS].join(', ')}`, 'host');
   const timeout = config.timeoutSeconds;
   if (
     timeout !== undefined &&
@@ -159,7 +162,7 @@ export class LocalTarget implements DeploymentTarget {
   }
 
   async predict(deployment: TargetDeployment, input: unknown): Promise<unknown> {
-    const endpoint = this.running.get(key(deployment))?.endpoint ?? deployment.endpoint;
+    const endpoint = this.running.get(key(deployment))?.endpoint;
     if (!endpoint)
       throw new TargetError(
         'FAILED_PRECONDITION',
@@ -169,6 +172,7 @@ export class LocalTarget implements DeploymentTarget {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(input),
+      signal: AbortSignal.timeout(60_000),
     });
     const body: unknown = await res.json();
     if (!res.ok)
@@ -197,8 +201,8 @@ export class LocalTarget implements DeploymentTarget {
     ctx: TargetContext,
   ): Promise<TargetState> {
     const port = config.port ?? (await freePort(config.host));
-    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-    const endpoint = `http://${host}:${port}`;
+    const loopback = config.host === '::' || config.host === '::1' ? '[::1]' : '127.0.0.1';
+    const endpoint = `http://${loopback}:${port}`;
     const args = [
       '-m',
       'cairn.models',
