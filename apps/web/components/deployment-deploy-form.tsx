@@ -92,13 +92,18 @@ function DeployForm({
       .filter((v) => v !== version)
       .map((v) => ({ uri: modelUri(modelName, { version: v }), label: `v${v}` })),
   ];
-  const [candidateUri, setCandidateUri] = useState(candidateChoices[0]?.uri ?? '');
+  const [chosenCandidate, setCandidateUri] = useState('');
   const [candidateWeight, setCandidateWeight] = useState('10');
   const [problem, setProblem] = useState<string | null>(null);
   const create = useMutation<{ createDeployment: { id: string; name: string } }>();
 
   const primaryUri =
     follow === 'alias' && alias ? modelUri(modelName, { alias }) : modelUri(modelName, { version });
+  // The candidate serves something else than the primary; the first other choice by default.
+  const choices = candidateChoices.filter((c) => c.uri !== primaryUri);
+  const candidateUri = choices.some((c) => c.uri === chosenCandidate)
+    ? chosenCandidate
+    : (choices[0]?.uri ?? '');
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -194,7 +199,7 @@ function DeployForm({
           <input
             type="checkbox"
             checked={withCandidate}
-            disabled={candidateChoices.length === 0}
+            disabled={choices.length === 0}
             onChange={(e) => setWithCandidate(e.target.checked)}
           />
           <span>Add a candidate variant</span>
@@ -214,7 +219,7 @@ function DeployForm({
             <label className="field">
               <span>Candidate serves</span>
               <select value={candidateUri} onChange={(e) => setCandidateUri(e.target.value)}>
-                {candidateChoices.map((c) => (
+                {choices.map((c) => (
                   <option key={c.uri} value={c.uri}>
                     {c.label}
                   </option>

@@ -54,10 +54,11 @@ export function ConfirmDialog({
           </h2>
           <div>{children}</div>
           <div className="toolbar" style={{ justifyContent: 'flex-end' }}>
-            <button type="button" onClick={onCancel}>
+            {/* A destructive action starts on Cancel. */}
+            <button type="button" onClick={onCancel} autoFocus={danger}>
               Cancel
             </button>
-            <button type="submit" className={danger ? 'danger' : 'primary'} autoFocus>
+            <button type="submit" className={danger ? 'danger' : 'primary'} autoFocus={!danger}>
               {confirmLabel}
             </button>
           </div>
