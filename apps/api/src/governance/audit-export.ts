@@ -76,7 +76,13 @@ export const CSV_COLUMNS = [
  */
 export function csvCell(value: unknown): string {
   if (value === null || value === undefined) return '';
-  let text = typeof value === 'object' ? JSON.stringify(value) : String(value);
+  let text =
+    typeof value === 'string'
+      ? value
+      : typeof value === 'object'
+        ? JSON.stringify(value)
+        : // eslint-disable-next-line @typescript-eslint/no-base-to-string -- numbers, booleans
+          String(value);
   if (typeof value === 'string' && /^[=+\-@\t\r]/u.test(text)) text = `'${text}`;
   return /[",\r\n]/u.test(text) ? `"${text.replace(/"/gu, '""')}"` : text;
 }

@@ -12,6 +12,8 @@ import { createApiKey } from '../../src/auth/access.commands.ts';
 import { csvCell, exportAuditLog } from '../../src/governance/audit-export.ts';
 import { startApiHarness, type ApiHarness } from '../helpers/api-harness.ts';
 
+type AuditLine = Record<string, unknown> & { data?: { name?: string } };
+
 let api: ApiHarness;
 let dropDb: () => Promise<void>;
 const W = randomWorkspaceId();
@@ -90,7 +92,7 @@ describe('audit export', () => {
     const lines = (await res.text())
       .trim()
       .split('\n')
-      .map((l) => JSON.parse(l) as Record<string, any>);
+      .map((l) => JSON.parse(l) as AuditLine);
     const positions = lines.map((l) => l.position as number);
     expect(positions).toEqual([...positions].sort((a, b) => b - a));
     const byMe = lines.filter((l) => l.actor === `key:${owner.id}`);
@@ -107,7 +109,9 @@ describe('audit export', () => {
     });
     expect(latest!.address).toMatch(/127\.0\.0\.1|::1/);
     expect(latest!.summary).toContain('version=2, alias=prod');
-    const first = byMe.find((l) => l.type === 'ExperimentCreated' && l.data.name.startsWith('='));
+    const first = byMe.find(
+      (l) => l.type === 'ExperimentCreated' && (l.data?.name ?? '').startsWith('='),
+    );
     expect(first?.client).toBe('cairn-python/0.9');
     // A creation states no before.
     expect(first?.before).toBeNull();
