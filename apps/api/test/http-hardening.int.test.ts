@@ -519,6 +519,7 @@ const SCALAR_SAMPLES: Record<string, unknown> = {
   Float: 1,
   Boolean: false,
   Timestamp: 0,
+  DateTime: '2026-01-01T00:00:00Z',
   Long: 0,
   MetricValue: 0,
 };

@@ -24,6 +24,7 @@ const SCALAR_LITERALS: Record<string, string> = {
   Float: '1',
   Boolean: 'false',
   Timestamp: '1',
+  DateTime: '"2026-01-01T00:00:00Z"',
   Long: '1',
   MetricValue: '1',
 };
