@@ -4,7 +4,7 @@
 #   1. typecheck       tsc -p tsconfig.json --noEmit (and apps/web/tsconfig.json)
 #   2. lint            eslint . --max-warnings=0   (a warning fails)
 #   3. format          prettier --check .
-#   4. schema drift    npm run --if-present schema:check
+#   4. schema drift    npm run --if-present schema:check; npm run events:check (docs/events/catalogue.json)
 #   5. set-up          Kafka jars, SeaweedFS (S3 test server), Chromium (as root, when missing), the dashboard's static build
 #   6. SDK tests       sdks/python/scripts/test.sh (pytest), sdks/java/scripts/test.sh (JUnit 5),
 #                      sdks/r/scripts/test.sh (testthat), against a real `cairn server`
@@ -57,6 +57,9 @@ if [[ "${CAIRN_TEST_SKIP_CHECKS:-}" != 1 ]]; then
 
   step "GraphQL schema drift (npm run --if-present schema:check)"
   npm run --silent --if-present schema:check
+
+  step "event catalogue drift (npm run events:check)"
+  npm run --silent events:check
 fi
 
 step "Kafka jars (infra/kafka/fetch.sh)"
