@@ -159,6 +159,24 @@ export interface RunArtifactsTable {
   logged_at: Timestamp;
 }
 
+/** A dataset a run used (migration 0028, the `run-inputs` projection, RunInputsLogged). */
+export interface RunDatasetInputsTable {
+  workspace_id: string;
+  run_id: string;
+  /** Log order within the run (0, 1, …). */
+  ordinal: number;
+  name: string;
+  digest: string;
+  /** '' when the client gave none (part of the primary key). */
+  context: string;
+  source_type: string;
+  source: string;
+  schema: string | null;
+  profile: string | null;
+  tags: Jsonb<{ key: string; value: string }[]>;
+  logged_at: Timestamp;
+}
+
 export interface MetricPointsTable {
   workspace_id: string;
   run_id: string;
@@ -831,6 +849,7 @@ export interface DB {
   runs: RunsTable;
   run_params: RunParamsTable;
   run_tags: RunTagsTable;
+  run_dataset_inputs: RunDatasetInputsTable;
   metric_keys: MetricKeysTable;
   run_latest_metrics: RunLatestMetricsTable;
   metric_points: MetricPointsTable;

@@ -11,6 +11,7 @@ import {
 import {
   runArtifactLoggedV1,
   runDeletedV1,
+  runInputsLoggedV1,
   runMetricsLoggedV1,
   runMetricsLoggedV2,
   metricColumns,
@@ -101,6 +102,7 @@ import {
   memberInvitedV1,
   memberRemovedV1,
   memberRoleSetV1,
+  subjectErasedV1,
   userCreatedV1,
   userIdentityLinkedV1,
   userPasswordChangedV1,
@@ -158,6 +160,7 @@ export const currentSchemas = {
   RunDeleted: { version: 1, domain: 'runs', schema: runDeletedV1 },
   RunRestored: { version: 1, domain: 'runs', schema: runRestoredV1 },
   RunArtifactLogged: { version: 1, domain: 'runs', schema: runArtifactLoggedV1 },
+  RunInputsLogged: { version: 1, domain: 'runs', schema: runInputsLoggedV1 },
   RegisteredModelCreated: { version: 1, domain: 'registry', schema: registeredModelCreatedV1 },
   RegisteredModelRenamed: { version: 1, domain: 'registry', schema: registeredModelRenamedV1 },
   RegisteredModelDescriptionSet: {
@@ -263,6 +266,7 @@ export const currentSchemas = {
   MemberRemoved: { version: 1, domain: 'auth', schema: memberRemovedV1 },
   LoginSucceeded: { version: 1, domain: 'auth', schema: loginSucceededV1 },
   LoginFailed: { version: 1, domain: 'auth', schema: loginFailedV1 },
+  SubjectErased: { version: 1, domain: 'auth', schema: subjectErasedV1 },
   WorkspaceCreated: { version: 1, domain: 'auth', schema: workspaceCreatedV1 },
   CustomRoleDefined: { version: 1, domain: 'auth', schema: customRoleDefinedV1 },
   CustomRoleDeleted: { version: 1, domain: 'auth', schema: customRoleDeletedV1 },

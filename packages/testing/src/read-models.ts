@@ -55,6 +55,10 @@ export const DUMP_QUERIES: Readonly<Record<string, { query: string; workspaceCol
   model_aliases: { query: 'SELECT * FROM model_aliases', workspaceColumn: 'workspace_id' },
   model_history: { query: 'SELECT * FROM model_history', workspaceColumn: 'workspace_id' },
   run_artifacts: { query: 'SELECT * FROM run_artifacts', workspaceColumn: 'workspace_id' },
+  run_dataset_inputs: {
+    query: 'SELECT * FROM run_dataset_inputs',
+    workspaceColumn: 'workspace_id',
+  },
   webhooks: { query: 'SELECT * FROM webhooks', workspaceColumn: 'workspace_id' },
   trace_spans: { query: 'SELECT * FROM trace_spans', workspaceColumn: 'workspace_id' },
   traces: { query: 'SELECT * FROM traces', workspaceColumn: 'workspace_id' },

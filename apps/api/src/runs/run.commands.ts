@@ -3,6 +3,7 @@ import {
   newEntityId,
   runStreamId,
   type KeyValue,
+  type RunDatasetInput,
   type RunSource,
   type RunStatus,
   type StoredEventEnvelope,
@@ -157,3 +158,11 @@ export async function logArtifact(
 
 export const deleteTag = (deps: ServiceDeps, caller: Caller, runId: string, key: string) =>
   run(deps, caller, runId, { type: 'DeleteRunTag', key });
+
+/** Records the datasets a run used (MLflow's log_inputs); waits for the `run-inputs` read model. */
+export const logRunInputs = (
+  deps: ServiceDeps,
+  caller: Caller,
+  runId: string,
+  datasets: RunDatasetInput[],
+) => run(deps, caller, runId, { type: 'LogRunInputs', datasets }, { projection: 'run-inputs' });

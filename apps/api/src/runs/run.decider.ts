@@ -3,6 +3,7 @@ import {
   metricColumns,
   type KeyValue,
   type NewEvent,
+  type RunDatasetInput,
   type RunSource,
   type RunStatus,
 } from '@cairn/events';
@@ -34,6 +35,8 @@ export type RunCommand =
   | { type: 'UpdateRun'; status: RunStatus | null; endTime: number | null; name: string | null }
   | { type: 'DeleteRun' }
   | { type: 'RestoreRun' }
+  /** Records the datasets a run used (MLflow's log_inputs); see decideLogInputs. */
+  | { type: 'LogRunInputs'; datasets: RunDatasetInput[] }
   | {
       /** Records a file already stored in the artifact store (bytes first, then the fact). */
       type: 'LogRunArtifact';
@@ -51,6 +54,76 @@ export interface RunState {
   lifecycleStage: 'active' | 'deleted';
   params: Map<string, string>;
   tagKeys: Set<string>;
+  /** `datasetInputKey` of every dataset input logged so far. */
+  inputKeys: Set<string>;
+}
+
+/** One dataset input per (name, digest, context): logging it again is a no-op. */
+export const datasetInputKey = (d: Pick<RunDatasetInput, 'name' | 'digest' | 'context'>) =>
+  JSON.stringify([d.name, d.digest, d.context]);
+
+/** At most this many datasets in one LogRunInputs call (MLflow allows 1000 inputs per call). */
+export const DATASET_INPUTS_PER_CALL = 100;
+
+const DATASET_LIMITS = {
+  name: 500,
+  digest: 64,
+  sourceType: 100,
+  source: 65535,
+  schema: 1048576,
+  profile: 16384,
+  context: 500,
+} as const;
+
+function checkText(what: string, value: string, max: number, required: boolean): string {
+  if (typeof value !== 'string') throw invalidArgument(`${what} must be a string`);
+  if (required && value.trim() === '') throw invalidArgument(`${what} must not be empty`);
+  if (value.length > max)
+    throw invalidArgument(`${what} is at most ${max} characters, got ${value.length}`);
+  if (value.includes('\u0000')) throw invalidArgument(`${what} must not contain NUL characters`);
+  return value;
+}
+
+function checkDataset(d: RunDatasetInput, i: number): RunDatasetInput {
+  const at = `datasets[${i}]`;
+  const optional = (name: 'schema' | 'profile' | 'context', value: string | null) =>
+    value === null ? null : checkText(`${at}.${name}`, value, DATASET_LIMITS[name], false);
+  if (d.tags.length > LIMITS.tagsPerBatch)
+    throw invalidArgument(`${at} holds at most ${LIMITS.tagsPerBatch} tags`);
+  validateTags(d.tags);
+  return {
+    name: checkText(`${at}.name`, d.name, DATASET_LIMITS.name, true),
+    digest: checkText(`${at}.digest`, d.digest, DATASET_LIMITS.digest, true),
+    sourceType: checkText(`${at}.sourceType`, d.sourceType, DATASET_LIMITS.sourceType, true),
+    source: checkText(`${at}.source`, d.source, DATASET_LIMITS.source, false),
+    schema: optional('schema', d.schema),
+    profile: optional('profile', d.profile),
+    context: optional('context', d.context),
+    tags: d.tags,
+  };
+}
+
+function decideLogInputs(
+  command: Extract<RunCommand, { type: 'LogRunInputs' }>,
+  state: RunState,
+  runId: string,
+  ctx: Parameters<Decider<RunCommand, RunState>['decide']>[2],
+): NewEvent[] {
+  if (command.datasets.length === 0) throw invalidArgument('datasets must not be empty');
+  if (command.datasets.length > DATASET_INPUTS_PER_CALL)
+    throw invalidArgument(
+      `One call logs at most ${DATASET_INPUTS_PER_CALL} datasets, got ${command.datasets.length}`,
+    );
+  const seen = new Set(state.inputKeys);
+  const datasets: RunDatasetInput[] = [];
+  command.datasets.forEach((raw, i) => {
+    const d = checkDataset(raw, i);
+    const key = datasetInputKey(d);
+    if (seen.has(key)) return;
+    seen.add(key);
+    datasets.push(d);
+  });
+  return datasets.length === 0 ? [] : [newEvent(ctx, 'RunInputsLogged', { runId, datasets })];
 }
 
 /**
@@ -165,6 +238,7 @@ export const runDecider: Decider<RunCommand, RunState> = {
     lifecycleStage: 'active',
     params: new Map(),
     tagKeys: new Set(),
+    inputKeys: new Set(),
   }),
 
   evolve(state, event) {
@@ -200,6 +274,11 @@ export const runDecider: Decider<RunCommand, RunState> = {
         return { ...state, lifecycleStage: 'deleted' };
       case 'RunRestored':
         return { ...state, lifecycleStage: 'active' };
+      case 'RunInputsLogged':
+        return {
+          ...state,
+          inputKeys: new Set([...state.inputKeys, ...event.data.datasets.map(datasetInputKey)]),
+        };
       default:
         return state;
     }
@@ -261,6 +340,8 @@ export const runDecider: Decider<RunCommand, RunState> = {
       case 'RestoreRun':
         if (state.lifecycleStage === 'active') throw invalidArgument(`Run ${runId} is not deleted`);
         return [newEvent(ctx, 'RunRestored', { runId })];
+      case 'LogRunInputs':
+        return decideLogInputs(command, state, runId, ctx);
       case 'LogRunArtifact':
         if (!Number.isSafeInteger(command.size) || command.size < 0)
           throw invalidArgument(`Artifact size must be a non-negative integer`);

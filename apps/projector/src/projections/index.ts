@@ -8,6 +8,7 @@ import { experimentsProjection } from './experiments.projection.ts';
 import { promptsProjection } from './prompts.projection.ts';
 import { registryProjection } from './registry.projection.ts';
 import { runsProjection } from './runs.projection.ts';
+import { runInputsProjection } from './run-inputs.projection.ts';
 import { tracesProjection } from './traces.projection.ts';
 import { usersProjection } from './users.projection.ts';
 import { authProjection } from './auth.projection.ts';
@@ -27,6 +28,7 @@ export const allProjections: readonly Projection[] = [
   usersProjection,
   authProjection,
   deploymentsProjection,
+  runInputsProjection,
 ];
 
 export function findProjection(name: string): Projection | undefined {

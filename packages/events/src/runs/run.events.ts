@@ -142,3 +142,32 @@ export const runArtifactLoggedV1 = z.object({
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
   contentType: z.string(),
 });
+
+/**
+ * A dataset used by a run (MLflow's `log_inputs`): the facts that identify it (name and digest),
+ * where it came from, and how the run used it (the `context` tag: "training", "eval", …).
+ * Logging the same dataset (name and digest) with the same context again changes nothing.
+ */
+export const runDatasetInput = z.object({
+  name: z.string().min(1).max(500),
+  /** A content hash computed by the client (MLflow: 8+ hex characters of an md5/sha256). */
+  digest: z.string().min(1).max(64),
+  /** e.g. "local", "s3", "http", "code", "delta_table", "hugging_face". */
+  sourceType: z.string().min(1).max(100),
+  /** The location, as the client reported it (JSON in MLflow); never fetched by the server. */
+  source: z.string().max(65535),
+  /** The dataset's schema as JSON text (MLflow: `{"mlflow_colspec": …}`), when known. */
+  schema: z.string().max(1048576).nullable(),
+  /** The dataset's profile as JSON text (e.g. `{"num_rows": 100, "num_elements": 400}`). */
+  profile: z.string().max(16384).nullable(),
+  /** How the run used it: MLflow's `mlflow.data.context` input tag; null when not given. */
+  context: z.string().max(500).nullable(),
+  /** Other input tags (besides `mlflow.data.context`). */
+  tags: z.array(keyValue),
+});
+export type RunDatasetInput = z.infer<typeof runDatasetInput>;
+
+export const runInputsLoggedV1 = z.object({
+  runId: entityId,
+  datasets: z.array(runDatasetInput).min(1),
+});
