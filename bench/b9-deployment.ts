@@ -15,18 +15,25 @@
  * after each server's drain) count exactly the requests answered, and that the a/b split is
  * within 1 % of 90/10. Writes bench/results/b9-deployment.md (quick: b9-deployment-quick.md).
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs, promisify } from 'node:util';
+import { parseArgs } from 'node:util';
 import { Cairn, REPO } from './lib/cairn.ts';
-import { request, startLoggedServer } from './lib/http.ts';
-import { closedLoop } from './lib/load.ts';
+import { startLoggedServer } from './lib/http.ts';
+import {
+  body,
+  freePort,
+  logger,
+  measureInvocations,
+  run,
+  SDK_PYTHON,
+  stopProcess,
+  type LoadShape,
+  type Measured,
+} from './lib/serving.ts';
 import { fmtMs, median, summarize } from './lib/stats.ts';
-
-const run = promisify(execFile);
 
 const { values: args } = parseArgs({
   options: {
@@ -41,14 +48,15 @@ const quick = args.quick ?? false;
 const reps = Number(args.reps ?? (quick ? 1 : 3));
 const workers = Number(args.workers ?? 1);
 const clients = Number(args.clients ?? 16);
-const warmupMs = quick ? 1000 : 2000;
-const durationMs = quick ? 3000 : 8000;
+const shape: LoadShape = {
+  clients,
+  warmupMs: quick ? 1000 : 2000,
+  durationMs: quick ? 3000 : 8000,
+};
 const outFile =
   args.out ??
   path.join(REPO, 'bench/results', quick ? 'b9-deployment-quick.md' : 'b9-deployment.md');
 
-const SDK_PYTHON = path.join(REPO, 'sdks/python/.venv/bin/python');
-const COLUMNS = Array.from({ length: 8 }, (_, i) => `f${i}`);
 const MODEL = 'b9d';
 
 type Kind = 'plain' | 'deployment' | 'a/b+traces';
@@ -62,58 +70,7 @@ interface Server {
   answered: Map<string, number>;
 }
 
-function log(msg: string): void {
-  console.log(`[b9d ${new Date().toISOString().slice(11, 19)}] ${msg}`);
-}
-
-function body(seed: number): string {
-  let s = seed >>> 0;
-  const row = COLUMNS.map(() => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return Math.round(((s / 2 ** 32) * 6 - 3) * 1e4) / 1e4;
-  });
-  return JSON.stringify({ dataframe_split: { columns: COLUMNS, data: [row] } });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
-
-/** CPU time (ms, user + system) of a process and all its descendants, from /proc. */
-async function treeCpuMs(rootPid: number): Promise<number> {
-  const stats = new Map<number, { ppid: number; ticks: number }>();
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const text = await readFile(`/proc/${entry}/stat`, 'utf8');
-      const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
-      stats.set(Number(entry), {
-        ppid: Number(rest[1]),
-        ticks: Number(rest[11]) + Number(rest[12]),
-      });
-    } catch {
-      // exited meanwhile
-    }
-  }
-  let ticks = 0;
-  const stack = [rootPid];
-  const seen = new Set<number>();
-  while (stack.length > 0) {
-    const pid = stack.pop()!;
-    if (seen.has(pid)) continue;
-    seen.add(pid);
-    ticks += stats.get(pid)?.ticks ?? 0;
-    for (const [child, st] of stats) if (st.ppid === pid) stack.push(child);
-  }
-  return (ticks * 1000) / 100; // USER_HZ
-}
+const log = logger('b9d');
 
 async function startServer(kind: Kind, cairn: Cairn, work: string): Promise<Server> {
   const port = await freePort();
@@ -144,38 +101,11 @@ async function startServer(kind: Kind, cairn: Cairn, work: string): Promise<Serv
   return { kind, base, child, answered: new Map() };
 }
 
-async function stopServer(s: Server): Promise<void> {
-  const exited = new Promise<void>((resolve) => s.child.once('exit', () => resolve()));
-  s.child.kill('SIGTERM');
-  await Promise.race([exited, new Promise((r) => setTimeout(r, 30_000))]);
-}
-
-async function measure(s: Server, payloads: string[]) {
-  const cpu0 = await treeCpuMs(s.child.pid!);
-  const result = await closedLoop({
-    clients,
-    warmupMs,
-    durationMs,
-    op: async (client, i) => {
-      const res = await request(
-        s.base,
-        'POST',
-        '/invocations',
-        payloads[(client + i) % payloads.length],
-      );
-      if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${res.body.slice(0, 200)}`);
-      const variant = String(res.headers?.['x-cairn-variant'] ?? '');
-      s.answered.set(variant, (s.answered.get(variant) ?? 0) + 1);
-      return 1;
-    },
+function measure(s: Server, payloads: string[]): Promise<Measured> {
+  return measureInvocations(s.base, s.child.pid!, payloads, shape, (res) => {
+    const variant = String(res.headers?.['x-cairn-variant'] ?? '');
+    s.answered.set(variant, (s.answered.get(variant) ?? 0) + 1);
   });
-  const cpuMs = (await treeCpuMs(s.child.pid!)) - cpu0;
-  return {
-    rps: result.ops / result.seconds,
-    lat: result.latencies,
-    errors: result.errors,
-    cpuMs: result.totalItems > 0 ? cpuMs / result.totalItems : NaN,
-  };
 }
 
 const METRICS = `query M($name: String!) { deployment(name: $name) { metrics { variant requests errors } } }`;
@@ -245,7 +175,7 @@ async function main(): Promise<void> {
     const servers: Server[] = [];
     for (const kind of KINDS) servers.push(await startServer(kind, cairn, work));
     try {
-      const payloads = Array.from({ length: 32 }, (_, i) => body(100 + i));
+      const payloads = Array.from({ length: 32 }, (_, i) => body(1, 100 + i));
       for (let rep = 0; rep < reps; rep++) {
         const order = rep % 2 === 0 ? servers : [...servers].reverse();
         for (const s of order) {
@@ -261,7 +191,7 @@ async function main(): Promise<void> {
         }
       }
     } finally {
-      for (const s of servers) await stopServer(s);
+      for (const s of servers) await stopProcess(s.child, false, 30_000); // drains its metrics
     }
     // after the drains: the reports count every request answered
     for (const s of servers.filter((x) => x.kind !== 'plain')) {
@@ -301,7 +231,7 @@ async function main(): Promise<void> {
       .loadavg()
       .map((l) => l.toFixed(1))
       .join(' ')}.`,
-    `Model: B9's (scikit-learn LogisticRegression, 8 float columns), registered twice. ${workers} worker(s); ${clients} closed-loop clients, 1-row \`dataframe_split\` bodies, ${warmupMs / 1000} s warm-up + ${durationMs / 1000} s window, ${reps} rep(s) interleaved; req/s = median over reps; server CPU/request = all the server's processes (workers, master, watchers, reporter) over warm-up and window.`,
+    `Model: B9's (scikit-learn LogisticRegression, 8 float columns), registered twice. ${workers} worker(s); ${clients} closed-loop clients, 1-row \`dataframe_split\` bodies, ${shape.warmupMs / 1000} s warm-up + ${shape.durationMs / 1000} s window, ${reps} rep(s) interleaved; req/s = median over reps; server CPU/request = all the server's processes (workers, master, watchers, reporter) over warm-up and window.`,
     '',
     '| server | req/s | vs plain | p50 / p99 | server CPU/request | vs plain | errors |',
     '| --- | --- | --- | --- | --- | --- | --- |',
