@@ -21,6 +21,7 @@ import * as m0022 from './migrations/2026-12-07T0022-auth.ts';
 import * as m0023 from './migrations/2026-12-07T0023-deployments.ts';
 import * as m0024 from './migrations/2026-12-07T0024-audit-chain.ts';
 import * as m0025 from './migrations/2026-12-07T0025-service-accounts.ts';
+import * as m0029 from './migrations/2026-12-07T0029-consumer-checkpoints.ts';
 import * as m0028 from './migrations/2026-12-07T0028-lineage.ts';
 
 /** Migrations are listed statically so that they work the same from source and from a bundle. */
@@ -47,6 +48,7 @@ const migrations: Record<string, Migration> = {
   '2026-12-07T0023-deployments': m0023,
   '2026-12-07T0024-audit-chain': m0024,
   '2026-12-07T0025-service-accounts': m0025,
+  '2026-12-07T0029-consumer-checkpoints': m0029,
   '2026-12-07T0028-lineage': m0028,
 };
 
