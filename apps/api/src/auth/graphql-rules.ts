@@ -160,6 +160,7 @@ export const GRAPHQL_RULES: Readonly<Record<RootType, Readonly<Record<string, Ru
   Subscription: {
     accessChanged: { scope: 'tracking:read' },
     annotationQueueChanged: { scope: 'evaluation:read' },
+    auditLogAppended: { scope: 'workspace:admin' },
     assessmentsChanged: { scope: 'evaluation:read' },
     deploymentChanged: { scope: 'deployments:read' },
     evaluationRunChanged: { scope: 'evaluation:read' },

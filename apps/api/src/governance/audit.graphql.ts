@@ -32,7 +32,7 @@ const AuditOriginRef = builder.objectRef<EventOrigin>('AuditOrigin').implement({
   }),
 });
 
-const AuditEntryRef = builder.objectRef<AuditRow>('AuditEntry').implement({
+export const AuditEntryRef = builder.objectRef<AuditRow>('AuditEntry').implement({
   description:
     'One event of the log: who (actor: `anonymous`, `key:<id>`, `user:<id>`, `system:<component>`), what (type, data), when, and the request it came from (correlationId).',
   fields: (t) => ({
@@ -86,7 +86,7 @@ const AuditEntryRef = builder.objectRef<AuditRow>('AuditEntry').implement({
 
 const AuditEntryConnection = connectionType('AuditEntry', AuditEntryRef);
 
-const AuditFilterRef = builder.inputType('AuditFilter', {
+export const AuditFilterRef = builder.inputType('AuditFilter', {
   fields: (t) => ({
     actor: t.string({ description: 'Exactly this actor, e.g. `key:ab12…` or `anonymous`.' }),
     types: t.stringList({ description: 'Event types, e.g. ["ModelAliasSet"] (at most 100).' }),
@@ -96,6 +96,30 @@ const AuditFilterRef = builder.inputType('AuditFilter', {
     to: t.field({ type: 'Timestamp', description: 'Recorded before (epoch ms).' }),
   }),
 });
+
+/** The query layer's filter from the GraphQL input (absent fields: no condition). */
+export function toAuditFilter(
+  f:
+    | {
+        actor?: string | null;
+        types?: readonly string[] | null;
+        domain?: string | null;
+        streamId?: string | null;
+        from?: number | null;
+        to?: number | null;
+      }
+    | null
+    | undefined,
+): AuditFilter {
+  return {
+    actor: f?.actor,
+    types: f?.types,
+    domain: f?.domain,
+    streamId: f?.streamId,
+    from: f?.from ?? null,
+    to: f?.to ?? null,
+  };
+}
 
 const isPosition = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0;
 
@@ -111,15 +135,7 @@ builder.queryFields((t) => ({
     resolve: async (_r, args, ctx): Promise<Connection<AuditRow>> => {
       const first = pageSize(args.first, AUDIT_LIMITS.maxPage);
       const before = decodeCursor(args.after, isPosition);
-      const f = args.filter;
-      const filter: AuditFilter = {
-        actor: f?.actor,
-        types: f?.types,
-        domain: f?.domain,
-        streamId: f?.streamId,
-        from: f?.from ?? null,
-        to: f?.to ?? null,
-      };
+      const filter = toAuditFilter(args.filter);
       const { rows, hasMore } = await readAuditLog(
         ctx.deps.db,
         ctx.workspaceId,

@@ -22,6 +22,8 @@ import '../evaluation/rule.graphql.ts';
 import '../auth/auth.graphql.ts';
 import '../evaluation/annotation-queue.graphql.ts';
 import '../governance/audit.graphql.ts';
+import '../governance/audit.subscriptions.ts';
+import '../governance/erasure.graphql.ts';
 import '../auth/members.graphql.ts';
 import '../auth/access.graphql.ts';
 import '../auth/service-accounts.graphql.ts';
