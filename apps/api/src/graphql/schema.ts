@@ -27,6 +27,7 @@ import '../governance/erasure.graphql.ts';
 import '../auth/members.graphql.ts';
 import '../auth/access.graphql.ts';
 import '../auth/service-accounts.graphql.ts';
+import '../lineage/lineage.graphql.ts';
 
 let schema: GraphQLSchema | null = null;
 
