@@ -4,6 +4,10 @@ import {
   createApiKey,
   createUser,
   createWorkspace,
+  DEFAULT_ORGANIZATION_ID,
+  eraseUser,
+  findUserIdByEmail,
+  normaliseEmail,
   revokeApiKey,
   type Caller,
   type ServiceDeps,
@@ -47,6 +51,8 @@ export const ACCESS_USAGE = `  keys create --workspace W --role R [--name N] [--
   users create --email E --workspace W --role R [--display-name D] [--password-stdin]
                                Create a dashboard user (password read from stdin, else prompted
                                for nothing: an OIDC-only user) and make it a member of W
+  users erase <email|userId>   Erase a user for good: its email and name are crypto-shredded in
+                               the log and read models (docs/governance.md, "Erasure")
   workspaces create <id> [--name N]
                                Create a workspace`;
 
@@ -208,6 +214,16 @@ export async function accessCommand(
       });
       console.log(user.userId);
       console.error(`Created user ${user.email} (${role} in workspace ${workspace})`);
+      return;
+    }
+    if (group === 'users' && sub === 'erase') {
+      const who = need(arg ?? null, '<email|userId>', 'cairn users erase');
+      const userId = who.includes('@')
+        ? await findUserIdByEmail(deps.db, DEFAULT_ORGANIZATION_ID, normaliseEmail(who))
+        : who;
+      if (!userId) throw new UsageError(`No user has the email ${who}`);
+      const result = await eraseUser(deps, cliCaller(DEFAULT_ORGANIZATION_ID), { userId });
+      console.error(result.erased ? `Erased user ${userId}` : `User ${userId} was erased already`);
       return;
     }
     if (group === 'workspaces' && sub === 'create') {

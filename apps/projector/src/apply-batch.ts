@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DB, LogPosition } from '@cairn/db';
 import { decodeEvent, isEventType, type CairnEvent, type StoredEventEnvelope } from '@cairn/events';
+import { revealPersonalData } from '@cairn/db';
 import { CHANGES_CHANNEL, encodeChangeNotices } from './change-notices.ts';
 import { checkpointName, type Projection } from './projection.ts';
 
@@ -174,7 +175,10 @@ async function runInTransaction(
     const decoded: CairnEvent[] = [];
     let skipped = 0;
     let deadLettered = 0;
-    for (const event of events) {
+    // Projections see personal fields opened (or erased placeholders); dead letters keep the
+    // event as stored, sealed.
+    const revealed = await revealPersonalData(trx, events);
+    for (const [i, event] of events.entries()) {
       const k = key(event.workspaceId, event.streamId);
       const applied = Math.max(guards.get(k) ?? 0, positions.get(k)?.position ?? 0);
       if (event.streamPosition <= applied) {
@@ -192,7 +196,7 @@ async function runInTransaction(
         continue;
       }
       try {
-        decoded.push(decodeEvent(event));
+        decoded.push(decodeEvent(revealed[i]!));
       } catch (error) {
         await deadLetter(trx, projection, event, error);
         deadLettered += 1;

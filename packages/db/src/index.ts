@@ -6,3 +6,4 @@ export * from './binary-arrays.ts';
 export * from './event-store/event-store.errors.ts';
 export * from './event-store/append.ts';
 export * from './event-store/read.ts';
+export * from './event-store/personal-data.ts';

@@ -734,6 +734,19 @@ export interface ServiceAccountsTable {
   created_at: Timestamp;
 }
 
+/**
+ * A data subject's key (migration 0026, docs/governance.md "Erasure"): written by the API, not a
+ * read model. `key` and `lookup` are null once the subject is erased.
+ */
+export interface SubjectKeysTable {
+  workspace_id: string;
+  subject_id: string;
+  key: Buffer | null;
+  lookup: string | null;
+  created_at: Generated<Timestamp>;
+  erased_at: Timestamp | null;
+}
+
 /** Last use of an API key: operational state written by the API, not a read model. */
 export interface ApiKeyUsageTable {
   key_id: string;
@@ -841,6 +854,7 @@ export interface DB {
   audit_chain_heads: AuditChainHeadsTable;
   streams: StreamsTable;
   unique_keys: UniqueKeysTable;
+  subject_keys: SubjectKeysTable;
   log_checkpoints: LogCheckpointsTable;
   projection_stream_positions: ProjectionStreamPositionsTable;
   dead_letters: DeadLettersTable;

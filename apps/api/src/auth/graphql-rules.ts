@@ -115,6 +115,7 @@ export const GRAPHQL_RULES: Readonly<Record<RootType, Readonly<Record<string, Ru
     deleteTraceTag: { scope: 'tracing:write' },
     deleteTraces: { scope: 'tracing:write' },
     deleteWebhook: { scope: 'webhooks:write' },
+    eraseUser: { scope: 'workspace:admin' },
     inviteMember: { scope: 'workspace:admin' },
     logBatch: { scope: 'tracking:write' },
     logRunInputs: { scope: 'tracking:write' },

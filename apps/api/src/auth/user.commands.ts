@@ -1,5 +1,12 @@
 import type { Kysely } from 'kysely';
-import { appendToStream, readStream, type DB } from '@cairn/db';
+import {
+  appendInTransaction,
+  appendToStream,
+  eraseSubjectKey,
+  readStream,
+  subjectForEmail,
+  type DB,
+} from '@cairn/db';
 import {
   decodeEvent,
   LOGIN_FAILURES_STREAM_ID,
@@ -9,7 +16,7 @@ import {
   type EventData,
   type StoredEventEnvelope,
 } from '@cairn/events';
-import { CairnError } from '../errors.ts';
+import { CairnError, toCairnError } from '../errors.ts';
 import { handleCommand, type Caller } from '../write/command-handler.ts';
 import { newEvent } from '../write/decider.ts';
 import type { ServiceDeps } from '../write/services.ts';
@@ -308,6 +315,10 @@ export async function setMemberRole(
   );
   if (!user)
     throw new CairnError('NOT_FOUND', `User ${input.userId} not found`, { userId: input.userId });
+  if (user.erased)
+    throw new CairnError('FAILED_PRECONDITION', `User ${input.userId} is erased`, {
+      userId: input.userId,
+    });
   await executeMember(deps, caller, {
     type: 'SetMemberRole',
     userId: input.userId,
@@ -322,4 +333,61 @@ export async function removeMember(
   userId: string,
 ): Promise<void> {
   await executeMember(deps, caller, { type: 'RemoveMember', userId });
+}
+
+/**
+ * Erases a user (docs/governance.md, "Erasure"): appends SubjectErased to the user's stream and,
+ * in the same transaction, deletes the subject's key (every personal field sealed with it reads
+ * as the erased placeholder from then on, in the log, the read models after the projection and
+ * every rebuild), releases the user's email and OIDC identity and ends its sessions.
+ * Irreversible; erasing an erased user changes nothing. Past events stay attributed to
+ * `user:<id>`.
+ */
+export async function eraseUser(
+  deps: ServiceDeps,
+  caller: Caller,
+  input: { userId: string; organizationId?: string },
+): Promise<{ userId: string; subjectId: string | null; erased: boolean }> {
+  const organizationId = input.organizationId ?? DEFAULT_ORGANIZATION_ID;
+  const streamId = userStreamId(input.userId);
+  const stream = await readStream(deps.db, organizationId, streamId, {
+    excludeTypes: ['LoginSucceeded'],
+  });
+  let state = userDecider.initialState();
+  for (const raw of stream.events) state = userDecider.evolve(state, decodeEvent(raw));
+  if (!state.exists)
+    throw new CairnError('NOT_FOUND', `User ${input.userId} not found`, { userId: input.userId });
+  if (state.erased) return { userId: input.userId, subjectId: null, erased: false };
+  // The subject of the user's email (created for a user whose events predate sealing: its
+  // read-model rows are erased, its old event bodies are not; see the docs).
+  const { subjectId } = await subjectForEmail(deps.db, organizationId, state.email);
+  const events = userDecider.decide(
+    { type: 'EraseUser', userId: input.userId, subjectId },
+    state,
+    deps.decideContext,
+  );
+  const releaseKeys = [{ scope: USER_EMAIL_SCOPE, key: state.email }];
+  if (state.oidcSubject) releaseKeys.push({ scope: USER_OIDC_SCOPE, key: state.oidcSubject });
+  const result = await deps.db
+    .transaction()
+    .execute(async (trx) => {
+      const appended = await appendInTransaction(trx, {
+        workspaceId: organizationId,
+        streamId,
+        streamType: 'user',
+        expectedVersion: stream.version,
+        events,
+        metadata: caller.metadata,
+        releaseKeys,
+      });
+      await eraseSubjectKey(trx, subjectId);
+      await trx.deleteFrom('sessions').where('user_id', '=', input.userId).execute();
+      return appended;
+    })
+    .catch((error: unknown) => {
+      throw toCairnError(error);
+    });
+  deps.onAppended?.(result.events);
+  await waitForUsers(deps, result.events);
+  return { userId: input.userId, subjectId, erased: true };
 }

@@ -10,6 +10,8 @@ export interface UserState {
   displayName: string;
   passwordHash: string | null;
   oidcSubject: string | null;
+  /** Set by SubjectErased: the user's personal data is gone, it cannot log in or change. */
+  erased: boolean;
 }
 
 export type UserCommand =
@@ -24,6 +26,7 @@ export type UserCommand =
     }
   | { type: 'ChangePassword'; userId: string; passwordHash: string }
   | { type: 'LinkOidcIdentity'; userId: string; oidcSubject: string }
+  | { type: 'EraseUser'; userId: string; subjectId: string }
   | {
       type: 'RecordLogin';
       userId: string;
@@ -39,7 +42,14 @@ const initial: UserState = {
   displayName: '',
   passwordHash: null,
   oidcSubject: null,
+  erased: false,
 };
+
+function live(state: UserState, userId: string): void {
+  if (!state.exists) throw new CairnError('NOT_FOUND', `User ${userId} not found`);
+  if (state.erased)
+    throw new CairnError('FAILED_PRECONDITION', `User ${userId} is erased`, { userId });
+}
 
 /** One user account (`user-<id>`). Email uniqueness is an event-store unique key. */
 export const userDecider: Decider<UserCommand, UserState> = {
@@ -47,11 +57,13 @@ export const userDecider: Decider<UserCommand, UserState> = {
   evolve(state, event: CairnEvent) {
     switch (event.type) {
       case 'UserCreated':
-        return { ...event.data, exists: true };
+        return { ...event.data, exists: true, erased: false };
       case 'UserPasswordChanged':
         return { ...state, passwordHash: event.data.passwordHash };
       case 'UserIdentityLinked':
         return { ...state, oidcSubject: event.data.oidcSubject };
+      case 'SubjectErased':
+        return { ...state, erased: true, passwordHash: null, oidcSubject: null };
       default:
         return state;
     }
@@ -72,7 +84,7 @@ export const userDecider: Decider<UserCommand, UserState> = {
           }),
         ];
       case 'ChangePassword':
-        if (!state.exists) throw new CairnError('NOT_FOUND', `User ${command.userId} not found`);
+        live(state, command.userId);
         return [
           newEvent(ctx, 'UserPasswordChanged', {
             userId: command.userId,
@@ -80,7 +92,7 @@ export const userDecider: Decider<UserCommand, UserState> = {
           }),
         ];
       case 'LinkOidcIdentity':
-        if (!state.exists) throw new CairnError('NOT_FOUND', `User ${command.userId} not found`);
+        live(state, command.userId);
         if (state.oidcSubject === command.oidcSubject) return [];
         if (state.oidcSubject !== null)
           throw new CairnError(
@@ -95,13 +107,20 @@ export const userDecider: Decider<UserCommand, UserState> = {
           }),
         ];
       case 'RecordLogin':
-        if (!state.exists) throw new CairnError('NOT_FOUND', `User ${command.userId} not found`);
+        live(state, command.userId);
         return [
           newEvent(ctx, 'LoginSucceeded', {
             userId: command.userId,
             method: command.method,
             remoteAddress: command.remoteAddress,
           }),
+        ];
+      case 'EraseUser':
+        if (!state.exists) throw new CairnError('NOT_FOUND', `User ${command.userId} not found`);
+        // Irreversible and idempotent: erasing an erased user changes nothing.
+        if (state.erased) return [];
+        return [
+          newEvent(ctx, 'SubjectErased', { subjectId: command.subjectId, userId: command.userId }),
         ];
       default:
         return assertNever(command);

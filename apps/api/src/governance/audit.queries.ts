@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { DB } from '@cairn/db';
+import { revealPersonalData, type DB } from '@cairn/db';
 import { currentSchemas, type Domain, type EventOrigin } from '@cairn/events';
 import { invalidArgument } from '../errors.ts';
 
@@ -134,9 +134,11 @@ export async function readAuditLog(
     .orderBy(sql`global_position`, 'desc')
     .limit(first + 1)
     .execute();
+  // Personal fields are shown opened, or as the erased placeholder (docs/governance.md, "Erasure").
+  const page = await revealPersonalData(db, rows.slice(0, first));
   return {
     hasMore: rows.length > first,
-    rows: rows.slice(0, first).map((r) => ({
+    rows: page.map((r) => ({
       globalPosition: r.global_position,
       eventId: r.event_id,
       type: r.type,

@@ -1,6 +1,6 @@
 import { sql, type Transaction } from 'kysely';
 import type { DB } from '@cairn/db';
-import { assertNever, type CairnEvent, type EventType } from '@cairn/events';
+import { assertNever, erasedPlaceholder, type CairnEvent, type EventType } from '@cairn/events';
 import type { Projection } from '../projection.ts';
 
 const handles = [
@@ -10,6 +10,7 @@ const handles = [
   'MemberInvited',
   'MemberRoleSet',
   'MemberRemoved',
+  'SubjectErased',
 ] as const satisfies readonly EventType[];
 
 type Handled = Extract<CairnEvent, { type: (typeof handles)[number] }>;
@@ -126,6 +127,37 @@ async function applyOne(trx: Transaction<DB>, event: Handled): Promise<void> {
         .where('user_id', '=', event.data.userId)
         .execute();
       return;
+    case 'SubjectErased': {
+      // Live, the rows still hold the plain email and name; on a rebuild they hold the
+      // placeholder already (the sealed fields read so once the key is gone): both end equal.
+      const placeholder = erasedPlaceholder(event.data.subjectId);
+      const user = await trx
+        .selectFrom('users')
+        .select('email')
+        .where('workspace_id', '=', ws)
+        .where('user_id', '=', event.data.userId)
+        .executeTakeFirst();
+      if (user && user.email !== placeholder)
+        await trx
+          .updateTable('workspace_invitations')
+          .set({ email: placeholder })
+          .where('email', '=', user.email)
+          .execute();
+      await trx
+        .updateTable('users')
+        .set({
+          email: placeholder,
+          display_name: placeholder,
+          password_hash: null,
+          oidc_subject: null,
+          updated_at: at,
+        })
+        .where('workspace_id', '=', ws)
+        .where('user_id', '=', event.data.userId)
+        .execute();
+      await trx.deleteFrom('workspace_members').where('user_id', '=', event.data.userId).execute();
+      return;
+    }
     default:
       assertNever(event);
   }

@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { EventMetadata, NewEvent, StoredEventEnvelope } from '@cairn/events';
 import type { DB } from '../types.ts';
+import { mayHoldPersonalData, sealPersonalData } from './personal-data.ts';
 import {
   StreamVersionConflictError,
   UniqueKeyTakenError,
@@ -66,10 +67,15 @@ async function insertEvents(db: Kysely<DB>, request: AppendRequest): Promise<App
               WHERE workspace_id = ${workspaceId} AND stream_id = ${streamId}
                 AND version = ${expectedVersion}
               RETURNING version`;
+  // Personal fields go to the log sealed with their subject's key (personal-data.ts); the
+  // result below still carries the plain data the caller appended.
+  const stored = mayHoldPersonalData(events)
+    ? await sealPersonalData(db, workspaceId, events)
+    : events.map((e) => e.data);
   const values = sql.join(
     events.map(
       (event, i) =>
-        sql`(${event.id}::uuid, ${event.type}::text, ${event.schemaVersion}::int, ${JSON.stringify(event.data)}::jsonb, ${event.occurredAt}::timestamptz, ${i + 1}::int)`,
+        sql`(${event.id}::uuid, ${event.type}::text, ${event.schemaVersion}::int, ${JSON.stringify(stored[i])}::jsonb, ${event.occurredAt}::timestamptz, ${i + 1}::int)`,
     ),
   );
   const { rows } = await sql<{

@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { StoredEventEnvelope } from '@cairn/events';
 import type { DB, EventsTable } from '../types.ts';
+import { revealPersonalData } from './personal-data.ts';
 
 type EventRow = Omit<Selectable<EventsTable>, 'transaction_id'> & { transaction_id: string };
 
@@ -88,7 +89,8 @@ export async function readStream(
   const events = rows
     .filter((row) => row.event_id !== null && row.event_id !== undefined)
     .map((row) => toEnvelope(row as EventRow));
-  return { version: first.version, events };
+  // Deciders see plain personal data (or the erased placeholder), never sealed values.
+  return { version: first.version, events: await revealPersonalData(db, events) };
 }
 
 /** Where a log reader stands: the last (transaction id, global position) it has consumed. */

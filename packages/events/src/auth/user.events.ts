@@ -12,8 +12,9 @@ import { entityId } from '../common.ts';
  *   limited): LoginFailed.
  *
  * No password and no session token is ever in an event. `passwordHash` is an Argon2id PHC
- * string (salted, memory-hard), never the password. `email`, `displayName` and `remoteAddress`
- * are personal data (governance: erasure and export must cover these event types).
+ * string (salted, memory-hard), never the password. `email` and `displayName` are personal
+ * data: stored encrypted with the subject's key (personal-data.ts; docs/governance.md,
+ * "Erasure"); `SubjectErased` (on the user stream) records that the key is gone.
  */
 
 /** Built-in role names, or a workspace's custom role name. */
@@ -67,4 +68,14 @@ export const loginFailedV1 = z.object({
   method: loginMethod,
   reason: z.enum(['unknown-user', 'bad-password', 'no-password', 'backoff', 'oidc-rejected']),
   remoteAddress: z.string().nullable(),
+});
+
+/**
+ * A user's data subject was erased (docs/governance.md, "Erasure"): its key is deleted in the
+ * same transaction, so every personal field sealed with it reads as the erased placeholder. No
+ * personal data in it; irreversible.
+ */
+export const subjectErasedV1 = z.object({
+  subjectId: z.string().min(1).max(100),
+  userId: entityId,
 });
