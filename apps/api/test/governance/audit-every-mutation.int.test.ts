@@ -11,10 +11,12 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { buildSchema } from 'graphql';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, randomWorkspaceId } from '@cairn/testing';
 import { createApiKey } from '../../src/auth/access.commands.ts';
-import { createUser } from '../../src/index.ts';
+import { createUser, DEFAULT_ORGANIZATION_ID } from '../../src/index.ts';
 import { startApiHarness, type ApiHarness, type GqlResponse } from '../helpers/api-harness.ts';
 
 const printed = buildSchema(
@@ -166,6 +168,13 @@ const STEPS: Step[] = [
       'mutation($r: String!) { logBatch(runId: $r, metrics: [{ key: "acc", value: 0.9 }], params: [{ key: "bs", value: "8" }]) { id } }',
     vars: () => ({ r: s.run }),
     types: ['RunMetricsLogged', 'RunParamsLogged'],
+  },
+  {
+    field: 'logRunInputs',
+    query:
+      'mutation($r: String!) { logRunInputs(runId: $r, datasets: [{ name: "ds", digest: "d1", source: "s3://b/ds", sourceType: "s3" }]) { id } }',
+    vars: () => ({ r: s.run }),
+    types: ['RunInputsLogged'],
   },
   {
     field: 'setTag',
@@ -681,6 +690,43 @@ const STEPS: Step[] = [
     types: ['MemberRemoved'],
   },
   {
+    field: 'eraseUser',
+    query: 'mutation($u: ID!) { eraseUser(userId: $u) }',
+    before: async () => {
+      const caller = {
+        workspaceId: W,
+        metadata: { actor: 't', correlationId: 'c', causationId: null },
+      };
+      s.erasable = (
+        await createUser(api.deps, caller, {
+          email: `erase-${hex(8)}@example.com`,
+          password: null,
+          membership: { workspaceId: W, role: 'viewer' },
+        })
+      ).userId;
+    },
+    vars: () => ({ u: s.erasable }),
+    types: ['SubjectErased'],
+    // SubjectErased is on the user's stream, in its organisation.
+    workspace: () => DEFAULT_ORGANIZATION_ID,
+  },
+  {
+    field: 'eraseUser',
+    before: async () => {
+      await must(
+        'mutation($e: String!) { inviteMember(input: { email: $e, role: "viewer" }) { role } }',
+        {
+          e: s.email2,
+        },
+      );
+    },
+    query: 'mutation($u: ID!) { eraseUser(userId: $u) }',
+    vars: () => ({ u: s.user2 }),
+    types: ['SubjectErased'],
+    // A user's stream belongs to the organisation, not to one workspace.
+    workspace: () => DEFAULT_ORGANIZATION_ID,
+  },
+  {
     field: 'createWorkspace',
     query: 'mutation($n: String!) { createWorkspace(input: { name: $n }) { id } }',
     vars: () => ({ n: s.newWorkspace }),
@@ -714,6 +760,14 @@ beforeAll(async () => {
       },
     )
   ).userId;
+  s.email2 = `erased-${hex(8)}@example.com`;
+  s.user2 = (
+    await createUser(
+      api.deps,
+      { workspaceId: W, metadata },
+      { email: s.email2, password: 'a-long-enough-password', displayName: 'Erased' },
+    )
+  ).userId;
   s.newWorkspace = randomWorkspaceId();
 }, 60_000);
 
@@ -733,7 +787,8 @@ interface Entry {
 /** The events of `workspace` after global position `after`, newest first, read as an auditor would. */
 async function entriesAfter(workspace: string, after: number): Promise<Entry[]> {
   if (workspace !== W) {
-    // createWorkspace appends to the new workspace, which the caller's key cannot read.
+    // createWorkspace appends to the new workspace, eraseUser to the organisation's log: the
+    // caller's key cannot read those through auditLog.
     const rows = await api.db
       .selectFrom('events')
       .select(['global_position', 'type', 'actor', 'recorded_at', 'occurred_at'])
@@ -774,6 +829,30 @@ describe('every mutation is audited', () => {
     for (const f of [...covered, ...Object.keys(NO_EVENT)])
       if (!fields.includes(f)) problems.push(`${f}: not a mutation of the schema`);
 
+    // The live feed the /audit page follows sees the same entries.
+    const live = createClient({
+      url: `${api.url.replace('http', 'ws')}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: { ...auth },
+      retryAttempts: 0,
+    });
+    const pushed = new Set<string>();
+    const expected = new Set<string>();
+    live.subscribe<{ auditLogAppended: { entries: { position: string; actor: string }[] } }>(
+      {
+        query: `subscription { auditLogAppended(filter: { actor: "${actor}" }) { entries { position actor } } }`,
+      },
+      {
+        next: (m) => {
+          for (const e of m.data?.auditLogAppended.entries ?? [])
+            pushed.add(`${e.position} ${e.actor}`);
+        },
+        error: (e) => problems.push(`auditLogAppended: ${JSON.stringify(e)}`),
+        complete: () => undefined,
+      },
+    );
+    await new Promise((r) => setTimeout(r, 300));
+
     for (const step of STEPS) {
       await step.before?.();
       const after = await lastPosition();
@@ -794,6 +873,7 @@ describe('every mutation is audited', () => {
         continue;
       }
       for (const e of mine) {
+        if (!step.workspace) expected.add(`${e.position} ${e.actor}`);
         if (e.actor !== actor) problems.push(`${step.field}: ${e.type} has actor ${e.actor}`);
         // 1 s of slack for the clocks of Postgres (recorded_at) and of this process.
         if (e.recordedAt < t0 - 1000 || e.recordedAt > t1 + 1000)
@@ -806,6 +886,11 @@ describe('every mutation is audited', () => {
           );
       }
     }
+    for (let i = 0; i < 100 && [...expected].some((e) => !pushed.has(e)); i++)
+      await new Promise((r) => setTimeout(r, 50));
+    await live.dispose();
+    for (const e of expected) if (!pushed.has(e)) problems.push(`auditLogAppended missed ${e}`);
+    expect(expected.size).toBeGreaterThan(80);
     expect(problems).toEqual([]);
   }, 120_000);
 
