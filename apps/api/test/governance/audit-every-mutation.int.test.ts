@@ -691,27 +691,6 @@ const STEPS: Step[] = [
   },
   {
     field: 'eraseUser',
-    query: 'mutation($u: ID!) { eraseUser(userId: $u) }',
-    before: async () => {
-      const caller = {
-        workspaceId: W,
-        metadata: { actor: 't', correlationId: 'c', causationId: null },
-      };
-      s.erasable = (
-        await createUser(api.deps, caller, {
-          email: `erase-${hex(8)}@example.com`,
-          password: null,
-          membership: { workspaceId: W, role: 'viewer' },
-        })
-      ).userId;
-    },
-    vars: () => ({ u: s.erasable }),
-    types: ['SubjectErased'],
-    // SubjectErased is on the user's stream, in its organisation.
-    workspace: () => DEFAULT_ORGANIZATION_ID,
-  },
-  {
-    field: 'eraseUser',
     before: async () => {
       await must(
         'mutation($e: String!) { inviteMember(input: { email: $e, role: "viewer" }) { role } }',
