@@ -27,20 +27,6 @@ SDK_DIR = Path(__file__).resolve().parents[1]
 REPO_ROOT = SDK_DIR.parents[1]
 CLI = REPO_ROOT / "apps" / "cli" / "bin" / "cairn.js"
 
-# The torch tests need torch (and Lightning), which scripts/test.sh does not install: PyPI's
-# Linux torch wheel pulls ~3 GB of CUDA libraries. They are left out of collection (not skipped)
-# unless CAIRN_TEST_TORCH=1.
-TORCH_TESTS = ["test_pytorch_models.py", "test_autolog_lightning.py"]
-collect_ignore = [] if os.environ.get("CAIRN_TEST_TORCH") == "1" else TORCH_TESTS
-
-
-def pytest_report_header(config: Any) -> str:
-    if collect_ignore:
-        left_out = ", ".join(TORCH_TESTS)
-        return f"cairn: left out {left_out} (needs torch; CAIRN_TEST_TORCH=1 runs them)"
-    return "cairn: torch tests included (CAIRN_TEST_TORCH=1)"
-
-
 # Short backoff so retry tests run fast; the retry window itself stays long.
 os.environ.setdefault("CAIRN_HTTP_BACKOFF_MAX", "0.5")
 os.environ.setdefault("CAIRN_DISABLE_GIT_CAPTURE", "")

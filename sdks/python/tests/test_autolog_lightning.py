@@ -1,9 +1,9 @@
-"""PyTorch Lightning autologging. Needs torch and Lightning, which scripts/test.sh does not
-install (PyPI's default Linux torch wheel is the multi-GB CUDA build): tests/conftest.py leaves
-this file out unless CAIRN_TEST_TORCH=1; `pip install torch lightning` into the venv to run it."""
+"""PyTorch Lightning autologging with the real Lightning and torch (scripts/test.sh installs both
+from PyPI): params, epoch metrics and the trained module logged in the PyTorch flavor."""
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 try:
@@ -25,9 +25,12 @@ def test_lightning_autolog(cairn_env):
                 torch.nn.Linear(2, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 1)
             )
 
+        def forward(self, x):
+            return self.net(x)
+
         def training_step(self, batch, batch_idx):
             x, y = batch
-            loss = torch.nn.functional.mse_loss(self.net(x), y)
+            loss = torch.nn.functional.mse_loss(self(x), y)
             self.log("train_loss", loss, on_epoch=True, on_step=False)
             return loss
 
@@ -58,6 +61,14 @@ def test_lightning_autolog(cairn_env):
     assert got.data.params["lr"] == "0.05"
     assert got.data.params["hidden"] == "4"
     assert "train_loss" in got.data.metrics and "val_loss" in got.data.metrics
+    # the trained module, logged in the PyTorch flavor, answers what the live one does
+    module = trainer.lightning_module
+    module.eval()
+    with torch.no_grad():
+        expected = module(x[:5]).numpy()
+    logged = cairn.pyfunc.load_model(f"runs:/{run.run_id}/model")
+    np.testing.assert_allclose(logged.predict(x[:5].numpy()), expected, rtol=1e-6)
+    cairn.autolog(disable=True)
     steps = sorted({m.step for m in cairn.get_metric_history(run.run_id, "train_loss")})
     assert steps == [0, 1, 2]
 

@@ -1,10 +1,6 @@
 """The PyTorch flavor against the real server: a module logged with ``registered_model_name``,
-loaded back by ``models:/`` URI in a fresh process, as a module and as pyfunc.
-
-Needs torch, which scripts/test.sh does not install (PyPI's Linux torch wheel pulls ~3 GB of CUDA
-libraries): tests/conftest.py leaves this file out unless CAIRN_TEST_TORCH=1, so that CI neither
-fails nor reports a skip for it. To run it: ``.venv/bin/pip install torch`` then
-``CAIRN_TEST_TORCH=1 bash scripts/test.sh tests/test_pytorch_models.py``."""
+loaded back by ``models:/`` URI in a fresh process, as a module and as pyfunc (scripts/test.sh
+installs torch from PyPI)."""
 
 from __future__ import annotations
 

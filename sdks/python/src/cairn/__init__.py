@@ -108,6 +108,7 @@ MlflowClient = CairnClient
 _LAZY_SUBMODULES = (
     "anthropic",
     "artifacts",
+    "keras",
     "langchain",
     "lightgbm",
     "llama_index",

@@ -1,6 +1,7 @@
 """Autologging plumbing: reversible monkey-patches, post-import hooks, safe run handling.
 
-Each integration (``cairn.sklearn``, ``cairn.xgboost``, ``cairn.lightgbm``, ``cairn.pytorch``)
+Each integration (``cairn.sklearn``, ``cairn.xgboost``, ``cairn.lightgbm``, ``cairn.pytorch``,
+``cairn.keras``)
 patches its library only when the library is imported: right away if it already is, else
 through an import hook that fires when the user imports it. Nothing here imports a library
 that the user's code does not import. ``autolog(disable=True)`` puts every original back.
@@ -300,12 +301,13 @@ def autolog(
     extra_tags: Optional[Dict[str, str]] = None,
 ) -> None:
     """Turns on autologging for every supported library that is installed: scikit-learn,
-    XGBoost, LightGBM and PyTorch Lightning. ``disable=True`` turns it off and restores the
-    libraries' original functions.
+    XGBoost, LightGBM, PyTorch Lightning and Keras. ``disable=True`` turns it off and restores
+    the libraries' original functions.
 
-    ``log_models``: scikit-learn estimators and XGBoost boosters are logged as models at
-    ``model`` of the run (LightGBM and Lightning models are not logged yet).
+    ``log_models``: the trained model (estimator, booster, LightningModule, Keras model) is
+    logged at ``model`` of the run, in its library's flavor.
     """
+    from . import keras as _keras
     from . import lightgbm as _lgb
     from . import pytorch as _pt
     from . import sklearn as _sk
@@ -328,21 +330,4 @@ def autolog(
     _xgb.autolog(**common)  # type: ignore[arg-type]
     _lgb.autolog(**common)  # type: ignore[arg-type]
     _pt.autolog(**common)  # type: ignore[arg-type]
-
-
-_warned_models = False
-
-
-def note_models_not_logged(integration: Integration) -> None:
-    global _warned_models
-    if (
-        integration.config.get("log_models")
-        and not _warned_models
-        and not integration.config.get("silent")
-    ):
-        _warned_models = True
-        _log.info(
-            "cairn: %s models are not logged yet (scikit-learn and XGBoost ones are); "
-            "params, metrics and tags are",
-            integration.name,
-        )
+    _keras.autolog(**common)  # type: ignore[arg-type]

@@ -3,8 +3,8 @@
 Patches ``lightgbm.train`` (called by ``LGBMClassifier``/``LGBMRegressor.fit`` too). Logs the
 params and ``num_boost_round``, every validation metric after every iteration as
 ``<valid name>-<metric>`` (``valid_0-binary_logloss``, ``training-l2``) at step = iteration,
-and ``best_iteration`` plus the best scores after early stopping.
-The booster itself is not logged yet: that needs Cairn's artifact store.
+and ``best_iteration`` plus the best scores after early stopping. The trained booster is logged
+as a model at ``model`` (``log_models=True``, the default), in the LightGBM flavor below.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import inspect
 import sys
 import time
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from . import _autolog
 from ._autolog import (
@@ -96,7 +96,8 @@ def _train_wrapper(integration: Integration, original: Callable[..., Any]) -> Ca
                 arguments["callbacks"] = list(arguments.get("callbacks") or []) + [callback]
             booster = original(*bound.args, **bound.kwargs)
             safe(integration, "logging results", _log_results, run, booster)
-            _autolog.note_models_not_logged(integration)
+            if integration.config.get("log_models"):
+                safe(integration, "logging the model", _autolog_model, run, booster)
             return booster
 
     return train
@@ -128,3 +129,160 @@ def _log_results(run: Any, booster: Any) -> None:
     run.batcher.add_metric(
         run.run_id, "stopped_iteration", float(booster.current_iteration()), 0, now
     )
+
+
+def _autolog_model(run: Any, booster: Any) -> None:
+    log_model(booster, "model", run_id=run.run_id)
+
+
+# ---------------------------------------------------------------------- model flavor
+
+FLAVOR_NAME = "lightgbm"
+
+
+def save_model(
+    lgb_model: Any,
+    path: str,
+    signature: Any = None,
+    input_example: Any = None,
+    pip_requirements: Any = None,
+    extra_pip_requirements: Any = None,
+    metadata: Optional[Dict[str, Any]] = None,
+    _model: Any = None,
+) -> Any:
+    """Saves a LightGBM ``Booster`` with LightGBM's own text format (``model.lgb``: portable,
+    no pickle), or a scikit-learn-API model (``LGBMClassifier``, ...) pickled (``model.pkl``,
+    cloudpickle when installed), as MLflow's flavor does."""
+    import os
+
+    import lightgbm
+
+    from .exceptions import error_for
+    from .models.model import Model, finish_model, pinned, prepare_dir
+
+    if isinstance(lgb_model, lightgbm.Booster):
+        data, fmt = "model.lgb", "text"
+    elif isinstance(lgb_model, lightgbm.LGBMModel):
+        data, fmt = "model.pkl", "pickle"
+    else:
+        raise error_for(
+            f"cairn.lightgbm.save_model takes a lightgbm Booster or LGBMModel, "
+            f"not {type(lgb_model).__name__}",
+            "INVALID_ARGUMENT",
+        )
+    prepare_dir(path)
+    target = os.path.join(path, data)
+    if fmt == "text":
+        lgb_model.save_model(target)
+    else:
+        pickle_module = _pickle_module()
+        with open(target, "wb") as f:
+            pickle_module.dump(lgb_model, f)
+    model = _model or Model()
+    model.add_flavor(
+        FLAVOR_NAME,
+        loader_module="cairn.lightgbm",
+        data=data,
+        model_format=fmt,
+        model_class=f"{type(lgb_model).__module__}.{type(lgb_model).__qualname__}",
+        library="lightgbm",
+        library_version=lightgbm.__version__,
+    )
+    model.add_flavor("python_function", loader_module="cairn.lightgbm", data=data)
+    reqs: List[Any] = ["lightgbm", "numpy", "scipy"]
+    if fmt == "pickle":
+        reqs.append("scikit-learn")
+        if _pickle_module().__name__ == "cloudpickle":
+            reqs.append("cloudpickle")
+    if type(input_example).__module__.startswith("pandas"):
+        reqs.append("pandas")
+    impl = _LGBPyfunc(lgb_model)
+    return finish_model(
+        path,
+        model,
+        predict_fn=impl.predict,
+        signature=signature,
+        input_example=input_example,
+        default_requirements=pinned(reqs),
+        pip_requirements=pip_requirements,
+        extra_pip_requirements=extra_pip_requirements,
+        metadata=metadata,
+    )
+
+
+def _pickle_module() -> Any:
+    try:
+        import cloudpickle
+
+        return cloudpickle
+    except ImportError:
+        import pickle
+
+        return pickle
+
+
+def log_model(
+    lgb_model: Any,
+    artifact_path: str = "model",
+    registered_model_name: Optional[str] = None,
+    signature: Any = None,
+    input_example: Any = None,
+    pip_requirements: Any = None,
+    extra_pip_requirements: Any = None,
+    metadata: Optional[Dict[str, Any]] = None,
+    run_id: Optional[str] = None,
+) -> Any:
+    """Logs a LightGBM model to the active run (see :func:`save_model`); registers it as a new
+    version of ``registered_model_name`` when given. Returns a ``cairn.models.ModelInfo``."""
+    from .models import log_model as _log_model
+
+    return _log_model(
+        save_model,
+        artifact_path,
+        registered_model_name=registered_model_name,
+        run_id=run_id,
+        lgb_model=lgb_model,
+        signature=signature,
+        input_example=input_example,
+        pip_requirements=pip_requirements,
+        extra_pip_requirements=extra_pip_requirements,
+        metadata=metadata,
+    )
+
+
+def _load_native(path: str, fmt: str) -> Any:
+    if fmt == "text":
+        import lightgbm
+
+        return lightgbm.Booster(model_file=path)
+    import pickle
+
+    with open(path, "rb") as f:
+        return pickle.load(f)
+
+
+def load_model(model_uri: str, dst_path: Optional[str] = None) -> Any:
+    """The LightGBM model (a ``Booster``, or the scikit-learn-API estimator it was saved as)."""
+    import os
+
+    from .models import download_model
+    from .models.model import Model
+
+    local = download_model(model_uri, dst_path)
+    conf = Model.load(local).flavor(FLAVOR_NAME, model_uri)
+    return _load_native(os.path.join(local, conf["data"]), str(conf.get("model_format", "text")))
+
+
+class _LGBPyfunc:
+    def __init__(self, model: Any) -> None:
+        self.model = model
+
+    def predict(self, data: Any, params: Any = None) -> Any:
+        return self.model.predict(data, **(params or {}))
+
+
+def _load_pyfunc(data_path: str, model_dir: str) -> _LGBPyfunc:
+    from .models.model import Model
+
+    conf = Model.load(model_dir).flavors[FLAVOR_NAME]
+    return _LGBPyfunc(_load_native(data_path, str(conf.get("model_format", "text"))))

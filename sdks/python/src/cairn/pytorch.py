@@ -11,7 +11,8 @@ imported) to add a callback that logs:
 - after fit: early-stopping state (``stopped_epoch``, ``wait_count``, ``best_score``) when an
   ``EarlyStopping`` callback is used.
 
-The model and checkpoints are not logged yet: that needs Cairn's artifact store.
+- the trained LightningModule at ``model`` (``log_models=True``, the default), in the PyTorch
+  flavor below (checkpoints are not logged).
 """
 
 from __future__ import annotations
@@ -218,23 +219,35 @@ def _fit_wrapper(
             if callback is not None:
                 self.callbacks = list(self.callbacks) + [callback]
             try:
-                return original(self, *args, **kwargs)
+                result = original(self, *args, **kwargs)
             finally:
                 if callback is not None:
                     try:
                         self.callbacks = [c for c in self.callbacks if c is not callback]
                     except Exception:
                         pass
-                _autolog.note_models_not_logged(integration)
+            module_ = _fitted_module(self, args, kwargs)
+            if integration.config.get("log_models") and module_ is not None:
+                if getattr(self, "is_global_zero", True):
+                    safe(integration, "logging the model", _autolog_model, run, module_)
+            return result
 
     return fit
 
 
+def _fitted_module(trainer: Any, args: Any, kwargs: Dict[str, Any]) -> Any:
+    module_ = kwargs.get("model", args[0] if args else None)
+    return module_ if module_ is not None else getattr(trainer, "lightning_module", None)
+
+
+def _autolog_model(run: Any, module_: Any) -> None:
+    log_model(module_, "model", run_id=run.run_id)
+
+
 # ---------------------------------------------------------------------- model flavor
 #
-# Tested by tests/test_pytorch_models.py, which CI leaves out: torch is not installed in the
-# SDK's test venv (PyPI's default Linux torch wheel pulls multi-GB CUDA packages). See
-# docs/models.md.
+# Tested by tests/test_pytorch_models.py and tests/test_autolog_lightning.py (scripts/test.sh
+# installs torch, Lightning and Keras). See docs/models.md.
 
 FLAVOR_NAME = "pytorch"
 _MODEL_FILE = "model.pth"
