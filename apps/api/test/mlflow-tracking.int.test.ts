@@ -840,7 +840,7 @@ describe('MLflow runs', () => {
     expect(run.data.tags.filter((t: Json) => /^t\d+$/.test(t.key))).toHaveLength(100);
   });
 
-  it('records log-model in the mlflow.log-model.history tag and refuses datasets clearly', async () => {
+  it('records log-model in the mlflow.log-model.history tag and records dataset inputs (model inputs are refused clearly)', async () => {
     const ws = randomWorkspaceId();
     const experimentId = await newExperiment(ws);
     const runId = (await newRun(ws, experimentId)).info.run_id as string;
@@ -896,15 +896,30 @@ describe('MLflow runs', () => {
       'NOT_IMPLEMENTED',
       /source run/,
     );
+    // Datasets are recorded (once per name, digest and context); model inputs are not yet.
+    const dataset = {
+      dataset: { name: 'd', digest: 'abc', source_type: 'code', source: '{}', profile: '{"n":1}' },
+      tags: [{ key: 'mlflow.data.context', value: 'training' }],
+    };
+    await ok(post(ws, '/runs/log-inputs', { run_id: runId, datasets: [dataset] }));
+    await ok(post(ws, '/runs/log-inputs', { run_id: runId, datasets: [dataset] }));
+    expect((await ok(get(ws, '/runs/get', { run_id: runId }))).run.inputs).toEqual({
+      dataset_inputs: [dataset],
+    });
     await refused(
       ws,
       () =>
         post(ws, '/runs/log-inputs', {
           run_id: runId,
-          datasets: [
-            { dataset: { name: 'd', digest: 'abc', source_type: 'code', source: '{}' }, tags: [] },
-          ],
+          datasets: [{ dataset: { name: 'd', source_type: 'code', source: '{}' } }],
         }),
+      400,
+      'INVALID_PARAMETER_VALUE',
+      /digest/,
+    );
+    await refused(
+      ws,
+      () => post(ws, '/runs/log-inputs', { run_id: runId, models: [{ model_id: 'm-1' }] }),
       501,
       'NOT_IMPLEMENTED',
     );

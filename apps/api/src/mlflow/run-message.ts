@@ -11,6 +11,7 @@ import {
 import { doesNotExist } from './mlflow.errors.ts';
 import { LOGGED_MODEL_TAG_PREFIX, readRecords } from './logged-model-store.ts';
 import { runArtifactUri } from './mlflow-ids.ts';
+import { getRunDatasetInputs, type RunDatasetInputRow } from '../lineage/run-inputs.queries.ts';
 
 /**
  * MLflow's `Run` message (service.proto) built from Cairn's runs read model. Proto-JSON as
@@ -73,6 +74,7 @@ export function runMessage(
   params: readonly KV[],
   storedTags: readonly KV[],
   metrics: readonly LatestMetric[],
+  inputs: readonly RunDatasetInputRow[] = [],
 ) {
   const tags = [
     ...storedTags.filter(
@@ -88,21 +90,41 @@ export function runMessage(
       ...(params.length > 0 ? { params: params.map((p) => ({ key: p.key, value: p.value })) } : {}),
       tags,
     },
-    // Datasets are not recorded by Cairn (log-inputs answers NOT_IMPLEMENTED): always empty.
-    inputs: {},
+    // Dataset inputs as MLflow's RunInputs (model inputs are not recorded: never present).
+    inputs: inputs.length > 0 ? { dataset_inputs: inputs.map(datasetInputMessage) } : {},
     ...(models.length > 0
       ? { outputs: { model_outputs: models.map((model_id) => ({ model_id, step: 0 })) } }
       : {}),
   };
 }
 
-/** The `Run` messages of `rows`, in their order: three queries for any number of runs. */
+/** MLflow's `DatasetInput`: the context travels as the input tag `mlflow.data.context`. */
+export function datasetInputMessage(r: RunDatasetInputRow) {
+  const tags = [
+    ...(r.context === '' ? [] : [{ key: 'mlflow.data.context', value: r.context }]),
+    ...r.tags,
+  ];
+  return {
+    ...(tags.length > 0 ? { tags } : {}),
+    dataset: {
+      name: r.name,
+      digest: r.digest,
+      source_type: r.source_type,
+      source: r.source,
+      ...(r.schema !== null ? { schema: r.schema } : {}),
+      ...(r.profile !== null ? { profile: r.profile } : {}),
+    },
+  };
+}
+
+/** The `Run` messages of `rows`, in their order: four queries for any number of runs. */
 export async function runMessages(db: Kysely<DB>, workspaceId: string, rows: readonly RunRow[]) {
   const ids = rows.map((r) => r.run_id);
-  const [params, tags, metrics] = await Promise.all([
+  const [params, tags, metrics, inputs] = await Promise.all([
     getKeyValues(db, 'run_params', workspaceId, ids),
     getKeyValues(db, 'run_tags', workspaceId, ids),
     getLatestMetrics(db, workspaceId, ids),
+    getRunDatasetInputs(db, workspaceId, ids),
   ]);
   return rows.map((r) =>
     runMessage(
@@ -110,6 +132,7 @@ export async function runMessages(db: Kysely<DB>, workspaceId: string, rows: rea
       params.get(r.run_id) ?? [],
       tags.get(r.run_id) ?? [],
       metrics.get(r.run_id) ?? [],
+      inputs.get(r.run_id) ?? [],
     ),
   );
 }

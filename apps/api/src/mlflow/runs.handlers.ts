@@ -5,6 +5,7 @@ import {
   deleteRun,
   deleteTag,
   logBatch,
+  logRunInputs,
   restoreRun,
   updateRun,
 } from '../runs/run.commands.ts';
@@ -305,15 +306,55 @@ async function logBatchHandler(ctx: MlflowContext, body: Message) {
   return {};
 }
 
+/** MLflow's input tag that says how a run used a dataset ("training", "eval", …). */
+export const DATASET_CONTEXT_TAG = 'mlflow.data.context';
+
+/**
+ * `runs/log-inputs`: datasets become one RunInputsLogged (the same command as GraphQL's
+ * logRunInputs); the context is the `mlflow.data.context` input tag. Model inputs (MLflow 3) are
+ * not recorded yet: NOT_IMPLEMENTED when any come.
+ */
 async function logInputs(ctx: MlflowContext, body: Message) {
   const runId = runIdOf(body);
   const datasets = messageList(body, 'datasets');
   const models = messageList(body, 'models');
   await loadRunRow(ctx.deps.db, ctx.workspaceId, runId);
-  if (datasets.length > 0 || models.length > 0)
-    throw notImplemented(
-      'Logging run inputs (datasets, model inputs) is not supported by Cairn yet; params, metrics and tags are',
-    );
+  if (models.length > 0)
+    throw notImplemented('Logging model inputs is not supported by Cairn yet; datasets are');
+  if (datasets.length === 0) return {};
+  const inputs = datasets.map((input, i) => {
+    const raw = input['dataset'];
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+      throw invalidParameter(`Missing value for required parameter 'datasets[${i}].dataset'.`);
+    const d = raw as Message;
+    const field = (name: string) => {
+      const v = optionalString(d, name);
+      if (!v)
+        throw invalidParameter(
+          `Missing value for required parameter 'datasets[${i}].dataset.${name}'.`,
+        );
+      return v;
+    };
+    const tags = messageList(input, 'tags').map((t, j) => {
+      const key = optionalString(t, 'key');
+      if (!key)
+        throw invalidParameter(
+          `Missing value for required parameter 'datasets[${i}].tags[${j}].key'.`,
+        );
+      return { key, value: optionalString(t, 'value') ?? '' };
+    });
+    return {
+      name: field('name'),
+      digest: field('digest'),
+      sourceType: field('source_type'),
+      source: field('source'),
+      schema: optionalString(d, 'schema') || null,
+      profile: optionalString(d, 'profile') || null,
+      context: tags.find((t) => t.key === DATASET_CONTEXT_TAG)?.value ?? null,
+      tags: tags.filter((t) => t.key !== DATASET_CONTEXT_TAG),
+    };
+  });
+  await logRunInputs(ctx.deps, ctx.caller, runId, inputs);
   return {};
 }
 
