@@ -37,6 +37,16 @@ fi
 # binaries under /var/cache/cairn) without loosening any directory's permissions, so nothing is
 # needed here; see packages/embedded-pg/src/binaries.ts.
 
+# The Python SDK's venv (torch and its NVIDIA libraries are most of it: minutes of download and
+# unpacking, little CPU) is prepared in the background while the checks below run; the Python
+# step waits for it. Its output goes to .cache/python-venv.log, printed when it fails.
+python_deps_pid=""
+if [[ -f sdks/python/scripts/test.sh && $# -eq 0 ]]; then
+  mkdir -p .cache
+  bash sdks/python/scripts/test.sh --deps-only >.cache/python-venv.log 2>&1 &
+  python_deps_pid=$!
+fi
+
 if [[ "${CAIRN_TEST_SKIP_CHECKS:-}" != 1 ]]; then
   step "typecheck (tsc)"
   t=$SECONDS
@@ -103,6 +113,13 @@ fi
 if [[ -f scripts/mlflow-compat-test.sh && $# -eq 0 ]]; then
   step "MLflow compatibility tests (scripts/mlflow-compat-test.sh)"
   bash scripts/mlflow-compat-test.sh -q
+fi
+if [[ -n "$python_deps_pid" ]]; then
+  if ! wait "$python_deps_pid"; then
+    echo "test-all: preparing the Python SDK's venv failed; its output (.cache/python-venv.log):" >&2
+    cat .cache/python-venv.log >&2
+    exit 1
+  fi
 fi
 if [[ -f sdks/python/scripts/test.sh && $# -eq 0 ]]; then
   step "Python SDK tests (sdks/python/scripts/test.sh)"

@@ -3,6 +3,7 @@
 # apps/cli/bin/cairn.js: local mode, embedded PostgreSQL, temp home, free port).
 #
 #   bash sdks/python/scripts/test.sh [pytest args...]
+#   bash sdks/python/scripts/test.sh --deps-only     (create/update the venv, run nothing)
 #
 # Creates (once) and reuses the venv sdks/python/.venv: the SDK in editable mode with its dev
 # extras, plus scikit-learn, XGBoost, LightGBM and pandas from PyPI. Dependencies are installed
@@ -68,6 +69,11 @@ if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
     "$VENV/bin/python" -m pip install --quiet xgboost-cpu
   fi
   echo "$WANT" >"$STAMP"
+fi
+
+if [ "${1:-}" = "--deps-only" ]; then
+  echo "test.sh: $VENV is ready"
+  exit 0
 fi
 
 # Two cores are shared with other test runs: keep the numeric libraries single-threaded.
