@@ -82,3 +82,20 @@ def test_search_runs_dataframe_and_list(mlflow_env: Any, client: Any) -> None:
         [mlflow_env.experiment_id], order_by=["metrics.acc ASC"], max_results=2, page_token=ordered.token
     )
     assert [r.info.run_id for r in rest] == [ids[2]]
+
+
+def test_log_input_dataset(mlflow_env: Any, client: Any) -> None:
+    import pandas as pd
+
+    df = pd.DataFrame({"x": [1.0, 2.0, 3.0], "y": [0, 1, 0]})
+    dataset = mlflow.data.from_pandas(df, source="/data/train.csv", name="train")
+    with mlflow.start_run() as run:
+        mlflow.log_input(dataset, context="training")
+    inputs = client.get_run(run.info.run_id).inputs.dataset_inputs
+    assert len(inputs) == 1
+    got = inputs[0]
+    assert got.dataset.name == "train"
+    assert got.dataset.digest == dataset.digest
+    assert got.dataset.source_type == "local"
+    assert {t.key: t.value for t in got.tags} == {"mlflow.data.context": "training"}
+    assert '"num_rows": 3' in got.dataset.profile
