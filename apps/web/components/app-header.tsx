@@ -85,6 +85,9 @@ export function AppHeader() {
           >
             Evaluations
           </Link>
+          <Link href="/audit" aria-current={pathname.startsWith('/audit') ? 'page' : undefined}>
+            Audit
+          </Link>
           <Link
             href="/settings"
             aria-current={pathname.startsWith('/settings') ? 'page' : undefined}

@@ -1,5 +1,6 @@
 'use client';
 
+import { ObjectHistory } from '../../components/object-history.tsx';
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { useCallback, useEffect, useState, type ReactNode } from 'react';
@@ -227,6 +228,7 @@ export function DeploymentView() {
         loadingMore={olderHere?.loading ?? false}
         onLoadMore={() => void loadOlder()}
       />
+      <ObjectHistory streamId={`deployment-${deployment.id}`} title="Audit history" />
 
       <section aria-labelledby="config-heading">
         <h2 id="config-heading">Config</h2>

@@ -1,5 +1,6 @@
 'use client';
 
+import { ObjectHistory } from '../../components/object-history.tsx';
 import Link from 'next/link';
 import { useCallback, useEffect, useId, useMemo, useState, type FormEvent } from 'react';
 import { useQuery } from 'urql';
@@ -128,6 +129,7 @@ export function ModelPage() {
         />
       )}
       <HistoryTimeline history={model.history} />
+      <ObjectHistory streamId={`registered-model-${model.id}`} title="Audit history" />
     </>
   );
 }

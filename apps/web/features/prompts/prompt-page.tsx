@@ -1,5 +1,6 @@
 'use client';
 
+import { ObjectHistory } from '../../components/object-history.tsx';
 import Link from 'next/link';
 import { useId, useState, type FormEvent } from 'react';
 import { ErrorMessage } from '../../components/error-message.tsx';
@@ -166,6 +167,7 @@ export function PromptPage() {
           onClose={query.get('v') ? () => setParams({ v: null }) : null}
         />
       )}
+      <ObjectHistory streamId={`prompt-${prompt.id}`} />
     </>
   );
 }

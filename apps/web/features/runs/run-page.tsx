@@ -15,6 +15,7 @@ import {
 import { loadChartLibrary } from '../charts/metric-chart.tsx';
 import { MetricPanel } from '../charts/metric-panel.tsx';
 import { ArtifactsTab } from '../artifacts/artifacts-tab.tsx';
+import { ObjectHistory } from '../../components/object-history.tsx';
 import { StageBadge, modelHref } from '../model-registry/stage-badge.tsx';
 import { LivePoints, useMetricSeries } from '../charts/use-metric-series.ts';
 import { formatTimestamp } from '../../lib/format.ts';
@@ -68,7 +69,7 @@ export function RunPage() {
   );
   const metrics = useMetricSeries(initialKeys ? [runId] : [], keysByRun);
 
-  const tab: RunTab = query.get('tab') === 'artifacts' ? 'artifacts' : 'metrics';
+  const tab: RunTab = RUN_TABS.find((t) => t.id === query.get('tab'))?.id ?? 'metrics';
   const settings = useMemo(() => parseChartSettings(query), [query]);
   const [keyFilter, setKeyFilter] = useState(settings.keyFilter);
   const debouncedFilter = useDebounced(keyFilter, 200);
@@ -120,7 +121,11 @@ export function RunPage() {
           setQuery(params);
         }}
       />
-      {tab === 'artifacts' ? (
+      {tab === 'history' ? (
+        <div role="tabpanel" id="run-tab-history" aria-labelledby="run-tab-history-tab">
+          <ObjectHistory streamId={`run-${run.id}`} />
+        </div>
+      ) : tab === 'artifacts' ? (
         <div role="tabpanel" id="run-tab-artifacts" aria-labelledby="run-tab-artifacts-tab">
           <ArtifactsTab
             runId={run.id}
@@ -206,10 +211,11 @@ export function RunPage() {
   );
 }
 
-type RunTab = 'metrics' | 'artifacts';
+type RunTab = 'metrics' | 'artifacts' | 'history';
 const RUN_TABS: { id: RunTab; label: string }[] = [
   { id: 'metrics', label: 'Metrics & parameters' },
   { id: 'artifacts', label: 'Artifacts' },
+  { id: 'history', label: 'History' },
 ];
 
 /** The run page's tabs (ARIA tabs: ←/→ move between them). */
