@@ -2,17 +2,9 @@ import type http from 'node:http';
 import { createDb, type DbHandle } from '@cairn/db';
 import { uuidv7 } from '@cairn/events';
 import type { KafkaTransport } from '@cairn/kafka';
-import {
-  generateSecretKey,
-  KafkaRelay,
-  OPEN_HOST_POLICY,
-  SecretBox,
-  startProjector,
-  type Logger,
-  type RetryPolicy,
-  type RunningProjector,
-  type WebhookHostPolicy,
-} from '@cairn/projector';
+import { generateSecretKey, SecretBox } from '@cairn/secrets';
+import { OPEN_HOST_POLICY, type WebhookHostPolicy } from '@cairn/net-policy';
+import type { Logger } from '@cairn/logging';
 import type { ArtifactRoutesOptions } from './artifacts/artifact-routes.ts';
 import { startUploadSweeper } from './artifacts/upload-sweeper.ts';
 import { OnlineEvaluator } from './evaluation/online-evaluator.ts';
@@ -41,6 +33,11 @@ import type { OidcConfig } from './auth/oidc.ts';
 import type { BackoffPolicy } from './auth/session-routes.ts';
 import { createSessionStore, DEFAULT_SESSION_POLICY, type SessionPolicy } from './auth/sessions.ts';
 import type { OtlpRouteOptions } from './tracing/otlp-route.ts';
+import type {
+  BackgroundComponent,
+  ProjectorRuntime,
+  WebhookRetryPolicy,
+} from './projector-port.ts';
 import { ChangeListener } from './write/projection-waiter.ts';
 import type { ServiceDeps } from './write/services.ts';
 
@@ -56,6 +53,12 @@ export interface CairnAppOptions {
   /** Kafka transport (scale mode); null for the postgres transport. */
   kafka: KafkaTransport | null;
   logger: Logger;
+  /**
+   * The read side, through its port (the API does not import `@cairn/projector`): the CLI and
+   * the test harnesses pass `projectorRuntime` from `@cairn/projector`. Needed even without
+   * `withProjector` (readiness reports the projections' lag).
+   */
+  projectorRuntime: ProjectorRuntime;
   /** Run the projectors in this process (`cairn server`); `cairn api` leaves them out. */
   withProjector: boolean;
   /** Run the Kafka relay in this process (needs `kafka`). */
@@ -116,7 +119,7 @@ export interface CairnWebhookOptions {
    */
   secretKey?: Buffer;
   hostPolicy?: WebhookHostPolicy;
-  retry?: Partial<RetryPolicy>;
+  retry?: Partial<WebhookRetryPolicy>;
   /** Deadline of one POST (default 10 s). */
   timeoutMs?: number;
   /** Longest sender sleep when no new-delivery notice arrives (default 2 s). */
@@ -128,8 +131,8 @@ export interface CairnWebhookOptions {
 export interface CairnApp {
   url: string;
   server: http.Server;
-  relay: KafkaRelay | null;
-  projector: RunningProjector | null;
+  relay: BackgroundComponent | null;
+  projector: BackgroundComponent | null;
   onlineEvaluator: OnlineEvaluator | null;
   /** The command services of this app (the CLI and tests create users through them). */
   deps: ServiceDeps;
@@ -152,7 +155,7 @@ function onlineFromEnv(value: string | undefined, fallback: boolean): boolean {
  * harness all start through here, so they cannot drift apart.
  */
 export async function startCairnApp(opts: CairnAppOptions): Promise<CairnApp> {
-  const { handle, kafka, logger } = opts;
+  const { handle, kafka, logger, projectorRuntime } = opts;
   const cleanups: (() => Promise<void>)[] = [];
   const stop = async () => {
     for (const cleanup of cleanups.splice(0).reverse()) {
@@ -160,11 +163,10 @@ export async function startCairnApp(opts: CairnAppOptions): Promise<CairnApp> {
     }
   };
   try {
-    let relay: KafkaRelay | null = null;
+    let relay: BackgroundComponent | null = null;
     if (opts.withRelay) {
       if (!kafka) throw new Error('startCairnApp: the relay needs a Kafka transport');
-      const r = new KafkaRelay(handle.db, handle.pool, kafka, { logger });
-      r.start();
+      const r = projectorRuntime.startRelay({ db: handle.db, pool: handle.pool, kafka, logger });
       cleanups.push(() => r.stop());
       relay = r;
     }
@@ -174,9 +176,9 @@ export async function startCairnApp(opts: CairnAppOptions): Promise<CairnApp> {
       logger.info('webhooks: no server secret key given; using a random key for this process');
     }
     const hostPolicy = opts.webhooks?.hostPolicy ?? OPEN_HOST_POLICY;
-    let projector: RunningProjector | null = null;
+    let projector: BackgroundComponent | null = null;
     if (opts.withProjector) {
-      const p = await startProjector({
+      const p = await projectorRuntime.startProjector({
         db: handle.db,
         transport: kafka ? { kind: 'kafka', kafka } : { kind: 'postgres' },
         // Local mode: the projections get a thread (and a core) of their own.
@@ -211,6 +213,8 @@ export async function startCairnApp(opts: CairnAppOptions): Promise<CairnApp> {
         if (last) changes.announceAppended(last.workspaceId, last.streamId, last.streamPosition);
       },
       readYourWritesTimeoutMs: opts.readYourWritesTimeoutMs ?? 5000,
+      // The Kafka transport keeps no log checkpoint for the traces projection.
+      tracesCheckpoint: kafka ? null : projectorRuntime.checkpointOf('traces'),
       webhooks: { secrets: new SecretBox(secretKey), hostPolicy },
       quotas: new VolumeQuotas({ ...quotasFromEnv(), ...opts.quotas }),
       storage: new StorageQuota(opts.storageQuotaBytes ?? storageQuotaFromEnv(), (ws) =>
@@ -243,7 +247,7 @@ export async function startCairnApp(opts: CairnAppOptions): Promise<CairnApp> {
     const api = createApiServer({
       deps,
       logger,
-      readiness: createReadiness(handle.db, kafka),
+      readiness: createReadiness(handle.db, kafka, projectorRuntime),
       fallback: opts.fallback,
       artifacts: opts.artifacts,
       otlp: opts.otlp,

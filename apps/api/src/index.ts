@@ -13,6 +13,7 @@ export { experimentDecider } from './experiments/experiment.decider.ts';
 export { runDecider } from './runs/run.decider.ts';
 export * from './http/readiness.ts';
 export * from './app.ts';
+export * from './projector-port.ts';
 export * from './artifacts/upload-sweeper.ts';
 export * from './auth/user.commands.ts';
 export {

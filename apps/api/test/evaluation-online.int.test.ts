@@ -18,7 +18,7 @@ import {
   saveLogCheckpoint,
   type DbHandle,
 } from '@cairn/db';
-import { findProjection, rebuildProjection, type Logger } from '@cairn/projector';
+import { findProjection, projectorRuntime, rebuildProjection, type Logger } from '@cairn/projector';
 import { createTestDatabase, randomWorkspaceId } from '@cairn/testing';
 import { ONLINE_EVALUATION_READER } from '../src/evaluation/online-evaluator.ts';
 import { startCairnApp, type CairnApp } from '../src/index.ts';
@@ -49,6 +49,7 @@ async function startApp(online: boolean): Promise<Running> {
     databaseUrl,
     kafka: null,
     logger,
+    projectorRuntime,
     withProjector: true,
     withRelay: false,
     port: 0,

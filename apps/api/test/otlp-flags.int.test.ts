@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb, type DbHandle } from '@cairn/db';
 import { createTestDatabase, randomWorkspaceId } from '@cairn/testing';
 import { parseConfig, type CliConfig } from '../../cli/src/config.ts';
+import { projectorRuntime } from '@cairn/projector';
 import { maskRules, startCairnApp, type CairnApp } from '../src/index.ts';
 
 const CAIRN_BIN = fileURLToPath(new URL('../../cli/bin/cairn.js', import.meta.url));
@@ -97,6 +98,7 @@ describe('a running app with its own body limit and masking rules', () => {
       databaseUrl: database.url,
       kafka: null,
       logger: { info: () => undefined, error: () => undefined },
+      projectorRuntime,
       withProjector: false,
       withRelay: false,
       port: 0,

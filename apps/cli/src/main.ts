@@ -8,6 +8,7 @@ import {
   findProjection,
   KafkaRelay,
   projectionLags,
+  projectorRuntime,
   rebuildProjection,
   startProjector,
   type Logger,
@@ -104,6 +105,8 @@ async function startApp(
     databaseUrl: database.url,
     kafka,
     logger,
+    // The CLI composes the apps: the API gets the read side through its port.
+    projectorRuntime,
     ...role,
     port: cfg.port,
     host: cfg.host,

@@ -3,7 +3,8 @@ import type { DB, LogPosition } from '@cairn/db';
 import { decodeEvent, isEventType, type CairnEvent, type StoredEventEnvelope } from '@cairn/events';
 import { revealPersonalData } from '@cairn/db';
 import { CHANGES_CHANNEL, encodeChangeNotices } from './change-notices.ts';
-import { checkpointName, type Projection } from './projection.ts';
+import { advanceCheckpoint, checkpointName } from '@cairn/read-models';
+import type { Projection } from './projection.ts';
 
 export interface BatchResult {
   applied: number;
@@ -75,20 +76,8 @@ async function saveGuards(
   );
 }
 
-/** Advances a log checkpoint; never moves it back (a rebuild may have moved it further). */
-export async function advanceCheckpoint(
-  trx: Transaction<DB> | Kysely<DB>,
-  reader: string,
-  position: LogPosition,
-): Promise<void> {
-  await sql`
-    INSERT INTO log_checkpoints (reader, transaction_id, global_position)
-    VALUES (${reader}, ${position.transactionId}::xid8, ${position.globalPosition})
-    ON CONFLICT (reader) DO UPDATE
-      SET transaction_id = excluded.transaction_id, global_position = excluded.global_position, updated_at = now()
-      WHERE (log_checkpoints.transaction_id, log_checkpoints.global_position)
-          < (excluded.transaction_id, excluded.global_position)`.execute(trx);
-}
+// advanceCheckpoint moved to @cairn/read-models (the online evaluator in the API uses it too).
+export { advanceCheckpoint };
 
 async function deadLetter(
   trx: Transaction<DB>,

@@ -27,3 +27,4 @@ export * from './tracing/merge.ts';
 export * from './tracing/normalise.ts';
 export * from './tracing/prices.ts';
 export { usersProjection } from './projections/users.projection.ts';
+export * from './runtime.ts';

@@ -18,9 +18,8 @@ export interface Projection {
   apply(trx: Transaction<DB>, events: readonly CairnEvent[]): Promise<void>;
 }
 
-export function checkpointName(projection: Projection): string {
-  return `projection:${projection.name}.v${projection.version}`;
-}
+// The checkpoint name is shared with the API (it waits on the traces checkpoint): @cairn/read-models.
+export { checkpointName } from '@cairn/read-models';
 
 export function consumerGroup(projection: Projection): string {
   return `projector.${projection.name}.v${projection.version}`;

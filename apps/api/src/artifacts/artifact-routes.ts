@@ -23,7 +23,7 @@ import {
 } from '@cairn/artifacts';
 import { readStream } from '@cairn/db';
 import { decodeEvent, runStreamId } from '@cairn/events';
-import type { Logger } from '@cairn/projector';
+import type { Logger } from '@cairn/logging';
 import { CairnError, type ErrorCode } from '../errors.ts';
 import { buildContext, requestAuthOf } from '../http/graphql-handler.ts';
 import { artifactRule, authorizeRequest } from '../auth/http-rules.ts';

@@ -1,5 +1,5 @@
 import type { ArtifactStore } from '@cairn/artifacts';
-import type { Logger } from '@cairn/projector';
+import type { Logger } from '@cairn/logging';
 
 /** Abandoned multipart uploads are aborted this long after they started (24 h). */
 export const DEFAULT_ARTIFACT_UPLOAD_TTL_MS = 24 * 60 * 60 * 1000;

@@ -1,7 +1,7 @@
 import { createHash, randomInt, timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { DB } from '@cairn/db';
-import type { ChangeNotice } from '@cairn/projector';
+import type { ChangeNotice } from '@cairn/change-notices';
 import type { CredentialResolver, CredentialSource, Principal } from './principal.ts';
 import { isRole, isScope, type CustomRole, type Role, type Scope } from './scopes.ts';
 

@@ -1,4 +1,4 @@
-import type { ChangeNotice } from '@cairn/projector';
+import type { ChangeNotice } from '@cairn/change-notices';
 import { CairnError } from '../errors.ts';
 import type { GraphQLContext } from '../graphql/context.ts';
 import type { ChangeListener } from '../write/projection-waiter.ts';

@@ -2,7 +2,7 @@ import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypt
 import type http from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
-import type { Logger } from '@cairn/projector';
+import type { Logger } from '@cairn/logging';
 import { CairnError } from '../errors.ts';
 import type { Caller } from '../write/command-handler.ts';
 import type { ServiceDeps } from '../write/services.ts';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import type { Logger } from '@cairn/projector';
+import type { Logger } from '@cairn/logging';
 import { CairnError } from '../errors.ts';
 import type { Caller } from '../write/command-handler.ts';
 import type { ServiceDeps } from '../write/services.ts';

@@ -1,5 +1,5 @@
 import { GraphQLError } from 'graphql';
-import { deploymentRowFromCreated, deploymentVariantRows } from '@cairn/projector';
+import { deploymentRowFromCreated, deploymentVariantRows } from '@cairn/read-models';
 import {
   decodeEvent,
   deploymentStreamId,

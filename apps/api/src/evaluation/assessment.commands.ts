@@ -7,7 +7,6 @@ import {
   type AssessmentKind,
   type StoredEventEnvelope,
 } from '@cairn/events';
-import { checkpointName, findProjection } from '@cairn/projector';
 import { CairnError, invalidArgument } from '../errors.ts';
 import { checkOptionalText } from '../input-hygiene.ts';
 import { handleCommand, type Caller } from '../write/command-handler.ts';
@@ -101,12 +100,6 @@ export function validateAssessment(
   };
 }
 
-/** The checkpoint of the traces projection's log tailer (local mode; absent with Kafka). */
-const TRACES_CHECKPOINT = (() => {
-  const traces = findProjection('traces');
-  return traces ? checkpointName(traces) : null;
-})();
-
 /**
  * The trace ids (of `traceIds`) that have no trace in the workspace (deleted traces count as
  * missing). Spans are projected asynchronously, so a trace ingested a moment ago may not be
@@ -118,6 +111,8 @@ export async function missingTraces(
   db: Kysely<DB>,
   workspaceId: string,
   traceIds: readonly string[],
+  /** The traces projection's log checkpoint (ServiceDeps.tracesCheckpoint); null: wait it out. */
+  tracesCheckpoint: string | null,
   waitMs = TRACE_WAIT_MS,
 ): Promise<Set<string>> {
   const missing = new Set(traceIds);
@@ -139,11 +134,11 @@ export async function missingTraces(
   const xmax = BigInt(rows[0]?.xmax ?? '0');
   const deadline = Date.now() + waitMs;
   for (let delay = 20; ; delay = Math.min(delay * 2, 200)) {
-    const checkpoint = TRACES_CHECKPOINT
+    const checkpoint = tracesCheckpoint
       ? await db
           .selectFrom('log_checkpoints')
           .select('transaction_id')
-          .where('reader', '=', TRACES_CHECKPOINT)
+          .where('reader', '=', tracesCheckpoint)
           .executeTakeFirst()
       : undefined;
     const caughtUp = checkpoint !== undefined && BigInt(checkpoint.transaction_id) >= xmax;
@@ -158,7 +153,12 @@ export async function requireTraces(
   caller: Caller,
   traceIds: readonly string[],
 ): Promise<void> {
-  const missing = await missingTraces(deps.db, caller.workspaceId, [...new Set(traceIds)]);
+  const missing = await missingTraces(
+    deps.db,
+    caller.workspaceId,
+    [...new Set(traceIds)],
+    deps.tracesCheckpoint ?? null,
+  );
   const first = [...missing][0];
   if (first !== undefined)
     throw new CairnError('NOT_FOUND', `Trace ${first} not found`, {
@@ -228,7 +228,12 @@ export async function logAssessments(
     }
   });
   const traceIds = validated.flatMap((v) => (v instanceof CairnError ? [] : [v.traceId]));
-  const missing = await missingTraces(deps.db, caller.workspaceId, [...new Set(traceIds)]);
+  const missing = await missingTraces(
+    deps.db,
+    caller.workspaceId,
+    [...new Set(traceIds)],
+    deps.tracesCheckpoint ?? null,
+  );
   const runIds = [
     ...new Set(validated.flatMap((v) => (v instanceof CairnError || !v.runId ? [] : [v.runId]))),
   ];

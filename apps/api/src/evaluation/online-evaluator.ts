@@ -15,7 +15,8 @@ import {
   type EventOf,
   type StoredEventEnvelope,
 } from '@cairn/events';
-import { advanceCheckpoint, type Logger } from '@cairn/projector';
+import { advanceCheckpoint } from '@cairn/read-models';
+import type { Logger } from '@cairn/logging';
 import { compileTraceFilter, parseTraceFilter, type TraceFilter } from '../tracing/trace-search.ts';
 import type { Caller } from '../write/command-handler.ts';
 import type { ServiceDeps } from '../write/services.ts';

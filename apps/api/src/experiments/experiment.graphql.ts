@@ -1,4 +1,4 @@
-import { experimentRowFromCreated } from '@cairn/projector';
+import { experimentRowFromCreated } from '@cairn/read-models';
 import { builder } from '../graphql/builder.ts';
 import { connectionType } from '../graphql/connection.ts';
 import {

@@ -4,7 +4,7 @@
  * AUDIT_EXPORT_RULE in auth/http-rules.ts (workspace:admin, as `auditLog`).
  */
 import type http from 'node:http';
-import type { Logger } from '@cairn/projector';
+import type { Logger } from '@cairn/logging';
 import { AUDIT_EXPORT_RULE, authorizeRequest } from '../auth/http-rules.ts';
 import { CairnError } from '../errors.ts';
 import { buildContext, requestAuthOf } from '../http/graphql-handler.ts';

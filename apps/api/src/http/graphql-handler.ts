@@ -3,7 +3,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { GraphQLError } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { QUERY_LIMITS, queryLimitsRule } from '../graphql/limits.ts';
-import type { Logger } from '@cairn/projector';
+import type { Logger } from '@cairn/logging';
 import type { EventOrigin } from '@cairn/events';
 import { CairnError } from '../errors.ts';
 import { createLoaders, type GraphQLContext } from '../graphql/context.ts';

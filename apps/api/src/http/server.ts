@@ -4,7 +4,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import { queryLimitsRule } from '../graphql/limits.ts';
 import { WebSocketServer } from 'ws';
 import { attachUpgrades } from './upgrade.ts';
-import type { Logger } from '@cairn/projector';
+import type { Logger } from '@cairn/logging';
 import { servedSchema } from '../graphql/argument-hygiene.ts';
 import type { ServiceDeps } from '../write/services.ts';
 import { createArtifactRoutes, type ArtifactRoutesOptions } from '../artifacts/artifact-routes.ts';

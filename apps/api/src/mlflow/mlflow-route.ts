@@ -1,5 +1,5 @@
 import type http from 'node:http';
-import type { Logger } from '@cairn/projector';
+import type { Logger } from '@cairn/logging';
 import type { ArtifactRoutesOptions } from '../artifacts/artifact-routes.ts';
 import type { Caller } from '../write/command-handler.ts';
 import type { ServiceDeps } from '../write/services.ts';

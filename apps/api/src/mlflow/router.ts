@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
 import type http from 'node:http';
-import type { Logger } from '@cairn/projector';
+import type { Logger } from '@cairn/logging';
 import type { ArtifactRoutesOptions } from '../artifacts/artifact-routes.ts';
 import { buildContext, requestAuthOf } from '../http/graphql-handler.ts';
 import { authorizeRequest, mlflowRouteScope } from '../auth/http-rules.ts';

@@ -1,5 +1,5 @@
 import { GraphQLError } from 'graphql';
-import { promptRowFromCreated, promptVersionRowFromCreated } from '@cairn/projector';
+import { promptRowFromCreated, promptVersionRowFromCreated } from '@cairn/read-models';
 import { decodeEvent, promptStreamId, type EventOf } from '@cairn/events';
 import { builder } from '../graphql/builder.ts';
 import { connectionType, type Connection } from '../graphql/connection.ts';

@@ -2,7 +2,7 @@ import {
   modelVersionRowFromCreated,
   registeredModelRowFromCreated,
   type ModelHistoryKind,
-} from '@cairn/projector';
+} from '@cairn/read-models';
 import { decodeEvent, type EventOf, type ModelStage as ModelStageValue } from '@cairn/events';
 import { builder } from '../graphql/builder.ts';
 import { connectionType, type Connection } from '../graphql/connection.ts';

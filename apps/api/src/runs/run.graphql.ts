@@ -1,5 +1,5 @@
 import { decodeEvent, runStatus, type EventOf } from '@cairn/events';
-import { runRowFromStarted } from '@cairn/projector';
+import { runRowFromStarted } from '@cairn/read-models';
 import { invalidArgument, notFound } from '../errors.ts';
 import { ExperimentRef, LifecycleStage, toLifecycle } from '../experiments/experiment.graphql.ts';
 import { builder } from '../graphql/builder.ts';

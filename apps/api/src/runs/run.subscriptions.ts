@@ -1,5 +1,5 @@
 import { runStreamId } from '@cairn/events';
-import type { ChangeNotice } from '@cairn/projector';
+import type { ChangeNotice } from '@cairn/change-notices';
 import { invalidArgument } from '../errors.ts';
 import { builder } from '../graphql/builder.ts';
 import type { GraphQLContext } from '../graphql/context.ts';

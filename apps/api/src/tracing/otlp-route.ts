@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
-import type { Logger } from '@cairn/projector';
+import type { Logger } from '@cairn/logging';
 import { CairnError } from '../errors.ts';
 import { buildContext, requestAuthOf } from '../http/graphql-handler.ts';
 import { authorizeRequest, OTLP_RULE } from '../auth/http-rules.ts';

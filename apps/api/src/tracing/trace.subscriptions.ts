@@ -1,4 +1,4 @@
-import { TRACES_CHANGED_NOTICE } from '@cairn/projector';
+import { TRACES_CHANGED_NOTICE } from '@cairn/change-notices';
 import { builder } from '../graphql/builder.ts';
 import type { GraphQLContext } from '../graphql/context.ts';
 import { mapNotices } from '../runs/run.subscriptions.ts';

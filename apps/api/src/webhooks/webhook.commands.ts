@@ -6,7 +6,7 @@ import {
   type StoredEventEnvelope,
   type WebhookEventKind,
 } from '@cairn/events';
-import { newWebhookSecret, webhookSecretContext } from '@cairn/projector';
+import { newWebhookSecret, webhookSecretContext } from '@cairn/secrets';
 import { CairnError } from '../errors.ts';
 import { handleCommand, type Caller } from '../write/command-handler.ts';
 import type { ServiceDeps, WebhookDeps } from '../write/services.ts';

@@ -1,5 +1,5 @@
 import { assertNever, WEBHOOK_EVENT_KINDS, type WebhookEventKind } from '@cairn/events';
-import { checkWebhookUrl, type WebhookHostPolicy } from '@cairn/projector';
+import { checkWebhookUrl, type WebhookHostPolicy } from '@cairn/net-policy';
 import { CairnError, invalidArgument } from '../errors.ts';
 import { checkText, STRING_LIMITS } from '../input-hygiene.ts';
 import { newEvent, type Decider } from '../write/decider.ts';

@@ -5,7 +5,7 @@ import type {
   WebhookDeliveryAttemptsTable,
   WebhooksTable,
 } from '@cairn/db';
-import { WEBHOOK_DELIVERIES_CHANNEL } from '@cairn/projector';
+import { WEBHOOK_DELIVERIES_CHANNEL } from '@cairn/change-notices';
 
 export type WebhookRow = Omit<Selectable<WebhooksTable>, 'encrypted_secret'>;
 export type WebhookDeliveryRow = Selectable<WebhookDeliveriesTable>;

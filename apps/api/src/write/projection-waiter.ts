@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import pg from 'pg';
 import type { Kysely } from 'kysely';
 import type { DB } from '@cairn/db';
-import { CHANGES_CHANNEL, decodeChangeNotice, type ChangeNotice } from '@cairn/projector';
+import { CHANGES_CHANNEL, decodeChangeNotice, type ChangeNotice } from '@cairn/change-notices';
 
 /**
  * The `p` of the in-process notice of a committed append (see announceAppended): not a

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '@cairn/db';
-import type { SecretBox, WebhookHostPolicy } from '@cairn/projector';
+import type { SecretBox } from '@cairn/secrets';
+import type { WebhookHostPolicy } from '@cairn/net-policy';
 import type { StorageQuota } from '../auth/quotas.ts';
 import type { WriteDeps } from './command-handler.ts';
 import type { ChangeListener } from './projection-waiter.ts';
@@ -13,6 +14,11 @@ export interface ServiceDeps extends WriteDeps {
   readYourWritesTimeoutMs: number;
   /** Webhook secrets and target policy; absent, the webhook mutations answer UNAVAILABLE. */
   webhooks?: WebhookDeps;
+  /**
+   * The log checkpoint of the traces projection's tailer (local mode), from the projector port;
+   * absent or null (Kafka): a missing trace is waited for the full deadline.
+   */
+  tracesCheckpoint?: string | null;
   /** Artifact bytes per workspace (auth/quotas.ts); absent: no quota. */
   storage?: StorageQuota;
 }

@@ -8,13 +8,14 @@
 import type { Kysely } from 'kysely';
 import { createDb, type DB, type DbHandle } from '@cairn/db';
 import { createKafkaTransport, type KafkaConfig, type KafkaTransport } from '@cairn/kafka';
-import type { KafkaRelay, Logger } from '@cairn/projector';
+import { projectorRuntime, type Logger } from '@cairn/projector';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LocalArtifactStore, type ArtifactStore } from '@cairn/artifacts';
 import {
   startCairnApp,
+  type BackgroundComponent,
   type CairnSessionOptions,
   type ServiceDeps,
   type CairnWebhookOptions,
@@ -72,7 +73,7 @@ export interface ApiHarness {
   db: Kysely<DB>;
   handle: DbHandle;
   kafka: KafkaTransport | null;
-  relay: KafkaRelay | null;
+  relay: BackgroundComponent | null;
   artifactStore: ArtifactStore;
   /** The app's command services (create users, …). */
   deps: ServiceDeps;
@@ -142,6 +143,7 @@ export async function startApiHarness(opts: ApiHarnessOptions): Promise<ApiHarne
       databaseUrl: opts.databaseUrl,
       kafka,
       logger,
+      projectorRuntime,
       withProjector: true,
       withRelay: kafka !== null,
       port: 0,

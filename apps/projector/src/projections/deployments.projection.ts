@@ -1,13 +1,16 @@
-import type { Selectable, Transaction } from 'kysely';
-import type { DB, DeploymentsTable, DeploymentVariantsTable } from '@cairn/db';
+import type { Transaction } from 'kysely';
+import type { DB, DeploymentVariantsTable } from '@cairn/db';
 import {
   assertNever,
   type CairnEvent,
   type DeploymentVariantData,
-  type EventOf,
   type EventType,
 } from '@cairn/events';
 import type { Projection } from '../projection.ts';
+import { deploymentRowFromCreated, deploymentVariantRows } from '@cairn/read-models';
+
+// The creation rows live in @cairn/read-models (the API answers with them too).
+export { deploymentRowFromCreated, deploymentVariantRows };
 
 const handles = [
   'DeploymentCreated',
@@ -21,46 +24,6 @@ const handles = [
 ] as const satisfies readonly EventType[];
 
 type Handled = Extract<CairnEvent, { type: (typeof handles)[number] }>;
-
-/** The read-model row a deployment creation produces (also the API's answer past the RYW deadline). */
-export function deploymentRowFromCreated(
-  event: EventOf<'DeploymentCreated'>,
-): Selectable<DeploymentsTable> {
-  const at = new Date(event.recordedAt);
-  return {
-    workspace_id: event.workspaceId,
-    deployment_id: event.data.deploymentId,
-    name: event.data.name,
-    target: event.data.target,
-    model_uri: event.data.modelUri,
-    config: event.data.config,
-    status: 'PENDING',
-    status_message: null,
-    endpoint: null,
-    manifests: null,
-    created_at: at,
-    updated_at: at,
-  };
-}
-
-export function deploymentVariantRows(
-  workspaceId: string,
-  deploymentId: string,
-  variants: readonly DeploymentVariantData[],
-): Selectable<DeploymentVariantsTable>[] {
-  return variants.map((v, ordinal) => ({
-    workspace_id: workspaceId,
-    deployment_id: deploymentId,
-    name: v.name,
-    ordinal,
-    model_uri: v.modelUri,
-    model_id: v.modelId,
-    model_name: v.modelName,
-    alias: v.alias,
-    served_version: v.version,
-    weight: v.weight,
-  }));
-}
 
 interface HistoryRow {
   kind: string;

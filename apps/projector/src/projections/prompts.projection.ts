@@ -1,7 +1,11 @@
-import type { Selectable, Transaction } from 'kysely';
-import type { DB, PromptsTable, PromptVersionsTable } from '@cairn/db';
-import { assertNever, type CairnEvent, type EventOf, type EventType } from '@cairn/events';
+import type { Transaction } from 'kysely';
+import type { DB } from '@cairn/db';
+import { assertNever, type CairnEvent, type EventType } from '@cairn/events';
 import type { Projection } from '../projection.ts';
+import { promptRowFromCreated, promptVersionRowFromCreated } from '@cairn/read-models';
+
+// The creation rows live in @cairn/read-models (the API answers with them too).
+export { promptRowFromCreated, promptVersionRowFromCreated };
 
 const handles = [
   'PromptCreated',
@@ -18,41 +22,6 @@ const handles = [
 ] as const satisfies readonly EventType[];
 
 type Handled = Extract<CairnEvent, { type: (typeof handles)[number] }>;
-
-/** The read-model row a prompt creation produces (also the API's answer past the RYW deadline). */
-export function promptRowFromCreated(event: EventOf<'PromptCreated'>): Selectable<PromptsTable> {
-  const at = new Date(event.recordedAt);
-  return {
-    workspace_id: event.workspaceId,
-    prompt_id: event.data.promptId,
-    name: event.data.name,
-    description: event.data.description,
-    archived: false,
-    latest_version: null,
-    created_at: at,
-    updated_at: at,
-  };
-}
-
-export function promptVersionRowFromCreated(
-  event: EventOf<'PromptVersionCreated'>,
-): Selectable<PromptVersionsTable> {
-  const d = event.data;
-  return {
-    workspace_id: event.workspaceId,
-    prompt_id: d.promptId,
-    version: d.version,
-    prompt_name: d.name,
-    template_type: d.template.type,
-    template: d.template,
-    variables: d.variables,
-    response_format: d.responseFormat,
-    model_config: d.modelConfig,
-    commit_message: d.commitMessage,
-    author: event.actor,
-    created_at: new Date(event.recordedAt),
-  };
-}
 
 const json = (value: unknown) => JSON.stringify(value);
 

@@ -1,7 +1,15 @@
-import type { Selectable, Transaction } from 'kysely';
-import type { DB, ModelVersionsTable, RegisteredModelsTable } from '@cairn/db';
-import { assertNever, type CairnEvent, type EventOf, type EventType } from '@cairn/events';
+import type { Transaction } from 'kysely';
+import type { DB } from '@cairn/db';
+import { assertNever, type CairnEvent, type EventType } from '@cairn/events';
 import type { Projection } from '../projection.ts';
+import {
+  modelVersionRowFromCreated,
+  registeredModelRowFromCreated,
+  type ModelHistoryKind,
+} from '@cairn/read-models';
+
+// The creation rows and history kinds live in @cairn/read-models (the API uses them too).
+export { modelVersionRowFromCreated, registeredModelRowFromCreated, type ModelHistoryKind };
 
 const handles = [
   'RegisteredModelCreated',
@@ -21,51 +29,6 @@ const handles = [
 ] as const satisfies readonly EventType[];
 
 type Handled = Extract<CairnEvent, { type: (typeof handles)[number] }>;
-
-/** Kinds of `model_history` rows (GraphQL ModelHistoryKind). */
-export type ModelHistoryKind =
-  | 'MODEL_CREATED'
-  | 'MODEL_RENAMED'
-  | 'VERSION_CREATED'
-  | 'VERSION_DELETED'
-  | 'STAGE_TRANSITIONED'
-  | 'ALIAS_SET'
-  | 'ALIAS_DELETED';
-
-/** The read-model row a model creation produces (also the API's answer past the RYW deadline). */
-export function registeredModelRowFromCreated(
-  event: EventOf<'RegisteredModelCreated'>,
-): Selectable<RegisteredModelsTable> {
-  const at = new Date(event.recordedAt);
-  return {
-    workspace_id: event.workspaceId,
-    model_id: event.data.modelId,
-    name: event.data.name,
-    description: event.data.description,
-    created_at: at,
-    updated_at: at,
-  };
-}
-
-export function modelVersionRowFromCreated(
-  event: EventOf<'ModelVersionCreated'>,
-): Selectable<ModelVersionsTable> {
-  const d = event.data;
-  const at = new Date(event.recordedAt);
-  return {
-    workspace_id: event.workspaceId,
-    model_id: d.modelId,
-    version: d.version,
-    model_name: d.name,
-    source: d.source,
-    run_id: d.runId,
-    description: d.description,
-    stage: 'NONE',
-    status: d.status,
-    created_at: at,
-    updated_at: at,
-  };
-}
 
 async function history(
   trx: Transaction<DB>,

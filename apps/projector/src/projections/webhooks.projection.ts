@@ -8,10 +8,11 @@ import {
   type EventType,
   type WebhookEventKind,
 } from '@cairn/events';
+import { WEBHOOK_DELIVERIES_CHANNEL } from '@cairn/change-notices';
 import type { Projection } from '../projection.ts';
 
-/** Postgres channel the projection notifies when it queued deliveries (the sender LISTENs). */
-export const WEBHOOK_DELIVERIES_CHANNEL = 'cairn_webhook_deliveries';
+// The channel lives in @cairn/change-notices (the API listens to it too); re-exported here.
+export { WEBHOOK_DELIVERIES_CHANNEL };
 
 const registryHandles = [
   'RegisteredModelCreated',
