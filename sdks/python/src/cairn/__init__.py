@@ -77,6 +77,10 @@ from .fluent import (
     start_run,
 )
 
+# Dataset inputs of runs (docs/python-sdk.md, "Dataset inputs"): MLflow's log_input
+from . import data
+from .data import log_input, log_inputs
+
 # LLM tracing (docs/python-sdk.md, "Tracing"); imported after .fluent so that its exit handler
 # (export queued spans) runs before the one that ends runs
 from . import tracing
@@ -162,6 +166,7 @@ __all__ = [
     "active_run",
     "autolog",
     "create_experiment",
+    "data",
     "delete_experiment",
     "delete_run",
     "delete_tag",
@@ -191,6 +196,8 @@ __all__ = [
     "log_expectation",
     "log_feedback",
     "log_figure",
+    "log_input",
+    "log_inputs",
     "log_metric",
     "log_metrics",
     "log_param",
