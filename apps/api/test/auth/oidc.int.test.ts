@@ -20,6 +20,7 @@ import {
   walk,
   type TestProvider,
 } from './helpers/oidc-provider.ts';
+import { revealPersonalData } from '@cairn/db';
 
 let provider: TestProvider;
 let api: ApiHarness;
@@ -115,7 +116,10 @@ async function eventsOf(type: string, match: string) {
     .select(['type', 'data', 'actor', 'stream_id'])
     .where('type', '=', type)
     .execute();
-  return rows.filter((r) => JSON.stringify(r.data).includes(match));
+  // Emails and names are stored sealed (docs/governance.md, "Erasure"): match on the opened data.
+  return (await revealPersonalData(api.db, rows)).filter((r) =>
+    JSON.stringify(r.data).includes(match),
+  );
 }
 
 describe('OIDC login', () => {

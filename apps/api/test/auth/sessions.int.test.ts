@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, randomWorkspaceId } from '@cairn/testing';
 import { createUser, type Caller } from '../../src/index.ts';
 import { startApiHarness, type ApiHarness } from '../helpers/api-harness.ts';
+import { revealPersonalData } from '@cairn/db';
 
 let api: ApiHarness;
 let secureApi: ApiHarness;
@@ -98,7 +99,10 @@ async function eventsOf(type: string, match: string) {
     .select(['type', 'data', 'actor'])
     .where('type', '=', type)
     .execute();
-  return rows.filter((r) => JSON.stringify(r.data).includes(match));
+  // Emails and names are stored sealed (docs/governance.md, "Erasure"): match on the opened data.
+  return (await revealPersonalData(api.db, rows)).filter((r) =>
+    JSON.stringify(r.data).includes(match),
+  );
 }
 
 describe('password login', () => {
@@ -154,6 +158,14 @@ describe('password login', () => {
     expect(failed).toHaveLength(1);
     expect(failed[0]!.data).toMatchObject({ email: user.email, reason: 'bad-password' });
     expect(JSON.stringify(failed)).not.toContain('not-the-password');
+    // As stored, the email is sealed with the subject's key.
+    const raw = await api.db
+      .selectFrom('events')
+      .select('data')
+      .where('type', '=', 'LoginFailed')
+      .execute();
+    expect(JSON.stringify(raw)).not.toContain(user.email);
+    expect(JSON.stringify(raw)).toContain('"$pii"');
   });
 
   it('backs off per email after repeated failures (429 with Retry-After), even for the right password', async () => {
