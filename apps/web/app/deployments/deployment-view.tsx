@@ -183,6 +183,11 @@ export function DeploymentView() {
       <h1>
         {deployment.name} <DeploymentStatusBadge status={deployment.status} />
       </h1>
+      <p className="lineage-link">
+        <Link href={`/lineage?kind=DEPLOYMENT&id=${encodeURIComponent(deployment.id)}`}>
+          Lineage
+        </Link>
+      </p>
       {deployment.statusMessage && (
         <p className="muted status-message" data-testid="status-message">
           {deployment.statusMessage}

@@ -120,6 +120,15 @@ export function ModelPage() {
         onDone={reload}
       />
       {selected && (
+        <p className="lineage-link">
+          <Link
+            href={`/lineage?kind=MODEL_VERSION&name=${encodeURIComponent(model.name)}&version=${selected.version}`}
+          >
+            Lineage of version {selected.version}
+          </Link>
+        </p>
+      )}
+      {selected && (
         <VersionPanel
           key={selected.version}
           model={model}

@@ -109,6 +109,9 @@ export function RunPage() {
         {run.name} <StatusBadge status={run.status} />{' '}
         {run.lifecycleStage === 'DELETED' && <StatusBadge status="DELETED" />}
       </h1>
+      <p className="lineage-link">
+        <Link href={`/lineage?kind=RUN&id=${encodeURIComponent(run.id)}`}>Lineage</Link>
+      </p>
       <Overview run={run} />
       <RunModelVersions runId={run.id} />
 

@@ -131,6 +131,7 @@ function TraceView({
       <TracingNav current={null} />
       <div className="toolbar">
         <DeleteTraceButton traceId={trace.id} name={trace.name} />
+        <Link href={`/lineage?kind=TRACE&id=${encodeURIComponent(trace.id)}`}>Lineage</Link>
       </div>
       {stale && <ErrorMessage error={stale} />}
       <div className="cards" data-testid="trace-summary">
