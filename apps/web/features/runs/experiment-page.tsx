@@ -5,7 +5,7 @@ import { useCallback, useMemo, useRef, useState } from 'react';
 import { useQuery } from 'urql';
 import { ErrorMessage } from '../../components/error-message.tsx';
 import { EXPERIMENT_QUERY, type ExperimentResult } from '../../lib/graphql/documents.ts';
-import { describeError } from '../../lib/graphql/errors.ts';
+import { describeError, type ApiErrorInfo } from '../../lib/graphql/errors.ts';
 import { useNow, useQueryState } from '../../lib/hooks.ts';
 import {
   defaultColumns,
@@ -18,8 +18,11 @@ import {
   type RunsViewState,
 } from '../../lib/run-columns.ts';
 import { buildRunRows } from '../../lib/run-rows.ts';
+import { colorAt } from '../charts/palette.ts';
 import { ColumnPicker } from './column-picker.tsx';
+import { ExportCsvButton } from './export-csv.tsx';
 import { FilterBox } from './filter-box.tsx';
+import { RunsCharts } from './runs-charts.tsx';
 import { RunsTable } from './runs-table.tsx';
 import { collectKeys } from './table-run.ts';
 import { useRunsList } from './use-runs-list.ts';
@@ -68,6 +71,18 @@ export function ExperimentPage() {
     [list.runs],
   );
   const now = useNow(1000, anyRunning);
+  // Table | Charts, in the URL (`view=charts`).
+  const chartsView = query.get('view') === 'charts';
+  const setChartsView = (on: boolean) => {
+    const next = new URLSearchParams(query);
+    if (on) next.set('view', 'charts');
+    else next.delete('view');
+    setQuery(next);
+  };
+  // Run colours: one per run in the table's order, shared by the table and the charts.
+  const colors = useMemo(() => new Map(list.runs.map((r, i) => [r.id, colorAt(i)])), [list.runs]);
+  const colorOf = useCallback((id: string) => colors.get(id) ?? colorAt(0), [colors]);
+  const [exportError, setExportError] = useState<ApiErrorInfo | null>(null);
 
   const onSelect = useCallback(
     (ids: string[], on: boolean) => {
@@ -151,7 +166,24 @@ export function ExperimentPage() {
             Default order
           </button>
         )}
+        <ExportCsvButton
+          experimentId={experimentId}
+          experimentName={experiment?.name ?? experimentId}
+          filter={view.filter}
+          orderBy={orderBy}
+          columns={columns}
+          onError={setExportError}
+        />
+        <span className="segmented" role="group" aria-label="View">
+          <button type="button" aria-pressed={!chartsView} onClick={() => setChartsView(false)}>
+            Table
+          </button>
+          <button type="button" aria-pressed={chartsView} onClick={() => setChartsView(true)}>
+            Charts
+          </button>
+        </span>
       </div>
+      {exportError && <ErrorMessage error={exportError} />}
       {list.pendingNew > 0 && (
         <div className="notice" role="status">
           <span>
@@ -162,27 +194,32 @@ export function ExperimentPage() {
           </button>
         </div>
       )}
-      <RunsTable
-        rows={rows}
-        placeholders={placeholders}
-        columns={columns}
-        order={view.order}
-        onSort={(column) => setView({ order: nextSort(view.order, column) })}
-        selected={selected}
-        onSelect={onSelect}
-        collapsed={collapsed}
-        onToggleCollapse={(id) =>
-          setCollapsed((c) => {
-            const next = new Set(c);
-            if (next.has(id)) next.delete(id);
-            else next.add(id);
-            return next;
-          })
-        }
-        flashed={list.flashed}
-        onNearEnd={list.loadMore}
-        now={now}
-      />
+      {chartsView ? (
+        <RunsCharts runs={list.runs} colorOf={colorOf} />
+      ) : (
+        <RunsTable
+          colors={colors}
+          rows={rows}
+          placeholders={placeholders}
+          columns={columns}
+          order={view.order}
+          onSort={(column) => setView({ order: nextSort(view.order, column) })}
+          selected={selected}
+          onSelect={onSelect}
+          collapsed={collapsed}
+          onToggleCollapse={(id) =>
+            setCollapsed((c) => {
+              const next = new Set(c);
+              if (next.has(id)) next.delete(id);
+              else next.add(id);
+              return next;
+            })
+          }
+          flashed={list.flashed}
+          onNearEnd={list.loadMore}
+          now={now}
+        />
+      )}
       <p className="muted" style={{ fontSize: 12 }}>
         {list.runs.length} of {list.totalCount} loaded
         {list.firstPageMs !== null && ` · first page in ${list.firstPageMs} ms`} · arrow keys move,

@@ -31,6 +31,8 @@ const LOAD_AHEAD = 300;
 
 export interface RunsTableProps {
   rows: RunRow<TableRun>[];
+  /** Run colours (the same in the chart view); a swatch before each name. */
+  colors?: ReadonlyMap<string, string>;
   /** Rows not loaded yet (shown as placeholders, so the scrollbar reflects the total). */
   placeholders: number;
   columns: DataColumn[];
@@ -262,6 +264,7 @@ export function RunsTable(props: RunsTableProps) {
                 row={row}
                 index={item.index}
                 columns={columns}
+                color={props.colors?.get(row.run.id)}
                 isSelected={selected.has(row.run.id)}
                 isCollapsed={collapsed.has(row.run.id)}
                 isFlashed={flashed.has(row.run.id)}
@@ -289,6 +292,7 @@ interface RunRowViewProps {
   row: RunRow<TableRun>;
   index: number;
   columns: DataColumn[];
+  color: string | undefined;
   isSelected: boolean;
   isCollapsed: boolean;
   isFlashed: boolean;
@@ -305,6 +309,7 @@ const RunRowView = memo(function RunRowView({
   row,
   index,
   columns,
+  color,
   isSelected,
   isCollapsed,
   isFlashed,
@@ -357,6 +362,14 @@ const RunRowView = memo(function RunRowView({
             <span className="toggle" aria-hidden="true">
               {row.depth > 0 || row.orphan ? '↳' : ''}
             </span>
+          )}
+          {color && (
+            <span
+              className="swatch"
+              data-color={color}
+              style={{ background: color }}
+              aria-hidden="true"
+            />
           )}
           <Link
             className="run-link"
