@@ -40,6 +40,7 @@ import type {
 } from './projector-port.ts';
 import { ChangeListener } from './write/projection-waiter.ts';
 import type { ServiceDeps } from './write/services.ts';
+import type { HistoricalReader } from './governance/time-travel.ts';
 
 // What `cairn` needs to configure trace ingest (flags `--max-otlp-body-bytes`, `--trace-mask-rules`).
 export { DEFAULT_MAX_OTLP_BODY_BYTES, type OtlpRouteOptions } from './tracing/otlp-route.ts';
@@ -85,6 +86,11 @@ export interface CairnAppOptions {
   quotas?: Partial<QuotaConfig>;
   /** Artifact bytes per workspace over CAIRN_QUOTA_STORAGE_BYTES (0: none). */
   storageQuotaBytes?: number;
+  /**
+   * `asOf` reads (docs/governance.md, "Time travel"): `new HistoricalStateReader(handle.db)` of
+   * `@cairn/projector`, passed in by the CLI and the test harness; absent: `asOf` is UNAVAILABLE.
+   */
+  history?: HistoricalReader;
 }
 
 export interface CairnSessionOptions {
@@ -220,6 +226,7 @@ export async function startCairnApp(opts: CairnAppOptions): Promise<CairnApp> {
       storage: new StorageQuota(opts.storageQuotaBytes ?? storageQuotaFromEnv(), (ws) =>
         workspaceArtifactBytes(handle.db, ws),
       ),
+      ...(opts.history ? { history: opts.history } : {}),
     };
     if (
       opts.evaluation?.online ??

@@ -33,3 +33,10 @@ export {
 export { API_KEY_PATTERN } from './auth/api-keys.ts';
 export { validateOidcConfig, type OidcConfig } from './auth/oidc.ts';
 export { exportAuditLog, exportFilter, parseExportFormat } from './governance/audit-export.ts';
+export {
+  MAX_HISTORY_EVENTS,
+  type HistoricalReader,
+  type HistoricalStateRequest,
+  type HistoricalOutcome,
+  type HistoricalStreams,
+} from './governance/time-travel.ts';

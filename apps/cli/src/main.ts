@@ -22,6 +22,7 @@ import { webhookOptions } from './webhooks.ts';
 import { accessCommand } from './access.ts';
 import { auditCommand } from './audit.ts';
 import { createArtifactStore } from '@cairn/artifacts';
+import { HistoricalStateReader } from '@cairn/projector';
 
 type Cleanup = () => Promise<void>;
 
@@ -107,6 +108,7 @@ async function startApp(
     logger,
     // The CLI composes the apps: the API gets the read side through its port.
     projectorRuntime,
+    history: new HistoricalStateReader(handle.db),
     ...role,
     port: cfg.port,
     host: cfg.host,

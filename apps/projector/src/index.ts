@@ -28,3 +28,4 @@ export * from './tracing/normalise.ts';
 export * from './tracing/prices.ts';
 export { usersProjection } from './projections/users.projection.ts';
 export * from './runtime.ts';
+export * from './history/historical-state.ts';

@@ -9,6 +9,12 @@ import {
 import { readStream } from '@cairn/db';
 import { authorize } from '../auth/authorize.ts';
 import { builder } from '../graphql/builder.ts';
+import {
+  AS_OF_DESCRIPTION,
+  liveOrAsOf,
+  modelStreamsOfDeployments,
+  streamsWhere,
+} from '../governance/time-travel.ts';
 import { connectionType, type Connection } from '../graphql/connection.ts';
 import type { GraphQLContext } from '../graphql/context.ts';
 import { decodeCursor, encodeCursor, pageSize } from '../graphql/scalars.ts';
@@ -239,8 +245,29 @@ builder.queryFields((t) => ({
     type: DeploymentRef,
     nullable: true,
     description: 'The deployment of that name; null when there is none (or it was deleted).',
-    args: { name: t.arg.string({ required: true }) },
-    resolve: (_r, { name }, ctx) => deploymentByName(ctx, name),
+    args: {
+      name: t.arg.string({ required: true }),
+      asOf: t.arg({ type: 'DateTime', description: AS_OF_DESCRIPTION }),
+    },
+    resolve: (_r, { name, asOf }, ctx) =>
+      liveOrAsOf(
+        ctx,
+        asOf,
+        {
+          projections: ['deployments'],
+          // The deployment's stream, and its models' (alias moves re-point alias variants).
+          streams: async (at) => {
+            const ws = ctx.workspaceId;
+            const own = await streamsWhere(ctx.deps.db, ws, 'deployment-', 'name', [name], at);
+            if (!own) return null;
+            return {
+              ids: [...own, ...(await modelStreamsOfDeployments(ctx.deps.db, ws, own, at))],
+            };
+          },
+          empty: null,
+        },
+        (c) => deploymentByName(c, name),
+      ),
   }),
 }));
 

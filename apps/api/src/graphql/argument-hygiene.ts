@@ -7,6 +7,7 @@ import {
 import { assertCleanStrings, MAX_STORED_STRING } from '../input-hygiene.ts';
 import { withGraphQLRules } from '../auth/graphql-rules.ts';
 import { getSchema } from './schema.ts';
+import { withHistoricalScopes } from '../governance/time-travel.ts';
 
 const wrapped = new WeakSet<GraphQLSchema>();
 
@@ -16,7 +17,7 @@ const wrapped = new WeakSet<GraphQLSchema>();
  * it throws when a root field has no rule). The rule runs first, then the argument checks.
  */
 export function servedSchema(): GraphQLSchema {
-  return withGraphQLRules(withArgumentHygiene(getSchema()));
+  return withGraphQLRules(withArgumentHygiene(withHistoricalScopes(getSchema())));
 }
 
 /**

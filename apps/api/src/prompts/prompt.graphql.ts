@@ -2,6 +2,7 @@ import { GraphQLError } from 'graphql';
 import { promptRowFromCreated, promptVersionRowFromCreated } from '@cairn/read-models';
 import { decodeEvent, promptStreamId, type EventOf } from '@cairn/events';
 import { builder } from '../graphql/builder.ts';
+import { AS_OF_DESCRIPTION, liveOrAsOf, streamsNamed } from '../governance/time-travel.ts';
 import { connectionType, type Connection } from '../graphql/connection.ts';
 import type { GraphQLContext } from '../graphql/context.ts';
 import {
@@ -417,8 +418,21 @@ builder.queryFields((t) => ({
   prompt: t.field({
     type: PromptRef,
     nullable: true,
-    args: { name: t.arg.string({ required: true }) },
-    resolve: (_r, { name }, ctx) => promptByName(ctx, name),
+    args: {
+      name: t.arg.string({ required: true }),
+      asOf: t.arg({ type: 'DateTime', description: AS_OF_DESCRIPTION }),
+    },
+    resolve: (_r, { name, asOf }, ctx) =>
+      liveOrAsOf(
+        ctx,
+        asOf,
+        {
+          projections: ['prompts'],
+          streams: (at) => streamsNamed(ctx.deps.db, ctx.workspaceId, 'prompt-', name, at),
+          empty: null,
+        },
+        (c) => promptByName(c, name),
+      ),
   }),
   promptVersion: t.field({
     type: PromptVersionRef,

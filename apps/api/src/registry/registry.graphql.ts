@@ -15,6 +15,7 @@ import {
   pageSize,
 } from '../graphql/scalars.ts';
 import { CairnError } from '../errors.ts';
+import { AS_OF_DESCRIPTION, liveOrAsOf, streamsNamed } from '../governance/time-travel.ts';
 import { RunRef } from '../runs/run.graphql.ts';
 import { parseModelUri } from './model-uri.ts';
 import {
@@ -242,22 +243,51 @@ builder.queryFields((t) => ({
       orderBy: t.arg.stringList(),
       first: t.arg.int(),
       after: t.arg.string(),
+      asOf: t.arg({ type: 'DateTime', description: AS_OF_DESCRIPTION }),
     },
-    resolve: async (_r, args, ctx) =>
-      page(
-        await searchModels(ctx.deps.db, ctx.workspaceId, {
-          filter: args.filter,
-          orderBy: args.orderBy,
-          first: pageSize(args.first),
-          after: args.after,
-        }),
+    resolve: (_r, args, ctx) =>
+      liveOrAsOf(
+        ctx,
+        args.asOf,
+        {
+          projections: ['registry'],
+          streams: () => ({ prefix: 'registered-model-' }),
+          empty: page<ModelRow>({
+            rows: [],
+            hasNextPage: false,
+            totalCount: () => Promise.resolve(0),
+          }),
+        },
+        async (c) =>
+          page(
+            await searchModels(c.deps.db, c.workspaceId, {
+              filter: args.filter,
+              orderBy: args.orderBy,
+              first: pageSize(args.first),
+              after: args.after,
+            }),
+          ),
       ),
   }),
   registeredModel: t.field({
     type: RegisteredModelRef,
     nullable: true,
-    args: { name: t.arg.string({ required: true }) },
-    resolve: (_r, { name }, ctx) => modelByName(ctx, name),
+    args: {
+      name: t.arg.string({ required: true }),
+      asOf: t.arg({ type: 'DateTime', description: AS_OF_DESCRIPTION }),
+    },
+    resolve: (_r, { name, asOf }, ctx) =>
+      liveOrAsOf(
+        ctx,
+        asOf,
+        {
+          projections: ['registry'],
+          streams: (at) =>
+            streamsNamed(ctx.deps.db, ctx.workspaceId, 'registered-model-', name, at),
+          empty: null,
+        },
+        (c) => modelByName(c, name),
+      ),
   }),
   modelVersions: t.field({
     type: ModelVersionConnection,

@@ -1,6 +1,7 @@
-import { decodeEvent, runStatus, type EventOf } from '@cairn/events';
+import { decodeEvent, runStatus, runStreamId, type EventOf } from '@cairn/events';
 import { runRowFromStarted } from '@cairn/read-models';
 import { invalidArgument, notFound } from '../errors.ts';
+import { AS_OF_DESCRIPTION, liveOrAsOf, streamsWhere } from '../governance/time-travel.ts';
 import { ExperimentRef, LifecycleStage, toLifecycle } from '../experiments/experiment.graphql.ts';
 import { builder } from '../graphql/builder.ts';
 import type { GraphQLContext } from '../graphql/context.ts';
@@ -134,8 +135,17 @@ builder.queryFields((t) => ({
   run: t.field({
     type: RunRef,
     nullable: true,
-    args: { id: t.arg.string({ required: true }) },
-    resolve: (_r, { id }, ctx) => ctx.loaders.run.load(id),
+    args: {
+      id: t.arg.string({ required: true }),
+      asOf: t.arg({ type: 'DateTime', description: AS_OF_DESCRIPTION }),
+    },
+    resolve: (_r, { id, asOf }, ctx) =>
+      liveOrAsOf(
+        ctx,
+        asOf,
+        { projections: ['runs'], streams: () => ({ ids: [runStreamId(id)] }), empty: null },
+        (c) => c.loaders.run.load(id),
+      ),
   }),
   runs: t.field({
     type: RunConnection,
@@ -148,25 +158,63 @@ builder.queryFields((t) => ({
       lifecycleStage: t.arg({ type: LifecycleStage }),
       first: t.arg.int(),
       after: t.arg.string(),
+      asOf: t.arg({ type: 'DateTime', description: AS_OF_DESCRIPTION }),
     },
-    resolve: async (_r, args, ctx) => {
-      const first = pageSize(args.first);
-      const { edges, hasNextPage, totalCount } = await listRuns(ctx.deps.db, ctx.workspaceId, {
-        experimentIds: args.experimentIds,
-        lifecycleStage: (args.lifecycleStage ?? 'ACTIVE') === 'DELETED' ? 'deleted' : 'active',
-        filter: parseRunFilter(args.filter),
-        orderBy: parseRunOrderBy(args.orderBy),
-        first,
-        after: args.after ?? null,
-      });
-      return {
-        edges,
-        pageInfo: { hasNextPage, endCursor: edges.at(-1)?.cursor ?? null },
-        totalCount,
-      };
-    },
+    resolve: (_r, args, ctx) =>
+      liveOrAsOf(
+        ctx,
+        args.asOf,
+        {
+          projections: ['runs'],
+          // Every run stream of these experiments up to asOf (bounded by MAX_HISTORY_EVENTS).
+          streams: async (at) => {
+            const ids = await streamsWhere(
+              ctx.deps.db,
+              ctx.workspaceId,
+              'run-',
+              'experimentId',
+              args.experimentIds,
+              at,
+            );
+            return ids && { ids };
+          },
+          empty: {
+            edges: [],
+            pageInfo: { hasNextPage: false, endCursor: null },
+            totalCount: () => Promise.resolve(0),
+          },
+        },
+        (c) => searchRuns(c, args),
+      ),
   }),
 }));
+
+async function searchRuns(
+  ctx: GraphQLContext,
+  args: {
+    experimentIds: string[];
+    filter?: string | null;
+    orderBy?: string[] | null;
+    lifecycleStage?: 'ACTIVE' | 'DELETED' | null;
+    first?: number | null;
+    after?: string | null;
+  },
+) {
+  const first = pageSize(args.first);
+  const { edges, hasNextPage, totalCount } = await listRuns(ctx.deps.db, ctx.workspaceId, {
+    experimentIds: args.experimentIds,
+    lifecycleStage: (args.lifecycleStage ?? 'ACTIVE') === 'DELETED' ? 'deleted' : 'active',
+    filter: parseRunFilter(args.filter),
+    orderBy: parseRunOrderBy(args.orderBy),
+    first,
+    after: args.after ?? null,
+  });
+  return {
+    edges,
+    pageInfo: { hasNextPage, endCursor: edges.at(-1)?.cursor ?? null },
+    totalCount,
+  };
+}
 
 const MetricInput = builder.inputType('MetricInput', {
   fields: (t) => ({

@@ -5,6 +5,7 @@ import type { WebhookHostPolicy } from '@cairn/net-policy';
 import type { StorageQuota } from '../auth/quotas.ts';
 import type { WriteDeps } from './command-handler.ts';
 import type { ChangeListener } from './projection-waiter.ts';
+import type { HistoricalReader } from '../governance/time-travel.ts';
 
 /** What every command service needs: the store, the clock/ids, and the read-your-writes wait. */
 export interface ServiceDeps extends WriteDeps {
@@ -21,6 +22,8 @@ export interface ServiceDeps extends WriteDeps {
   tracesCheckpoint?: string | null;
   /** Artifact bytes per workspace (auth/quotas.ts); absent: no quota. */
   storage?: StorageQuota;
+  /** Replays streams for `asOf` reads (docs/governance.md, "Time travel"); absent: UNAVAILABLE. */
+  history?: HistoricalReader;
 }
 
 export interface WebhookDeps {

@@ -13,6 +13,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LocalArtifactStore, type ArtifactStore } from '@cairn/artifacts';
+import { HistoricalStateReader } from '@cairn/projector';
 import {
   startCairnApp,
   type BackgroundComponent,
@@ -146,6 +147,7 @@ export async function startApiHarness(opts: ApiHarnessOptions): Promise<ApiHarne
       projectorRuntime,
       withProjector: true,
       withRelay: kafka !== null,
+      history: new HistoricalStateReader(handle.db),
       port: 0,
       host: '127.0.0.1',
       readYourWritesTimeoutMs: opts.readYourWritesTimeoutMs,
