@@ -188,7 +188,8 @@ export class HistoricalStateReader {
              stream_id, stream_position, type, schema_version, data, actor, correlation_id,
              causation_id, occurred_at, recorded_at
       FROM events WHERE ${where}
-      ORDER BY transaction_id, global_position`.execute(trx);
+      -- The xid8 column itself: the selected alias is its text form ('1000' < '999').
+      ORDER BY events.transaction_id, events.global_position`.execute(trx);
     const envelopes = await revealPersonalData(trx, rows.map(toEnvelope));
     const decoded: CairnEvent[] = envelopes.map((e) => decodeEvent(e));
     for (const projection of projections) {
