@@ -2,6 +2,8 @@ import {
   ALL_EVENT_TYPES,
   decodeEvent,
   isEventType,
+  isSealedValue,
+  personalFieldsOf,
   type EventOf,
   type EventType,
   type StoredEventEnvelope,
@@ -9,6 +11,27 @@ import {
 import { ConsumerConfigError, ConsumerStoppedError } from './consumer.errors.ts';
 import { startKafkaSource } from './kafka-source.ts';
 import { startPostgresSource } from './postgres-source.ts';
+
+/**
+ * Personal fields are stored sealed per data subject (docs/governance.md, "Erasure"); a consumer
+ * never holds the subjects' keys, so each sealed field reaches it as `[sealed:<subject id>]`: the
+ * subject id keeps one person's events comparable, no name or email leaves the server, and an
+ * erasure needs nothing from consumers.
+ */
+export const SEALED_PREFIX = '[sealed';
+
+function withPersonalDataWithheld(raw: StoredEventEnvelope): StoredEventEnvelope {
+  const fields = personalFieldsOf(raw.type);
+  if (!fields || typeof raw.data !== 'object' || raw.data === null) return raw;
+  let data: Record<string, unknown> | null = null;
+  for (const field of fields) {
+    const value = (raw.data as Record<string, unknown>)[field];
+    if (!isSealedValue(value)) continue;
+    data ??= { ...(raw.data as Record<string, unknown>) };
+    data[field] = `${SEALED_PREFIX}:${value.$pii}]`;
+  }
+  return data ? { ...raw, data } : raw;
+}
 
 /** Where the events come from: the Postgres log (local mode) or the Kafka topics (scale mode). */
 export type ConsumerSource =
@@ -113,7 +136,7 @@ export function subscribe<T extends EventType = EventType>(
       if (filter.workspaceId !== null && raw.workspaceId !== filter.workspaceId) continue;
       if (filter.types !== null && !filter.types.includes(raw.type)) continue;
       try {
-        out.push(decodeEvent(raw) as ConsumedEvent<T>);
+        out.push(decodeEvent(withPersonalDataWithheld(raw)) as ConsumedEvent<T>);
       } catch (error) {
         if (!opts.onUndecodable) throw error;
         await opts.onUndecodable(raw, error instanceof Error ? error : new Error(String(error)));

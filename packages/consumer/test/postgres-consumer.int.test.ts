@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb, type DbHandle } from '@cairn/db';
-import { newEntityId, registeredModelStreamId, type NewEvent } from '@cairn/events';
+import { newEntityId, registeredModelStreamId, userStreamId, type NewEvent } from '@cairn/events';
 import {
   aNewEvent,
   aRawEvent,
@@ -157,6 +157,42 @@ describe('@cairn/consumer on the Postgres log', () => {
       1, 2, 1, 3,
     ]);
     expect(new Set(got.seen.map((e) => e.workspaceId))).toEqual(new Set([ws]));
+  });
+
+  it('hands personal fields over sealed: no email or name reaches a consumer', async () => {
+    const ws = randomWorkspaceId();
+    const userId = newEntityId();
+    const email = `pat.${userId.slice(0, 8)}@example.org`;
+    await appendEvents(handle.db, ws, userStreamId(userId), 'user', [
+      aNewEvent('UserCreated', {
+        userId,
+        organizationId: ws,
+        email,
+        displayName: 'Pat Quist',
+        passwordHash: null,
+        oidcSubject: null,
+      }),
+    ]);
+    const stored = await handle.db
+      .selectFrom('events')
+      .select('data')
+      .where('workspace_id', '=', ws)
+      .executeTakeFirstOrThrow();
+    expect(JSON.stringify(stored.data)).not.toContain(email); // sealed at the append
+    const got = collector<ConsumedEvent<'UserCreated'>>();
+    const sub = subscribe(
+      { postgres: database.url },
+      { name: consumerName('pii'), workspaceId: ws, types: ['UserCreated'], idleMs: 20 },
+    );
+    await sub.start(async (event) => Promise.resolve(got.push(event)));
+    await got.until(1);
+    await sub.stop();
+    const data = got.seen[0]!.data;
+    expect(data.userId).toBe(userId);
+    expect(data.email).toMatch(/^\[sealed:[^\]]+\]$/);
+    expect(data.displayName).toBe(data.email); // one subject, one placeholder
+    expect(JSON.stringify(got.seen)).not.toContain('Pat Quist');
+    expect(JSON.stringify(got.seen)).not.toContain(email);
   });
 
   it('resumes after a restart from its checkpoint; a failed batch comes again, nothing acked does', async () => {
