@@ -24,7 +24,11 @@ export type FromWorker =
   | { type: 'stopped' }
   | { type: 'log'; level: 'info' | 'error'; message: string; error?: string };
 
-const ENTRY = new URL('../bin/projector-worker.js', import.meta.url);
+// From the sources (tsx) the worker registers tsx itself (bin/projector-worker.js); in the
+// compiled server (apps/cli/dist, scripts/build-server.mjs) its bundle sits next to this code.
+const ENTRY = import.meta.url.endsWith('.js')
+  ? new URL('./projector-worker.js', import.meta.url)
+  : new URL('../bin/projector-worker.js', import.meta.url);
 const RESTART_DELAY_MS = 1000;
 const STOP_TIMEOUT_MS = 15_000;
 
