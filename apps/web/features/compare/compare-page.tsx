@@ -32,6 +32,7 @@ import { useQueryState, useSubscriptionEffect } from '../../lib/hooks.ts';
 import { formatMetric, toNumber } from '../../lib/metric-values.ts';
 import { alignSeries, chartValues, xValues } from '../../lib/series.ts';
 import { smooth } from '../../lib/smoothing.ts';
+import { ParallelCoordinates } from './parallel-coordinates.tsx';
 import { ScatterPlot } from './scatter-plot.tsx';
 
 export const MAX_COMPARE = 20;
@@ -132,6 +133,20 @@ export function ComparePage() {
 
   const scatterX = query.get('sx') ?? paramRows[0]?.key ?? '';
   const scatterY = query.get('sy') ?? metricRows[0]?.key ?? '';
+  const parallelMetric = query.get('pm') ?? scatterY;
+  const parallelRuns = useMemo(
+    () =>
+      runs.map((r) => {
+        const m = r.latestMetrics.find((x) => x.key === parallelMetric);
+        return {
+          id: r.id,
+          name: r.name,
+          params: new Map(r.params.map((p) => [p.key, p.value])),
+          metric: m ? toNumber(m.value) : null,
+        };
+      }),
+    [runs, parallelMetric],
+  );
   const scatter = useMemo(
     () =>
       scatterData(
@@ -299,6 +314,30 @@ export function ComparePage() {
         <ScatterPlot data={scatter} xLabel={scatterX} yLabel={scatterY} colorOf={colorOf} />
       ) : (
         <p className="muted">The runs need a parameter and a metric for this view.</p>
+      )}
+
+      <h2>Parallel coordinates</h2>
+      <div className="toolbar">
+        <label className="field">
+          <span>Metric</span>
+          <select value={parallelMetric} onChange={(e) => setParam('pm', e.target.value)}>
+            {metricRows.map((r) => (
+              <option key={r.key} value={r.key}>
+                {r.key}
+              </option>
+            ))}
+          </select>
+        </label>
+      </div>
+      {parallelMetric ? (
+        <ParallelCoordinates
+          runs={parallelRuns}
+          paramKeys={paramRows.map((r) => r.key)}
+          metricKey={parallelMetric}
+          colorOf={colorOf}
+        />
+      ) : (
+        <p className="muted">The runs need a metric for this view.</p>
       )}
 
       <h2 id="compare-metrics">Metrics over time</h2>
