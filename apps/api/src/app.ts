@@ -55,8 +55,8 @@ export interface CairnAppOptions {
   kafka: KafkaTransport | null;
   logger: Logger;
   /**
-   * The read side, through its port (the API does not import `@cairn/projector`): the CLI and
-   * the test harnesses pass `projectorRuntime` from `@cairn/projector`. Needed even without
+   * The read side, through its port (the API does not import the projector app): the CLI and
+   * the test harnesses pass the projector's `projectorRuntime`. Needed even without
    * `withProjector` (readiness reports the projections' lag).
    */
   projectorRuntime: ProjectorRuntime;

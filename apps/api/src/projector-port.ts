@@ -6,7 +6,7 @@ import type { Logger } from '@cairn/logging';
 import type { WebhookHostPolicy } from '@cairn/net-policy';
 
 /**
- * What the API needs of the read side, as a port: the API does not import `@cairn/projector`
+ * What the API needs of the read side, as a port: the API does not import the projector app
  * (issue 19, docs/architecture.md "Layers"). `apps/projector` implements it
  * (`projectorRuntime`, runtime.ts) and the composition (`apps/cli`, test harnesses) passes it to
  * `startCairnApp`.
