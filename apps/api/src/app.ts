@@ -88,7 +88,7 @@ export interface CairnAppOptions {
   storageQuotaBytes?: number;
   /**
    * `asOf` reads (docs/governance.md, "Time travel"): `new HistoricalStateReader(handle.db)` of
-   * `@cairn/projector`, passed in by the CLI and the test harness; absent: `asOf` is UNAVAILABLE.
+   * the projector app, passed in by the CLI and the test harness; absent: `asOf` is UNAVAILABLE.
    */
   history?: HistoricalReader;
 }

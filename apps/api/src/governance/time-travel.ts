@@ -29,7 +29,7 @@ export type HistoricalOutcome<T> =
   { kind: 'ok'; value: T } | { kind: 'too-many'; events: number; limit: number };
 
 /**
- * The port to the projections (implemented by @cairn/projector's HistoricalStateReader, wired by
+ * The port to the projections (implemented by the projector app's HistoricalStateReader, wired by
  * the CLI and the test harness): replays the streams' events up to `asOf` into temporary copies
  * of the projections' tables, in one transaction that `fn` reads through `db`, then rolls back.
  */
