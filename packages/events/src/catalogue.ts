@@ -48,6 +48,7 @@ import {
   webhookEventsChangedV1,
   webhookEventsChangedV2,
   webhookSecretRotatedV1,
+  webhookDeliveryRequeuedV1,
   webhookUrlChangedV1,
 } from './webhooks/webhook.events.ts';
 import {
@@ -198,6 +199,7 @@ export const currentSchemas = {
   WebhookDeactivated: { version: 1, domain: 'webhooks', schema: webhookDeactivatedV1 },
   WebhookSecretRotated: { version: 1, domain: 'webhooks', schema: webhookSecretRotatedV1 },
   WebhookDeleted: { version: 1, domain: 'webhooks', schema: webhookDeletedV1 },
+  WebhookDeliveryRequeued: { version: 1, domain: 'webhooks', schema: webhookDeliveryRequeuedV1 },
   SpansIngested: { version: 1, domain: 'tracing', schema: spansIngestedV1 },
   TraceTagSet: { version: 1, domain: 'tracing', schema: traceTagSetV1 },
   TraceTagDeleted: { version: 1, domain: 'tracing', schema: traceTagDeletedV1 },

@@ -99,3 +99,21 @@ export async function deleteWebhook(
 ): Promise<void> {
   await execute(deps, caller, webhookId, { type: 'DeleteWebhook' });
 }
+
+/**
+ * Records who asked for one more attempt of a finished delivery (the audit log's entry); the
+ * caller then requeues the outbox row, which is operational state and not an event.
+ */
+export async function recordDeliveryRequeued(
+  deps: ServiceDeps,
+  caller: Caller,
+  webhookId: string,
+  deliveryId: string,
+): Promise<void> {
+  await handleCommand(deps, caller, {
+    decider: webhookDecider,
+    streamId: webhookStreamId(webhookId),
+    streamType: 'webhook',
+    command: { type: 'RequeueWebhookDelivery', deliveryId },
+  });
+}

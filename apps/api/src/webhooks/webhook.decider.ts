@@ -26,7 +26,8 @@ export type WebhookCommand =
       hostPolicy: WebhookHostPolicy;
     }
   | { type: 'RotateWebhookSecret'; encryptedSecret: string }
-  | { type: 'DeleteWebhook' };
+  | { type: 'DeleteWebhook' }
+  | { type: 'RequeueWebhookDelivery'; deliveryId: string };
 
 export interface WebhookState {
   webhookId: string | null;
@@ -145,6 +146,12 @@ export const webhookDecider: Decider<WebhookCommand, WebhookState> = {
         ];
       case 'DeleteWebhook':
         return [newEvent(ctx, 'WebhookDeleted', { webhookId })];
+      case 'RequeueWebhookDelivery':
+        if (!state.active)
+          throw new CairnError('FAILED_PRECONDITION', 'The webhook is inactive; activate it first');
+        return [
+          newEvent(ctx, 'WebhookDeliveryRequeued', { webhookId, deliveryId: command.deliveryId }),
+        ];
       default:
         return assertNever(command);
     }

@@ -7,6 +7,7 @@ import { pageSize } from '../graphql/scalars.ts';
 import {
   createWebhook,
   deleteWebhook,
+  recordDeliveryRequeued,
   rotateWebhookSecret,
   updateWebhook,
 } from './webhook.commands.ts';
@@ -251,6 +252,11 @@ builder.mutationFields((t) => ({
       const webhook = await loaders(ctx).webhook.load(delivery.webhook_id);
       if (!webhook) throw notFound('Webhook', delivery.webhook_id);
       if (!webhook.active) throw invalidArgument('The webhook is inactive; activate it first');
+      if (delivery.status !== 'SUCCEEDED' && delivery.status !== 'FAILED')
+        throw new CairnError('CONFLICT', `Delivery ${id} is already queued`, { id });
+      // The event first: an acknowledged requeue is always in the audit log. A requeue that
+      // loses a race with another one after it answers CONFLICT; the event then records the ask.
+      await recordDeliveryRequeued(ctx.deps, ctx.caller, delivery.webhook_id, id);
       const requeued = await requeueDelivery(db, ctx.workspaceId, id);
       if (!requeued) throw new CairnError('CONFLICT', `Delivery ${id} is already queued`, { id });
       return requeued;

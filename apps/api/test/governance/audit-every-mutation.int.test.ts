@@ -30,9 +30,6 @@ const printed = buildSchema(
 const NO_EVENT: Record<string, string> = {
   predictDeployment: 'scores input through the target: a read that changes nothing',
   explainDeployment: 'explains input through the target: a read that changes nothing',
-  // A gap, reported (issue 17): it requeues the delivery's outbox row, a state change that
-  // appends no event yet. Remove this line once it records one (e.g. WebhookDeliveryRequeued).
-  redeliverWebhookDelivery: 'GAP: requeues a webhook delivery row without an event',
 };
 
 type Vars = Record<string, unknown>;
@@ -433,6 +430,29 @@ const STEPS: Step[] = [
     query: 'mutation($id: String!) { rotateWebhookSecret(id: $id) { secret } }',
     vars: () => ({ id: s.hook }),
     types: ['WebhookSecretRotated'],
+  },
+  {
+    field: 'redeliverWebhookDelivery',
+    query: 'mutation($id: String!) { redeliverWebhookDelivery(id: $id) { id } }',
+    // a finished delivery of this webhook (the outbox row the delivery worker writes)
+    before: async () => {
+      s.delivery = `dlv-${hex(8)}`;
+      await api.db
+        .insertInto('webhook_deliveries')
+        .values({
+          workspace_id: W,
+          delivery_id: s.delivery,
+          webhook_id: s.hook!,
+          event_id: `evt-${hex(8)}`,
+          event: 'MODEL_VERSION_CREATED',
+          status: 'FAILED',
+          attempts: 5,
+          payload: '{}',
+        })
+        .execute();
+    },
+    vars: () => ({ id: s.delivery }),
+    types: ['WebhookDeliveryRequeued'],
   },
   {
     field: 'deleteWebhook',

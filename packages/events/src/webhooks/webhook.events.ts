@@ -67,3 +67,5 @@ export const webhookActivatedV1 = z.object({ ...webhookRef });
 export const webhookDeactivatedV1 = z.object({ ...webhookRef });
 export const webhookSecretRotatedV1 = z.object({ ...webhookRef, encryptedSecret });
 export const webhookDeletedV1 = z.object({ ...webhookRef });
+/** A finished delivery (SUCCEEDED or FAILED) queued for one more attempt by a caller. */
+export const webhookDeliveryRequeuedV1 = z.object({ ...webhookRef, deliveryId: z.string() });

@@ -71,11 +71,18 @@ export function validateLocalConfig(config: Record<string, unknown>): LocalConfi
   };
 }
 
-/** CAIRN_PYTHON, else the SDK's virtualenv of this checkout, else python3. */
+/**
+ * CAIRN_PYTHON, else the SDK's virtualenv of this checkout, else python3. The checkout is found
+ * by walking up from this module: it runs from its source (apps/api/src/…) and bundled into the
+ * compiled server (apps/cli/dist), at different depths.
+ */
 export function pythonExecutable(env: NodeJS.ProcessEnv = process.env): string {
   if (env.CAIRN_PYTHON) return env.CAIRN_PYTHON;
-  const venv = path.resolve(import.meta.dirname, '../../../../../sdks/python/.venv/bin/python');
-  return existsSync(venv) ? venv : 'python3';
+  for (let dir = import.meta.dirname; ; dir = path.dirname(dir)) {
+    const venv = path.join(dir, 'sdks/python/.venv/bin/python');
+    if (existsSync(venv)) return venv;
+    if (path.dirname(dir) === dir) return 'python3';
+  }
 }
 
 export function freePort(host: string): Promise<number> {
