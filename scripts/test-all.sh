@@ -57,7 +57,9 @@ if [[ "${CAIRN_TEST_SKIP_CHECKS:-}" != 1 ]]; then
 
   step "lint (eslint --max-warnings=0)"
   t=$SECONDS
-  npx eslint . --max-warnings=0
+  # Type-aware linting holds one TypeScript program per tsconfig.json (the apps' and packages'):
+  # more than Node's default heap of ~4 GB since the layering packages came; 8 GB is ample.
+  NODE_OPTIONS="--max-old-space-size=8192 ${NODE_OPTIONS:-}" npx eslint . --max-warnings=0
   echo "lint ok ($((SECONDS - t)) s)"
 
   step "format (prettier --check)"
