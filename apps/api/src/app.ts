@@ -17,6 +17,7 @@ import { createReadiness } from './http/readiness.ts';
 import type { HttpSecurityOptions } from './http/request-guard.ts';
 import { createApiServer } from './http/server.ts';
 import type { AuthOptions } from './auth/principal.ts';
+import { waitForAccessProjections } from './auth/access-catch-up.ts';
 import {
   quotasFromEnv,
   StorageQuota,
@@ -202,6 +203,13 @@ export async function startCairnApp(opts: CairnAppOptions): Promise<CairnApp> {
       });
       cleanups.push(() => p.stop());
       projector = p;
+      // Local mode: no request is answered before keys, members and users reflect the whole log.
+      if (!kafka)
+        await waitForAccessProjections(
+          handle.db,
+          (db, names) => projectorRuntime.projectionLags(db, names),
+          logger,
+        );
     }
     const changes = new ChangeListener(opts.databaseUrl, handle.db);
     await changes.start();

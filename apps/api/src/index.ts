@@ -31,6 +31,7 @@ export {
   type CreateApiKeyInput,
 } from './auth/access.commands.ts';
 export { API_KEY_PATTERN } from './auth/api-keys.ts';
+export { ACCESS_PROJECTIONS, waitForAccessProjections } from './auth/access-catch-up.ts';
 export { validateOidcConfig, type OidcConfig } from './auth/oidc.ts';
 export { exportAuditLog, exportFilter, parseExportFormat } from './governance/audit-export.ts';
 export {

@@ -16,8 +16,11 @@ export interface ProjectorRuntime {
   startProjector(opts: ProjectorStartOptions): Promise<BackgroundComponent>;
   /** Starts the Kafka relay (active when it holds the relay lock, standby otherwise). */
   startRelay(opts: RelayStartOptions): BackgroundComponent;
-  /** `/readyz`, postgres transport: each projection's lag against the log. */
-  projectionLags(db: Kysely<DB>): Promise<ProjectionLagReport[]>;
+  /**
+   * `/readyz` and start-up, postgres transport: each projection's lag against the log (all of
+   * them, or those named).
+   */
+  projectionLags(db: Kysely<DB>, names?: readonly string[]): Promise<ProjectionLagReport[]>;
   /** `/readyz`, Kafka transport: the relay's lag against the log and each consumer group's. */
   kafkaLags(
     db: Kysely<DB>,

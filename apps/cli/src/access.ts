@@ -9,12 +9,14 @@ import {
   findUserIdByEmail,
   normaliseEmail,
   revokeApiKey,
+  ACCESS_PROJECTIONS,
+  waitForAccessProjections,
   type Caller,
   type ServiceDeps,
 } from '@cairn/api';
 import type { DbHandle } from '@cairn/db';
 import { uuidv7 } from '@cairn/events';
-import { findProjection, startProjector, type Logger } from '@cairn/projector';
+import { findProjection, projectionLags, startProjector, type Logger } from '@cairn/projector';
 import { UsageError } from './config.ts';
 
 /** Flags of `cairn keys …` and `cairn users …` (docs/auth.md, "Bootstrap"). */
@@ -107,7 +109,7 @@ async function accessDeps(
         db: handle.db,
         transport: { kind: 'postgres' },
         logger,
-        projections: [findProjection('auth')!, findProjection('users')!],
+        projections: ACCESS_PROJECTIONS.map((name) => findProjection(name)!),
       })
     : null;
   const deps: ServiceDeps = {
@@ -120,6 +122,18 @@ async function accessDeps(
   return {
     deps,
     close: async () => {
+      // The commands wait for their own stream; this makes sure the whole log is applied before
+      // the projector stops, so a server started next authenticates against current rows.
+      if (projector)
+        await waitForAccessProjections(
+          handle.db,
+          (db, names) =>
+            projectionLags(
+              db,
+              names.map((name) => findProjection(name)!),
+            ),
+          logger,
+        );
       await projector?.stop();
       await changes.stop();
     },

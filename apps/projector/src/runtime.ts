@@ -21,7 +21,17 @@ export const projectorRuntime = {
     relay.start();
     return relay;
   },
-  projectionLags: (db: Kysely<DB>) => projectionLags(db),
+  projectionLags: (db: Kysely<DB>, names?: readonly string[]) =>
+    projectionLags(
+      db,
+      names
+        ? names.map((name) => {
+            const projection = findProjection(name);
+            if (!projection) throw new Error(`projectionLags: no projection is named ${name}`);
+            return projection;
+          })
+        : allProjections,
+    ),
   async kafkaLags(db: Kysely<DB>, kafka: KafkaTransport) {
     const relay = await logLag(db, await loadLogCheckpoint(db, RELAY_CHECKPOINT));
     const projections = await Promise.all(
