@@ -24,6 +24,7 @@ import * as m0025 from './migrations/2026-12-07T0025-service-accounts.ts';
 import * as m0029 from './migrations/2026-12-07T0029-consumer-checkpoints.ts';
 import * as m0028 from './migrations/2026-12-07T0028-lineage.ts';
 import * as m0026 from './migrations/2026-12-07T0026-subject-keys.ts';
+import * as m0030 from './migrations/2026-12-07T0030-retention.ts';
 
 /** Migrations are listed statically so that they work the same from source and from a bundle. */
 const migrations: Record<string, Migration> = {
@@ -52,6 +53,7 @@ const migrations: Record<string, Migration> = {
   '2026-12-07T0029-consumer-checkpoints': m0029,
   '2026-12-07T0028-lineage': m0028,
   '2026-12-07T0026-subject-keys': m0026,
+  '2026-12-07T0030-retention': m0030,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };

@@ -443,6 +443,21 @@ export interface ModelPricesTable {
   effective_from: Timestamp;
 }
 
+/** A workspace's retention policy (docs/governance.md, "Retention"). */
+export interface RetentionPoliciesTable {
+  workspace_id: string;
+  trace_days: number | null;
+  metric_days: number | null;
+  updated_at: Timestamp;
+  updated_by: string;
+}
+
+/** The latest MetricPointsPurged cut-off of a workspace (ms since the epoch). */
+export interface MetricRetentionCutoffsTable {
+  workspace_id: string;
+  before_ms: number;
+}
+
 export interface PromptsTable {
   workspace_id: string;
   prompt_id: string;
@@ -878,4 +893,6 @@ export interface DB {
   trace_tags_effective: TraceKeyValuesEffectiveView;
   trace_metadata_effective: TraceKeyValuesEffectiveView;
   model_prices: ModelPricesTable;
+  retention_policies: RetentionPoliciesTable;
+  metric_retention_cutoffs: MetricRetentionCutoffsTable;
 }

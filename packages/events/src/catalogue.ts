@@ -127,6 +127,12 @@ import {
   deploymentStatusChangedV1,
   deploymentUpdatedV1,
 } from './deployments/deployment.events.ts';
+import {
+  metricPointsPurgedV1,
+  retentionPolicyRemovedV1,
+  retentionPolicySetV1,
+  tracesPurgedV1,
+} from './governance/retention.events.ts';
 
 /** Domains name Kafka topics (`<domain>.events.v1`), tables and GraphQL folders alike. */
 export type Domain =
@@ -291,6 +297,10 @@ export const currentSchemas = {
     domain: 'deployments',
     schema: deploymentMetricsRecordedV1,
   },
+  RetentionPolicySet: { version: 1, domain: 'tracing', schema: retentionPolicySetV1 },
+  RetentionPolicyRemoved: { version: 1, domain: 'tracing', schema: retentionPolicyRemovedV1 },
+  TracesPurged: { version: 1, domain: 'tracing', schema: tracesPurgedV1 },
+  MetricPointsPurged: { version: 1, domain: 'runs', schema: metricPointsPurgedV1 },
 } as const satisfies Record<string, { version: number; domain: Domain; schema: z.ZodType }>;
 
 export type EventType = keyof typeof currentSchemas;

@@ -19,3 +19,4 @@ export * from './evaluation/annotation.events.ts';
 export * from './auth/user.events.ts';
 export * from './auth/auth.events.ts';
 export * from './deployments/deployment.events.ts';
+export * from './governance/retention.events.ts';

@@ -19,7 +19,8 @@ export type StreamType =
   | 'access-denied'
   | 'login-failures'
   | 'service-account'
-  | 'deployment';
+  | 'deployment'
+  | 'retention';
 
 export function experimentStreamId(experimentId: string): string {
   return `experiment-${experimentId}`;
@@ -102,6 +103,15 @@ export const ACCESS_DENIED_STREAM_ID = 'access-denied';
 /** Failed logins of an organisation (`LoginFailed`, appended without a version check). */
 export const LOGIN_FAILURES_STREAM_ID = 'login-failures';
 
+/** The workspace's retention policy (docs/governance.md, "Retention"). */
+export const RETENTION_POLICY_STREAM_ID = 'retention-policy';
+
+/** What the retention worker purged of the workspace's traces (`TracesPurged`). */
+export const TRACE_RETENTION_STREAM_ID = 'retention-traces';
+
+/** What the retention worker dropped of the workspace's metric points (`MetricPointsPurged`). */
+export const METRIC_RETENTION_STREAM_ID = 'retention-metrics';
+
 /** The workspace's model price table (stream ids are per workspace). */
 export const MODEL_PRICES_STREAM_ID = 'model-prices';
 
@@ -110,7 +120,7 @@ import type { Domain } from './catalogue.ts';
 /** The domain (and so the Kafka topic) of a stream, from its id; null for an unknown prefix. */
 export function domainOfStream(streamId: string): Domain | null {
   if (streamId.startsWith('experiment-')) return 'experiments';
-  if (streamId.startsWith('run-')) return 'runs';
+  if (streamId.startsWith('run-') || streamId === METRIC_RETENTION_STREAM_ID) return 'runs';
   if (streamId.startsWith('registered-model-')) return 'registry';
   if (streamId.startsWith('webhook-')) return 'webhooks';
   if (streamId.startsWith('prompt-')) return 'prompts';
@@ -124,7 +134,9 @@ export function domainOfStream(streamId: string): Domain | null {
   if (
     streamId.startsWith('span-batch-') ||
     streamId.startsWith('trace-') ||
-    streamId === MODEL_PRICES_STREAM_ID
+    streamId === MODEL_PRICES_STREAM_ID ||
+    streamId === RETENTION_POLICY_STREAM_ID ||
+    streamId === TRACE_RETENTION_STREAM_ID
   )
     return 'tracing';
   if (

@@ -65,6 +65,14 @@ export const DUMP_QUERIES: Readonly<Record<string, { query: string; workspaceCol
   trace_tags: { query: 'SELECT * FROM trace_tags', workspaceColumn: 'workspace_id' },
   trace_metadata: { query: 'SELECT * FROM trace_metadata', workspaceColumn: 'workspace_id' },
   model_prices: { query: 'SELECT * FROM model_prices', workspaceColumn: 'workspace_id' },
+  retention_policies: {
+    query: 'SELECT * FROM retention_policies',
+    workspaceColumn: 'workspace_id',
+  },
+  metric_retention_cutoffs: {
+    query: 'SELECT * FROM metric_retention_cutoffs',
+    workspaceColumn: 'workspace_id',
+  },
   prompts: { query: 'SELECT * FROM prompts', workspaceColumn: 'workspace_id' },
   prompt_tags: { query: 'SELECT * FROM prompt_tags', workspaceColumn: 'workspace_id' },
   prompt_versions: { query: 'SELECT * FROM prompt_versions', workspaceColumn: 'workspace_id' },

@@ -13,6 +13,7 @@ import { tracesProjection } from './traces.projection.ts';
 import { usersProjection } from './users.projection.ts';
 import { authProjection } from './auth.projection.ts';
 import { webhooksProjection } from './webhooks.projection.ts';
+import { retentionProjection } from './retention.projection.ts';
 
 export const allProjections: readonly Projection[] = [
   experimentsProjection,
@@ -29,6 +30,7 @@ export const allProjections: readonly Projection[] = [
   authProjection,
   deploymentsProjection,
   runInputsProjection,
+  retentionProjection,
 ];
 
 export function findProjection(name: string): Projection | undefined {

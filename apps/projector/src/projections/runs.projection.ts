@@ -5,6 +5,7 @@ import type { Projection } from '../projection.ts';
 import { runRowFromStarted } from './initial-rows.ts';
 import { comparePoints, type RankedPoint } from './latest-metric.ts';
 import { RollupCollector, writeMetricStorage } from './metric-rollups.ts';
+import { metricCutoffs, purgeMetricPoints } from './metric-retention.ts';
 
 const handles = [
   'RunStarted',
@@ -16,10 +17,12 @@ const handles = [
   'RunRenamed',
   'RunDeleted',
   'RunRestored',
+  'MetricPointsPurged',
 ] as const satisfies readonly EventType[];
 
 type Handled = Extract<CairnEvent, { type: (typeof handles)[number] }>;
 type MetricsLogged = Extract<CairnEvent, { type: 'RunMetricsLogged' }>;
+type MetricPointsPurged = Extract<CairnEvent, { type: 'MetricPointsPurged' }>;
 
 /**
  * The experiment of an existing run, for the search side tables' `experiment_id` (runs never
@@ -31,7 +34,7 @@ function experimentOf(ws: string, runId: string): RawBuilder<string> {
 
 async function applyRunEvent(
   trx: Transaction<DB>,
-  event: Exclude<Handled, MetricsLogged>,
+  event: Exclude<Handled, MetricsLogged | MetricPointsPurged>,
 ): Promise<void> {
   const ws = event.workspaceId;
   const at = event.recordedAt;
@@ -152,8 +155,11 @@ async function applyMetrics(trx: Transaction<DB>, events: readonly MetricsLogged
 
   const latest = new Map<string, { ws: string; runId: string; key: string; point: RankedPoint }>();
   const rollups = new RollupCollector();
+  // Points older than the workspace's retention cut-off stay out of the history (metric-retention.ts).
+  const cutoffs = await metricCutoffs(trx, [...new Set(events.map((e) => e.workspaceId))]);
   for (const e of events) {
     const { runId, keys, keyIndex, value, step, timestamp } = e.data;
+    const cut = cutoffs.get(e.workspaceId) ?? -Infinity;
     const ids = keys.map((key) => keyIds.get(`${e.workspaceId}\u0000${key}`)!);
     // The batch's latest point per key first, then one map lookup per key (not per point).
     const best = new Array<RankedPoint | undefined>(keys.length);
@@ -164,7 +170,7 @@ async function applyMetrics(trx: Transaction<DB>, events: readonly MetricsLogged
         timestamp: timestamp[i]!,
         value: decodeMetricValue(value[i]!),
       };
-      rollups.add(e.workspaceId, runId, ids[k]!, point);
+      if (point.timestamp >= cut) rollups.add(e.workspaceId, runId, ids[k]!, point);
       const b = best[k];
       if (!b || comparePoints(point, b) > 0) best[k] = point;
     }
@@ -209,12 +215,14 @@ export const runsProjection: Projection = {
     'metric_point_chunks',
     'metric_rollups',
     'metric_series',
+    'metric_retention_cutoffs',
   ],
   async apply(trx, events) {
     // Run rows, params and tags first, in order; metric points (no dependency on them) batched.
     const metrics: MetricsLogged[] = [];
     for (const event of events as readonly Handled[]) {
       if (event.type === 'RunMetricsLogged') metrics.push(event);
+      else if (event.type === 'MetricPointsPurged') await purgeMetricPoints(trx, event);
       else await applyRunEvent(trx, event);
     }
     await applyMetrics(trx, metrics);

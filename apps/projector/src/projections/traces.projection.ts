@@ -22,6 +22,7 @@ const handles = [
   'TraceDeleted',
   'ModelPriceSet',
   'ModelPriceDeleted',
+  'TracesPurged',
 ] as const satisfies readonly EventType[];
 
 type Handled = Extract<CairnEvent, { type: (typeof handles)[number] }>;
@@ -468,6 +469,38 @@ async function deleteTrace(trx: Transaction<DB>, w: string, traceId: string): Pr
       updated_at = now()`.execute(trx);
 }
 
+/**
+ * Retention (docs/governance.md, "Retention"): the listed traces go as TraceDeleted takes one
+ * (spans, tags and metadata deleted; the row stays as a reset tombstone, so spans arriving later
+ * are ignored), in one statement per table. The ids come from the event, never from a clock, so
+ * a rebuild purges exactly what the live projection purged.
+ */
+async function purgeTraces(
+  trx: Transaction<DB>,
+  w: string,
+  traceIds: readonly string[],
+): Promise<void> {
+  for (const table of ['trace_spans', 'trace_tags', 'trace_metadata'] as const) {
+    await trx
+      .deleteFrom(table)
+      .where('workspace_id', '=', w)
+      .where('trace_id', 'in', traceIds)
+      .execute();
+  }
+  await sql`
+    INSERT INTO traces AS t (workspace_id, trace_id, deleted)
+    SELECT ${w}, id, true FROM unnest(${[...traceIds]}::text[]) AS u(id)
+    ON CONFLICT (workspace_id, trace_id) DO UPDATE SET
+      name = DEFAULT, root_span_id = DEFAULT, status = DEFAULT, start_ns = DEFAULT,
+      end_ns = DEFAULT, start_time = DEFAULT, end_time = DEFAULT, duration_ms = DEFAULT,
+      inputs = DEFAULT, outputs = DEFAULT, session_id = DEFAULT, user_id = DEFAULT,
+      environment = DEFAULT, run_id = DEFAULT, model_version = DEFAULT,
+      prompt_versions = DEFAULT, span_count = DEFAULT, error_count = DEFAULT,
+      input_tokens = DEFAULT, output_tokens = DEFAULT, total_tokens = DEFAULT,
+      cached_tokens = DEFAULT, reasoning_tokens = DEFAULT, cost_usd = DEFAULT, deleted = true,
+      updated_at = now()`.execute(trx);
+}
+
 // ---------------------------------------------------------------------------------------------
 // the price table
 
@@ -655,6 +688,10 @@ export const tracesProjection: Projection = {
         case 'ModelPriceSet':
         case 'ModelPriceDeleted':
           await applyPriceEvent(trx, event, changed);
+          break;
+        case 'TracesPurged':
+          await purgeTraces(trx, w, event.data.traceIds);
+          for (const t of event.data.traceIds) changed.add(w, t);
           break;
         default:
           assertNever(event);
