@@ -5,7 +5,7 @@
 #   2. lint            eslint . --max-warnings=0   (a warning fails)
 #   3. format          prettier --check .
 #   4. schema drift    npm run --if-present schema:check; npm run events:check (docs/events/catalogue.json)
-#   5. set-up          Kafka jars, SeaweedFS (S3 test server), Chromium (as root, when missing), the dashboard's static build
+#   5. set-up          Kafka jars, SeaweedFS (S3 test server), the Kubernetes schema validator, Chromium (as root, when missing), the dashboard's static build
 #   6. SDK tests       sdks/python/scripts/test.sh (pytest), sdks/java/scripts/test.sh (JUnit 5),
 #                      sdks/r/scripts/test.sh (testthat), against a real `cairn server`
 #   7. tests           vitest run: unit, int (real PostgreSQL), e2e (real PostgreSQL, Kafka, Chromium)
@@ -83,6 +83,11 @@ step "S3 test server (infra/s3/fetch.sh)"
 t=$SECONDS
 bash infra/s3/fetch.sh >/dev/null
 echo "S3 test server ready ($((SECONDS - t)) s)"
+
+# The Kubernetes manifests' validator (infra/k8s/validate.sh: kubernetes-validate from PyPI, its
+# schemas inside the wheel, so the check itself is offline), for apps/cli/test/k8s-manifests.
+step "Kubernetes schema validator (infra/k8s/validate.sh --deps-only)"
+bash infra/k8s/validate.sh --deps-only
 
 # The dashboard's browser tests drive Debian's Chromium through playwright-core (no browser
 # download). As root on Debian it is installed when missing; elsewhere install it yourself or

@@ -23,6 +23,7 @@ import { accessCommand } from './access.ts';
 import { auditCommand } from './audit.ts';
 import { createArtifactStore } from '@cairn/artifacts';
 import { HistoricalStateReader } from '@cairn/projector';
+import { healthPortFromEnv, startHealthServer } from './health-server.ts';
 
 type Cleanup = () => Promise<void>;
 
@@ -151,6 +152,30 @@ async function server(cfg: CliConfig, logger: Logger, cleanups: Cleanup[]): Prom
   );
 }
 
+/**
+ * The projector's and the relay's probes (they serve no HTTP otherwise): CAIRN_HEALTH_PORT
+ * opens /healthz and /readyz (ready: the database answers; health-server.ts, infra/k8s).
+ */
+async function healthPort(
+  role: string,
+  handle: DbHandle,
+  cleanups: Cleanup[],
+  details: () => Record<string, unknown>,
+): Promise<void> {
+  const port = healthPortFromEnv();
+  if (port === null) return;
+  const health = await startHealthServer({
+    port,
+    role,
+    check: async () => {
+      await handle.pool.query('SELECT 1');
+      return { database: 'ok', ...details() };
+    },
+  });
+  cleanups.push(() => health.stop());
+  console.log(`health: /healthz and /readyz on port ${health.port}`);
+}
+
 async function projectionsCommand(
   cfg: CliConfig,
   logger: Logger,
@@ -271,6 +296,9 @@ export async function main(argv: string[]): Promise<void> {
           webhooks: { ...webhooks, pool: handle.pool },
         });
         cleanups.push(() => projector.stop());
+        await healthPort('projector', handle, cleanups, () => ({
+          transport: kafka ? 'kafka' : 'postgres',
+        }));
         console.log(`Cairn projector running (${kafka ? 'kafka' : 'postgres'} transport)`);
         return;
       }
@@ -282,6 +310,7 @@ export async function main(argv: string[]): Promise<void> {
         const relay = new KafkaRelay(handle.db, handle.pool, kafkaFor(cfg, cleanups)!, { logger });
         relay.start();
         cleanups.push(() => relay.stop());
+        await healthPort('relay', handle, cleanups, () => ({ active: relay.active }));
         console.log('Cairn relay running (active when it holds the relay lock; standby otherwise)');
         return;
       }
