@@ -195,6 +195,38 @@ describe('tracking API', () => {
     ).toBe('INVALID_ARGUMENT');
   });
 
+  it('metric-only batches (appended without a stream read) refuse missing and deleted runs, in either sync mode, and an id-only answer reads nothing back', async () => {
+    const w = randomWorkspaceId();
+    const runId = await newRun(w, await newExperiment(w));
+    const log = (r: string, sync: boolean, fields = 'id') =>
+      api.gql<{ logBatch: { id: string; latestMetrics?: { value: number }[] } }>(
+        `mutation($r:String!,$s:Boolean){logBatch(runId:$r, sync:$s, metrics:[{key:"m",value:1,step:1,timestamp:1}]){${fields}}}`,
+        { r, s: sync },
+        ws(w),
+      );
+    for (const sync of [true, false]) {
+      expect(errorCode(await log('0123456789abcdef0123456789abcdef', sync))).toBe('NOT_FOUND');
+      expect(ok(await log(runId, sync)).logBatch).toEqual({ id: runId });
+    }
+    ok(await api.gql('mutation($r:String!){deleteRun(runId:$r){id}}', { r: runId }, ws(w)));
+    for (const sync of [true, false])
+      expect(errorCode(await log(runId, sync))).toBe('INVALID_ARGUMENT');
+    ok(await api.gql('mutation($r:String!){restoreRun(runId:$r){id}}', { r: runId }, ws(w)));
+    expect(ok(await log(runId, true, 'id latestMetrics{value}')).logBatch).toEqual({
+      id: runId,
+      latestMetrics: [{ value: 1 }],
+    });
+    // Three accepted batches (two before the delete, one after the restore): the refused calls
+    // wrote nothing.
+    const stream = await api.db
+      .selectFrom('events')
+      .select('type')
+      .where('workspace_id', '=', w)
+      .where('type', '=', 'RunMetricsLogged')
+      .execute();
+    expect(stream).toHaveLength(3);
+  });
+
   it('masks unexpected errors and never leaks internals', async () => {
     const response = await api.gql('{experiments(first: 0){totalCount}}');
     expect(errorCode(response)).toBe('INVALID_ARGUMENT');

@@ -9,8 +9,10 @@ import {
 } from '@cairn/events';
 import {
   aMetadata,
+  aRunDeleted,
   aRunMetricsLogged,
   aRunParamsLogged,
+  aRunRestored,
   aRunStarted,
   aRunStatusChanged,
   anExperimentCreated,
@@ -326,6 +328,43 @@ describe('optimistic concurrency', () => {
     });
     expect(result.version).toBe(4);
     expect(result.events[0]!.streamPosition).toBe(4);
+  });
+
+  it("'exists' appends at whatever version, refuses a missing stream without creating it, and honours unlessLatest", async () => {
+    const ws = randomWorkspaceId();
+    const started = aRunStarted();
+    const runId = started.data.runId;
+    const streamId = runStreamId(runId);
+    const metrics = (): AppendRequest => ({
+      workspaceId: ws,
+      streamId,
+      streamType: 'run',
+      expectedVersion: 'exists',
+      events: [aRunMetricsLogged({ runId })],
+      metadata: aMetadata(),
+      unlessLatest: { among: ['RunDeleted', 'RunRestored'], refused: 'RunDeleted' },
+    });
+    await expect(appendToStream(db, metrics())).rejects.toBeInstanceOf(StreamVersionConflictError);
+    expect(await readStream(db, ws, streamId)).toEqual({ version: 0, events: [] });
+
+    await appendEvents(db, ws, streamId, 'run', [started], 'no_stream');
+    expect((await appendToStream(db, metrics())).version).toBe(2);
+    await appendEvents(db, ws, streamId, 'run', [aRunDeleted({ runId })], 2);
+    await expect(appendToStream(db, metrics())).rejects.toBeInstanceOf(StreamVersionConflictError);
+    await appendEvents(db, ws, streamId, 'run', [aRunRestored({ runId })], 3);
+    expect((await appendToStream(db, metrics())).version).toBe(5);
+    await appendEvents(db, ws, streamId, 'run', [aRunDeleted({ runId })], 5);
+    await expect(appendToStream(db, metrics())).rejects.toBeInstanceOf(StreamVersionConflictError);
+    const read = await readStream(db, ws, streamId);
+    expect(read.version).toBe(6);
+    expect(read.events.map((e) => e.type)).toEqual([
+      'RunStarted',
+      'RunMetricsLogged',
+      'RunDeleted',
+      'RunRestored',
+      'RunMetricsLogged',
+      'RunDeleted',
+    ]);
   });
 
   it('two concurrent appends at the same expected version: exactly one wins, 20 times over', async () => {

@@ -23,6 +23,9 @@ import {
   type RunState,
 } from './run.decider.ts';
 
+/** The events that move a run's lifecycle stage; the newest says whether it is deleted. */
+const RUN_LIFECYCLE_EVENTS = ['RunDeleted', 'RunRestored'] as const;
+
 export interface RunWriteResult {
   runId: string;
   state: RunState;
@@ -50,6 +53,18 @@ async function run(
     // writers may log into one run without conflicts. Params (immutable) and the rest are checked.
     appendAnyVersion: (events) =>
       events.every((e) => e.type === 'RunMetricsLogged' || e.type === 'RunArtifactLogged'),
+    // A metric-only batch needs nothing of the run's state but that it exists and is not
+    // deleted: no stream read, the append checks both in its one statement.
+    withoutLoad: (c) =>
+      c.type === 'LogRunBatch' &&
+      c.metrics.length > 0 &&
+      c.params.length === 0 &&
+      c.tags.length === 0
+        ? {
+            state: { ...runDecider.initialState(), runId },
+            unlessLatest: { among: RUN_LIFECYCLE_EVENTS, refused: 'RunDeleted' },
+          }
+        : null,
   });
   // A replayed call (idempotency key seen before) waits for the earlier call's events.
   const position = result.events.at(-1)?.streamPosition ?? result.replayed?.position;

@@ -56,6 +56,18 @@ export interface CommandSpec<C, S> {
    * `events.event_id` and changes nothing; the result then says `replayed`.
    */
   idempotencyKey?: string | null;
+  /**
+   * A command that can be decided without loading the stream: the state to decide against
+   * (what the command needs of it, e.g. only that the run exists) and the state check the
+   * append makes in its own statement instead (`unlessLatest`). The append expects the stream
+   * to exist (`exists`); when it does not, or the check refuses, nothing is written and the
+   * command takes the ordinary path (load, decide), which answers with the typed error or,
+   * after a concurrent change, appends. Undefined or null: always the ordinary path.
+   */
+  withoutLoad?: (command: C) => {
+    state: S;
+    unlessLatest?: { among: readonly string[]; refused: string };
+  } | null;
 }
 
 export interface CommandResult<S> {
@@ -109,6 +121,58 @@ function backoff(attempt: number): Promise<void> {
 }
 
 /**
+ * The `withoutLoad` path: decide against the given state, append with `exists` and the state
+ * check; null when the stream is missing or refused (the caller then loads and decides).
+ * Idempotent retries and the other outcomes are answered as on the ordinary path.
+ */
+async function appendWithoutLoad<C, S>(
+  deps: WriteDeps,
+  caller: Caller,
+  spec: CommandSpec<C, S>,
+  blind: NonNullable<ReturnType<NonNullable<CommandSpec<C, S>['withoutLoad']>>>,
+): Promise<CommandResult<S> | null> {
+  const key = spec.idempotencyKey;
+  let decided: NewEvent[];
+  try {
+    decided = spec.decider.decide(spec.command, blind.state, deps.decideContext);
+  } catch {
+    // Refused input: the ordinary path reports it, in its order (a missing run first).
+    return null;
+  }
+  if (decided.length === 0) return null;
+  const events = key
+    ? decided.map((e, i) => ({
+        ...e,
+        id: idempotentEventId(caller.workspaceId, spec.streamId, key, i),
+      }))
+    : decided;
+  for (const event of events) assertCleanStrings(event.data, '');
+  try {
+    const result = await appendToStream(deps.db, {
+      workspaceId: caller.workspaceId,
+      streamId: spec.streamId,
+      streamType: spec.streamType,
+      expectedVersion: 'exists',
+      events,
+      metadata: caller.metadata,
+      unlessLatest: blind.unlessLatest,
+    });
+    deps.onAppended?.(result.events);
+    let state = blind.state;
+    for (const stored of result.events) {
+      if (spec.ignoredEvents?.includes(stored.type)) continue;
+      state = spec.decider.evolve(state, decodeEvent(stored));
+    }
+    return { state, version: result.version, events: result.events };
+  } catch (error) {
+    // Missing, refused, or (with a key) appended before: the ordinary path sorts them out.
+    if (error instanceof StreamVersionConflictError) return null;
+    if (key && isEventIdTaken(error)) return null;
+    throw toCairnError(error);
+  }
+}
+
+/**
  * Load → decide → append with the expected version. On a concurrent append the command is
  * decided again against the fresh state (deciders are pure), after a short randomised backoff so
  * that racing writers spread out, a bounded number of times; then the caller gets CONFLICT.
@@ -126,6 +190,11 @@ export async function handleCommand<C, S>(
     for (const raw of stream.events) state = spec.decider.evolve(state, decodeEvent(raw));
     return { state, version: stream.version };
   };
+  const blind = spec.withoutLoad?.(spec.command);
+  if (blind) {
+    const done = await appendWithoutLoad(deps, caller, spec, blind);
+    if (done) return done;
+  }
   for (let attempt = 1; ; attempt++) {
     const loaded = await load();
     let state = loaded.state;

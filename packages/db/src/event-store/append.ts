@@ -24,6 +24,15 @@ export interface AppendRequest {
   claimKeys?: UniqueKeyChange[];
   /** Unique keys this stream gives up (a rename releases the old name). */
   releaseKeys?: UniqueKeyChange[];
+  /**
+   * Refuse the append (StreamVersionConflictError, nothing written) when the newest of the
+   * stream's events of the types `among` is of type `refused`: a state check in the append's
+   * own statement, for appends made without reading the stream (`expectedVersion: 'exists'`),
+   * e.g. metric points, which a deleted run must not take. `among` should name state events
+   * only (the partial index `events_stream_state` serves the look-up). Honoured with `exists`
+   * and a numeric expected version (an existing stream); ignored by `no_stream` and `any`.
+   */
+  unlessLatest?: { among: readonly string[]; refused: string };
 }
 
 export interface AppendResult {
@@ -63,10 +72,15 @@ async function insertEvents(db: Kysely<DB>, request: AppendRequest): Promise<App
               VALUES (${workspaceId}, ${streamId}, ${request.streamType}, ${count})
               ON CONFLICT (workspace_id, stream_id) DO UPDATE SET version = streams.version + ${count}
               RETURNING version`
-        : sql`UPDATE streams SET version = version + ${count}
-              WHERE workspace_id = ${workspaceId} AND stream_id = ${streamId}
-                AND version = ${expectedVersion}
-              RETURNING version`;
+        : expectedVersion === 'exists'
+          ? sql`UPDATE streams SET version = version + ${count}
+                WHERE workspace_id = ${workspaceId} AND stream_id = ${streamId}
+                  ${unlessLatestClause(request)}
+                RETURNING version`
+          : sql`UPDATE streams SET version = version + ${count}
+                WHERE workspace_id = ${workspaceId} AND stream_id = ${streamId}
+                  AND version = ${expectedVersion} ${unlessLatestClause(request)}
+                RETURNING version`;
   // Personal fields go to the log sealed with their subject's key (personal-data.ts); the
   // result below still carries the plain data the caller appended.
   const stored = mayHoldPersonalData(events)
@@ -101,6 +115,26 @@ async function insertEvents(db: Kysely<DB>, request: AppendRequest): Promise<App
   if (rows.length === 0) throw new StreamVersionConflictError(streamId, expectedVersion);
   rows.sort((a, b) => a.stream_position - b.stream_position);
   return toResult(request, rows);
+}
+
+/**
+ * `AND NOT (the newest event of the types is the refused one)`. The type list is spelled out as
+ * equalities so that the planner can prove they imply `type <> 'RunMetricsLogged'` and read the
+ * partial index `events_stream_state` instead of every metric batch of the stream.
+ */
+function unlessLatestClause(request: AppendRequest) {
+  const guard = request.unlessLatest;
+  if (!guard) return sql``;
+  if (guard.among.length === 0) throw new Error('unlessLatest needs at least one type');
+  const types = sql.join(
+    guard.among.map((t) => sql`e.type = ${t}`),
+    sql` OR `,
+  );
+  return sql`AND COALESCE((
+    SELECT e.type = ${guard.refused} FROM events e
+    WHERE e.workspace_id = ${request.workspaceId} AND e.stream_id = ${request.streamId}
+      AND (${types})
+    ORDER BY e.stream_position DESC LIMIT 1), false) = false`;
 }
 
 function toResult(

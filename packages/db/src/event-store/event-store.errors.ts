@@ -22,6 +22,8 @@ export class UniqueKeyTakenError extends Error {
 
 /**
  * `no_stream`: the stream must not exist yet; a number: the stream must be exactly there;
- * `any`: append whatever the version (used for facts with no rule against stream state).
+ * `any`: append whatever the version (used for facts with no rule against stream state);
+ * `exists`: the stream must exist, at whatever version (a fact appended without reading the
+ * stream first: a missing stream fails the append instead of creating it).
  */
-export type ExpectedVersion = number | 'no_stream' | 'any';
+export type ExpectedVersion = number | 'no_stream' | 'any' | 'exists';
