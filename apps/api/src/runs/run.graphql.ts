@@ -1,3 +1,4 @@
+import type { GraphQLResolveInfo } from 'graphql';
 import { decodeEvent, runStatus, runStreamId, type EventOf } from '@cairn/events';
 import { runRowFromStarted } from '@cairn/read-models';
 import { invalidArgument, notFound } from '../errors.ts';
@@ -6,6 +7,7 @@ import { ExperimentRef, LifecycleStage, toLifecycle } from '../experiments/exper
 import { builder } from '../graphql/builder.ts';
 import type { GraphQLContext } from '../graphql/context.ts';
 import { connectionType } from '../graphql/connection.ts';
+import { selectsOnlyId } from '../graphql/selection.ts';
 import { KeyValueInput, KeyValueRef, pageSize } from '../graphql/scalars.ts';
 import {
   createRun,
@@ -229,7 +231,16 @@ const RunSourceInput = builder.inputType('RunSourceInput', {
   fields: (t) => ({ gitCommit: t.string(), entryPoint: t.string(), sourceType: t.string() }),
 });
 
-async function reload(ctx: GraphQLContext, runId: string): Promise<RunRow> {
+/**
+ * The run for a mutation's answer. An answer that selects nothing but `id` (the SDKs' and the
+ * benchmarks' `{ id }`) needs no read: the id is known, the row is not loaded.
+ */
+async function reload(
+  ctx: GraphQLContext,
+  runId: string,
+  info?: GraphQLResolveInfo,
+): Promise<RunRow> {
+  if (info && selectsOnlyId(info)) return { run_id: runId } as RunRow;
   for (const loader of [
     ctx.loaders.run,
     ctx.loaders.params,
@@ -281,7 +292,7 @@ builder.mutationFields((t) => ({
       tags: t.arg({ type: [KeyValueInput] }),
       source: t.arg({ type: RunSourceInput }),
     },
-    resolve: async (_r, args, ctx) => {
+    resolve: async (_r, args, ctx, info) => {
       const { runId, events } = await createRun(ctx.deps, ctx.caller, {
         experimentId: args.experimentId,
         name: args.name ?? null,
@@ -294,6 +305,7 @@ builder.mutationFields((t) => ({
           sourceType: args.source?.sourceType ?? null,
         },
       });
+      if (selectsOnlyId(info)) return { run_id: runId } as RunRow;
       // Past the read-your-writes deadline, answer with the committed creation itself.
       const started = decodeEvent(events[0]!) as EventOf<'RunStarted'>;
       return (await ctx.loaders.run.load(runId)) ?? runRowFromStarted(started);
@@ -307,13 +319,13 @@ builder.mutationFields((t) => ({
       endTime: t.arg({ type: 'Timestamp' }),
       name: t.arg.string(),
     },
-    resolve: async (_r, args, ctx) => {
+    resolve: async (_r, args, ctx, info) => {
       await updateRun(ctx.deps, ctx.caller, args.runId, {
         status: args.status ?? null,
         endTime: args.endTime ?? null,
         name: args.name ?? null,
       });
-      return reload(ctx, args.runId);
+      return reload(ctx, args.runId, info);
     },
   }),
   deleteRun: t.field({
@@ -347,7 +359,7 @@ builder.mutationFields((t) => ({
           'Makes a retry safe: a call with a key this run has seen stores nothing more and answers as the first did (1–128 letters, digits, ".", "_", ":" or "-"; SDKs send a fresh one per batch and the same one on each retry of it).',
       }),
     },
-    resolve: async (_r, args, ctx) => {
+    resolve: async (_r, args, ctx, info) => {
       const idempotencyKey = checkIdempotencyKey(args.idempotencyKey);
       await logBatch(
         ctx.deps,
@@ -360,7 +372,7 @@ builder.mutationFields((t) => ({
         },
         { wait: args.sync !== false, idempotencyKey },
       );
-      return reload(ctx, args.runId);
+      return reload(ctx, args.runId, info);
     },
   }),
   logMetric: t.field({
@@ -372,10 +384,10 @@ builder.mutationFields((t) => ({
       step: t.arg({ type: 'Long' }),
       timestamp: t.arg({ type: 'Timestamp' }),
     },
-    resolve: async (_r, args, ctx) => {
+    resolve: async (_r, args, ctx, info) => {
       const metrics = toMetrics([args], ctx.deps.decideContext.now().getTime());
       await logBatch(ctx.deps, ctx.caller, args.runId, { metrics, params: [], tags: [] });
-      return reload(ctx, args.runId);
+      return reload(ctx, args.runId, info);
     },
   }),
   logParam: t.field({
@@ -385,13 +397,13 @@ builder.mutationFields((t) => ({
       key: t.arg.string({ required: true }),
       value: t.arg.string({ required: true }),
     },
-    resolve: async (_r, { runId, key, value }, ctx) => {
+    resolve: async (_r, { runId, key, value }, ctx, info) => {
       await logBatch(ctx.deps, ctx.caller, runId, {
         metrics: [],
         params: [{ key, value }],
         tags: [],
       });
-      return reload(ctx, runId);
+      return reload(ctx, runId, info);
     },
   }),
   setTag: t.field({
@@ -401,13 +413,13 @@ builder.mutationFields((t) => ({
       key: t.arg.string({ required: true }),
       value: t.arg.string({ required: true }),
     },
-    resolve: async (_r, { runId, key, value }, ctx) => {
+    resolve: async (_r, { runId, key, value }, ctx, info) => {
       await logBatch(ctx.deps, ctx.caller, runId, {
         metrics: [],
         params: [],
         tags: [{ key, value }],
       });
-      return reload(ctx, runId);
+      return reload(ctx, runId, info);
     },
   }),
   deleteTag: t.field({
