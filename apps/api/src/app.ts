@@ -8,6 +8,7 @@ import type { Logger } from '@cairn/logging';
 import type { ArtifactRoutesOptions } from './artifacts/artifact-routes.ts';
 import { startUploadSweeper } from './artifacts/upload-sweeper.ts';
 import { OnlineEvaluator } from './evaluation/online-evaluator.ts';
+import { retentionIntervalFromEnv, startRetentionWorker } from './governance/retention-worker.ts';
 import {
   JudgeClient,
   judgeOptionsFromEnv,
@@ -92,6 +93,11 @@ export interface CairnAppOptions {
    * the projector app, passed in by the CLI and the test harness; absent: `asOf` is UNAVAILABLE.
    */
   history?: HistoricalReader;
+  /**
+   * Milliseconds between retention passes where the projectors run (docs/governance.md,
+   * "Retention"); default CAIRN_RETENTION_INTERVAL_MS, else 1 h; 0: no worker.
+   */
+  retentionIntervalMs?: number;
 }
 
 export interface CairnSessionOptions {
@@ -289,6 +295,10 @@ export async function startCairnApp(opts: CairnAppOptions): Promise<CairnApp> {
         startUploadSweeper(opts.artifacts.store, logger, ttlMs === undefined ? {} : { ttlMs }),
       );
     }
+    const retentionMs =
+      opts.retentionIntervalMs ?? retentionIntervalFromEnv(process.env.CAIRN_RETENTION_INTERVAL_MS);
+    if (opts.withProjector && retentionMs > 0)
+      cleanups.push(startRetentionWorker(deps, logger, retentionMs));
     const address = api.server.address();
     const port = typeof address === 'object' && address ? address.port : opts.port;
     const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;

@@ -33,6 +33,7 @@ export const GRAPHQL_RULES: Readonly<Record<RootType, Readonly<Record<string, Ru
     annotationQueues: { scope: 'evaluation:read' },
     assessments: { scope: 'evaluation:read' },
     auditLog: { scope: 'workspace:admin' },
+    retentionPolicy: { scope: 'tracking:read' },
     compareEvaluationRuns: { scope: 'evaluation:read' },
     evaluationDataset: { scope: 'evaluation:read' },
     evaluationDatasets: { scope: 'evaluation:read' },
@@ -70,6 +71,9 @@ export const GRAPHQL_RULES: Readonly<Record<RootType, Readonly<Record<string, Ru
   Mutation: {
     createWorkspace: { scope: 'workspace:admin' },
     createApiKey: { scope: 'workspace:admin' },
+    setRetentionPolicy: { scope: 'workspace:admin' },
+    removeRetentionPolicy: { scope: 'workspace:admin' },
+    applyRetention: { scope: 'workspace:admin' },
     revokeApiKey: { scope: 'workspace:admin' },
     createServiceAccount: { scope: 'workspace:admin' },
     deleteServiceAccount: { scope: 'workspace:admin' },

@@ -24,6 +24,7 @@ import '../evaluation/annotation-queue.graphql.ts';
 import '../governance/audit.graphql.ts';
 import '../governance/audit.subscriptions.ts';
 import '../governance/erasure.graphql.ts';
+import '../governance/retention.graphql.ts';
 import '../auth/members.graphql.ts';
 import '../auth/access.graphql.ts';
 import '../auth/service-accounts.graphql.ts';
