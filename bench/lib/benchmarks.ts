@@ -1,5 +1,6 @@
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
+import { b6 } from './b6.ts';
 import { bulkLoadCairnRuns } from './bulk-cairn.ts';
 import type { Ctx } from './context.ts';
 import {
@@ -443,6 +444,9 @@ export async function b3(ctx: Ctx, sizes: number[]): Promise<void> {
     );
     ctx.b3 ??= [];
     ctx.b3.push({ n, cairn: c, mlflow: m });
+    // B6 reads the dashboard's way from the same experiments (no data of its own).
+    ctx.log(`B6: dashboard reads on ${n} runs, 50 users`);
+    await b6(ctx, n, cairnExp, mlflowExp);
   }
   const b = ctx.b3 ?? [];
   if (b.length >= 2) {
