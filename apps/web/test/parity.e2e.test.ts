@@ -3,7 +3,11 @@
  * (playwright-core), an experiment with 3 runs filtered to 2 shows, in the chart view, one curve
  * per filtered run in each metric panel, and a point logged afterwards reaches its curve without
  * a reload (metricsLogged); "Export CSV" downloads a header and one row per filtered run; the
- * compare page draws one parallel-coordinates line per run. One server, one browser.
+ * compare page draws one parallel-coordinates line per run. Grouped by a param
+ * (`groupBy=params.optimizer`), the table shows one row per value with its count and the mean of
+ * each metric column (expandable to its runs) and the chart view one mean curve with a min–max
+ * band per group, live; the chart view's parallel coordinates draw one line per filtered run.
+ * One server, one browser.
  */
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -131,5 +135,72 @@ describe('dashboard parity (issue 19)', () => {
     const ds = await lines.evaluateAll((ps) => ps.map((p) => p.getAttribute('d') ?? ''));
     // lr, optimizer and the metric: three points per line.
     for (const d of ds) expect(d.match(/[ML]/gu)).toHaveLength(3);
+  }, 20_000);
+
+  it('group by a param: group rows with count and means, expandable; one band per group, live', async () => {
+    await page.goto(`${cairn.url}/experiment?id=${experimentId}&cols=params.lr,metrics.loss`);
+    await page.getByTestId('runs-count').filter({ hasText: '3 runs' }).waitFor();
+    await page.getByLabel('Group by').selectOption('params.optimizer');
+    await expect
+      .poll(() => new URL(page.url()).searchParams.get('groupBy'))
+      .toBe('params.optimizer');
+    const groupRows = page.locator('tr.group-row');
+    await expect.poll(() => groupRows.count(), { timeout: 10_000 }).toBe(2);
+    const adam = page.locator('tr.group-row[data-group="adam"]');
+    const sgd = page.locator('tr.group-row[data-group="sgd"]');
+    expect(await adam.getAttribute('data-count')).toBe('1');
+    expect(await sgd.getAttribute('data-count')).toBe('2');
+    // Latest losses: run-a 0.2 (logged live above); run-b 0.65 and run-c 1.0 → mean 0.825.
+    expect(await adam.locator('td[data-column="metrics.loss"]').textContent()).toBe('0.2');
+    expect(await sgd.locator('td[data-column="metrics.loss"]').textContent()).toBe('0.825');
+    expect(await sgd.locator('td[data-column="params.lr"]').textContent()).toBe('2 values');
+    const sgdColor = await sgd.locator('.swatch').getAttribute('data-color');
+    expect(sgdColor).toMatch(/^#[0-9a-f]{6}$/u);
+    expect(await page.locator('tr.run-row').count()).toBe(0);
+    await page.getByRole('button', { name: 'Show the 2 runs of sgd' }).click();
+    const runRows = page.locator('tr.run-row');
+    await expect.poll(() => runRows.count()).toBe(2);
+    const expandedIds = await runRows.evaluateAll((rs) =>
+      rs.map((r) => r.getAttribute('data-run-id')),
+    );
+    expect(new Set(expandedIds)).toEqual(new Set([runIds[1], runIds[2]]));
+
+    await page.getByRole('button', { name: 'Charts', exact: true }).click();
+    const bands = page.locator('[data-testid="runs-chart-loss"] path.group-band');
+    await expect.poll(() => bands.count(), { timeout: 10_000 }).toBe(2);
+    expect(await page.locator('[data-testid="runs-chart-loss"] path.run-curve').count()).toBe(0);
+    const groupsDrawn = await bands.evaluateAll((ps) =>
+      ps.map((p) => p.getAttribute('data-group')),
+    );
+    expect(groupsDrawn.sort()).toEqual(['adam', 'sgd']);
+    const sgdCurve = page.locator(
+      '[data-testid="runs-chart-loss"] path.group-curve[data-group="sgd"]',
+    );
+    expect(await sgdCurve.getAttribute('data-points')).toBe('3');
+    const sgdBand = page.locator(
+      '[data-testid="runs-chart-loss"] path.group-band[data-group="sgd"]',
+    );
+    // The band is the group's colour of the table.
+    expect(await sgdBand.getAttribute('fill')).toBe(sgdColor);
+    // A point of run-c at a new step widens the sgd group's curve live.
+    await gql(
+      `mutation($id: String!, $metrics: [MetricInput!]) { logBatch(runId: $id, metrics: $metrics) { id } }`,
+      { id: runIds[2], metrics: [{ key: 'loss', value: 0.9, step: 3, timestamp: Date.now() }] },
+    );
+    await expect.poll(() => sgdCurve.getAttribute('data-points'), { timeout: 10_000 }).toBe('4');
+  }, 30_000);
+
+  it('chart view: parallel coordinates with one line per filtered run', async () => {
+    const filter = encodeURIComponent("params.lr != '0.5'");
+    await page.goto(`${cairn.url}/experiment?id=${experimentId}&filter=${filter}&view=charts`);
+    const lines = page.locator('[data-testid="runs-parallel"] path.parallel-line');
+    await expect.poll(() => lines.count(), { timeout: 10_000 }).toBe(2);
+    const ids = await lines.evaluateAll((ps) => ps.map((p) => p.getAttribute('data-run-id')));
+    expect(new Set(ids)).toEqual(new Set([runIds[0], runIds[1]]));
+    await page.getByTestId('runs-parallel').getByLabel('Metric').selectOption('loss');
+    await expect.poll(() => new URL(page.url()).searchParams.get('pm')).toBe('loss');
+    // lr, optimizer and the metric: three points per line.
+    for (const d of await lines.evaluateAll((ps) => ps.map((p) => p.getAttribute('d') ?? '')))
+      expect(d.match(/[ML]/gu)).toHaveLength(3);
   }, 20_000);
 });

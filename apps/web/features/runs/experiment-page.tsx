@@ -1,7 +1,7 @@
 'use client';
 
 import Link from 'next/link';
-import { useCallback, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useQuery } from 'urql';
 import { ErrorMessage } from '../../components/error-message.tsx';
 import { EXPERIMENT_QUERY, type ExperimentResult } from '../../lib/graphql/documents.ts';
@@ -17,15 +17,19 @@ import {
   type DataColumn,
   type RunsViewState,
 } from '../../lib/run-columns.ts';
+import { GROUP_RUNS_LIMIT, groupById, groupRuns, parseGroupBy } from '../../lib/run-groups.ts';
 import { buildRunRows } from '../../lib/run-rows.ts';
 import { colorAt } from '../charts/palette.ts';
 import { ColumnPicker } from './column-picker.tsx';
 import { ExportCsvButton } from './export-csv.tsx';
 import { FilterBox } from './filter-box.tsx';
-import { RunsCharts } from './runs-charts.tsx';
+import { GroupedRunsTable, groupIdOf, groupLabel, type ShownGroup } from './grouped-runs-table.tsx';
+import { RunsCharts, type ChartGroup } from './runs-charts.tsx';
+import { RunsParallel } from './runs-parallel.tsx';
 import { RunsTable } from './runs-table.tsx';
-import { collectKeys } from './table-run.ts';
+import { collectKeys, type TableRun } from './table-run.ts';
 import { useRunsList } from './use-runs-list.ts';
+import './runs.css';
 
 export const MAX_COMPARE = 20;
 
@@ -83,6 +87,74 @@ export function ExperimentPage() {
   const colors = useMemo(() => new Map(list.runs.map((r, i) => [r.id, colorAt(i)])), [list.runs]);
   const colorOf = useCallback((id: string) => colors.get(id) ?? colorAt(0), [colors]);
   const [exportError, setExportError] = useState<ApiErrorInfo | null>(null);
+
+  // Group by a param or tag (`groupBy=params.optimizer`): computed here from the loaded runs,
+  // which are paged in up to GROUP_RUNS_LIMIT while grouped.
+  const groupByText = query.get('groupBy');
+  const groupBy = useMemo(() => parseGroupBy(groupByText), [groupByText]);
+  const setGroupBy = (value: string) => {
+    const next = new URLSearchParams(query);
+    if (value) next.set('groupBy', value);
+    else next.delete('groupBy');
+    setQuery(next);
+  };
+  const { loadMore } = list;
+  useEffect(() => {
+    if (groupBy && list.hasNextPage && !list.loading && !list.error)
+      if (list.runs.length < GROUP_RUNS_LIMIT) loadMore();
+  }, [groupBy, list.hasNextPage, list.loading, list.error, list.runs.length, loadMore]);
+  const groups = useMemo<ShownGroup[] | null>(
+    () =>
+      groupBy
+        ? groupRuns(list.runs.slice(0, GROUP_RUNS_LIMIT), groupBy).map((group, i) => ({
+            id: groupIdOf(group.value),
+            group,
+            color: colorAt(i),
+          }))
+        : null,
+    [groupBy, list.runs],
+  );
+  const [expanded, setExpanded] = useState<ReadonlySet<string>>(new Set());
+  const groupColors = useMemo(() => {
+    const m = new Map<string, string>();
+    for (const g of groups ?? []) for (const r of g.group.runs) m.set(r.id, g.color);
+    return m;
+  }, [groups]);
+  const lineColorOf = useCallback(
+    (id: string) => groupColors.get(id) ?? colorOf(id),
+    [groupColors, colorOf],
+  );
+  const chartGroups = useMemo<ChartGroup[] | null>(
+    () =>
+      groups?.map((g) => ({
+        id: g.id,
+        label: groupLabel(g.group.value),
+        color: g.color,
+        runIds: g.group.runs.map((r) => r.id),
+      })) ?? null,
+    [groups],
+  );
+  // Grouped, the charts take the runs of every group in turn (each group is represented when
+  // there are more runs than the charts draw).
+  const chartRuns = useMemo(() => {
+    if (!groups) return list.runs;
+    const out: TableRun[] = [];
+    const longest = Math.max(0, ...groups.map((g) => g.group.runs.length));
+    for (let i = 0; i < longest; i++)
+      for (const g of groups) {
+        const run = g.group.runs[i];
+        if (run) out.push(run);
+      }
+    return out;
+  }, [groups, list.runs]);
+  const groupOptions = useMemo(() => {
+    const options = [
+      ...keys.params.map((k) => `params.${k}`),
+      ...keys.tags.map((k) => `tags.${k}`),
+    ];
+    if (groupBy && !options.includes(groupById(groupBy))) options.unshift(groupById(groupBy));
+    return options;
+  }, [keys, groupBy]);
 
   const onSelect = useCallback(
     (ids: string[], on: boolean) => {
@@ -156,6 +228,21 @@ export function ExperimentPage() {
             Compare
           </button>
         )}
+        <label className="field">
+          <span>Group by</span>
+          <select
+            aria-label="Group by"
+            value={groupBy ? groupById(groupBy) : ''}
+            onChange={(e) => setGroupBy(e.target.value)}
+          >
+            <option value="">none</option>
+            {groupOptions.map((o) => (
+              <option key={o} value={o}>
+                {o}
+              </option>
+            ))}
+          </select>
+        </label>
         <ColumnPicker
           keys={keys}
           chosen={columnIds}
@@ -194,8 +281,49 @@ export function ExperimentPage() {
           </button>
         </div>
       )}
+      {groups && list.totalCount > Math.min(list.runs.length, GROUP_RUNS_LIMIT) && (
+        <div className="notice" role="status">
+          {list.runs.length < GROUP_RUNS_LIMIT && list.hasNextPage
+            ? `Loading runs to group (${list.runs.length} of ${list.totalCount})…`
+            : `Groups of the first ${GROUP_RUNS_LIMIT} of ${list.totalCount} runs (grouping is computed in the browser); narrow the filter to group the rest.`}
+        </div>
+      )}
       {chartsView ? (
-        <RunsCharts runs={list.runs} colorOf={colorOf} />
+        <>
+          <RunsCharts runs={chartRuns} colorOf={colorOf} groups={chartGroups} />
+          <RunsParallel
+            runs={list.runs}
+            paramKeys={keys.params}
+            metricKeys={keys.metrics}
+            metricKey={query.get('pm')}
+            onMetricKey={(key) => {
+              const next = new URLSearchParams(query);
+              next.set('pm', key);
+              setQuery(next);
+            }}
+            colorOf={lineColorOf}
+          />
+        </>
+      ) : groups && groupBy ? (
+        <GroupedRunsTable
+          groupBy={groupById(groupBy)}
+          groups={groups}
+          columns={columns}
+          expanded={expanded}
+          onToggle={(id) =>
+            setExpanded((e) => {
+              const next = new Set(e);
+              if (next.has(id)) next.delete(id);
+              else next.add(id);
+              return next;
+            })
+          }
+          selected={selected}
+          onSelect={onSelect}
+          colors={colors}
+          flashed={list.flashed}
+          now={now}
+        />
       ) : (
         <RunsTable
           colors={colors}

@@ -60,7 +60,7 @@ function cellText(run: TableRun, column: DataColumn): string {
   }
 }
 
-const KIND_LABEL = { params: 'param', metrics: 'metric', tags: 'tag' } as const;
+export const KIND_LABEL = { params: 'param', metrics: 'metric', tags: 'tag' } as const;
 
 export function RunsTable(props: RunsTableProps) {
   const { rows, placeholders, columns, order, selected, collapsed, flashed, now } = props;
@@ -305,7 +305,7 @@ interface RunRowViewProps {
 }
 
 /** One run's row; memoised: scrolling renders only the rows that come into view. */
-const RunRowView = memo(function RunRowView({
+export const RunRowView = memo(function RunRowView({
   row,
   index,
   columns,
