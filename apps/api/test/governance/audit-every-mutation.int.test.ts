@@ -505,6 +505,29 @@ const STEPS: Step[] = [
     vars: () => ({ id: s.price }),
     types: ['ModelPriceDeleted'],
   },
+  // retention (docs/governance.md, "Retention")
+  {
+    field: 'setRetentionPolicy',
+    query: 'mutation { setRetentionPolicy(input: { metricDays: 1 }) { metricDays } }',
+    types: ['RetentionPolicySet'],
+  },
+  {
+    field: 'applyRetention',
+    query: 'mutation { applyRetention { metricPointsPurged } }',
+    // A point of 1970 on the run: the pass has something to drop.
+    before: async () => {
+      await must(
+        'mutation($r: String!) { logMetric(runId: $r, key: "audit-old", value: 1, timestamp: 1000) { id } }',
+        { r: s.run },
+      );
+    },
+    types: ['MetricPointsPurged'],
+  },
+  {
+    field: 'removeRetentionPolicy',
+    query: 'mutation { removeRetentionPolicy }',
+    types: ['RetentionPolicyRemoved'],
+  },
   // evaluation
   {
     field: 'logFeedback',
