@@ -1,10 +1,11 @@
 /**
- * Cairn vs MLflow tracking server, side by side on this machine (../shared/BENCHMARKS.md B1–B5, B7, B10).
+ * Cairn vs MLflow tracking server, side by side on this machine (../shared/BENCHMARKS.md B1–B5, B7, B10;
+ * B8, the soak, against Cairn alone).
  *
  *   npm run bench -- --quick        # smoke run, < 5 min, prints the table, writes results/quick.md
  *   npm run bench                   # full run, writes results/latest.md
  *
- * Options: --only b1,b2,b3,b4,b5,b7,b10,rebuild,scale  --no-scale  --reps N  --keep (leave the work dir)
+ * Options: --only b1,b2,b3,b4,b5,b7,b8,b10,rebuild,scale  --no-scale  --reps N  --keep (leave the work dir)
  *          --out FILE  --cpu-prof (Cairn server CPU profile into the work dir)
  *          --b3-sizes 10000,100000  --b4-sizes 1000,100000,1000000
  *          --b5-cells 10x1,100x5 (spans per trace x KB of attributes)  --b5-read-spans 1000000
@@ -12,6 +13,8 @@
  *          --b10-size 8x10x50 (client processes x runs each x log_batch steps per run)
  *          --section NAME (replace only that section of the results file; `--only b5` full runs
  *          default to the section b5 of results/latest.md)
+ *          --soak (B8 alone, 1 h: section b8 of results/latest.md)  --soak-minutes N (default 60
+ *          with --soak, 5 in the full bench and with --only b8)  --soak-rate OPS (default 40)
  * See bench/README.md.
  */
 import { execFile } from 'node:child_process';
@@ -24,6 +27,7 @@ import { startEmbeddedPostgres, DEFAULT_SETTINGS, type EmbeddedPostgres } from '
 import { b1, b2, b3, b4, b7, B1_CELLS_FULL, B1_CELLS_QUICK, sql } from './lib/benchmarks.ts';
 import { b5, B5_CELLS_FULL, B5_CELLS_QUICK, type B5Cell } from './lib/b5.ts';
 import { b10, B10_FULL, B10_QUICK } from './lib/b10.ts';
+import { b8 } from './lib/soak.ts';
 import { Cairn, REPO } from './lib/cairn.ts';
 import type { Ctx, Settings } from './lib/context.ts';
 import { ensureMlflowInstalled, Mlflow, MLFLOW_VENV, MLFLOW_WORKERS } from './lib/mlflow.ts';
@@ -47,11 +51,22 @@ const { values: args } = parseArgs({
     'b5-cairn-otlp-spans': { type: 'string' },
     'b10-size': { type: 'string' },
     section: { type: 'string' },
+    soak: { type: 'boolean', default: false },
+    'soak-minutes': { type: 'string' },
+    'soak-rate': { type: 'string' },
   },
 });
 const quick = args.quick ?? false;
-const all = ['b2', 'b1', 'b7', 'b4', 'b3', 'b5', 'b10', 'rebuild', 'scale'];
-const only = new Set(args.only ? args.only.split(',').map((s) => s.trim().toLowerCase()) : all);
+const all = ['b2', 'b1', 'b7', 'b4', 'b3', 'b5', 'b10', 'rebuild', 'b8', 'scale'];
+const only = new Set(
+  args.soak ? ['b8'] : args.only ? args.only.split(',').map((s) => s.trim().toLowerCase()) : all,
+);
+if (quick && !args.only) only.delete('b8');
+/** B8 alone (`--soak`, `--only b8`) needs no MLflow: the soak reports Cairn's figures only. */
+const soakOnly = only.size === 1 && only.has('b8');
+/** `--soak`: 1 h; in the full bench (and `--only b8`): 5 min. */
+const soakMinutes = Number(args['soak-minutes'] ?? (args.soak ? 60 : 5));
+const soakRate = Number(args['soak-rate'] ?? 40);
 if (quick || args['no-scale']) only.delete('scale');
 const settings: Settings = {
   quick,
@@ -76,7 +91,10 @@ const b10Size = args['b10-size']
 const outFile = args.out ?? path.join(REPO, 'bench/results', quick ? 'quick.md' : 'latest.md');
 /** A run of one benchmark updates its own section of latest.md and keeps the rest. */
 const section =
-  args.section ?? (!quick && !args.out && only.size === 1 && only.has('b5') ? 'b5' : undefined);
+  args.section ??
+  (!quick && !args.out && only.size === 1 && (only.has('b5') || only.has('b8'))
+    ? [...only][0]
+    : undefined);
 
 const t0 = performance.now();
 const log = (msg: string) =>
@@ -176,7 +194,11 @@ async function rebuild(ctx: Ctx, home: string): Promise<void> {
   });
 }
 
-function report(ctx: Ctx, info: Record<string, string>, elapsedS: number): string {
+function report(
+  ctx: Pick<Ctx, 'rows' | 'notes' | 'details'>,
+  info: Record<string, string>,
+  elapsedS: number,
+): string {
   const lines: string[] = [];
   lines.push(
     `# Cairn vs MLflow tracking server${quick ? ' (quick mode: smoke figures, not the reference)' : ''}`,
@@ -266,6 +288,10 @@ async function main(): Promise<void> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const info = await machine();
+  if (soakOnly) {
+    await soakAlone(work, info, cleanups);
+    return;
+  }
   try {
     const mlflowVersion = await ensureMlflowInstalled();
     const mlflowPg: EmbeddedPostgres = await startEmbeddedPostgres({
@@ -360,6 +386,17 @@ async function main(): Promise<void> {
     const localPeak = ctx.cairnPeakQueryable;
     if (only.has('rebuild')) await guarded('Rebuild', () => rebuild(ctx, cairnHome));
     else await cairn.stop();
+    if (only.has('b8'))
+      await guarded('B8', async () =>
+        b8(ctx, {
+          minutes: soakMinutes,
+          rate: soakRate,
+          lanes: 16,
+          port: await freePort(),
+          home: path.join(work, 'cairn-soak-home'),
+          logFile: path.join(work, 'cairn-soak.log'),
+        }),
+      );
 
     if (only.has('scale')) {
       await guarded('Scale mode', async () => {
@@ -428,6 +465,53 @@ async function main(): Promise<void> {
       await rm(work, { recursive: true, force: true }).catch(() => undefined);
     else log(`kept ${work}`);
   }
+}
+
+/** `--soak` / `--only b8`: the soak against Cairn alone, written as section b8 of the results. */
+async function soakAlone(
+  work: string,
+  info: Record<string, string>,
+  cleanups: (() => Promise<unknown>)[],
+): Promise<void> {
+  const ctx: Pick<Ctx, 'rows' | 'details' | 'notes' | 'log'> = {
+    rows: [],
+    details: [],
+    notes: [],
+    log,
+  };
+  info['cairn server'] =
+    '`cairn server` local mode (API + projector in one Node process, embedded PostgreSQL, DEFAULT_SETTINGS); MLflow not run (B8 reports Cairn only)';
+  info.load = `load average at start ${os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' / ')} (other developers share this machine)`;
+  try {
+    await b8(ctx, {
+      minutes: soakMinutes,
+      rate: soakRate,
+      lanes: 16,
+      port: await freePort(),
+      home: path.join(work, 'cairn-soak-home'),
+      logFile: path.join(work, 'cairn-soak.log'),
+    });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    log(`B8 FAILED: ${message}`);
+    ctx.notes.push(`B8 failed: ${message.split('\n')[0]!.slice(0, 300)}`);
+  }
+  info.load += `; at end ${os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' / ')}`;
+  const md = report(ctx, info, (performance.now() - t0) / 1000);
+  await mkdir(path.dirname(outFile), { recursive: true });
+  if (section) await writeSection(outFile, section, md);
+  else await writeFile(outFile, md);
+  console.log(`\n${md}`);
+  log(`wrote ${path.relative(process.cwd(), outFile)}`);
+  for (const c of cleanups.reverse()) await c().catch((e: unknown) => console.error('cleanup:', e));
+  if (!args.keep) await rm(work, { recursive: true, force: true }).catch(() => undefined);
+  else log(`kept ${work}`);
 }
 
 main().then(

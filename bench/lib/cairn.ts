@@ -97,11 +97,11 @@ export class Cairn {
   }
 
   /** SIGINT (graceful: the CLI stops API, projector and its PostgreSQL) and wait. */
-  async stop(): Promise<void> {
+  async stop(signal: NodeJS.Signals = 'SIGINT'): Promise<void> {
     const child = this.child;
     if (!child || child.exitCode !== null) return;
     const done = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill('SIGINT');
+    child.kill(signal);
     const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
     await done;
     clearTimeout(timer);
