@@ -3,7 +3,7 @@
 export const LINEAGE_QUERY = `query Lineage($ref: LineageRef!, $direction: LineageDirection, $depth: Int) {
   lineage(ref: $ref, direction: $direction, depth: $depth) {
     centre truncated depth
-    nodes { id kind label refId name version digest }
+    nodes { id kind label refId name version digest modelId }
     edges { from to relation context }
   }
 }`;
@@ -39,6 +39,7 @@ export interface LineageNode {
   name: string | null;
   version: number | null;
   digest: string | null;
+  modelId?: string | null;
 }
 export interface LineageEdge {
   from: string;

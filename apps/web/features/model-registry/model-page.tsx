@@ -6,6 +6,7 @@ import { useCallback, useEffect, useId, useMemo, useState, type FormEvent } from
 import { useQuery } from 'urql';
 import { DeploymentDeployForm } from '../../components/deployment-deploy-form.tsx';
 import { ErrorMessage } from '../../components/error-message.tsx';
+import { TimeTravelBar } from '../../components/time-travel-bar.tsx';
 import { formatRelative, formatTimestamp } from '../../lib/format.ts';
 import { describeError } from '../../lib/graphql/errors.ts';
 import type { KeyValue } from '../../lib/graphql/documents.ts';
@@ -16,6 +17,7 @@ import {
   DELETE_VERSION_TAG,
   MODEL_STAGES,
   REGISTERED_MODEL_QUERY,
+  REGISTERED_MODEL_TIMELINE,
   SET_MODEL_ALIAS,
   SET_MODEL_TAG,
   SET_VERSION_TAG,
@@ -29,9 +31,11 @@ import {
   type ModelVersion,
   type RegisteredModelDetail,
   type RegisteredModelResult,
+  type RegisteredModelTimelineResult,
 } from '../../lib/graphql/registry-documents.ts';
 import { useNow, useQueryState, useSubscriptionEffect } from '../../lib/hooks.ts';
 import { describeHistory, rollbackTarget, stageLabel } from '../../lib/registry.ts';
+import { formatAsOf, parseAsOf } from '../../lib/time-travel.ts';
 import { StageBadge } from './stage-badge.tsx';
 import { useAction } from './use-action.ts';
 
@@ -39,34 +43,69 @@ import { useAction } from './use-action.ts';
 const ROW_ALIASES = 3;
 
 /**
- * `/models/view?name=…&v=…`: one registered model. Versions (stage, aliases, source run), the
- * aliases with one-click moves and rollback, stage transitions, history, tags and descriptions.
+ * `/models/view?name=…&v=…&asOf=…`: one registered model. Versions (stage, aliases, source run),
+ * the aliases with one-click moves and rollback, stage transitions, history, tags and
+ * descriptions. With `asOf` (the time slider) the page shows the model as it was then (the API
+ * replays its stream): writes are disabled and the live subscription is paused until "now".
  */
 export function ModelPage() {
   const [query, setQuery] = useQueryState();
   const name = query.get('name') ?? '';
+  const asOf = parseAsOf(query.get('asOf'));
+  const past = asOf !== null;
+  const asOfText = asOf === null ? null : formatAsOf(asOf);
   const [result, reexecute] = useQuery<RegisteredModelResult>({
     query: REGISTERED_MODEL_QUERY,
-    variables: { name, first: VERSIONS_PAGE },
+    variables: { name, first: VERSIONS_PAGE, asOf: asOfText },
     pause: !name,
     requestPolicy: 'network-only',
   });
-  const reload = useCallback(() => reexecute({ requestPolicy: 'network-only' }), [reexecute]);
+  // The slider's range and snap points come from the model as it is now.
+  const [timeline, reexecuteTimeline] = useQuery<RegisteredModelTimelineResult>({
+    query: REGISTERED_MODEL_TIMELINE,
+    variables: { name },
+    pause: !name,
+    requestPolicy: 'network-only',
+  });
+  const reload = useCallback(() => {
+    reexecute({ requestPolicy: 'network-only' });
+    reexecuteTimeline({ requestPolicy: 'network-only' });
+  }, [reexecute, reexecuteTimeline]);
   // Live: every projected change of this model (versions, stages, aliases, tags, descriptions)
-  // pushes a tick and the page re-reads its query. No polling.
-  useSubscriptionEffect(REGISTERED_MODEL_CHANGED, { name }, reload, Boolean(name));
+  // pushes a tick and the page re-reads its query. No polling. Paused while viewing the past.
+  useSubscriptionEffect(REGISTERED_MODEL_CHANGED, { name }, reload, Boolean(name) && !past);
 
-  // The last answer for this name stays shown while a refresh is in flight.
+  // The last answer for this name (and time) stays shown while a refresh is in flight.
   const [shown, setShown] = useState<{
     name: string;
+    asOf: string | null;
     model: RegisteredModelDetail | null;
   } | null>(null);
-  const answeredFor = (result.operation?.variables as { name?: string } | undefined)?.name;
+  const answered = result.operation?.variables as
+    { name?: string; asOf?: string | null } | undefined;
   useEffect(() => {
-    if (result.data && answeredFor === name) setShown({ name, model: result.data.registeredModel });
-  }, [result.data, answeredFor, name]);
+    if (result.data && answered?.name === name && (answered.asOf ?? null) === asOfText)
+      setShown({ name, asOf: asOfText, model: result.data.registeredModel });
+  }, [result.data, answered, name, asOfText]);
   const model = shown?.name === name ? shown.model : null;
-  const notFound = shown?.name === name && shown.model === null;
+  const notFound = shown?.name === name && shown.asOf === asOfText && shown.model === null;
+  const live = timeline.data?.registeredModel ?? null;
+  const times = useMemo(() => live?.history.map((h) => h.at) ?? [], [live]);
+  const setAsOf = (value: number | null) => {
+    const next = new URLSearchParams(query);
+    if (value === null) next.delete('asOf');
+    else next.set('asOf', formatAsOf(value));
+    setQuery(next);
+  };
+  const timeBar = (
+    <TimeTravelBar
+      createdAt={live?.createdAt ?? null}
+      times={times}
+      asOf={asOf}
+      onChange={setAsOf}
+      subject="the model"
+    />
+  );
 
   const selectedVersion = Number(query.get('v') ?? NaN);
   const selectVersion = (version: number | null) => {
@@ -78,8 +117,19 @@ export function ModelPage() {
 
   if (!name) return <p>No model given.</p>;
   if (result.error && !model) return <ErrorMessage error={describeError(result.error)} />;
-  if (!model)
-    return <p className="page-loading">{notFound ? `Model “${name}” not found.` : 'Loading…'}</p>;
+  if (!model || (notFound && past))
+    return (
+      <>
+        {live && timeBar}
+        <p className="page-loading">
+          {notFound
+            ? past
+              ? `Model “${name}” did not exist at that time.`
+              : `Model “${name}” not found.`
+            : 'Loading…'}
+        </p>
+      </>
+    );
 
   const versions = model.versions.edges.map((e) => e.node);
   const selected = versions.find((v) => v.version === selectedVersion) ?? null;
@@ -92,32 +142,37 @@ export function ModelPage() {
         <span>{model.name}</span>
       </nav>
       <h1>{model.name}</h1>
+      {timeBar}
       {result.error && <ErrorMessage error={describeError(result.error)} />}
-      <DescriptionEditor
-        label={`Description of ${model.name}`}
-        value={model.description}
-        document={UPDATE_REGISTERED_MODEL}
-        variables={{ name: model.name }}
-        onDone={reload}
-      />
-      <div className="two-col">
-        <AliasesPanel model={model} versions={versions} onDone={reload} />
-        <TagsEditor
-          title="Tags"
-          subject={model.name}
-          tags={model.tags}
-          setDocument={SET_MODEL_TAG}
-          deleteDocument={DELETE_MODEL_TAG}
+      <fieldset className="plain" disabled={past} data-testid="model-writes">
+        <legend className="visually-hidden">Model details</legend>
+        <DescriptionEditor
+          label={`Description of ${model.name}`}
+          value={model.description}
+          document={UPDATE_REGISTERED_MODEL}
           variables={{ name: model.name }}
           onDone={reload}
         />
-      </div>
+        <div className="two-col">
+          <AliasesPanel model={model} versions={versions} onDone={reload} />
+          <TagsEditor
+            title="Tags"
+            subject={model.name}
+            tags={model.tags}
+            setDocument={SET_MODEL_TAG}
+            deleteDocument={DELETE_MODEL_TAG}
+            variables={{ name: model.name }}
+            onDone={reload}
+          />
+        </div>
+      </fieldset>
       <VersionsTable
         model={model}
         versions={versions}
         selected={selected?.version ?? null}
         onSelect={selectVersion}
         onDone={reload}
+        readOnly={past}
       />
       {selected && (
         <p className="lineage-link">
@@ -135,6 +190,7 @@ export function ModelPage() {
           version={selected}
           onClose={() => selectVersion(null)}
           onDone={reload}
+          readOnly={past}
         />
       )}
       <HistoryTimeline history={model.history} />
@@ -149,12 +205,15 @@ function VersionsTable({
   selected,
   onSelect,
   onDone,
+  readOnly,
 }: {
   model: RegisteredModelDetail;
   versions: ModelVersion[];
   selected: number | null;
   onSelect: (version: number) => void;
   onDone: () => void;
+  /** Viewing the past: the move buttons are disabled. */
+  readOnly: boolean;
 }) {
   const now = useNow(30_000);
   const move = useAction(onDone);
@@ -236,7 +295,7 @@ function VersionsTable({
                         <button
                           key={a.alias}
                           type="button"
-                          disabled={move.busy}
+                          disabled={move.busy || readOnly}
                           aria-label={`Move @${a.alias} here (v${v.version})`}
                           onClick={() =>
                             void move.run(SET_MODEL_ALIAS, {
@@ -456,11 +515,13 @@ function VersionPanel({
   version,
   onClose,
   onDone,
+  readOnly,
 }: {
   model: RegisteredModelDetail;
   version: ModelVersion;
   onClose: () => void;
   onDone: () => void;
+  readOnly: boolean;
 }) {
   const transition = useAction(onDone);
   const [stage, setStage] = useState<ModelStage>(
@@ -526,77 +587,84 @@ function VersionPanel({
         </div>
       </dl>
 
-      <DeploymentDeployForm
-        modelName={model.name}
-        version={version.version}
-        aliases={model.aliases}
-        versions={model.versions.edges.map((e) => e.node.version)}
-      />
+      <fieldset className="plain" disabled={readOnly}>
+        <legend className="visually-hidden">Changes to v{version.version}</legend>
+        <DeploymentDeployForm
+          modelName={model.name}
+          version={version.version}
+          aliases={model.aliases}
+          versions={model.versions.edges.map((e) => e.node.version)}
+        />
 
-      <form
-        className="toolbar"
-        aria-label={`Stage of v${version.version}`}
-        onSubmit={(e) => {
-          e.preventDefault();
-          void transition.run(TRANSITION_STAGE, {
-            name: model.name,
-            version: version.version,
-            stage,
-            archive: canArchive && archive,
-          });
-        }}
-      >
-        <label className="field" htmlFor={stageId}>
-          <span>Move to stage</span>
-        </label>
-        <select id={stageId} value={stage} onChange={(e) => setStage(e.target.value as ModelStage)}>
-          {MODEL_STAGES.map((s) => (
-            <option key={s} value={s}>
-              {stageLabel(s)}
-            </option>
-          ))}
-        </select>
-        <label className="field">
-          <input
-            type="checkbox"
-            checked={canArchive && archive}
-            disabled={!canArchive}
-            onChange={(e) => setArchive(e.target.checked)}
-          />
-          <span>Archive the versions now in {canArchive ? stageLabel(stage) : 'that stage'}</span>
-        </label>
-        <button
-          type="submit"
-          className="primary"
-          disabled={transition.busy || stage === version.stage}
+        <form
+          className="toolbar"
+          aria-label={`Stage of v${version.version}`}
+          onSubmit={(e) => {
+            e.preventDefault();
+            void transition.run(TRANSITION_STAGE, {
+              name: model.name,
+              version: version.version,
+              stage,
+              archive: canArchive && archive,
+            });
+          }}
         >
-          Transition
-        </button>
-        {transition.error && <ErrorMessage error={transition.error} />}
-      </form>
+          <label className="field" htmlFor={stageId}>
+            <span>Move to stage</span>
+          </label>
+          <select
+            id={stageId}
+            value={stage}
+            onChange={(e) => setStage(e.target.value as ModelStage)}
+          >
+            {MODEL_STAGES.map((s) => (
+              <option key={s} value={s}>
+                {stageLabel(s)}
+              </option>
+            ))}
+          </select>
+          <label className="field">
+            <input
+              type="checkbox"
+              checked={canArchive && archive}
+              disabled={!canArchive}
+              onChange={(e) => setArchive(e.target.checked)}
+            />
+            <span>Archive the versions now in {canArchive ? stageLabel(stage) : 'that stage'}</span>
+          </label>
+          <button
+            type="submit"
+            className="primary"
+            disabled={transition.busy || stage === version.stage}
+          >
+            Transition
+          </button>
+          {transition.error && <ErrorMessage error={transition.error} />}
+        </form>
 
-      <SetAliasForm
-        modelName={model.name}
-        versions={[version]}
-        fixedVersion={version.version}
-        onDone={onDone}
-      />
-      <DescriptionEditor
-        label={`Description of v${version.version}`}
-        value={version.description}
-        document={UPDATE_MODEL_VERSION}
-        variables={{ name: model.name, version: version.version }}
-        onDone={onDone}
-      />
-      <TagsEditor
-        title={`Tags of v${version.version}`}
-        subject={`v${version.version}`}
-        tags={version.tags}
-        setDocument={SET_VERSION_TAG}
-        deleteDocument={DELETE_VERSION_TAG}
-        variables={{ name: model.name, version: version.version }}
-        onDone={onDone}
-      />
+        <SetAliasForm
+          modelName={model.name}
+          versions={[version]}
+          fixedVersion={version.version}
+          onDone={onDone}
+        />
+        <DescriptionEditor
+          label={`Description of v${version.version}`}
+          value={version.description}
+          document={UPDATE_MODEL_VERSION}
+          variables={{ name: model.name, version: version.version }}
+          onDone={onDone}
+        />
+        <TagsEditor
+          title={`Tags of v${version.version}`}
+          subject={`v${version.version}`}
+          tags={version.tags}
+          setDocument={SET_VERSION_TAG}
+          deleteDocument={DELETE_VERSION_TAG}
+          variables={{ name: model.name, version: version.version }}
+          onDone={onDone}
+        />
+      </fieldset>
     </section>
   );
 }

@@ -2,17 +2,22 @@
 
 import { ObjectHistory } from '../../components/object-history.tsx';
 import Link from 'next/link';
-import { useId, useState, type FormEvent } from 'react';
+import { useEffect, useId, useMemo, useState, type FormEvent } from 'react';
+import { useQuery } from 'urql';
 import { ErrorMessage } from '../../components/error-message.tsx';
+import { TimeTravelBar } from '../../components/time-travel-bar.tsx';
 import { formatRelative, formatTimestamp } from '../../lib/format.ts';
 import { useNow, useQueryState } from '../../lib/hooks.ts';
+import { formatAsOf, parseAsOf } from '../../lib/time-travel.ts';
 import { useAction } from '../model-registry/use-action.ts';
 import { PromptDiffView } from './prompt-diff.tsx';
 import { PromptEditor } from './prompt-editor.tsx';
 import { VersionPanel } from './prompt-version-panel.tsx';
 import {
   DELETE_PROMPT_ALIAS,
+  PROMPT_TIMELINE,
   SET_PROMPT_ALIAS,
+  type PromptTimelineResult,
   type PromptAlias,
   type PromptAliasChange,
   type PromptDetail,
@@ -25,15 +30,50 @@ import './prompts.css';
 const ROW_ALIASES = 3;
 
 /**
- * `/prompts/view?name=…&v=3&from=2&to=3`: one prompt, live (`promptChanged`). Versions (paged),
- * aliases with one-click moves and their history, a side-by-side diff of two versions, an editor
- * that saves a new version, and the traces that used the selected version.
+ * `/prompts/view?name=…&v=3&from=2&to=3&asOf=…`: one prompt, live (`promptChanged`). Versions
+ * (paged), aliases with one-click moves and their history, a side-by-side diff of two versions,
+ * an editor that saves a new version, and the traces that used the selected version. With
+ * `asOf` (the time slider) the versions, aliases and alias history are as they were then (the
+ * API replays the prompt's stream); writes are disabled and live updates paused until "now".
  */
 export function PromptPage() {
   const [query, setQuery] = useQueryState();
   const name = query.get('name') ?? '';
-  const state = usePrompt(name);
+  const asOf = parseAsOf(query.get('asOf'));
+  const past = asOf !== null;
+  const state = usePrompt(name, asOf === null ? null : formatAsOf(asOf));
   const { prompt, versions } = state;
+  // The slider's range and snap points: the prompt as it is now, read again on each change.
+  const [timeline, reexecuteTimeline] = useQuery<PromptTimelineResult>({
+    query: PROMPT_TIMELINE,
+    variables: { name },
+    pause: !name,
+    requestPolicy: 'network-only',
+  });
+  const updatedAt = past ? null : (prompt?.updatedAt ?? null);
+  useEffect(() => {
+    if (updatedAt !== null) reexecuteTimeline({ requestPolicy: 'network-only' });
+  }, [updatedAt, reexecuteTimeline]);
+  const live = timeline.data?.prompt ?? null;
+  const times = useMemo(
+    () =>
+      live
+        ? [
+            ...live.versions.edges.map((e) => e.node.createdAt),
+            ...live.aliasHistory.edges.map((e) => e.node.at),
+          ]
+        : [],
+    [live],
+  );
+  const timeBar = live && (
+    <TimeTravelBar
+      createdAt={live.createdAt}
+      times={times}
+      asOf={asOf}
+      onChange={(value) => setParams({ asOf: value === null ? null : formatAsOf(value) })}
+      subject="the prompt"
+    />
+  );
   const [editing, setEditing] = useState(false);
   const [saved, setSaved] = useState<number | null>(null);
 
@@ -50,9 +90,16 @@ export function PromptPage() {
   if (state.error && !prompt) return <ErrorMessage error={state.error} />;
   if (!prompt)
     return (
-      <p className="page-loading" data-testid="prompt-not-found">
-        {state.notFound ? `Prompt “${name}” not found.` : 'Loading…'}
-      </p>
+      <>
+        {past && timeBar}
+        <p className="page-loading" data-testid="prompt-not-found">
+          {state.notFound
+            ? past
+              ? `Prompt “${name}” did not exist at that time.`
+              : `Prompt “${name}” not found.`
+            : 'Loading…'}
+        </p>
+      </>
     );
 
   const latest = versions[0] ?? null;
@@ -73,6 +120,7 @@ export function PromptPage() {
         {prompt.name}
         {prompt.archived && <span className="badge stage-ARCHIVED"> archived</span>}
       </h1>
+      {timeBar}
       {state.error && <ErrorMessage error={state.error} />}
       <p className={prompt.description ? 'prompt-description' : 'prompt-description muted'}>
         {prompt.description || 'No description.'}
@@ -88,7 +136,10 @@ export function PromptPage() {
       )}
 
       <div className="two-col">
-        <AliasesPanel prompt={prompt} versions={versions} onDone={state.reload} />
+        <fieldset className="plain" disabled={past}>
+          <legend className="visually-hidden">Aliases of {prompt.name}</legend>
+          <AliasesPanel prompt={prompt} versions={versions} onDone={state.reload} />
+        </fieldset>
         <AliasHistory
           history={state.history}
           total={prompt.aliasHistory.totalCount}
@@ -108,8 +159,14 @@ export function PromptPage() {
                 setSaved(null);
                 setEditing(true);
               }}
-              disabled={prompt.archived}
-              title={prompt.archived ? 'An archived prompt takes no new versions' : undefined}
+              disabled={prompt.archived || past}
+              title={
+                past
+                  ? 'Viewing the past: go back to now to edit'
+                  : prompt.archived
+                    ? 'An archived prompt takes no new versions'
+                    : undefined
+              }
             >
               {latest ? `Edit v${latest.version} as a new version` : 'Write the first version'}
             </button>
@@ -120,7 +177,7 @@ export function PromptPage() {
             Saved as v{saved}.
           </p>
         )}
-        {editing && (
+        {editing && !past && (
           <PromptEditor
             name={prompt.name}
             base={latest}
@@ -148,6 +205,7 @@ export function PromptPage() {
         onSelect={(v) => setParams({ v: String(v) })}
         onCompare={(from, to) => setParams({ from: String(from), to: String(to) })}
         onDone={state.reload}
+        readOnly={past}
       />
 
       {versions.length >= 2 && (
@@ -181,6 +239,7 @@ function VersionsTable({
   onSelect,
   onCompare,
   onDone,
+  readOnly,
 }: {
   prompt: PromptDetail;
   versions: PromptVersion[];
@@ -190,6 +249,8 @@ function VersionsTable({
   onSelect: (version: number) => void;
   onCompare: (from: number, to: number) => void;
   onDone: () => void;
+  /** Viewing the past: the move buttons are disabled. */
+  readOnly: boolean;
 }) {
   const now = useNow(30_000);
   const move = useAction(onDone);
@@ -273,7 +334,7 @@ function VersionsTable({
                           <button
                             key={a.alias}
                             type="button"
-                            disabled={move.busy}
+                            disabled={move.busy || readOnly}
                             aria-label={`Move @${a.alias} here (v${v.version})`}
                             onClick={() =>
                               void move.run(SET_PROMPT_ALIAS, {

@@ -126,8 +126,8 @@ export const VERSIONS_PAGE = 50;
 export const HISTORY_PAGE = 50;
 
 export const PROMPT_QUERY = `
-  query Prompt($name: String!, $versionsFirst: Int, $historyFirst: Int) {
-    prompt(name: $name) {
+  query Prompt($name: String!, $versionsFirst: Int, $historyFirst: Int, $asOf: DateTime) {
+    prompt(name: $name, asOf: $asOf) {
       id name description tags { key value } archived createdAt updatedAt
       latestVersion { version templateType commitMessage }
       aliases { alias version updatedAt updatedBy }
@@ -148,8 +148,8 @@ export interface PromptResult {
 }
 
 export const PROMPT_VERSIONS_PAGE = `
-  query PromptVersionsPage($name: String!, $first: Int, $after: String) {
-    prompt(name: $name) {
+  query PromptVersionsPage($name: String!, $first: Int, $after: String, $asOf: DateTime) {
+    prompt(name: $name, asOf: $asOf) {
       id
       versions(first: $first, after: $after) {
         totalCount
@@ -163,8 +163,8 @@ export interface PromptVersionsPageResult {
 }
 
 export const PROMPT_HISTORY_PAGE = `
-  query PromptAliasHistoryPage($name: String!, $first: Int, $after: String) {
-    prompt(name: $name) {
+  query PromptAliasHistoryPage($name: String!, $first: Int, $after: String, $asOf: DateTime) {
+    prompt(name: $name, asOf: $asOf) {
       id
       aliasHistory(first: $first, after: $after) {
         totalCount
@@ -175,6 +175,27 @@ export const PROMPT_HISTORY_PAGE = `
   }`;
 export interface PromptHistoryPageResult {
   prompt: { id: string; aliasHistory: Connection<PromptAliasChange> } | null;
+}
+
+/**
+ * The time slider's range and snap points (issue 17): the prompt's creation, its versions' and
+ * alias changes' times, as they are now.
+ */
+export const PROMPT_TIMELINE = `
+  query PromptTimeline($name: String!) {
+    prompt(name: $name) {
+      id createdAt
+      versions(first: 200) { edges { node { createdAt } } }
+      aliasHistory(first: 200) { edges { node { at } } }
+    }
+  }`;
+export interface PromptTimelineResult {
+  prompt: {
+    id: string;
+    createdAt: number;
+    versions: { edges: { node: { createdAt: number } }[] };
+    aliasHistory: { edges: { node: { at: number } }[] };
+  } | null;
 }
 
 /** One version in full: for the editor's starting point and a version's details. */

@@ -61,9 +61,13 @@ const empty: PromptState = {
 /**
  * One prompt, kept live by `promptChanged(name)`: read once, then read again (debounced) on each
  * push, as many versions and alias changes as are loaded. No polling. `loadMoreVersions` and
- * `loadMoreHistory` page on with the connections' cursors.
+ * `loadMoreHistory` page on with the connections' cursors. With `asOf` (an ISO time) every read
+ * is of the prompt as it was then and the subscription is paused.
  */
-export function usePrompt(name: string): PromptState & {
+export function usePrompt(
+  name: string,
+  asOf: string | null = null,
+): PromptState & {
   reload(): void;
   loadMoreVersions(): void;
   loadMoreHistory(): void;
@@ -82,6 +86,7 @@ export function usePrompt(name: string): PromptState & {
           name,
           versionsFirst: rereadCount(loaded.current.versions, VERSIONS_PAGE),
           historyFirst: rereadCount(loaded.current.history, HISTORY_PAGE),
+          asOf,
         },
         { requestPolicy: 'network-only' },
       )
@@ -111,11 +116,11 @@ export function usePrompt(name: string): PromptState & {
       notFound: false,
       error: null,
     });
-  }, [urql, name]);
+  }, [urql, name, asOf]);
 
   useEffect(() => {
     loaded.current = { versions: VERSIONS_PAGE, history: HISTORY_PAGE };
-    setState(empty);
+    setState((s) => (s.prompt?.name === name ? s : empty));
     if (name) void read();
   }, [name, read]);
 
@@ -135,7 +140,7 @@ export function usePrompt(name: string): PromptState & {
         void read();
       }, 200);
     },
-    Boolean(name),
+    Boolean(name) && asOf === null,
   );
   useEffect(
     () => () => {
@@ -150,7 +155,7 @@ export function usePrompt(name: string): PromptState & {
     void urql
       .query<PromptVersionsPageResult>(
         PROMPT_VERSIONS_PAGE,
-        { name, first: VERSIONS_PAGE, after },
+        { name, first: VERSIONS_PAGE, after, asOf },
         { requestPolicy: 'network-only' },
       )
       .toPromise()
@@ -175,7 +180,7 @@ export function usePrompt(name: string): PromptState & {
           };
         });
       });
-  }, [urql, name, state.versionsCursor]);
+  }, [urql, name, asOf, state.versionsCursor]);
 
   const loadMoreHistory = useCallback(() => {
     const after = state.historyCursor;
@@ -183,7 +188,7 @@ export function usePrompt(name: string): PromptState & {
     void urql
       .query<PromptHistoryPageResult>(
         PROMPT_HISTORY_PAGE,
-        { name, first: HISTORY_PAGE, after },
+        { name, first: HISTORY_PAGE, after, asOf },
         { requestPolicy: 'network-only' },
       )
       .toPromise()
@@ -204,7 +209,7 @@ export function usePrompt(name: string): PromptState & {
           };
         });
       });
-  }, [urql, name, state.historyCursor]);
+  }, [urql, name, asOf, state.historyCursor]);
 
   return { ...state, reload: () => void read(), loadMoreVersions, loadMoreHistory };
 }

@@ -100,8 +100,8 @@ export interface RegisteredModelsResult {
 export const VERSIONS_PAGE = 200;
 
 export const REGISTERED_MODEL_QUERY = `
-  query RegisteredModel($name: String!, $first: Int) {
-    registeredModel(name: $name) {
+  query RegisteredModel($name: String!, $first: Int, $asOf: DateTime) {
+    registeredModel(name: $name, asOf: $asOf) {
       ${SUMMARY_FIELDS}
       versions(first: $first) {
         totalCount
@@ -113,6 +113,15 @@ export const REGISTERED_MODEL_QUERY = `
   }`;
 export interface RegisteredModelResult {
   registeredModel: RegisteredModelDetail | null;
+}
+
+/** The time slider's range and snap points: the model's creation and its history's times (now). */
+export const REGISTERED_MODEL_TIMELINE = `
+  query RegisteredModelTimeline($name: String!) {
+    registeredModel(name: $name) { id createdAt history(first: 200) { at } }
+  }`;
+export interface RegisteredModelTimelineResult {
+  registeredModel: { id: string; createdAt: number; history: { at: number }[] } | null;
 }
 
 export const CREATE_REGISTERED_MODEL = `
