@@ -16,6 +16,7 @@ import {
   randomWorkspaceId,
   type ReadModelDump,
 } from '@cairn/testing';
+import { RETENTION_ACTOR, startRetentionWorker } from '../../src/governance/retention-worker.ts';
 import { startApiHarness, type ApiHarness, type GqlResponse } from '../helpers/api-harness.ts';
 
 let api: ApiHarness;
@@ -352,5 +353,30 @@ describe('retention', () => {
     });
     expect(await must('{ retentionPolicy { traceDays } }')).toEqual({ retentionPolicy: null });
     expect(await history(run, 'acc')).toEqual([]);
+  });
+
+  it('the worker runs passes on its interval as system:retention', async () => {
+    const w = randomWorkspaceId();
+    const traceId = hex(32);
+    await ingest(w, [traceId], OLD);
+    await must('mutation { setRetentionPolicy(input: { traceDays: 2 }) { traceDays } }', {}, w);
+    const errors: string[] = [];
+    const stop = startRetentionWorker(
+      api.deps,
+      { info: () => undefined, error: (m) => errors.push(m) },
+      50,
+    );
+    try {
+      for (let i = 0; i < 200 && (await retentionEvents(w)).length === 0; i++)
+        await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      await stop();
+    }
+    const events = await retentionEvents(w);
+    expect(
+      events.map((e) => [e.type, e.actor, (e.data as { traceIds: string[] }).traceIds]),
+    ).toEqual([['TracesPurged', RETENTION_ACTOR, [traceId]]]);
+    expect(errors).toEqual([]);
+    expect(await must(`{ trace(id: "${traceId}") { id } }`, {}, w)).toEqual({ trace: null });
   });
 });
