@@ -99,6 +99,10 @@ ${OIDC_USAGE}
   --verbose              More logs
   -h, --help             This help
 
+Probes of cairn projector and cairn relay (docs/scale-mode.md), environment only:
+  CAIRN_HEALTH_PORT            Serve GET /healthz and /readyz on this port (default: none)
+  CAIRN_HEALTH_HOST            Its bind address (default 0.0.0.0)
+
 Webhooks (docs/webhooks.md), environment only:
   CAIRN_SECRET_KEY             Server key sealing webhook secrets: base64 of 32 bytes (default:
                                <home>/secret.key, created once, mode 0600; scale mode: set it,
