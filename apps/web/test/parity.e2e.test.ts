@@ -164,6 +164,12 @@ describe('dashboard parity (issue 19)', () => {
       rs.map((r) => r.getAttribute('data-run-id')),
     );
     expect(new Set(expandedIds)).toEqual(new Set([runIds[1], runIds[2]]));
+    // Keyboard: from the group row, ArrowDown moves to its first run.
+    await sgd.focus();
+    await page.keyboard.press('ArrowDown');
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-run-id'))).toBe(
+      expandedIds[0],
+    );
 
     await page.getByRole('button', { name: 'Charts', exact: true }).click();
     const bands = page.locator('[data-testid="runs-chart-loss"] path.group-band');

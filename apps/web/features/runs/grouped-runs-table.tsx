@@ -1,7 +1,7 @@
 'use client';
 
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { memo, useCallback, useMemo, useRef, type KeyboardEvent } from 'react';
+import { memo, useCallback, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import { formatMetric } from '../../lib/metric-values.ts';
 import { columnId, type DataColumn } from '../../lib/run-columns.ts';
 import type { RunGroup } from '../../lib/run-groups.ts';
@@ -74,13 +74,68 @@ export function GroupedRunsTable(props: GroupedRunsTableProps) {
     [],
   );
   const noop = useCallback(() => undefined, []);
-  const onRunKey = useCallback((e: KeyboardEvent<HTMLTableRowElement>) => {
+  // One tab stop (the active row); arrows, Page Up/Down, Home/End move it (as in the flat table).
+  const [active, setActive] = useState(0);
+  const count = useRef(items.length);
+  count.current = items.length;
+  const focusRow = useCallback(
+    (index: number) => {
+      const i = Math.max(0, Math.min(count.current - 1, index));
+      setActive(i);
+      const find = () => scroller.current?.querySelector<HTMLElement>(`tr[data-index="${i}"]`);
+      const rendered = find();
+      if (rendered) {
+        rendered.focus();
+        return;
+      }
+      virtualizer.scrollToIndex(i, { align: 'auto' });
+      let tries = 0;
+      const retry = () => {
+        const el = find();
+        if (el) el.focus();
+        else if (++tries < 10) requestAnimationFrame(retry);
+      };
+      requestAnimationFrame(retry);
+    },
+    [virtualizer],
+  );
+  const onMoveKey = (e: KeyboardEvent<HTMLDivElement>) => {
+    const row = e.target instanceof HTMLElement ? e.target : null;
+    if (!row || row.tagName !== 'TR' || row.dataset.index === undefined) return;
+    const index = Number(row.dataset.index);
+    const page = Math.max(1, Math.floor((scroller.current?.clientHeight ?? 320) / ROW_HEIGHT) - 1);
+    const target =
+      e.key === 'ArrowDown'
+        ? index + 1
+        : e.key === 'ArrowUp'
+          ? index - 1
+          : e.key === 'PageDown'
+            ? index + page
+            : e.key === 'PageUp'
+              ? index - page
+              : e.key === 'Home'
+                ? 0
+                : e.key === 'End'
+                  ? count.current - 1
+                  : null;
+    if (target === null) return;
+    focusRow(target);
+    e.preventDefault();
+  };
+  const onRunKey = useCallback((e: KeyboardEvent<HTMLTableRowElement>, index: number) => {
     if (e.target !== e.currentTarget) return;
+    const item = latestItems.current[index];
     if (e.key === 'Enter') {
       e.currentTarget.querySelector<HTMLAnchorElement>('a.run-link')?.click();
       e.preventDefault();
+    } else if (e.key === ' ' && item?.type === 'run') {
+      latest.current.onSelect([item.run.id], !latest.current.selected.has(item.run.id));
+      e.preventDefault();
     }
   }, []);
+  const latestItems = useRef(items);
+  latestItems.current = items;
+  const activeRendered = virtual.some((v) => v.index === active);
 
   const colCount = 5 + columns.length;
   const paddingTop = virtual.length > 0 ? virtual[0]!.start - HEADER_HEIGHT : 0;
@@ -88,7 +143,7 @@ export function GroupedRunsTable(props: GroupedRunsTableProps) {
     virtual.length > 0 ? virtualizer.getTotalSize() - virtual[virtual.length - 1]!.end : 0;
 
   return (
-    <div className="runs-scroller" ref={scroller} data-testid="runs-scroller">
+    <div className="runs-scroller" ref={scroller} data-testid="runs-scroller" onKeyDown={onMoveKey}>
       <table
         className="runs-table grouped"
         aria-label={`Runs grouped by ${props.groupBy}`}
@@ -147,6 +202,8 @@ export function GroupedRunsTable(props: GroupedRunsTableProps) {
                   index={v.index}
                   columns={columns}
                   isExpanded={expanded.has(item.shown.id)}
+                  tabbable={v.index === active || (!activeRendered && v === virtual[0])}
+                  onFocusRow={setActive}
                   allSelected={chosen === ids.length && ids.length > 0}
                   onToggle={props.onToggle}
                   onSelect={props.onSelect}
@@ -163,10 +220,10 @@ export function GroupedRunsTable(props: GroupedRunsTableProps) {
                 isSelected={selected.has(item.run.id)}
                 isCollapsed={false}
                 isFlashed={flashed.has(item.run.id)}
-                tabbable
+                tabbable={v.index === active || (!activeRendered && v === virtual[0])}
                 now={item.run.summary.endTime === null ? now : 0}
                 onKey={onRunKey}
-                onFocusRow={noop}
+                onFocusRow={setActive}
                 onSelect={onSelectOne}
                 onToggle={noop}
               />
@@ -200,6 +257,8 @@ const GroupRowView = memo(function GroupRowView({
   index,
   columns,
   isExpanded,
+  tabbable,
+  onFocusRow,
   allSelected,
   onToggle,
   onSelect,
@@ -208,6 +267,8 @@ const GroupRowView = memo(function GroupRowView({
   index: number;
   columns: DataColumn[];
   isExpanded: boolean;
+  tabbable: boolean;
+  onFocusRow(index: number): void;
   allSelected: boolean;
   onToggle(groupId: string): void;
   onSelect(ids: string[], on: boolean): void;
@@ -222,7 +283,10 @@ const GroupRowView = memo(function GroupRowView({
       data-group={shown.id}
       data-count={n}
       aria-rowindex={index + 2}
-      tabIndex={0}
+      tabIndex={tabbable ? 0 : -1}
+      onFocus={(e) => {
+        if (e.target === e.currentTarget) onFocusRow(index);
+      }}
       onKeyDown={(e) => {
         if (e.target !== e.currentTarget) return;
         if (e.key === 'Enter' || e.key === ' ' || e.key === 'ArrowRight' || e.key === 'ArrowLeft') {
