@@ -28,6 +28,7 @@ const pageErrors: string[] = [];
 const suffix = Math.random().toString(36).slice(2, 8);
 const modelName = `churn-${suffix}`;
 const datasetName = `customers-${suffix}`;
+const promptName = `greeting-${suffix}`;
 let runId = '';
 
 const gql = <T = Record<string, unknown>>(query: string, variables: Record<string, unknown> = {}) =>
@@ -86,6 +87,17 @@ beforeAll(async () => {
   // History: created, v1, v2, @champion → v1, @champion → v2 (now).
   await setAlias('champion', 1);
   await setAlias('champion', 2);
+  // A prompt: v1, v2, @production → v1, @production → v2 (now).
+  for (const template of ['Hello {{name}}', 'Hi {{name}}!'])
+    await gql(
+      'mutation($n: String!, $t: String!) { createPromptVersion(name: $n, template: $t, createPromptIfMissing: true) { version } }',
+      { n: promptName, t: template },
+    );
+  for (const version of [1, 2])
+    await gql(
+      'mutation($n: String!, $v: Int!) { setPromptAlias(name: $n, alias: "production", version: $v) { version } }',
+      { n: promptName, v: version },
+    );
 }, 240_000);
 
 afterAll(async () => {
@@ -155,6 +167,39 @@ describe('time travel and live lineage', () => {
     expect(await remove.isDisabled()).toBe(false);
     await setAlias('champion', 1);
     await expect.poll(() => champion.textContent(), { timeout: 10_000 }).toBe('v1');
+    expect(pageErrors).toEqual([]);
+  }, 60_000);
+
+  it("shows a prompt's aliases and versions as they were", async () => {
+    await page.goto(`${cairn.url}/prompts/view?name=${encodeURIComponent(promptName)}`);
+    const production = page.getByTestId('alias-production-version');
+    await expect.poll(() => production.textContent(), { timeout: 15_000 }).toBe('v2');
+    const rows = page.getByRole('table', { name: 'Versions' }).locator('tbody tr');
+    expect(await rows.count()).toBe(2);
+    const slider = page.getByRole('slider', { name: /Time slider/ });
+    await slider.focus();
+    // ← twice: @production → v2, then → v1.
+    for (let i = 0; i < 2; i++) {
+      const before = new URL(page.url()).searchParams.get('asOf');
+      await slider.press('ArrowLeft');
+      await expect.poll(() => new URL(page.url()).searchParams.get('asOf')).not.toBe(before);
+    }
+    await expect.poll(() => production.textContent(), { timeout: 10_000 }).toBe('v1');
+    await page.getByTestId('as-of-banner').waitFor();
+    expect(await page.getByRole('button', { name: /as a new version/ }).isDisabled()).toBe(true);
+    // ← twice more: before any alias, then only v1 existed.
+    for (let i = 0; i < 2; i++) {
+      const before = new URL(page.url()).searchParams.get('asOf');
+      await slider.press('ArrowLeft');
+      await expect.poll(() => new URL(page.url()).searchParams.get('asOf')).not.toBe(before);
+    }
+    await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(1);
+    expect(await production.count()).toBe(0);
+    // End: now again.
+    await slider.press('End');
+    await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(2);
+    expect(await production.textContent()).toBe('v2');
+    expect(await page.getByTestId('as-of-banner').count()).toBe(0);
     expect(pageErrors).toEqual([]);
   }, 60_000);
 

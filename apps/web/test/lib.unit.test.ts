@@ -15,6 +15,16 @@ import {
 import { buildRunRows } from '../lib/run-rows.ts';
 import { alignSeries, appendPoints, fromWire, seriesStats } from '../lib/series.ts';
 import { smooth } from '../lib/smoothing.ts';
+import {
+  asOfFromSlider,
+  formatAsOf,
+  fromLocalInput,
+  parseAsOf,
+  snap,
+  snapPoints,
+  stepTo,
+  toLocalInput,
+} from '../lib/time-travel.ts';
 
 describe('resolveApi', () => {
   const origin = 'http://127.0.0.1:4680';
@@ -300,5 +310,47 @@ describe('describeError', () => {
     const info = describeError({ message: 'x', networkError: new Error('Failed to fetch') });
     expect(info.network).toBe(true);
     expect(info.message).toContain('Failed to fetch');
+  });
+});
+
+describe('time travel (asOf, slider)', () => {
+  it('reads and writes ?asOf= as ISO or epoch ms', () => {
+    const t = Date.UTC(2026, 2, 3, 12, 0, 0, 250);
+    expect(formatAsOf(t)).toBe('2026-03-03T12:00:00.250Z');
+    expect(parseAsOf(formatAsOf(t))).toBe(t);
+    expect(parseAsOf(String(t))).toBe(t);
+    expect(parseAsOf(null)).toBeNull();
+    expect(parseAsOf('')).toBeNull();
+    expect(parseAsOf('not a date')).toBeNull();
+  });
+
+  it('snaps to history entries 1 ms after them (the log keeps microseconds)', () => {
+    const points = snapPoints([300, 100, 100, 200, 5_000], 100, 1_000);
+    expect(points).toEqual([101, 201, 301]);
+    expect(snap(190, points, 0, 1_000)).toBe(201);
+    expect(snap(250, points, 0, 1_000)).toBe(250);
+    expect(snap(250, points, 0, 1_000, 0.06)).toBe(201);
+  });
+
+  it('steps from change to change, and the end of the range is now', () => {
+    const points = [101, 201, 301];
+    expect(stepTo(1_000, points, -1)).toBe(301);
+    expect(stepTo(301, points, -1)).toBe(201);
+    expect(stepTo(101, points, -1)).toBeNull();
+    expect(stepTo(201, points, 1)).toBe(301);
+    expect(stepTo(301, points, 1)).toBeNull();
+    expect(asOfFromSlider(1_000, points, 0, 1_000)).toBeNull();
+    expect(asOfFromSlider(998, points, 0, 1_000)).toBeNull();
+    expect(asOfFromSlider(900, points, 0, 1_000)).toBe(900);
+    expect(asOfFromSlider(301, points, 0, 302)).toBe(301);
+  });
+
+  it('round-trips the datetime-local value in local time', () => {
+    const t = new Date(2026, 2, 3, 9, 5, 7).getTime();
+    expect(toLocalInput(t)).toBe('2026-03-03T09:05:07');
+    expect(fromLocalInput('2026-03-03T09:05:07')).toBe(t);
+    expect(fromLocalInput('2026-03-03T09:05')).toBe(new Date(2026, 2, 3, 9, 5).getTime());
+    expect(fromLocalInput('')).toBeNull();
+    expect(fromLocalInput('03/03/2026')).toBeNull();
   });
 });
