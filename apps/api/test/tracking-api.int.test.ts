@@ -1,4 +1,5 @@
 import { createClient } from 'graphql-ws';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { allProjections } from '@cairn/projector';
@@ -225,6 +226,41 @@ describe('tracking API', () => {
       .where('type', '=', 'RunMetricsLogged')
       .execute();
     expect(stream).toHaveLength(3);
+  });
+
+  it('group commit: a burst of metric-only batches shares commits, each call answered with its own outcome, none lost or doubled', async () => {
+    const w = randomWorkspaceId();
+    const exp = await newExperiment(w);
+    const runs = await Promise.all(Array.from({ length: 24 }, () => newRun(w, exp)));
+    const gone = await newRun(w, exp);
+    ok(await api.gql('mutation($r:String!){deleteRun(runId:$r){id}}', { r: gone }, ws(w)));
+    const log = (r: string, key: string | null) =>
+      api.gql<{ logBatch: { id: string } }>(
+        'mutation($r:String!,$k:String){logBatch(runId:$r, sync:false, idempotencyKey:$k, metrics:[{key:"m",value:1,step:1,timestamp:1},{key:"m",value:2,step:2,timestamp:2}]){id}}',
+        { r, k: key },
+        ws(w),
+      );
+    ok(await log(runs[0]!, 'k-0'));
+    const answers = await Promise.all([
+      ...runs.map((r) => log(r, null)),
+      log(gone, null),
+      log(runs[0]!, 'k-0'), // a retry of the first call, inside the burst
+    ]);
+    answers.slice(0, 24).forEach((a, i) => expect(ok(a).logBatch.id).toBe(runs[i]));
+    expect(errorCode(answers[24]!)).toBe('INVALID_ARGUMENT');
+    expect(ok(answers[25]!).logBatch.id).toBe(runs[0]);
+    const events = await api.db
+      .selectFrom('events')
+      .select(['stream_id', sql<string>`transaction_id::text`.as('tx')])
+      .where('workspace_id', '=', w)
+      .where('type', '=', 'RunMetricsLogged')
+      .execute();
+    // The 24 calls, plus the first keyed call once; nothing for the deleted run.
+    expect(events).toHaveLength(25);
+    expect(events.filter((e) => e.stream_id === `run-${runs[0]}`)).toHaveLength(2);
+    expect(events.some((e) => e.stream_id === `run-${gone}`)).toBe(false);
+    // Grouped: fewer transactions than calls.
+    expect(new Set(events.map((e) => e.tx)).size).toBeLessThan(25);
   });
 
   it('masks unexpected errors and never leaks internals', async () => {

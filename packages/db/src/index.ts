@@ -5,5 +5,6 @@ export * from './metric-rollups.ts';
 export * from './binary-arrays.ts';
 export * from './event-store/event-store.errors.ts';
 export * from './event-store/append.ts';
+export * from './event-store/append-group.ts';
 export * from './event-store/read.ts';
 export * from './event-store/personal-data.ts';

@@ -27,6 +27,7 @@ import {
   StreamVersionConflictError,
   UniqueKeyTakenError,
   appendInTransaction,
+  appendToExistingStreams,
   appendToStream,
   compareLogPositions,
   createDb,
@@ -434,6 +435,80 @@ describe('optimistic concurrency', () => {
       const read = await readStream(db, ws, streamId);
       expect(read.version).toBe(1);
       expect(ids(read.events)).toEqual([won[0]!.events[0]!.id]);
+    }
+  });
+});
+
+describe('appendToExistingStreams (group commit)', () => {
+  const guard = { among: ['RunDeleted', 'RunRestored'], refused: 'RunDeleted' } as const;
+  const metricsTo = (ws: string, runId: string, n = 1): AppendRequest => ({
+    workspaceId: ws,
+    streamId: runStreamId(runId),
+    streamType: 'run',
+    expectedVersion: 'exists',
+    events: Array.from({ length: n }, () => aRunMetricsLogged({ runId })),
+    metadata: aMetadata(),
+    unlessLatest: guard,
+  });
+  async function aRun(ws: string, deleted = false): Promise<string> {
+    const started = aRunStarted();
+    const runId = started.data.runId;
+    const events: NewEvent[] = [started];
+    if (deleted) events.push(aRunDeleted({ runId }));
+    await appendEvents(db, ws, runStreamId(runId), 'run', events, 'no_stream');
+    return runId;
+  }
+
+  it('appends each request in one statement; a missing or refused stream gets null and nothing of it is written', async () => {
+    const ws = randomWorkspaceId();
+    const [a, b, gone] = [await aRun(ws), await aRun(ws), await aRun(ws, true)];
+    const missing = newEntityId();
+    const results = await appendToExistingStreams(db, [
+      metricsTo(ws, a, 2),
+      metricsTo(ws, missing),
+      metricsTo(ws, gone),
+      metricsTo(ws, b),
+    ]);
+    expect(results.map((r) => r?.version ?? null)).toEqual([3, null, null, 2]);
+    expect(new Set(results.flatMap((r) => r?.events.map((e) => e.transactionId) ?? [])).size).toBe(
+      1,
+    );
+    expect(results[0]!.events.map((e) => e.streamPosition)).toEqual([2, 3]);
+    expect((await readStream(db, ws, runStreamId(gone))).version).toBe(2);
+    expect((await readStream(db, ws, runStreamId(missing))).version).toBe(0);
+    const read = await readStream(db, ws, runStreamId(a));
+    expect(ids(read.events)).toEqual([read.events[0]!.id, ...ids(results[0]!.events)]);
+  });
+
+  it('refuses a stream twice in a group, and a failing group writes nothing', async () => {
+    const ws = randomWorkspaceId();
+    const [a, b] = [await aRun(ws), await aRun(ws)];
+    await expect(appendToExistingStreams(db, [metricsTo(ws, a), metricsTo(ws, a)])).rejects.toThrow(
+      /twice/,
+    );
+    const first = metricsTo(ws, a);
+    await appendToStream(db, first);
+    // The same event id again (an idempotent retry) fails the whole statement.
+    await expect(appendToExistingStreams(db, [metricsTo(ws, b), first])).rejects.toMatchObject({
+      code: '23505',
+    });
+    expect((await readStream(db, ws, runStreamId(b))).version).toBe(1);
+  });
+
+  it('groups over the same streams in opposite orders, 20 at once: no deadlock, every point once', async () => {
+    const ws = randomWorkspaceId();
+    const runs = await Promise.all(Array.from({ length: 6 }, () => aRun(ws)));
+    const groups = Array.from({ length: 20 }, (_, g) =>
+      (g % 2 === 0 ? runs : [...runs].reverse()).map((r) => metricsTo(ws, r)),
+    );
+    const results = await Promise.all(groups.map((g) => appendToExistingStreams(db, g)));
+    expect(results.flat().every((r) => r !== null)).toBe(true);
+    for (const runId of runs) {
+      const read = await readStream(db, ws, runStreamId(runId));
+      expect(read.version).toBe(21);
+      expect(read.events.map((e) => e.streamPosition)).toEqual(
+        Array.from({ length: 21 }, (_, i) => i + 1),
+      );
     }
   });
 });

@@ -2,8 +2,10 @@ import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import {
   appendToStream,
+  mayHoldPersonalData,
   readStream,
   StreamVersionConflictError,
+  type AppendRequest,
   type DB,
   type ExpectedVersion,
   type UniqueKeyChange,
@@ -18,6 +20,7 @@ import type { VolumeQuotas } from '../auth/quotas.ts';
 import { toCairnError } from '../errors.ts';
 import { assertCleanStrings } from '../input-hygiene.ts';
 import type { DecideContext, Decider } from './decider.ts';
+import { groupCommitterFor } from './group-commit.ts';
 
 export interface WriteDeps {
   db: Kysely<DB>;
@@ -148,7 +151,7 @@ async function appendWithoutLoad<C, S>(
     : decided;
   for (const event of events) assertCleanStrings(event.data, '');
   try {
-    const result = await appendToStream(deps.db, {
+    const request: AppendRequest = {
       workspaceId: caller.workspaceId,
       streamId: spec.streamId,
       streamType: spec.streamType,
@@ -156,7 +159,13 @@ async function appendWithoutLoad<C, S>(
       events,
       metadata: caller.metadata,
       unlessLatest: blind.unlessLatest,
-    });
+    };
+    // Concurrent requests share one statement and one commit (group-commit.ts).
+    const committer = mayHoldPersonalData(events) ? null : groupCommitterFor(deps.db);
+    const result = committer
+      ? await committer.append(request)
+      : await appendToStream(deps.db, request);
+    if (!result) return null;
     deps.onAppended?.(result.events);
     let state = blind.state;
     for (const stored of result.events) {
