@@ -35,6 +35,12 @@ export { ACCESS_PROJECTIONS, waitForAccessProjections } from './auth/access-catc
 export { validateOidcConfig, type OidcConfig } from './auth/oidc.ts';
 export { exportAuditLog, exportFilter, parseExportFormat } from './governance/audit-export.ts';
 export {
+  applyRetention,
+  getRetentionPolicy,
+  type RetentionResult,
+} from './governance/retention.commands.ts';
+export { runRetentionPass, RETENTION_ACTOR } from './governance/retention-worker.ts';
+export {
   MAX_HISTORY_EVENTS,
   type HistoricalReader,
   type HistoricalStateRequest,

@@ -68,6 +68,7 @@ Commands:
   models serve -m <uri>        Serve an ONNX model over MLflow's scoring protocol, no Python
                                (cairn models serve --help; docs/deployment.md, "ONNX")
   audit verify | audit export  Check the log's hash chain; export the audit log (cairn audit -h)
+  retention apply              One retention pass now (cairn retention -h; docs/governance.md)
 ${ACCESS_USAGE}
 
 Options:

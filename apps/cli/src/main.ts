@@ -21,6 +21,7 @@ import { createStaticHandler } from './web-static.ts';
 import { webhookOptions } from './webhooks.ts';
 import { accessCommand } from './access.ts';
 import { auditCommand } from './audit.ts';
+import { retentionCommand } from './retention.ts';
 import { createArtifactStore } from '@cairn/artifacts';
 import { HistoricalStateReader } from '@cairn/projector';
 import { healthPortFromEnv, startHealthServer } from './health-server.ts';
@@ -232,6 +233,7 @@ export async function main(argv: string[]): Promise<void> {
     process.exit(await modelsCommand(argv.slice(1)));
   }
   if (argv[0] === 'audit') process.exit(await auditCommand(argv));
+  if (argv[0] === 'retention') process.exit(await retentionCommand(argv));
   let cfg: CliConfig | 'help';
   try {
     cfg = parseConfig(argv);
