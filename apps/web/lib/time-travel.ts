@@ -3,11 +3,14 @@
  * value, the slider's range and its snap points. Pure: no React, no I/O.
  */
 
-/** Reads `?asOf=` (an ISO date-time or epoch ms); null (now) when absent or unreadable. */
-export function parseAsOf(value: string | null | undefined): number | null {
+/**
+ * Reads `?asOf=` (an ISO date-time or epoch ms); null (now, the live view) when absent,
+ * unreadable, or not before `now` (the API answers a future `asOf` with the live read).
+ */
+export function parseAsOf(value: string | null | undefined, now = Infinity): number | null {
   if (!value) return null;
   const ms = /^\d+$/u.test(value) ? Number(value) : Date.parse(value);
-  return Number.isFinite(ms) ? ms : null;
+  return Number.isFinite(ms) && ms < now ? ms : null;
 }
 
 /** The `?asOf=` value for a time (ISO, UTC, milliseconds): readable and shareable. */

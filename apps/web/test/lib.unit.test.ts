@@ -322,6 +322,8 @@ describe('time travel (asOf, slider)', () => {
     expect(parseAsOf(null)).toBeNull();
     expect(parseAsOf('')).toBeNull();
     expect(parseAsOf('not a date')).toBeNull();
+    expect(parseAsOf(formatAsOf(t), t + 1)).toBe(t);
+    expect(parseAsOf(formatAsOf(t), t)).toBeNull();
   });
 
   it('snaps to history entries 1 ms after them (the log keeps microseconds)', () => {

@@ -39,7 +39,8 @@ const ROW_ALIASES = 3;
 export function PromptPage() {
   const [query, setQuery] = useQueryState();
   const name = query.get('name') ?? '';
-  const asOf = parseAsOf(query.get('asOf'));
+  // A time in the future is now (the live view).
+  const asOf = useMemo(() => parseAsOf(query.get('asOf'), Date.now()), [query]);
   const past = asOf !== null;
   const state = usePrompt(name, asOf === null ? null : formatAsOf(asOf));
   const { prompt, versions } = state;
