@@ -263,6 +263,30 @@ describe('tracking API', () => {
     expect(new Set(events.map((e) => e.tx)).size).toBeLessThan(25);
   });
 
+  it('concurrent params on one run (grouped appends at a version): one value per key wins, the rest get their typed error; distinct keys all land', async () => {
+    const w = randomWorkspaceId();
+    const runId = await newRun(w, await newExperiment(w));
+    const param = (key: string, value: string) =>
+      api.gql(
+        'mutation($r:String!,$k:String!,$v:String!){logParam(runId:$r,key:$k,value:$v){id}}',
+        { r: runId, k: key, v: value },
+        ws(w),
+      );
+    const same = await Promise.all(Array.from({ length: 10 }, (_, i) => param('lr', String(i))));
+    expect(same.filter((a) => !a.errors)).toHaveLength(1);
+    expect(same.filter((a) => errorCode(a) === 'INVALID_ARGUMENT')).toHaveLength(9);
+    const distinct = await Promise.all(Array.from({ length: 10 }, (_, i) => param(`k${i}`, 'v')));
+    distinct.forEach((a) => ok(a));
+    const run = ok(
+      await api.gql<{ run: { params: { key: string }[] } }>(
+        'query($r:String!){run(id:$r){params{key}}}',
+        { r: runId },
+        ws(w),
+      ),
+    );
+    expect(run.run.params).toHaveLength(11);
+  });
+
   it('masks unexpected errors and never leaks internals', async () => {
     const response = await api.gql('{experiments(first: 0){totalCount}}');
     expect(errorCode(response)).toBe('INVALID_ARGUMENT');

@@ -480,6 +480,22 @@ describe('appendToExistingStreams (group commit)', () => {
     expect(ids(read.events)).toEqual([read.events[0]!.id, ...ids(results[0]!.events)]);
   });
 
+  it('checks a numeric expected version per request: the stale one gets null, the others append', async () => {
+    const ws = randomWorkspaceId();
+    const [a, b] = [await aRun(ws), await aRun(ws)];
+    const at = (runId: string, version: number): AppendRequest => ({
+      workspaceId: ws,
+      streamId: runStreamId(runId),
+      streamType: 'run',
+      expectedVersion: version,
+      events: [aRunParamsLogged({ runId })],
+      metadata: aMetadata(),
+    });
+    const results = await appendToExistingStreams(db, [at(a, 1), at(b, 2)]);
+    expect(results.map((r) => r?.version ?? null)).toEqual([2, null]);
+    expect((await readStream(db, ws, runStreamId(b))).version).toBe(1);
+  });
+
   it('refuses a stream twice in a group, and a failing group writes nothing', async () => {
     const ws = randomWorkspaceId();
     const [a, b] = [await aRun(ws), await aRun(ws)];

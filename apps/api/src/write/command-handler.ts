@@ -229,7 +229,7 @@ export async function handleCommand<C, S>(
           : spec.appendAnyVersion?.(events)
             ? 'any'
             : loaded.version;
-      const result = await appendToStream(deps.db, {
+      const request: AppendRequest = {
         workspaceId: caller.workspaceId,
         streamId: spec.streamId,
         streamType: spec.streamType,
@@ -238,7 +238,19 @@ export async function handleCommand<C, S>(
         metadata: caller.metadata,
         claimKeys: keys.claim,
         releaseKeys: keys.release,
-      });
+      };
+      // An append at a version without unique keys may share a statement with other requests'
+      // (group-commit.ts); null there is a version conflict like appendToStream's.
+      const committer =
+        typeof expectedVersion === 'number' &&
+        (keys.claim?.length ?? 0) === 0 &&
+        (keys.release?.length ?? 0) === 0 &&
+        !mayHoldPersonalData(events)
+          ? groupCommitterFor(deps.db)
+          : null;
+      const grouped = committer ? await committer.append(request) : undefined;
+      if (grouped === null) throw new StreamVersionConflictError(spec.streamId, expectedVersion);
+      const result = grouped ?? (await appendToStream(deps.db, request));
       deps.onAppended?.(result.events);
       // As when loading: events that cannot change the decision state are not decoded again
       // (a large metric batch would be validated a second time for nothing).

@@ -20,14 +20,16 @@ const MAX_GROUP = 64;
 const MAX_IN_FLIGHT = 2;
 
 /**
- * Group commit for appends to existing streams (`expectedVersion: 'exists'`, the metric-only
- * batches): while a group statement is in flight, the appends of other requests queue, and the
+ * Group commit for appends to existing streams without unique keys or personal data
+ * (`expectedVersion: 'exists'`: the metric-only batches; or a version: params, tags, status
+ * changes): while a group statement is in flight, the appends of other requests queue, and the
  * next statement takes them all (one per stream, one `unlessLatest` check per group), so many
  * requests share one transaction and one WAL flush. A lone request goes at once, alone. Each
  * caller is answered when its statement has committed (durable), with its own result: `null`
- * when its stream is missing or refused (nothing of it written). When a group statement fails
- * (an idempotency key seen before, a deadlock with a foreign writer), nothing of it is written
- * and its requests are appended one by one, so one request's error is its own.
+ * when its stream is missing, not at the expected version, or refused (nothing of it written).
+ * When a group statement fails (an idempotency key seen before, a deadlock with a foreign
+ * writer), nothing of it is written and its requests are appended one by one, so one request's
+ * error is its own.
  */
 export class GroupCommitter {
   private queue: Pending[] = [];

@@ -4,10 +4,11 @@ import type { AppendRequest, AppendResult } from './append.ts';
 import { mayHoldPersonalData } from './personal-data.ts';
 
 /**
- * Group commit: appends of many requests to existing streams (`expectedVersion: 'exists'`), in
- * one statement, one transaction and one WAL flush instead of one each. Every request keeps its
- * own check: a stream that is missing, or refused by the group's `unlessLatest` check, gets
- * `null` (nothing of it written) while the others are appended. The stream rows are locked in
+ * Group commit: appends of many requests to existing streams (`expectedVersion: 'exists'` or a
+ * version), in one statement, one transaction and one WAL flush instead of one each. Every
+ * request keeps its own check: a stream that is missing, not at the expected version, or refused
+ * by the group's `unlessLatest` check, gets `null` (nothing of it written) while the others are
+ * appended. The stream rows are locked in
  * (workspace, stream) order first, so two groups (of this or another API process) never
  * deadlock each other. Preconditions, checked: distinct streams, no unique keys, no personal
  * data, one `unlessLatest` for all. An error (an idempotency key seen before, ...) fails the
@@ -21,7 +22,8 @@ export async function appendToExistingStreams(
   const guard = requests[0]!.unlessLatest;
   const seen = new Set<string>();
   for (const r of requests) {
-    if (r.expectedVersion !== 'exists') throw new Error("grouped appends need 'exists'");
+    if (r.expectedVersion !== 'exists' && typeof r.expectedVersion !== 'number')
+      throw new Error("grouped appends need 'exists' or a version");
     if (r.events.length === 0) throw new Error('a grouped append needs at least one event');
     if ((r.claimKeys?.length ?? 0) > 0 || (r.releaseKeys?.length ?? 0) > 0)
       throw new Error('grouped appends claim no unique keys');
@@ -35,7 +37,7 @@ export async function appendToExistingStreams(
   const req = sql.join(
     requests.map(
       (r, ord) =>
-        sql`(${ord}::int, ${r.workspaceId}::text, ${r.streamId}::text, ${r.events.length}::int, ${r.metadata.actor}::text, ${r.metadata.correlationId}::text, ${r.metadata.causationId}::text, ${r.metadata.origin ? JSON.stringify(r.metadata.origin) : null}::jsonb)`,
+        sql`(${ord}::int, ${r.workspaceId}::text, ${r.streamId}::text, ${r.events.length}::int, ${typeof r.expectedVersion === 'number' ? r.expectedVersion : null}::int, ${r.metadata.actor}::text, ${r.metadata.correlationId}::text, ${r.metadata.causationId}::text, ${r.metadata.origin ? JSON.stringify(r.metadata.origin) : null}::jsonb)`,
     ),
   );
   const values = sql.join(
@@ -65,7 +67,7 @@ export async function appendToExistingStreams(
     recorded_at: Date;
     stream_position: number;
   }>`
-    WITH req (ord, workspace_id, stream_id, cnt, actor, correlation_id, causation_id, origin) AS (
+    WITH req (ord, workspace_id, stream_id, cnt, expected, actor, correlation_id, causation_id, origin) AS (
       VALUES ${req}
     ),
     locked AS (
@@ -78,7 +80,8 @@ export async function appendToExistingStreams(
       UPDATE streams s SET version = s.version + r.cnt
       FROM req r, locked l
       WHERE l.workspace_id = r.workspace_id AND l.stream_id = r.stream_id
-        AND s.workspace_id = r.workspace_id AND s.stream_id = r.stream_id ${check}
+        AND s.workspace_id = r.workspace_id AND s.stream_id = r.stream_id
+        AND (r.expected IS NULL OR s.version = r.expected) ${check}
       RETURNING r.ord, s.version
     )
     INSERT INTO events (event_id, workspace_id, stream_id, stream_position, type, schema_version,
