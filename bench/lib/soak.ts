@@ -21,6 +21,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
+import { sql } from './benchmarks.ts';
 import { Cairn } from './cairn.ts';
 import type { Ctx } from './context.ts';
 import { searchRun, SEARCH_FILTER, SEARCH_ORDER, unit, type Point } from './data.ts';
@@ -125,6 +126,9 @@ async function soak(ctx: SoakCtx, cairn: Cairn, opts: SoakOptions): Promise<void
     await cairn.logBatch(deepRun, pts, [], [], false);
   }
   await cairn.waitQueryable();
+  // As B3 does: planner statistics for the freshly loaded read models (else the first minutes
+  // measure plans made before autovacuum's analyze came round).
+  await sql(await cairn.localDatabaseUrl(), 'ANALYZE');
   const writeExp = await cairn.createExperiment(`b8-writes-${Date.now()}`);
   ctx.log(
     `B8: seeded ${SEEDED_RUNS} runs + a ${DEEP_POINTS}-point history; load for ${opts.minutes} min`,
