@@ -78,7 +78,13 @@ export class GroupCommitter {
           this.db,
           group.map((p) => p.request),
         );
-      } catch {
+      } catch (error) {
+        // Only an error Postgres reported (SQLSTATE) means the statement rolled back; a lost
+        // connection may have committed it, and a retry could append twice: the callers get it.
+        if (!isStatementError(error)) {
+          for (const p of group) p.reject(error);
+          return;
+        }
         results = null;
       }
       if (results) {
@@ -96,6 +102,11 @@ export class GroupCommitter {
       }),
     );
   }
+}
+
+function isStatementError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code);
 }
 
 async function appendOne(db: Kysely<DB>, request: AppendRequest): Promise<AppendResult | null> {
